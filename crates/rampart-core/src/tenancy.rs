@@ -1,0 +1,48 @@
+//! Organisations and the accounts and keys that belong to them.
+
+use serde::Serialize;
+
+use crate::{ApiKeyId, ApiKeyScope, OrgId, Role, Timestamp, UserId};
+
+/// An organisation: the unit of tenancy. Every piece of data belongs to one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A user account of one organisation. The password hash is not part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// May create organisations (the operator of this Rampart installation).
+    pub platform_admin: bool,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// An API key's public description; the secret itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
+    pub name: String,
+    /// The first characters of the key, to recognise it (e.g. `rk_3fQ9a1`).
+    pub prefix: String,
+    pub scopes: Vec<ApiKeyScope>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKey {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}

@@ -1,0 +1,5 @@
+//! Authentication primitives: password hashing, opaque tokens, access tokens.
+
+pub mod jwt;
+pub mod password;
+pub mod tokens;

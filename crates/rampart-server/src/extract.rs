@@ -1,0 +1,217 @@
+//! Request extractors: the authenticated [`Principal`], JSON bodies that fail
+//! as problem documents, and the client address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, StatusCode};
+use rampart_core::{ApiKey, OrgId, Permission, SessionId, User};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who is calling: a logged-in user or an API key, always of one organisation.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub org_id: OrgId,
+    pub actor: Actor,
+}
+
+#[derive(Clone, Debug)]
+pub enum Actor {
+    User { user: User, session: SessionId },
+    ApiKey { key: ApiKey },
+}
+
+impl Principal {
+    /// Refuses with 403 unless the role or key scopes grant `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        let granted = match &self.actor {
+            Actor::User { user, .. } => user.role.grants(permission),
+            Actor::ApiKey { key } => key.scopes.iter().any(|s| s.grants(permission)),
+        };
+        if granted {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this {} may not do this (needs {permission:?} permission)",
+                self.kind()
+            )))
+        }
+    }
+
+    /// Refuses with 403 unless this is a platform admin user.
+    pub fn require_platform_admin(&self) -> Result<(), ApiError> {
+        match &self.actor {
+            Actor::User { user, .. } if user.platform_admin => Ok(()),
+            _ => Err(ApiError::forbidden("only a platform admin may do this")),
+        }
+    }
+
+    pub fn user(&self) -> Option<&User> {
+        match &self.actor {
+            Actor::User { user, .. } => Some(user),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.actor {
+            Actor::User { .. } => "user",
+            Actor::ApiKey { .. } => "API key",
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_credentials",
+                "send Authorization: Bearer <token or API key>",
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_credentials",
+                    "the Authorization header must be 'Bearer <token>'",
+                )
+            })?;
+        crate::service::auth::authenticate(state, token).await
+    }
+}
+
+/// A JSON request body; errors become problem documents with the position
+/// (malformed JSON) or the field (wrong shape).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim();
+                m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    status,
+                    "payload_too_large",
+                    "the request body exceeds the size limit",
+                )
+            } else {
+                ApiError::bad_request("unreadable_body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, reporting the line and column of a syntax error and the
+/// field of a shape error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let (code, detail) = match e.classify() {
+            serde_json::error::Category::Data => ("invalid_field", e.to_string()),
+            _ => ("malformed_json", format!("malformed JSON: {e}")),
+        };
+        let field = (code == "invalid_field")
+            .then(|| field_of(&e.to_string()))
+            .flatten();
+        ApiError {
+            field,
+            line: Some(e.line()),
+            column: Some(e.column()),
+            ..ApiError::bad_request(code, detail)
+        }
+    })
+}
+
+/// serde names the field in its messages as `field` in backticks.
+fn field_of(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+/// The client's address: the TCP peer, or the first X-Forwarded-For entry
+/// when the server is configured to trust its proxy.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if let Some(ip) = forwarded {
+                return Ok(ClientIp(ip));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(ClientIp(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+    }
+
+    #[test]
+    fn syntax_errors_carry_their_position() {
+        let err = parse_json::<Login>(b"{\n  \"email\": }").unwrap_err();
+        assert_eq!(err.code, "malformed_json");
+        assert_eq!(err.line, Some(2));
+        assert!(err.column.is_some());
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let err = parse_json::<Login>(b"{\"email\": 5}").unwrap_err();
+        assert_eq!(err.code, "invalid_field");
+        let err = parse_json::<Login>(b"{}").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("email"));
+        let err = parse_json::<Login>(b"{\"email\":\"a\",\"extra\":1}").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("extra"));
+    }
+}

@@ -1,0 +1,61 @@
+//! `/api/v1/auth`: login, refresh, logout.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ClientIp, Principal};
+use crate::service::auth::{self, TokenPair};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchange e-mail and password for an access token and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
+              (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    auth::login(&state, &body.email, body.password, ip)
+        .await
+        .map(Json)
+}
+
+/// Rotate a refresh token: the old one stops working, a new pair is returned.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    auth::refresh(&state, &body.refresh_token).await.map(Json)
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    auth::logout(&state, &principal).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,134 @@
+//! The HTTP routes and the middleware around them.
+
+pub mod api_keys;
+pub mod auth;
+pub mod health;
+pub mod orgs;
+pub mod users;
+
+use axum::http::HeaderName;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{problem_for_bare_errors, ApiError};
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Keyset pagination parameters of list endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// At most this many items (1 to 1000, default 100).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        match self.limit {
+            None => Ok(100),
+            Some(n @ 1..=1000) => Ok(n),
+            Some(_) => Err(ApiError::invalid_field(
+                "limit",
+                "must be between 1 and 1000",
+            )),
+        }
+    }
+
+    pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                c.parse().map_err(|_| {
+                    ApiError::invalid_field("cursor", "not a cursor this API returned")
+                })
+            })
+            .transpose()
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page; a full page may have more after it.
+    pub fn new(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let full = items.len() >= limit as usize;
+        let next_cursor = if full {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(users::me))
+        .route("/org", get(orgs::current))
+        .route("/orgs", get(orgs::list).post(orgs::create))
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route(
+            "/api-keys/{id}",
+            get(api_keys::get).delete(api_keys::revoke),
+        )
+        .route("/openapi.json", get(crate::openapi::serve));
+
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id, method = %request.method(), path = %request.uri().path())
+        })
+        .on_response(|response: &axum::http::Response<_>, latency: std::time::Duration, _span: &tracing::Span| {
+            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "request done");
+        });
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::from_status(axum::http::StatusCode::NOT_FOUND) })
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::from_status(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            ))
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

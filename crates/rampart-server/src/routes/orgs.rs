@@ -1,0 +1,91 @@
+//! `/api/v1/org` (the caller's organisation) and `/api/v1/orgs` (platform admin).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_core::{Organisation, Permission, User};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, Principal};
+use crate::routes::{Page, PageParams};
+use crate::service::accounts::{self, UserInput};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    pub name: String,
+    pub admin: NewOrgAdmin,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrgAdmin {
+    pub email: String,
+    pub display_name: Option<String>,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedOrg {
+    pub organisation: Organisation,
+    pub admin: User,
+}
+
+/// The caller's organisation.
+#[utoipa::path(get, path = "/api/v1/org", tag = "organisations", security(("bearer" = [])),
+    responses((status = 200, body = Organisation), (status = 403, body = Problem)))]
+pub async fn current(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Organisation>, ApiError> {
+    principal.require(Permission::Read)?;
+    let org = state
+        .store
+        .get_org(principal.org_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organisation"))?;
+    Ok(Json(org))
+}
+
+/// All organisations (platform admin).
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<Organisation>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<Organisation>>, ApiError> {
+    principal.require_platform_admin()?;
+    let limit = page.limit()?;
+    let orgs = state.store.list_orgs(page.cursor()?, limit).await?;
+    Ok(Json(Page::new(orgs, limit, |o| o.id.to_string())))
+}
+
+/// Create an organisation with its first admin (platform admin).
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", security(("bearer" = [])), request_body = CreateOrg,
+    responses((status = 201, body = CreatedOrg), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateOrg>,
+) -> Result<(StatusCode, Json<CreatedOrg>), ApiError> {
+    principal.require_platform_admin()?;
+    let admin = UserInput {
+        email: body.admin.email,
+        display_name: body.admin.display_name,
+        role: rampart_core::Role::Admin,
+        password: body.admin.password,
+    };
+    let (organisation, admin) = accounts::create_org(&state, &body.name, admin, false).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOrg {
+            organisation,
+            admin,
+        }),
+    ))
+}

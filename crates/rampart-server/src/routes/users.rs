@@ -1,0 +1,144 @@
+//! `/api/v1/users` and `/api/v1/me`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_core::{ApiKey, Permission, Role, User, UserId};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{Actor, ApiJson, Principal};
+use crate::routes::{Page, PageParams};
+use crate::service::accounts::{self, UserChange, UserInput};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+}
+
+/// The caller: a user, or an API key.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Me {
+    User { user: User },
+    ApiKey { api_key: ApiKey },
+}
+
+fn parse_id(id: &str) -> Result<UserId, ApiError> {
+    // An id that cannot exist is simply not found.
+    id.parse().map_err(|_| ApiError::not_found("user"))
+}
+
+/// Who am I?
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(match principal.actor {
+        Actor::User { user, .. } => Me::User { user },
+        Actor::ApiKey { key } => Me::ApiKey { api_key: key },
+    })
+}
+
+/// List the organisation's users.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<User>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<User>>, ApiError> {
+    principal.require(Permission::Read)?;
+    let limit = page.limit()?;
+    let users = state
+        .store
+        .list_users(principal.org_id, page.cursor()?, limit)
+        .await?;
+    Ok(Json(Page::new(users, limit, |u| u.id.to_string())))
+}
+
+/// Create a user (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, body = User), (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    principal.require(Permission::Admin)?;
+    let input = UserInput {
+        email: body.email,
+        display_name: body.display_name,
+        role: body.role,
+        password: body.password,
+    };
+    let user = accounts::create_user(&state, principal.org_id, input).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    principal.require(Permission::Read)?;
+    let user = state
+        .store
+        .get_user(principal.org_id, parse_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(user))
+}
+
+/// Change a user's name, role, password or disabled state (admin).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUser,
+    responses((status = 200, body = User), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<Json<User>, ApiError> {
+    principal.require(Permission::Admin)?;
+    let change = UserChange {
+        display_name: body.display_name,
+        role: body.role,
+        disabled: body.disabled,
+        password: body.password,
+    };
+    let user = accounts::update_user(&state, principal.org_id, parse_id(&id)?, change).await?;
+    Ok(Json(user))
+}
+
+/// Delete a user (admin).
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Permission::Admin)?;
+    accounts::delete_user(&state, principal.org_id, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,224 @@
+//! Organisations and users: creation, changes with their safety rules
+//! (an organisation keeps at least one active admin), and the first start.
+
+use rampart_core::{OrgId, Organisation, Role, User, UserId};
+use rampart_store::{NewUser, UserUpdate};
+use secrecy::SecretString;
+
+use crate::auth::{password, tokens};
+use crate::error::ApiError;
+use crate::service::auth::normalise_email;
+use crate::state::AppState;
+
+/// A user to create, as the API or CLI receives it.
+pub struct UserInput {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub password: SecretString,
+}
+
+/// A change to a user, as the API or CLI receives it.
+#[derive(Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password: Option<SecretString>,
+}
+
+fn check_email(email: &str) -> Result<(), ApiError> {
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            "email",
+            "not a valid e-mail address",
+        ))
+    }
+}
+
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid_field(
+            "display_name",
+            "must be 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn new_user(
+    state: &AppState,
+    input: UserInput,
+    platform_admin: bool,
+) -> Result<NewUser, ApiError> {
+    let email = normalise_email(&input.email);
+    check_email(&email)?;
+    let display_name = input
+        .display_name
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+    check_display_name(&display_name)?;
+    password::check_policy("password", &input.password)?;
+    Ok(NewUser {
+        id: UserId::new(),
+        email,
+        display_name,
+        role: input.role,
+        platform_admin,
+        password_hash: password::hash(input.password).await?,
+        created_at: state.clock.now(),
+    })
+}
+
+pub async fn create_user(state: &AppState, org: OrgId, input: UserInput) -> Result<User, ApiError> {
+    let user = new_user(state, input, false).await?;
+    state.store.create_user(org, &user).await?;
+    state
+        .store
+        .get_user(org, user.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"user vanished after creation"))
+}
+
+/// Changes a user. Demoting, disabling or deleting the last active admin is
+/// refused; a new password or disabling ends the user's sessions.
+pub async fn update_user(
+    state: &AppState,
+    org: OrgId,
+    id: UserId,
+    change: UserChange,
+) -> Result<User, ApiError> {
+    if let Some(name) = &change.display_name {
+        check_display_name(name)?;
+    }
+    if let Some(pw) = &change.password {
+        password::check_policy("password", pw)?;
+    }
+    let current = state
+        .store
+        .get_user(org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let loses_admin = current.role == Role::Admin
+        && !current.disabled
+        && (change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true));
+    if loses_admin {
+        ensure_another_admin(state, org).await?;
+    }
+    let ends_sessions = change.password.is_some() || change.disabled == Some(true);
+    let password_hash = match change.password {
+        Some(pw) => Some(password::hash(pw).await?),
+        None => None,
+    };
+    let update = UserUpdate {
+        display_name: change.display_name,
+        role: change.role,
+        disabled: change.disabled,
+        password_hash,
+    };
+    let now = state.clock.now();
+    let user = state
+        .store
+        .update_user(org, id, &update, now)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if ends_sessions {
+        state.store.revoke_user_sessions(org, id, now).await?;
+    }
+    Ok(user)
+}
+
+pub async fn delete_user(state: &AppState, org: OrgId, id: UserId) -> Result<(), ApiError> {
+    let current = state
+        .store
+        .get_user(org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if current.role == Role::Admin && !current.disabled {
+        ensure_another_admin(state, org).await?;
+    }
+    if !state.store.delete_user(org, id).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok(())
+}
+
+async fn ensure_another_admin(state: &AppState, org: OrgId) -> Result<(), ApiError> {
+    if state.store.count_active_admins(org).await? <= 1 {
+        return Err(ApiError::conflict(
+            "last_admin",
+            "an organisation must keep at least one active admin",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates an organisation with its first admin.
+pub async fn create_org(
+    state: &AppState,
+    name: &str,
+    admin: UserInput,
+    platform_admin: bool,
+) -> Result<(Organisation, User), ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be 1 to 100 characters",
+        ));
+    }
+    let org = Organisation {
+        id: OrgId::new(),
+        name: name.to_string(),
+        created_at: state.clock.now(),
+    };
+    let admin = new_user(
+        state,
+        UserInput {
+            role: Role::Admin,
+            ..admin
+        },
+        platform_admin,
+    )
+    .await?;
+    state.store.create_org_with_admin(&org, &admin).await?;
+    let user = state
+        .store
+        .get_user(org.id, admin.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"admin vanished after creation"))?;
+    Ok((org, user))
+}
+
+/// What the first start created.
+pub struct Bootstrap {
+    pub email: String,
+    /// Set when the password was generated: show it once.
+    pub generated_password: Option<String>,
+}
+
+/// On first start (no organisation yet) creates the `default` organisation
+/// and its admin, who is also the platform admin.
+pub async fn bootstrap(state: &AppState) -> Result<Option<Bootstrap>, ApiError> {
+    if state.store.count_orgs().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = tokens::password_or_generated(state.config.admin_password.clone());
+    let input = UserInput {
+        email: state.config.admin_email.clone(),
+        display_name: Some("Administrator".into()),
+        role: Role::Admin,
+        password,
+    };
+    let (_, user) = create_org(state, "default", input, true).await?;
+    Ok(Some(Bootstrap {
+        email: user.email,
+        generated_password: generated,
+    }))
+}

@@ -1,0 +1,6 @@
+//! The API's services: the logic behind the handlers, free of HTTP
+//! extraction, and shared with the CLI.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod auth;

@@ -1,0 +1,32 @@
+//! What every handler and service shares.
+
+use std::sync::Arc;
+
+use rampart_core::Clock;
+use rampart_store::Store;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: JwtKeys,
+    pub config: Config,
+    pub metrics: Metrics,
+    /// An argon2id hash of a random password, verified against when the
+    /// account does not exist so both cases take the same time.
+    pub dummy_password_hash: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,8 @@
+//! API integration tests: the real server on a random port, on SQLite and
+//! on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod auth;
+mod helpers;
+mod operations;

@@ -1,0 +1,50 @@
+//! The store's one error type.
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; `what` names it for the client
+    /// (e.g. "a user with this e-mail").
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    /// A row holds a value this build cannot read.
+    #[error("stored value of {column} is invalid: {detail}")]
+    Corrupt {
+        column: &'static str,
+        detail: String,
+    },
+    #[error("unsupported database URL scheme '{0}' (expected postgres:// or sqlite://)")]
+    InvalidUrl(String),
+    #[error("cannot open the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`] by the
+    /// constraint's name, everything else to [`StoreError::Database`].
+    pub(crate) fn from_write(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            if db.is_unique_violation() {
+                let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+                let what = if text.contains("users_email_key") || text.contains("users.email") {
+                    "a user with this e-mail"
+                } else if text.contains("organisations_name_key")
+                    || text.contains("organisations.name")
+                {
+                    "an organisation with this name"
+                } else {
+                    "a record with these values"
+                };
+                return StoreError::Conflict { what };
+            }
+        }
+        StoreError::Database(err)
+    }
+}

@@ -1,0 +1,320 @@
+//! The `rampart` command: parses the command line and hands over to the
+//! server crate. `serve` runs the API; `migrate`, `user` and `apikey` work
+//! on the database directly (e.g. to reset a lost admin password).
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use rampart_core::{ApiKeyScope, Role, SystemClock};
+use rampart_server::auth::tokens::password_or_generated;
+use rampart_server::service::{accounts, api_keys};
+use rampart_server::{Application, Config, ServeOptions};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Rampart: a fast, self-hosted security operations platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite in ./rampart-data unless --database-url is given).
+    Serve(ServeOptions),
+    /// Apply database migrations and exit.
+    Migrate(ServeOptions),
+    /// Manage users offline.
+    User {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API keys offline.
+    Apikey {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user in the organisation of an existing user (default: the first admin's).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "analyst")]
+        role: Role,
+        /// Organisation name [default: default].
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Password; read from RAMPART_USER_PASSWORD, or generated and printed when absent.
+        #[arg(long, env = "RAMPART_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List the users of an organisation.
+    List {
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Set a new password (printed if generated) and end the user's sessions.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "RAMPART_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Change a user's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// Disable or re-enable a user.
+    Disable {
+        #[arg(long)]
+        email: String,
+        /// Enable instead of disable.
+        #[arg(long)]
+        enable: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Create a key and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, read, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<ApiKeyScope>,
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// List an organisation's keys.
+    List {
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(options) => serve(&options).await,
+        Command::Migrate(options) => {
+            let config = Config::load(&options)?;
+            let store = rampart_server::app::open_store(&config)
+                .await
+                .context("migrating")?;
+            store.close().await;
+            println!("migrations applied ({})", store.backend().as_str());
+            Ok(())
+        }
+        Command::User { options, action } => user(&options, action).await,
+        Command::Apikey { options, action } => apikey(&options, action).await,
+    }
+}
+
+async fn serve(options: &ServeOptions) -> anyhow::Result<()> {
+    let config = Config::load(options)?;
+    rampart_server::telemetry::init(config.log_format);
+    let app = Application::build(config)
+        .await
+        .context("starting the server")?;
+    if let Some(boot) = app.bootstrap() {
+        match &boot.generated_password {
+            Some(password) => println!(
+                "First start: created organisation 'default' and admin {} with password {password}\n\
+                 (shown once; change it, or set RAMPART_ADMIN_PASSWORD before the first start)",
+                boot.email
+            ),
+            None => println!("First start: created organisation 'default' and admin {}", boot.email),
+        }
+    }
+    app.run_until_stopped().await.context("serving")
+}
+
+async fn state_for(options: &ServeOptions) -> anyhow::Result<rampart_server::state::AppState> {
+    let config = Config::load(options)?;
+    rampart_server::app::build_state(config, Arc::new(SystemClock))
+        .await
+        .context("opening the database")
+}
+
+async fn org_id(
+    state: &rampart_server::state::AppState,
+    name: &str,
+) -> anyhow::Result<rampart_core::OrgId> {
+    let mut after = None;
+    loop {
+        let page = state.store.list_orgs(after, 1000).await?;
+        if let Some(org) = page.iter().find(|o| o.name == name) {
+            return Ok(org.id);
+        }
+        match page.last() {
+            Some(last) => after = Some(last.id),
+            None => bail!("no organisation named '{name}'"),
+        }
+    }
+}
+
+async fn find_user(
+    state: &rampart_server::state::AppState,
+    email: &str,
+) -> anyhow::Result<rampart_core::User> {
+    let email = rampart_server::service::auth::normalise_email(email);
+    Ok(state
+        .store
+        .find_credentials(&email)
+        .await?
+        .with_context(|| format!("no user with e-mail {email}"))?
+        .user)
+}
+
+async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> {
+    let state = state_for(options).await?;
+    match action {
+        UserAction::Create {
+            email,
+            role,
+            org,
+            password,
+        } => {
+            let org = org_id(&state, &org).await?;
+            let (password, generated) = password_or_generated(password.map(SecretString::from));
+            let input = accounts::UserInput {
+                email,
+                display_name: None,
+                role,
+                password,
+            };
+            let user = accounts::create_user(&state, org, input).await?;
+            println!("created {} ({}) id {}", user.email, user.role, user.id);
+            if let Some(p) = generated {
+                println!("password: {p}");
+            }
+        }
+        UserAction::List { org } => {
+            let org = org_id(&state, &org).await?;
+            let mut after = None;
+            loop {
+                let page = state.store.list_users(org, after, 1000).await?;
+                for u in &page {
+                    let flag = if u.disabled { " (disabled)" } else { "" };
+                    println!("{}\t{}\t{}{flag}", u.id, u.email, u.role);
+                }
+                match page.last() {
+                    Some(last) if page.len() == 1000 => after = Some(last.id),
+                    _ => break,
+                }
+            }
+        }
+        UserAction::SetPassword { email, password } => {
+            let user = find_user(&state, &email).await?;
+            let (password, generated) = password_or_generated(password.map(SecretString::from));
+            let change = accounts::UserChange {
+                password: Some(password),
+                ..Default::default()
+            };
+            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            println!(
+                "password of {} changed; their sessions are ended",
+                user.email
+            );
+            if let Some(p) = generated {
+                println!("password: {p}");
+            }
+        }
+        UserAction::SetRole { email, role } => {
+            let user = find_user(&state, &email).await?;
+            let change = accounts::UserChange {
+                role: Some(role),
+                ..Default::default()
+            };
+            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            println!("{} is now {role}", user.email);
+        }
+        UserAction::Disable { email, enable } => {
+            let user = find_user(&state, &email).await?;
+            let change = accounts::UserChange {
+                disabled: Some(!enable),
+                ..Default::default()
+            };
+            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            println!(
+                "{} is now {}",
+                user.email,
+                if enable { "enabled" } else { "disabled" }
+            );
+        }
+    }
+    state.store.close().await;
+    Ok(())
+}
+
+async fn apikey(options: &ServeOptions, action: ApiKeyAction) -> anyhow::Result<()> {
+    let state = state_for(options).await?;
+    match action {
+        ApiKeyAction::Create { name, scopes, org } => {
+            let org = org_id(&state, &org).await?;
+            let created = api_keys::create(&state, org, &name, scopes, None).await?;
+            println!("created key {} ({})", created.key.id, created.key.name);
+            println!("{}", created.secret);
+        }
+        ApiKeyAction::List { org } => {
+            let org = org_id(&state, &org).await?;
+            for k in state.store.list_api_keys(org, None, 1000).await? {
+                let scopes: Vec<_> = k.scopes.iter().map(|s| s.as_str()).collect();
+                let status = if k.is_active() { "active" } else { "revoked" };
+                println!(
+                    "{}\t{}\t{}…\t{}\t{status}",
+                    k.id,
+                    k.name,
+                    k.prefix,
+                    scopes.join(",")
+                );
+            }
+        }
+        ApiKeyAction::Revoke { id, org } => {
+            let org = org_id(&state, &org).await?;
+            let id = id.parse().context("not an API key id")?;
+            api_keys::revoke(&state, org, id).await?;
+            println!("revoked {id}");
+        }
+    }
+    state.store.close().await;
+    Ok(())
+}
