@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// A point in time in milliseconds since the Unix epoch (UTC); serialised as
 /// RFC 3339.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

@@ -1,0 +1,205 @@
+//! What an event query asks for, and whether one event satisfies it.
+//! The SQL backends translate the same filter; this is the reference.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use super::Event;
+use crate::Timestamp;
+
+/// An IP address to match exactly, or a CIDR network to match within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpMatch {
+    Exact(IpAddr),
+    Network { base: IpAddr, prefix: u8 },
+}
+
+impl IpMatch {
+    pub fn matches(&self, ip: IpAddr) -> bool {
+        match *self {
+            IpMatch::Exact(want) => want == ip,
+            IpMatch::Network { base, prefix } => match (base, ip) {
+                (IpAddr::V4(b), IpAddr::V4(i)) => {
+                    masked(u128::from(u32::from(b)), prefix, 32)
+                        == masked(u128::from(u32::from(i)), prefix, 32)
+                }
+                (IpAddr::V6(b), IpAddr::V6(i)) => {
+                    masked(u128::from(b), prefix, 128) == masked(u128::from(i), prefix, 128)
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// The text PostgreSQL's `inet` accepts for this match.
+    pub fn to_inet(&self) -> String {
+        match self {
+            IpMatch::Exact(ip) => ip.to_string(),
+            IpMatch::Network { base, prefix } => format!("{base}/{prefix}"),
+        }
+    }
+}
+
+fn masked(value: u128, prefix: u8, width: u8) -> u128 {
+    if prefix == 0 {
+        return 0;
+    }
+    let shift = u32::from(width - prefix.min(width));
+    (value >> shift) << shift
+}
+
+impl FromStr for IpMatch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let Some((base, prefix)) = s.split_once('/') else {
+            return s
+                .parse()
+                .map(IpMatch::Exact)
+                .map_err(|_| format!("{s:?} is not an IP address or CIDR network"));
+        };
+        let base: IpAddr = base
+            .parse()
+            .map_err(|_| format!("{s:?} is not a CIDR network"))?;
+        let width = if base.is_ipv4() { 32 } else { 128 };
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= width)
+            .ok_or_else(|| format!("{s:?}: the prefix length must be 0–{width}"))?;
+        Ok(IpMatch::Network { base, prefix })
+    }
+}
+
+/// A query over events. Every condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    /// Inclusive lower bound on `@timestamp`.
+    pub from: Option<Timestamp>,
+    /// Exclusive upper bound on `@timestamp`.
+    pub to: Option<Timestamp>,
+    pub min_severity: Option<u8>,
+    pub category: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub source_ip: Option<IpMatch>,
+    pub destination_ip: Option<IpMatch>,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    /// Case-insensitive substring of the message.
+    pub text: Option<String>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, event: &Event) -> bool {
+        let eq = |want: &Option<String>, have: &Option<String>| match want {
+            None => true,
+            Some(w) => have.as_deref() == Some(w.as_str()),
+        };
+        let ip = |want: &Option<IpMatch>, have: Option<IpAddr>| match want {
+            None => true,
+            Some(w) => have.is_some_and(|h| w.matches(h)),
+        };
+        self.from.is_none_or(|from| event.timestamp >= from)
+            && self.to.is_none_or(|to| event.timestamp < to)
+            && self
+                .min_severity
+                .is_none_or(|min| event.severity.is_some_and(|s| s >= min))
+            && eq(&self.category, &event.category)
+            && eq(&self.action, &event.action)
+            && eq(&self.outcome, &event.outcome)
+            && eq(&self.host, &event.host)
+            && eq(&self.user, &event.user)
+            && ip(&self.source_ip, event.source_ip)
+            && ip(&self.destination_ip, event.destination_ip)
+            && self.text.as_ref().is_none_or(|needle| {
+                event
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| contains_ignore_case(m, needle))
+            })
+    }
+
+    /// Exact `(field, value)` terms every match carries: what a block's
+    /// membership summary can rule out without reading the block.
+    pub fn required_terms(&self) -> Vec<(&'static str, String)> {
+        let mut terms = Vec::new();
+        let mut push = |field: &'static str, value: Option<String>| {
+            if let Some(v) = value {
+                terms.push((field, v));
+            }
+        };
+        push("event.category", self.category.clone());
+        push("event.action", self.action.clone());
+        push("event.outcome", self.outcome.clone());
+        push("host.name", self.host.clone());
+        push("user.name", self.user.clone());
+        if let Some(IpMatch::Exact(ip)) = self.source_ip {
+            push("source.ip", Some(ip.to_string()));
+        }
+        if let Some(IpMatch::Exact(ip)) = self.destination_ip {
+            push("destination.ip", Some(ip.to_string()));
+        }
+        terms
+    }
+}
+
+/// Case-insensitive substring test (Unicode lower-casing of both sides).
+pub fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    if needle.is_ascii() && haystack.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_and_exact_ip_matching() {
+        let net: IpMatch = "203.0.113.0/24".parse().unwrap();
+        assert!(net.matches("203.0.113.9".parse().unwrap()));
+        assert!(!net.matches("203.0.114.9".parse().unwrap()));
+        assert!(!net.matches("2001:db8::1".parse().unwrap()));
+        let all: IpMatch = "0.0.0.0/0".parse().unwrap();
+        assert!(all.matches("8.8.8.8".parse().unwrap()));
+        let v6: IpMatch = "2001:db8::/32".parse().unwrap();
+        assert!(v6.matches("2001:db8:1::5".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpMatch>().is_err());
+        assert!("nope".parse::<IpMatch>().is_err());
+        assert_eq!(
+            "10.1.1.1".parse::<IpMatch>().unwrap(),
+            IpMatch::Exact("10.1.1.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn every_condition_must_hold() {
+        let event = Event {
+            timestamp: Timestamp(1000),
+            severity: Some(3),
+            action: Some("ssh_login".into()),
+            source_ip: Some("10.0.0.5".parse().unwrap()),
+            message: Some("Failed password for ROOT".into()),
+            ..Event::default()
+        };
+        let mut f = EventFilter {
+            from: Some(Timestamp(1000)),
+            to: Some(Timestamp(1001)),
+            min_severity: Some(3),
+            action: Some("ssh_login".into()),
+            source_ip: Some("10.0.0.0/8".parse().unwrap()),
+            text: Some("password for root".into()),
+            ..EventFilter::default()
+        };
+        assert!(f.matches(&event));
+        f.to = Some(Timestamp(1000));
+        assert!(!f.matches(&event));
+        f.to = None;
+        f.user = Some("root".into());
+        assert!(!f.matches(&event));
+    }
+}

@@ -1,0 +1,74 @@
+//! The event model: one normalised security event with its well-known
+//! Elastic Common Schema fields typed, and everything else kept as it came.
+
+mod filter;
+mod id;
+mod normalise;
+mod severity;
+mod view;
+
+pub use filter::{EventFilter, IpMatch};
+pub use id::EventId;
+pub use normalise::{normalise, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS};
+pub use severity::parse_severity;
+pub use view::event_view;
+
+use std::net::IpAddr;
+
+use crate::Timestamp;
+
+/// A normalised event, as stored (its id comes from the store).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Event {
+    /// `@timestamp`: when it happened (the received time when absent).
+    pub timestamp: Timestamp,
+    /// When Rampart accepted it.
+    pub received: Timestamp,
+    /// Where it came in: an ingest `source` name, e.g. `http` or `syslog`.
+    pub source: String,
+    /// `event.severity`, 0–255; names map to 1 (informational) … 5 (critical).
+    pub severity: Option<u8>,
+    pub category: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub source_ip: Option<IpAddr>,
+    pub source_port: Option<u16>,
+    pub destination_ip: Option<IpAddr>,
+    pub destination_port: Option<u16>,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    pub process: Option<String>,
+    pub url: Option<String>,
+    pub message: Option<String>,
+    pub tags: Vec<String>,
+    /// Every other field, as a JSON object text exactly as received
+    /// (nested objects stay nested; `{}` when there is nothing else).
+    pub fields: String,
+    /// Validation rules in warn mode that this event failed.
+    pub warnings: Vec<String>,
+}
+
+impl Event {
+    /// The value of a well-known field by its ECS name, as text; `None` for
+    /// unknown names and absent values.
+    pub fn field_text(&self, name: &str) -> Option<String> {
+        let text = |v: &Option<String>| v.clone();
+        match name {
+            "event.category" => text(&self.category),
+            "event.action" => text(&self.action),
+            "event.outcome" => text(&self.outcome),
+            "event.severity" => self.severity.map(|s| s.to_string()),
+            "source.ip" => self.source_ip.map(|ip| ip.to_string()),
+            "source.port" => self.source_port.map(|p| p.to_string()),
+            "destination.ip" => self.destination_ip.map(|ip| ip.to_string()),
+            "destination.port" => self.destination_port.map(|p| p.to_string()),
+            "host.name" => text(&self.host),
+            "user.name" => text(&self.user),
+            "process.name" => text(&self.process),
+            "url.full" => text(&self.url),
+            "message" => text(&self.message),
+            "source" => Some(self.source.clone()),
+            _ => None,
+        }
+    }
+}
