@@ -6,6 +6,7 @@
 //! credential itself (e-mail, key hash, refresh-token hash) names the tenant.
 
 mod error;
+pub mod events;
 mod migrations;
 mod model;
 mod postgres;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use rampart_core::{ApiKey, ApiKeyId, OrgId, Organisation, SessionId, Timestamp, User, UserId};
 
 pub use error::StoreError;
+pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
     ThrottlePolicy, UserUpdate,
@@ -71,7 +73,7 @@ fn database_url_scheme(url: &str) -> String {
 
 /// The persistence interface the server is written against.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EventStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     // ---- lifecycle -------------------------------------------------------

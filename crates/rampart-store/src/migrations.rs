@@ -13,10 +13,24 @@ const SQLITE: &[Source] = &[(
     include_str!("../migrations/sqlite/0001_foundation.sql"),
 )];
 
-const POSTGRES: &[Source] = &[(
+const POSTGRES: &[Source] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "events",
+        include_str!("../migrations/postgres/0002_events.sql"),
+    ),
+];
+
+/// The embedded store's event database (a file of its own).
+const SQLITE_EVENTS: &[Source] = &[(
     1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
+    "event blocks",
+    include_str!("../migrations/sqlite-events/0001_event_blocks.sql"),
 )];
 
 pub(crate) fn sqlite() -> Migrator {
@@ -25,6 +39,25 @@ pub(crate) fn sqlite() -> Migrator {
 
 pub(crate) fn postgres() -> Migrator {
     build(POSTGRES)
+}
+
+pub(crate) fn sqlite_events() -> Migrator {
+    build(SQLITE_EVENTS)
+}
+
+/// True when every migration of `migrator` has been applied on `pool`.
+pub(crate) async fn current(pool: &sqlx::SqlitePool, migrator: &Migrator) -> crate::Result<bool> {
+    let applied = sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_one(pool)
+    .await;
+    match applied {
+        Ok(version) => Ok(version.unwrap_or(0) >= latest_version(migrator)),
+        // No migrations table yet: nothing has been applied.
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn build(sources: &[Source]) -> Migrator {

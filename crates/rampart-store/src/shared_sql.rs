@@ -125,7 +125,7 @@ macro_rules! impl_store_sql {
 
             async fn migrate(&self) -> Result<()> {
                 self.migrator.run(&self.pool).await?;
-                Ok(())
+                self.migrate_events().await
             }
 
             async fn migrations_current(&self) -> Result<bool> {
@@ -136,7 +136,8 @@ macro_rules! impl_store_sql {
                 .await;
                 match applied {
                     Ok(version) => Ok(version.unwrap_or(0)
-                        >= crate::migrations::latest_version(&self.migrator)),
+                        >= crate::migrations::latest_version(&self.migrator)
+                        && self.event_migrations_current().await?),
                     // No migrations table yet: nothing has been applied.
                     Err(sqlx::Error::Database(_)) => Ok(false),
                     Err(e) => Err(e.into()),

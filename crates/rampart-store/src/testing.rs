@@ -118,3 +118,34 @@ impl Drop for TestDatabase {
 fn setup_failed(message: &str) -> ! {
     panic!("test database set-up failed: {message}")
 }
+
+/// Instantiates each listed `async fn(Arc<dyn Store>)` once per backend:
+/// in a module `sqlite`, and in a module `postgres` that skips (with a
+/// notice) when `RAMPART_TEST_DATABASE_URL` is not set.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = rampart_store::testing::TestDatabase::sqlite();
+                    let store = db.store().await;
+                    super::$name(store.clone()).await;
+                    store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = rampart_store::testing::TestDatabase::postgres().await else { return };
+                    let store = db.store().await;
+                    super::$name(store.clone()).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}

@@ -14,35 +14,7 @@ use rampart_store::{
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 
-/// Instantiates each listed suite function once per backend.
-macro_rules! conformance_suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = rampart_store::testing::TestDatabase::sqlite();
-                    let store = db.store().await;
-                    super::$name(store.clone()).await;
-                    store.close().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = rampart_store::testing::TestDatabase::postgres().await else { return };
-                    let store = db.store().await;
-                    super::$name(store.clone()).await;
-                    store.close().await;
-                }
-            )*
-        }
-    };
-}
-
-conformance_suite!(
+rampart_store::conformance_suite!(
     migrations_are_current_and_idempotent,
     organisation_with_admin_is_created_atomically,
     users_are_confined_to_their_organisation,

@@ -1,0 +1,249 @@
+//! A compact binary encoding of events for the embedded store's blocks:
+//! varints and length-prefixed text, in a fixed field order. Decoding
+//! checks every length, so a damaged block is an error, never a panic.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rampart_core::{Event, Timestamp};
+
+/// Format version written at the start of every block.
+pub(crate) const BLOCK_FORMAT: u8 = 1;
+
+pub(crate) fn encode_block(events: &[Event]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events.len() * 256);
+    out.push(BLOCK_FORMAT);
+    put_varint(&mut out, events.len() as u64);
+    let base = events.first().map_or(0, |e| e.received.0);
+    put_varint(&mut out, zigzag(base));
+    for event in events {
+        encode_event(&mut out, event, base);
+    }
+    out
+}
+
+fn encode_event(out: &mut Vec<u8>, e: &Event, base: i64) {
+    put_varint(out, zigzag(e.timestamp.0));
+    put_varint(out, zigzag(e.received.0.wrapping_sub(base)));
+    put_str(out, &e.source);
+    put_varint(out, e.severity.map_or(0, |s| u64::from(s) + 1));
+    put_opt(out, &e.category);
+    put_opt(out, &e.action);
+    put_opt(out, &e.outcome);
+    put_ip(out, e.source_ip);
+    put_varint(out, e.source_port.map_or(0, |p| u64::from(p) + 1));
+    put_ip(out, e.destination_ip);
+    put_varint(out, e.destination_port.map_or(0, |p| u64::from(p) + 1));
+    put_opt(out, &e.host);
+    put_opt(out, &e.user);
+    put_opt(out, &e.process);
+    put_opt(out, &e.url);
+    put_opt(out, &e.message);
+    put_list(out, &e.tags);
+    put_str(out, &e.fields);
+    put_list(out, &e.warnings);
+}
+
+/// Decodes a whole block.
+pub(crate) fn decode_block(data: &[u8]) -> Result<Vec<Event>, String> {
+    let mut r = Reader { data, at: 0 };
+    let format = r.byte()?;
+    if format != BLOCK_FORMAT {
+        return Err(format!("unknown block format {format}"));
+    }
+    let count = usize::try_from(r.varint()?).map_err(|_| "bad event count")?;
+    let base = unzigzag(r.varint()?);
+    let mut events = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        events.push(r.event(base)?);
+    }
+    Ok(events)
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(out: &mut Vec<u8>, s: &Option<String>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            put_varint(out, s.len() as u64 + 1);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn put_list(out: &mut Vec<u8>, items: &[String]) {
+    put_varint(out, items.len() as u64);
+    for item in items {
+        put_str(out, item);
+    }
+}
+
+fn put_ip(out: &mut Vec<u8>, ip: Option<IpAddr>) {
+    match ip {
+        None => out.push(0),
+        Some(IpAddr::V4(v4)) => {
+            out.push(4);
+            out.extend_from_slice(&v4.octets());
+        }
+        Some(IpAddr::V6(v6)) => {
+            out.push(6);
+            out.extend_from_slice(&v6.octets());
+        }
+    }
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self.at.checked_add(n).ok_or("length overflow")?;
+        let slice = self.data.get(self.at..end).ok_or("block ends early")?;
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err("varint too long".into())
+    }
+
+    fn len(&mut self) -> Result<usize, String> {
+        usize::try_from(self.varint()?).map_err(|_| "bad length".into())
+    }
+
+    fn str(&mut self) -> Result<String, String> {
+        let n = self.len()?;
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| "invalid UTF-8".into())
+    }
+
+    fn opt(&mut self) -> Result<Option<String>, String> {
+        match self.len()? {
+            0 => Ok(None),
+            n => {
+                let bytes = self.take(n - 1)?;
+                String::from_utf8(bytes.to_vec())
+                    .map(Some)
+                    .map_err(|_| "invalid UTF-8".into())
+            }
+        }
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, String> {
+        let n = self.len()?;
+        (0..n).map(|_| self.str()).collect()
+    }
+
+    fn small<T: TryFrom<u64>>(&mut self) -> Result<Option<T>, String> {
+        match self.varint()? {
+            0 => Ok(None),
+            n => T::try_from(n - 1)
+                .map(Some)
+                .map_err(|_| "value out of range".into()),
+        }
+    }
+
+    fn ip(&mut self) -> Result<Option<IpAddr>, String> {
+        match self.byte()? {
+            0 => Ok(None),
+            4 => {
+                let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| "bad IPv4")?;
+                Ok(Some(IpAddr::V4(Ipv4Addr::from(b))))
+            }
+            6 => {
+                let b: [u8; 16] = self.take(16)?.try_into().map_err(|_| "bad IPv6")?;
+                Ok(Some(IpAddr::V6(Ipv6Addr::from(b))))
+            }
+            other => Err(format!("bad IP tag {other}")),
+        }
+    }
+
+    fn event(&mut self, base: i64) -> Result<Event, String> {
+        Ok(Event {
+            timestamp: Timestamp(unzigzag(self.varint()?)),
+            received: Timestamp(base.wrapping_add(unzigzag(self.varint()?))),
+            source: self.str()?,
+            severity: self.small()?,
+            category: self.opt()?,
+            action: self.opt()?,
+            outcome: self.opt()?,
+            source_ip: self.ip()?,
+            source_port: self.small()?,
+            destination_ip: self.ip()?,
+            destination_port: self.small()?,
+            host: self.opt()?,
+            user: self.opt()?,
+            process: self.opt()?,
+            url: self.opt()?,
+            message: self.opt()?,
+            tags: self.list()?,
+            fields: self.str()?,
+            warnings: self.list()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_and_damage_is_an_error() {
+        let full = Event {
+            timestamp: Timestamp(-5),
+            received: Timestamp(1_700_000_000_000),
+            source: "http".into(),
+            severity: Some(255),
+            category: Some("authentication".into()),
+            action: Some(String::new()),
+            source_ip: Some("203.0.113.9".parse().unwrap()),
+            source_port: Some(65535),
+            destination_ip: Some("2001:db8::1".parse().unwrap()),
+            destination_port: Some(0),
+            message: Some("héllo".into()),
+            tags: vec!["a".into(), "b".into()],
+            fields: r#"{"x":1}"#.into(),
+            warnings: vec!["rule".into()],
+            ..Event::default()
+        };
+        let events = vec![full, Event::default()];
+        let block = encode_block(&events);
+        assert_eq!(decode_block(&block).unwrap(), events);
+        for cut in 0..block.len() {
+            assert!(decode_block(&block[..cut]).is_err());
+        }
+    }
+}

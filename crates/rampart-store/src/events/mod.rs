@@ -1,0 +1,149 @@
+//! Event storage: the [`EventStore`] interface and what both backends share.
+//! SQLite keeps events in compressed blocks with per-block summaries;
+//! PostgreSQL keeps one row per event in day partitions, loaded with COPY.
+
+pub(crate) mod bloom;
+pub(crate) mod codec;
+pub(crate) mod postgres_rows;
+pub(crate) mod sqlite_blocks;
+
+use async_trait::async_trait;
+use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
+
+use crate::Result;
+
+/// Most events in one stored block (and one id range).
+pub const MAX_BLOCK_EVENTS: usize = 4096;
+
+/// Events of one organisation, encoded for their backend ahead of the write
+/// (on the caller's thread), so the single writer only has to store them.
+#[derive(Debug)]
+pub struct PreparedEvents {
+    pub(crate) org: OrgId,
+    pub(crate) count: usize,
+    pub(crate) payload: Payload,
+}
+
+#[derive(Debug)]
+pub(crate) enum Payload {
+    /// Compressed blocks for SQLite.
+    Blocks(Vec<sqlite_blocks::PreparedBlock>),
+    /// COPY text rows, one per event, without their id column.
+    Rows(Vec<(i64, String)>),
+}
+
+impl PreparedEvents {
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// How many events this holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// Where a page of newest-first results ended: `(@timestamp, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventCursor {
+    pub timestamp: Timestamp,
+    pub id: EventId,
+}
+
+impl EventCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.timestamp.0, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (ts, id) = text.split_once('.')?;
+        Some(Self {
+            timestamp: Timestamp(ts.parse().ok()?),
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Fields whose top values `event_stats` can count.
+pub const STATS_FIELDS: &[&str] = &[
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "event.severity",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "destination.port",
+    "host.name",
+    "user.name",
+    "process.name",
+    "source",
+];
+
+/// Counts over the events a filter selects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventStats {
+    pub total: u64,
+    /// `(bucket start, count)`, oldest first, empty buckets left out.
+    pub buckets: Vec<(Timestamp, u64)>,
+    /// `(value, count)`, most frequent first (ties by value).
+    pub top: Vec<(String, u64)>,
+}
+
+/// What a stats query asks for.
+#[derive(Clone, Debug)]
+pub struct StatsRequest<'a> {
+    pub filter: &'a EventFilter,
+    /// Bucket width in milliseconds (> 0).
+    pub bucket_ms: i64,
+    /// One of [`STATS_FIELDS`].
+    pub top_field: Option<&'a str>,
+    pub top_limit: usize,
+}
+
+/// Durable event storage, per organisation.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Encodes one organisation's events for [`EventStore::append_events`].
+    /// CPU-bound; call it off the writer (e.g. on the request's task).
+    fn prepare_events(&self, org: OrgId, events: Vec<Event>) -> PreparedEvents;
+
+    /// Stores batches in one durable transaction (all or none) and returns
+    /// the id of the first event of each batch, whose others follow in order.
+    async fn append_events(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>>;
+
+    /// Newest first (by `@timestamp`, then id), strictly after `after`.
+    async fn query_events(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        after: Option<EventCursor>,
+        limit: u32,
+    ) -> Result<Vec<(EventId, Event)>>;
+
+    async fn get_event(&self, org: OrgId, id: EventId) -> Result<Option<Event>>;
+
+    async fn event_stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats>;
+
+    /// Removes the organisation's events with `@timestamp` before `cutoff`.
+    async fn delete_events_before(&self, org: OrgId, cutoff: Timestamp) -> Result<u64>;
+
+    /// Backend housekeeping for time `now`: PostgreSQL creates the coming
+    /// days' partitions and drops those older than `drop_before`.
+    async fn maintain_event_storage(&self, now: Timestamp, drop_before: Timestamp) -> Result<()>;
+}
+
+/// Top-N of a count map, most frequent first, ties by value.
+pub(crate) fn top_values(
+    counts: std::collections::HashMap<String, u64>,
+    limit: usize,
+) -> Vec<(String, u64)> {
+    let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(limit);
+    top
+}

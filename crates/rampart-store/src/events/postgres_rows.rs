@@ -1,0 +1,505 @@
+//! Events on PostgreSQL: one row per event in a table range-partitioned by
+//! day, loaded with COPY; BRIN on time, b-trees on (org_id, ts) and
+//! (org_id, src_ip, ts). Filters become SQL over those indexes.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use rampart_core::event::IpMatch;
+use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
+
+use super::MAX_BLOCK_EVENTS;
+use super::{top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest};
+use crate::{Result, StoreError};
+
+const DAY_MS: i64 = 86_400_000;
+/// Days of partitions kept ready ahead of "now".
+const DAYS_AHEAD: i64 = 3;
+
+const COPY_COLUMNS: &str = "COPY events (id, org_id, ts, received, source, severity, category, \
+     action, outcome, src_ip, src_port, dst_ip, dst_port, host, user_name, process, url, message, \
+     tags, fields, warnings) FROM STDIN";
+
+const SELECT_COLUMNS: &str = "SELECT id, ts, received, source, severity, category, action, \
+     outcome, host(src_ip) AS src_ip, src_port, host(dst_ip) AS dst_ip, dst_port, host, \
+     user_name, process, url, message, tags, fields, warnings FROM events";
+
+/// PostgreSQL's event tables, with a memory of partitions known to exist.
+pub(crate) struct PostgresEvents {
+    pool: PgPool,
+    partitions: Mutex<HashSet<i64>>,
+}
+
+impl PostgresEvents {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            partitions: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub(crate) fn prepare(org: OrgId, events: Vec<Event>) -> PreparedEvents {
+        let org_text = org.to_string();
+        let rows = events
+            .iter()
+            .map(|e| (e.timestamp.0, copy_row(&org_text, e)))
+            .collect();
+        PreparedEvents {
+            org,
+            count: events.len(),
+            payload: Payload::Rows(rows),
+        }
+    }
+
+    pub(crate) async fn append(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
+        match self.append_once(batches).await {
+            // "no partition of relation found for row": another node's
+            // retention dropped a partition this node believed in.
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("23514") =>
+            {
+                self.partitions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+                self.append_once(batches).await
+            }
+            other => other,
+        }
+    }
+
+    async fn append_once(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
+        let mut days = BTreeSet::new();
+        let mut blocks_needed = 0i64;
+        for batch in batches {
+            let Payload::Rows(rows) = &batch.payload else {
+                return Err(StoreError::Corrupt {
+                    column: "events",
+                    detail: "events prepared for another backend".into(),
+                });
+            };
+            days.extend(rows.iter().map(|(ts, _)| ts.div_euclid(DAY_MS)));
+            blocks_needed += rows.len().div_ceil(MAX_BLOCK_EVENTS) as i64;
+        }
+        self.ensure_partitions(days).await?;
+
+        let mut tx = self.pool.begin().await?;
+        let block_ids: Vec<i64> = match sqlx::query_scalar(
+            "SELECT nextval('event_block_seq') FROM generate_series(1, $1)",
+        )
+        .bind(blocks_needed)
+        .fetch_all(&mut *tx)
+        .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e.into());
+            }
+        };
+        let mut next_block = block_ids.into_iter();
+        let mut data = String::new();
+        let mut all_ids = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let Payload::Rows(rows) = &batch.payload else {
+                continue;
+            };
+            let mut ids = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(MAX_BLOCK_EVENTS) {
+                let block = u64::try_from(next_block.next().unwrap_or_default()).unwrap_or(0);
+                for (index, (_, row)) in chunk.iter().enumerate() {
+                    let id = EventId::new(block, index);
+                    let _ = write!(data, "{}\t", id.as_i64());
+                    data.push_str(row);
+                    ids.push(id);
+                }
+            }
+            all_ids.push(ids);
+        }
+        let copied = async {
+            let mut copy = tx.copy_in_raw(COPY_COLUMNS).await?;
+            copy.send(data.as_bytes()).await?;
+            copy.finish().await
+        }
+        .await;
+        match copied {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(all_ids)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Creates the day partitions (by day number since the epoch) not yet
+    /// known to exist. Concurrent nodes serialise on an advisory lock.
+    async fn ensure_partitions(&self, days: BTreeSet<i64>) -> Result<()> {
+        let missing: Vec<i64> = {
+            let known = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+            days.into_iter().filter(|d| !known.contains(d)).collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let created = async {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('rampart.events.partitions'))")
+                .execute(&mut *tx)
+                .await?;
+            for day in &missing {
+                let sql = format!(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF events FOR VALUES FROM ({}) TO ({})",
+                    partition_name(*day),
+                    day * DAY_MS,
+                    (day + 1) * DAY_MS
+                );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        match created {
+            Ok(()) => tx.commit().await?,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e.into());
+            }
+        }
+        self.partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(missing);
+        Ok(())
+    }
+
+    pub(crate) async fn query(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        after: Option<EventCursor>,
+        limit: u32,
+    ) -> Result<Vec<(EventId, Event)>> {
+        let mut sql = QueryBuilder::<Postgres>::new(SELECT_COLUMNS);
+        push_where(&mut sql, org, filter);
+        if let Some(after) = after {
+            sql.push(" AND (ts, id) < (")
+                .push_bind(after.timestamp.0)
+                .push(", ")
+                .push_bind(after.id.as_i64())
+                .push(")");
+        }
+        sql.push(" ORDER BY ts DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit.clamp(1, 1000)));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
+        let row = sqlx::query(&format!("{SELECT_COLUMNS} WHERE org_id = $1 AND id = $2"))
+            .bind(org.to_string())
+            .bind(id.as_i64())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(event_from_row)
+            .transpose()
+            .map(|o| o.map(|(_, e)| e))
+    }
+
+    pub(crate) async fn stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats> {
+        let bucket = request.bucket_ms.max(1);
+        let mut sql = QueryBuilder::<Postgres>::new("SELECT ts - (((ts % ");
+        sql.push_bind(bucket)
+            .push(") + ")
+            .push_bind(bucket)
+            .push(") % ")
+            .push_bind(bucket)
+            .push(") AS bucket, COUNT(*) AS n FROM events");
+        push_where(&mut sql, org, request.filter);
+        sql.push(" GROUP BY 1 ORDER BY 1");
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let mut buckets = Vec::with_capacity(rows.len());
+        let mut total = 0u64;
+        for row in &rows {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
+            total += n;
+            buckets.push((Timestamp(row.try_get("bucket")?), n));
+        }
+        let mut top = Vec::new();
+        if let Some(column) = request.top_field.and_then(stats_column) {
+            let mut sql = QueryBuilder::<Postgres>::new(format!(
+                "SELECT {column} AS value, COUNT(*) AS n FROM events"
+            ));
+            push_where(&mut sql, org, request.filter);
+            sql.push(format!(" AND {column} IS NOT NULL GROUP BY 1"));
+            let rows = sql.build().fetch_all(&self.pool).await?;
+            let counts = rows
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<String, _>("value")?,
+                        u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default(),
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            top = top_values(counts, request.top_limit);
+        }
+        Ok(EventStats {
+            total,
+            buckets,
+            top,
+        })
+    }
+
+    pub(crate) async fn delete_before(&self, org: OrgId, cutoff: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM events WHERE org_id = $1 AND ts < $2")
+            .bind(org.to_string())
+            .bind(cutoff.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Creates partitions for today and the coming days; drops whole day
+    /// partitions that end before `drop_before`.
+    pub(crate) async fn maintain(&self, now: Timestamp, drop_before: Timestamp) -> Result<()> {
+        let today = now.0.div_euclid(DAY_MS);
+        self.ensure_partitions((today..=today + DAYS_AHEAD).collect())
+            .await?;
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i \
+             JOIN pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_class p ON p.oid = i.inhparent \
+             WHERE p.relname = 'events' AND p.relnamespace = to_regnamespace(current_schema())::oid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for name in existing {
+            let day = match (name.strip_prefix("events_d"), name.strip_prefix("events_n")) {
+                (Some(d), _) => d.parse::<i64>().ok(),
+                (_, Some(d)) => d.parse::<i64>().ok().map(|d| -d),
+                _ => None,
+            };
+            let Some(day) = day else { continue };
+            if (day + 1) * DAY_MS <= drop_before.0 {
+                sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                    .execute(&self.pool)
+                    .await?;
+                self.partitions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&day);
+                tracing::info!(partition = %name, "dropped expired event partition");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn partition_name(day: i64) -> String {
+    // Days before 1970 would be negative; they get a suffix of their own.
+    if day < 0 {
+        format!("events_n{}", -day)
+    } else {
+        format!("events_d{day}")
+    }
+}
+
+fn push_where(sql: &mut QueryBuilder<'_, Postgres>, org: OrgId, f: &EventFilter) {
+    sql.push(" WHERE org_id = ").push_bind(org.to_string());
+    if let Some(from) = f.from {
+        sql.push(" AND ts >= ").push_bind(from.0);
+    }
+    if let Some(to) = f.to {
+        sql.push(" AND ts < ").push_bind(to.0);
+    }
+    if let Some(min) = f.min_severity {
+        sql.push(" AND severity >= ").push_bind(i16::from(min));
+    }
+    let mut text = |column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            sql.push(format!(" AND {column} = ")).push_bind(v.clone());
+        }
+    };
+    text("category", &f.category);
+    text("action", &f.action);
+    text("outcome", &f.outcome);
+    text("host", &f.host);
+    text("user_name", &f.user);
+    for (column, want) in [("src_ip", &f.source_ip), ("dst_ip", &f.destination_ip)] {
+        match want {
+            None => {}
+            Some(IpMatch::Exact(ip)) => {
+                sql.push(format!(" AND {column} = "))
+                    .push_bind(ip.to_string())
+                    .push("::inet");
+            }
+            Some(net) => {
+                sql.push(format!(" AND {column} <<= "))
+                    .push_bind(net.to_inet())
+                    .push("::inet");
+            }
+        }
+    }
+    if let Some(needle) = &f.text {
+        sql.push(" AND message ILIKE ")
+            .push_bind(format!("%{}%", escape_like(needle)));
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The SQL expression for a stats field.
+fn stats_column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "event.category" => "category",
+        "event.action" => "action",
+        "event.outcome" => "outcome",
+        "event.severity" => "severity::text",
+        "source.ip" => "host(src_ip)",
+        "source.port" => "src_port::text",
+        "destination.ip" => "host(dst_ip)",
+        "destination.port" => "dst_port::text",
+        "host.name" => "host",
+        "user.name" => "user_name",
+        "process.name" => "process",
+        "source" => "source",
+        _ => return None,
+    })
+}
+
+fn event_from_row(row: &PgRow) -> Result<(EventId, Event)> {
+    let ip = |column: &str| -> Result<_> {
+        row.try_get::<Option<String>, _>(column)?
+            .map(|s| {
+                s.parse().map_err(|_| StoreError::Corrupt {
+                    column: "events.ip",
+                    detail: format!("{column}: {s:?}"),
+                })
+            })
+            .transpose()
+    };
+    let port = |column: &str| -> Result<Option<u16>> {
+        Ok(row
+            .try_get::<Option<i32>, _>(column)?
+            .and_then(|p| u16::try_from(p).ok()))
+    };
+    let list = |column: &str| -> Result<Vec<String>> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            column: "events.list",
+            detail: format!("{column}: {e}"),
+        })
+    };
+    let event = Event {
+        timestamp: Timestamp(row.try_get("ts")?),
+        received: Timestamp(row.try_get("received")?),
+        source: row.try_get("source")?,
+        severity: row
+            .try_get::<Option<i16>, _>("severity")?
+            .and_then(|s| u8::try_from(s).ok()),
+        category: row.try_get("category")?,
+        action: row.try_get("action")?,
+        outcome: row.try_get("outcome")?,
+        source_ip: ip("src_ip")?,
+        source_port: port("src_port")?,
+        destination_ip: ip("dst_ip")?,
+        destination_port: port("dst_port")?,
+        host: row.try_get("host")?,
+        user: row.try_get("user_name")?,
+        process: row.try_get("process")?,
+        url: row.try_get("url")?,
+        message: row.try_get("message")?,
+        tags: list("tags")?,
+        fields: row.try_get("fields")?,
+        warnings: list("warnings")?,
+    };
+    Ok((EventId::from_i64(row.try_get("id")?), event))
+}
+
+/// One COPY text-format row without the leading id column.
+fn copy_row(org: &str, e: &Event) -> String {
+    let mut row = String::with_capacity(256 + e.fields.len());
+    let mut text = |value: Option<&str>| {
+        match value {
+            None => row.push_str("\\N"),
+            Some(v) => escape_copy(&mut row, v),
+        }
+        row.push('\t');
+    };
+    text(Some(org));
+    text(Some(&e.timestamp.0.to_string()));
+    text(Some(&e.received.0.to_string()));
+    text(Some(&e.source));
+    text(e.severity.map(|s| s.to_string()).as_deref());
+    text(e.category.as_deref());
+    text(e.action.as_deref());
+    text(e.outcome.as_deref());
+    text(e.source_ip.map(|ip| ip.to_string()).as_deref());
+    text(e.source_port.map(|p| p.to_string()).as_deref());
+    text(e.destination_ip.map(|ip| ip.to_string()).as_deref());
+    text(e.destination_port.map(|p| p.to_string()).as_deref());
+    text(e.host.as_deref());
+    text(e.user.as_deref());
+    text(e.process.as_deref());
+    text(e.url.as_deref());
+    text(e.message.as_deref());
+    text(Some(
+        &serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
+    ));
+    text(Some(&e.fields));
+    text(Some(
+        &serde_json::to_string(&e.warnings).unwrap_or_else(|_| "[]".into()),
+    ));
+    row.pop(); // the last tab
+    row.push('\n');
+    row
+}
+
+/// COPY text escaping. PostgreSQL text cannot hold NUL: it becomes U+FFFD.
+fn escape_copy(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rows_escape_what_copy_would_misread() {
+        let e = Event {
+            message: Some("a\tb\nc\\d\0".into()),
+            fields: "{}".into(),
+            ..Event::default()
+        };
+        let row = copy_row("org", &e);
+        assert!(row.contains("a\\tb\\nc\\\\d\u{fffd}"));
+        assert_eq!(row.matches('\t').count(), 19);
+        assert!(row.ends_with('\n'));
+        assert_eq!(escape_like("50%_\\"), "50\\%\\_\\\\");
+    }
+}

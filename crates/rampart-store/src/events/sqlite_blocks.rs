@@ -1,0 +1,419 @@
+//! Events on SQLite as compressed blocks: each block holds up to
+//! [`MAX_BLOCK_EVENTS`] events of one organisation, encoded by [`codec`],
+//! zstd-compressed, with its time range and a Bloom summary of its terms.
+//! One row per block instead of one per event (plus two index entries) is
+//! what lets one SQLite writer keep up with the ingest rate; queries read
+//! summaries newest first and open only blocks that can match.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, SqlitePool};
+
+use super::{
+    bloom, codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
+    MAX_BLOCK_EVENTS,
+};
+use crate::{Result, StoreError};
+
+/// zstd level: the fastest levels already shrink log events several-fold.
+const COMPRESSION_LEVEL: i32 = 1;
+/// Block summaries read per round trip while scanning.
+const SUMMARY_PAGE: i64 = 512;
+/// The timestamp that marks an event removed by retention inside a block
+/// that still holds live events (positions must not move: they are ids).
+const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
+
+/// One encoded, compressed block ready to insert.
+#[derive(Debug)]
+pub(crate) struct PreparedBlock {
+    min_ts: i64,
+    max_ts: i64,
+    count: usize,
+    summary: Vec<u8>,
+    data: Vec<u8>,
+}
+
+/// The event tables' own database file, beside the main one, so the
+/// ingest writer never waits for (or blocks) other writes.
+pub(crate) struct SqliteEvents {
+    pool: SqlitePool,
+    migrator: Migrator,
+}
+
+impl SqliteEvents {
+    pub(crate) async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Acknowledged means on disk: fsync at every (group) commit.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(6)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            migrator: crate::migrations::sqlite_events(),
+        })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<()> {
+        self.migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn migrations_current(&self) -> Result<bool> {
+        crate::migrations::current(&self.pool, &self.migrator).await
+    }
+
+    pub(crate) async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(%error, "final WAL checkpoint of the event store failed");
+        }
+        self.pool.close().await;
+    }
+
+    pub(crate) fn prepare(org: OrgId, events: Vec<Event>) -> PreparedEvents {
+        let count = events.len();
+        let blocks = events
+            .chunks(MAX_BLOCK_EVENTS)
+            .map(|chunk| {
+                let raw = codec::encode_block(chunk);
+                // Compressing a buffer in memory does not fail in practice; if it
+                // did, the block is stored uncompressed (its format byte tells).
+                let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
+                PreparedBlock {
+                    min_ts: chunk.iter().map(|e| e.timestamp.0).min().unwrap_or(0),
+                    max_ts: chunk.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
+                    count: chunk.len(),
+                    summary: bloom::summarise(chunk),
+                    data,
+                }
+            })
+            .collect();
+        PreparedEvents {
+            org,
+            count,
+            payload: Payload::Blocks(blocks),
+        }
+    }
+
+    pub(crate) async fn append(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
+        let mut tx = self.pool.begin().await?;
+        let mut all_ids = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let Payload::Blocks(blocks) = &batch.payload else {
+                tx.rollback().await?;
+                return Err(StoreError::Corrupt {
+                    column: "events",
+                    detail: "events prepared for another backend".into(),
+                });
+            };
+            let mut ids = Vec::with_capacity(batch.count);
+            for block in blocks {
+                let inserted = sqlx::query(
+                    "INSERT INTO event_blocks (org_id, min_ts, max_ts, count, summary, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(batch.org.to_string())
+                .bind(block.min_ts)
+                .bind(block.max_ts)
+                .bind(block.count as i64)
+                .bind(&block.summary)
+                .bind(&block.data)
+                .execute(&mut *tx)
+                .await;
+                let block_id = match inserted {
+                    Ok(done) => done.last_insert_rowid(),
+                    Err(e) => {
+                        tx.rollback().await?;
+                        return Err(e.into());
+                    }
+                };
+                let block_id = u64::try_from(block_id).unwrap_or_default();
+                ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
+            }
+            all_ids.push(ids);
+        }
+        tx.commit().await?;
+        Ok(all_ids)
+    }
+
+    async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
+        let data: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT data FROM event_blocks WHERE id = $1 AND org_id = $2")
+                .bind(block)
+                .bind(org.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(data) = data else { return Ok(None) };
+        let events = tokio::task::spawn_blocking(move || decode(&data))
+            .await
+            .map_err(|e| StoreError::Corrupt {
+                column: "event_blocks.data",
+                detail: format!("block decoder stopped: {e}"),
+            })??;
+        Ok(Some(events))
+    }
+
+    /// Block summaries overlapping `[from, to)`, newest `max_ts` first,
+    /// one page after `after` (a `(max_ts, id)` key).
+    async fn summaries(
+        &self,
+        org: OrgId,
+        from: i64,
+        to: i64,
+        after: Option<(i64, i64)>,
+    ) -> Result<Vec<Summary>> {
+        let (after_ts, after_id) = after.unwrap_or((i64::MAX, i64::MAX));
+        let rows = sqlx::query(
+            "SELECT id, min_ts, max_ts, summary FROM event_blocks \
+             WHERE org_id = $1 AND max_ts >= $2 AND min_ts < $3 \
+               AND (max_ts < $4 OR (max_ts = $4 AND id < $5)) \
+             ORDER BY max_ts DESC, id DESC LIMIT $6",
+        )
+        .bind(org.to_string())
+        .bind(from)
+        .bind(to)
+        .bind(after_ts)
+        .bind(after_id)
+        .bind(SUMMARY_PAGE)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Summary {
+                    id: row.try_get("id")?,
+                    max_ts: row.try_get("max_ts")?,
+                    bloom: row.try_get("summary")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Calls `visit` with every block of the range that the filter's
+    /// summary terms do not rule out, newest first, until it returns false.
+    async fn scan(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        upper: Option<Timestamp>,
+        mut visit: impl FnMut(i64, i64, Vec<Event>) -> bool,
+    ) -> Result<()> {
+        let from = filter.from.map_or(i64::MIN, |t| t.0);
+        let mut to = filter.to.map_or(i64::MAX, |t| t.0);
+        if let Some(upper) = upper {
+            // Blocks starting after the cursor cannot hold older events.
+            to = to.min(upper.0.saturating_add(1));
+        }
+        let terms = filter.required_terms();
+        let mut after = None;
+        loop {
+            let page = self.summaries(org, from, to, after).await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some((last.max_ts, last.id));
+            let full = page.len() as i64 == SUMMARY_PAGE;
+            for summary in page {
+                if !terms
+                    .iter()
+                    .all(|(field, value)| bloom::may_contain(&summary.bloom, field, value))
+                {
+                    continue;
+                }
+                let Some(events) = self.block_data(org, summary.id).await? else {
+                    continue; // removed meanwhile by retention
+                };
+                if !visit(summary.id, summary.max_ts, events) {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    pub(crate) async fn query(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        after: Option<EventCursor>,
+        limit: u32,
+    ) -> Result<Vec<(EventId, Event)>> {
+        let limit = limit.clamp(1, 1000) as usize;
+        let mut best: Vec<(EventCursor, Event)> = Vec::with_capacity(limit + 1);
+        self.scan(
+            org,
+            filter,
+            after.map(|c| c.timestamp),
+            |block, max_ts, events| {
+                // Once the page is full, a block whose newest event is older
+                // than the page's oldest cannot contribute.
+                if best.len() == limit && best.last().is_some_and(|(k, _)| max_ts < k.timestamp.0) {
+                    return false;
+                }
+                for (index, event) in events.into_iter().enumerate() {
+                    let key = EventCursor {
+                        timestamp: event.timestamp,
+                        id: EventId::new(u64::try_from(block).unwrap_or_default(), index),
+                    };
+                    if event.timestamp == TOMBSTONE
+                        || after.is_some_and(|a| key >= a)
+                        || !filter.matches(&event)
+                    {
+                        continue;
+                    }
+                    if best.len() == limit && best.last().is_some_and(|(k, _)| key <= *k) {
+                        continue;
+                    }
+                    let at = best.partition_point(|(k, _)| *k > key);
+                    best.insert(at, (key, event));
+                    best.truncate(limit);
+                }
+                true
+            },
+        )
+        .await?;
+        Ok(best.into_iter().map(|(k, e)| (k.id, e)).collect())
+    }
+
+    pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
+        let Ok(block) = i64::try_from(id.block()) else {
+            return Ok(None);
+        };
+        let events = self.block_data(org, block).await?;
+        Ok(events
+            .and_then(|mut events| {
+                (id.index() < events.len()).then(|| events.swap_remove(id.index()))
+            })
+            .filter(|e| e.timestamp != TOMBSTONE))
+    }
+
+    pub(crate) async fn stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats> {
+        let bucket = request.bucket_ms.max(1);
+        let mut total = 0u64;
+        let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut values: HashMap<String, u64> = HashMap::new();
+        self.scan(org, request.filter, None, |_, _, events| {
+            for event in events {
+                if event.timestamp == TOMBSTONE || !request.filter.matches(&event) {
+                    continue;
+                }
+                total += 1;
+                *buckets
+                    .entry(event.timestamp.0.div_euclid(bucket) * bucket)
+                    .or_default() += 1;
+                if let Some(value) = request.top_field.and_then(|f| event.field_text(f)) {
+                    *values.entry(value).or_default() += 1;
+                }
+            }
+            true
+        })
+        .await?;
+        Ok(EventStats {
+            total,
+            buckets: buckets
+                .into_iter()
+                .map(|(t, n)| (Timestamp(t), n))
+                .collect(),
+            top: top_values(values, request.top_limit),
+        })
+    }
+
+    pub(crate) async fn delete_before(&self, org: OrgId, cutoff: Timestamp) -> Result<u64> {
+        let org_text = org.to_string();
+        // Whole blocks first: one row each.
+        let whole: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(count), 0) FROM event_blocks WHERE org_id = $1 AND max_ts < $2",
+        )
+        .bind(&org_text)
+        .bind(cutoff.0)
+        .fetch_one(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
+            .bind(&org_text)
+            .bind(cutoff.0)
+            .execute(&self.pool)
+            .await?;
+        // Blocks straddling the cutoff: tombstone the expired events in place.
+        let straddling: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM event_blocks WHERE org_id = $1 AND min_ts < $2 AND max_ts >= $2",
+        )
+        .bind(&org_text)
+        .bind(cutoff.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut removed = u64::try_from(whole).unwrap_or_default();
+        for block in straddling {
+            let Some(mut events) = self.block_data(org, block).await? else {
+                continue;
+            };
+            let mut changed = 0u64;
+            for event in &mut events {
+                if event.timestamp != TOMBSTONE && event.timestamp < cutoff {
+                    *event = Event {
+                        timestamp: TOMBSTONE,
+                        fields: "{}".into(),
+                        ..Event::default()
+                    };
+                    changed += 1;
+                }
+            }
+            let live = events.iter().filter(|e| e.timestamp != TOMBSTONE);
+            let min_ts = live.map(|e| e.timestamp.0).min().unwrap_or(cutoff.0);
+            let Payload::Blocks(mut rebuilt) = Self::prepare(org, events).payload else {
+                continue;
+            };
+            let Some(block_data) = rebuilt.pop() else {
+                continue;
+            };
+            sqlx::query(
+                "UPDATE event_blocks SET min_ts = $1, summary = $2, data = $3 \
+                 WHERE id = $4 AND org_id = $5",
+            )
+            .bind(min_ts)
+            .bind(&block_data.summary)
+            .bind(&block_data.data)
+            .bind(block)
+            .bind(&org_text)
+            .execute(&self.pool)
+            .await?;
+            removed += changed;
+        }
+        Ok(removed)
+    }
+}
+
+struct Summary {
+    id: i64,
+    max_ts: i64,
+    bloom: Vec<u8>,
+}
+
+fn decode(data: &[u8]) -> Result<Vec<Event>> {
+    let raw = if data.first() == Some(&codec::BLOCK_FORMAT) {
+        data.to_vec()
+    } else {
+        zstd::stream::decode_all(data).map_err(|e| StoreError::Corrupt {
+            column: "event_blocks.data",
+            detail: e.to_string(),
+        })?
+    };
+    codec::decode_block(&raw).map_err(|e| StoreError::Corrupt {
+        column: "event_blocks.data",
+        detail: e.to_string(),
+    })
+}
