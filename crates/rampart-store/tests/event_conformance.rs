@@ -94,7 +94,7 @@ async fn query_all(
 
 fn reference(all: &[(EventId, Event)], filter: &EventFilter) -> Vec<EventId> {
     let mut hits: Vec<&(EventId, Event)> = all.iter().filter(|(_, e)| filter.matches(e)).collect();
-    hits.sort_by(|a, b| (b.1.timestamp, b.0).cmp(&(a.1.timestamp, a.0)));
+    hits.sort_by_key(|(id, e)| std::cmp::Reverse((e.timestamp, *id)));
     hits.into_iter().map(|(id, _)| *id).collect()
 }
 
