@@ -12,6 +12,8 @@ use tokio::sync::watch;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
 use crate::config::Config;
+use crate::ingest::writer::EventWriter;
+use crate::ingest::Admission;
 use crate::metrics::Metrics;
 use crate::service::accounts::{self, Bootstrap};
 use crate::state::{AppState, Inner};
@@ -73,7 +75,15 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     let dummy_password_hash = password::hash(dummy)
         .await
         .map_err(|e| StartError::Bootstrap(e.detail))?;
+    let (events, writer_handle) = EventWriter::start(store.clone(), config.ingest.max_requests);
+    let admission = Admission::new(
+        config.ingest.max_requests,
+        std::time::Duration::from_millis(config.ingest.queue_wait_ms),
+    );
     Ok(AppState(Arc::new(Inner {
+        events,
+        admission,
+        writer_handle: std::sync::Mutex::new(Some(writer_handle)),
         store,
         clock,
         jwt,
@@ -138,6 +148,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut stop = self.shutdown.subscribe();
         let store = self.state.store.clone();
+        let writer = self.state.clone();
+        let writer = &writer.writer_handle;
         let app = crate::routes::router(self.state);
         tracing::info!(
             port = self.port,
@@ -157,6 +169,9 @@ impl Application {
         )
         .with_graceful_shutdown(signal)
         .await;
+        if let Some(writer) = writer.lock().ok().and_then(|mut w| w.take()) {
+            writer.stop().await;
+        }
         store.close().await;
         tracing::info!("stopped");
         served

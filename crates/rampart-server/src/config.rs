@@ -70,6 +70,10 @@ struct FileConfig {
     admin_email: Option<String>,
     #[serde(default)]
     login: LoginFileConfig,
+    #[serde(default)]
+    ingest: IngestConfig,
+    #[serde(default)]
+    syslog: Vec<SyslogListener>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +86,53 @@ struct LoginFileConfig {
     slowdown_after: Option<i64>,
     slowdown_step_ms: Option<u64>,
     slowdown_max_ms: Option<u64>,
+}
+
+/// The ingest path's bounds (`[ingest]` in the file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Ingest requests decoded, queued or written at once; more wait.
+    pub max_requests: usize,
+    /// How long a request waits for its turn before 503 + Retry-After.
+    pub queue_wait_ms: u64,
+    /// Days events are kept, for organisations without their own setting.
+    pub retention_days: i64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_requests: 64,
+            queue_wait_ms: 5000,
+            retention_days: 30,
+        }
+    }
+}
+
+/// A syslog listener (`[[syslog]]` in the file); none by default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogListener {
+    /// `udp` or `tcp`.
+    pub protocol: SyslogProtocol,
+    pub listen: SocketAddr,
+    /// The name of the organisation whose events these are.
+    pub organisation: String,
+    /// The `source` its events carry [default: syslog].
+    #[serde(default = "default_syslog_source")]
+    pub source: String,
+}
+
+fn default_syslog_source() -> String {
+    "syslog".into()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyslogProtocol {
+    Udp,
+    Tcp,
 }
 
 /// How failed logins are slowed down and then refused.
@@ -138,6 +189,8 @@ pub struct Config {
     pub admin_email: String,
     pub admin_password: Option<SecretString>,
     pub login: LoginPolicy,
+    pub ingest: IngestConfig,
+    pub syslog: Vec<SyslogListener>,
 }
 
 impl Default for Config {
@@ -157,6 +210,8 @@ impl Default for Config {
             admin_email: "admin@localhost".to_string(),
             admin_password: None,
             login: LoginPolicy::default(),
+            ingest: IngestConfig::default(),
+            syslog: Vec::new(),
         }
     }
 }
@@ -234,6 +289,8 @@ impl Config {
             .or(file.admin_email)
             .unwrap_or(config.admin_email);
         config.admin_password = env_secret("RAMPART_ADMIN_PASSWORD");
+        config.ingest = file.ingest;
+        config.syslog = file.syslog;
         config.validate()?;
         Ok(config)
     }
@@ -257,6 +314,12 @@ impl Config {
                     detail: format!("must be positive, got {value}"),
                 });
             }
+        }
+        if self.ingest.max_requests == 0 || self.ingest.retention_days <= 0 {
+            return Err(ConfigError::Invalid {
+                name: "ingest.max_requests / ingest.retention_days",
+                detail: "must be positive".into(),
+            });
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {

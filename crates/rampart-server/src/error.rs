@@ -17,9 +17,11 @@ pub struct ApiError {
     /// The offending input field, for input errors.
     pub field: Option<String>,
     /// Position in the request body, for malformed JSON.
-    pub line: Option<usize>,
-    pub column: Option<usize>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
     pub retry_after_secs: Option<i64>,
+    /// Per-item errors of a refused batch (boxed: errors stay small).
+    pub errors: Option<Box<[crate::ingest::pipeline::ItemError]>>,
 }
 
 /// The problem document as sent.
@@ -38,6 +40,9 @@ pub struct Problem {
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
+    /// For a refused batch: each refused item with its position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::ingest::pipeline::ItemError>>,
 }
 
 impl ApiError {
@@ -50,6 +55,7 @@ impl ApiError {
             line: None,
             column: None,
             retry_after_secs: None,
+            errors: None,
         }
     }
 
@@ -135,8 +141,9 @@ impl ApiError {
             code: self.code.to_string(),
             detail: self.detail.clone(),
             field: self.field.clone(),
-            line: self.line,
-            column: self.column,
+            line: self.line.map(|l| l as usize),
+            column: self.column.map(|c| c as usize),
+            errors: self.errors.as_ref().map(|e| e.to_vec()),
         }
     }
 }

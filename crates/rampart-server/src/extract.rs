@@ -144,8 +144,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .flatten();
         ApiError {
             field,
-            line: Some(e.line()),
-            column: Some(e.column()),
+            line: u32::try_from(e.line()).ok(),
+            column: u32::try_from(e.column()).ok(),
             ..ApiError::bad_request(code, detail)
         }
     })

@@ -19,6 +19,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    events: IntCounterVec,
 }
 
 impl Metrics {
@@ -50,13 +51,29 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        let events = IntCounterVec::new(
+            Opts::new("events_ingested_total", "Ingested events by outcome"),
+            &["outcome"],
+        )?;
         registry.register(Box::new(build))?;
+        registry.register(Box::new(events.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
+            events,
         })
+    }
+
+    /// Counts the outcome of one ingest request.
+    pub fn events_ingested(&self, accepted: usize, rejected: usize) {
+        self.events
+            .with_label_values(&["accepted"])
+            .inc_by(accepted as u64);
+        self.events
+            .with_label_values(&["rejected"])
+            .inc_by(rejected as u64);
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {

@@ -7,6 +7,8 @@ use rampart_store::Store;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
+use crate::ingest::writer::{EventWriter, WriterHandle};
+use crate::ingest::Admission;
 use crate::metrics::Metrics;
 
 /// Shared application state; cheap to clone.
@@ -22,6 +24,12 @@ pub struct Inner {
     /// An argon2id hash of a random password, verified against when the
     /// account does not exist so both cases take the same time.
     pub dummy_password_hash: String,
+    /// The group-commit event writer.
+    pub events: EventWriter,
+    /// Bounds the ingest requests in progress.
+    pub admission: Admission,
+    /// Stops the writer at shutdown (taken once).
+    pub writer_handle: std::sync::Mutex<Option<WriterHandle>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -1,6 +1,10 @@
 //! The event storage conformance suite: both backends store, find, count
 //! and expire events identically, checked against the reference filter.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::manual_is_multiple_of)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::manual_is_multiple_of
+)]
 
 use std::sync::Arc;
 

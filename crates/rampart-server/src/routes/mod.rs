@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod events;
 pub mod health;
 pub mod orgs;
 pub mod users;
@@ -92,6 +93,10 @@ pub fn router(state: AppState) -> Router {
             "/api-keys/{id}",
             get(api_keys::get).delete(api_keys::revoke),
         )
+        .route("/events", get(events::search).post(events::ingest))
+        .route("/events/raw", post(events::ingest_raw))
+        .route("/events/stats", get(events::stats))
+        .route("/events/{id}", get(events::get))
         .route("/openapi.json", get(crate::openapi::serve));
 
     let trace = TraceLayer::new_for_http()

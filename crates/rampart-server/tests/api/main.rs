@@ -4,5 +4,6 @@
 
 mod accounts;
 mod auth;
+mod events;
 mod helpers;
 mod operations;

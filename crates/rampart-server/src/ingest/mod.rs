@@ -1,0 +1,116 @@
+//! The ingest path: admission (bounded, with a deadline), body decoding,
+//! normalisation on a blocking thread, and the group-commit writer.
+
+pub mod body;
+pub mod pipeline;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use rampart_core::{OrgId, Timestamp};
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use pipeline::{Decoded, ItemError};
+use writer::WriteError;
+
+/// Most item errors listed in one answer; `rejected` still counts all.
+const MAX_LISTED_ERRORS: usize = 1000;
+
+/// Bounds the ingest requests being decoded, queued or written at once, so
+/// memory stays bounded under any load: past the deadline a request is
+/// answered 503 with Retry-After instead of waiting longer.
+#[derive(Clone)]
+pub struct Admission {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl Admission {
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            wait,
+        }
+    }
+
+    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(busy()),
+        }
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError {
+        retry_after_secs: Some(1),
+        ..ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ingest_busy",
+            "the event store is behind; nothing of this request was stored, retry it",
+        )
+    }
+}
+
+/// The answer to an ingest request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub rejected: usize,
+    /// The first 1000 refused items, with their position.
+    pub errors: Vec<ItemError>,
+}
+
+/// Decodes (on a blocking thread) and stores one request's events.
+/// With `atomic`, any refused item refuses the whole batch.
+pub async fn ingest(
+    state: &AppState,
+    org: OrgId,
+    atomic: bool,
+    decode: impl FnOnce(Timestamp) -> Result<Decoded, ApiError> + Send + 'static,
+) -> Result<IngestReport, ApiError> {
+    let received = state.clock.now();
+    let store = state.store.clone();
+    let (prepared, mut errors) = tokio::task::spawn_blocking(move || {
+        let decoded = decode(received)?;
+        if atomic && !decoded.errors.is_empty() {
+            return Ok((None, decoded.errors));
+        }
+        let prepared =
+            (!decoded.events.is_empty()).then(|| store.prepare_events(org, decoded.events));
+        Ok::<_, ApiError>((prepared, decoded.errors))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    let rejected = errors.len();
+    if atomic && rejected > 0 {
+        errors.truncate(MAX_LISTED_ERRORS);
+        return Err(ApiError {
+            errors: Some(errors.into_boxed_slice()),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "batch_rejected",
+                format!("{rejected} item(s) are invalid; with atomic=true nothing was stored"),
+            )
+        });
+    }
+    let accepted = prepared.as_ref().map_or(0, |p| p.len());
+    if let Some(prepared) = prepared {
+        state.events.write(prepared).await.map_err(|e| match e {
+            WriteError::Stopped => busy(),
+            WriteError::Store(e) => ApiError::internal(&e),
+        })?;
+    }
+    state.metrics.events_ingested(accepted, rejected);
+    errors.truncate(MAX_LISTED_ERRORS);
+    Ok(IngestReport {
+        accepted,
+        rejected,
+        errors,
+    })
+}

@@ -1,0 +1,183 @@
+//! From a decoded body to events: split into items, normalise each, and
+//! collect per-item errors with the item's position. CPU-bound and pure.
+
+use rampart_core::ingest::{json_items, ndjson_lines, parse_syslog, syslog_event};
+use rampart_core::{event::normalise, Event, Timestamp};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// How a JSON body is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// One object or an array of objects.
+    Json,
+    /// One object per line.
+    Ndjson,
+}
+
+/// How raw lines are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawFormat {
+    /// RFC 3164 or RFC 5424 syslog lines; sshd messages are structured.
+    Syslog,
+    /// Each line kept as the message.
+    Plain,
+}
+
+/// Why one item of a batch was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ItemError {
+    /// 0-based: the element of a JSON array, or the line of NDJSON and raw bodies.
+    pub index: usize,
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The events of a body and what was wrong with the rest.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub events: Vec<Event>,
+    pub errors: Vec<ItemError>,
+}
+
+impl Decoded {
+    fn push(&mut self, index: usize, result: Result<Event, ItemError>) {
+        match result {
+            Ok(event) => self.events.push(event),
+            Err(mut error) => {
+                error.index = index;
+                self.errors.push(error);
+            }
+        }
+    }
+}
+
+fn item_error(code: &str, detail: String, field: Option<String>) -> ItemError {
+    ItemError {
+        index: 0,
+        code: code.to_owned(),
+        detail,
+        field,
+    }
+}
+
+fn normalised(
+    value: serde_json::Value,
+    received: Timestamp,
+    source: &str,
+) -> Result<Event, ItemError> {
+    normalise(value, received, source).map_err(|e| item_error(e.code, e.to_string(), Some(e.field)))
+}
+
+/// Decodes a JSON or NDJSON body. A JSON body that is not valid JSON at all
+/// is refused whole (with its line and column); NDJSON lines fail alone.
+pub fn decode_json(
+    body: &[u8],
+    layout: JsonLayout,
+    received: Timestamp,
+    source: &str,
+) -> Result<Decoded, ApiError> {
+    let mut out = Decoded::default();
+    match layout {
+        JsonLayout::Json => {
+            let items = json_items(body).map_err(|e| ApiError {
+                line: u32::try_from(e.line).ok(),
+                column: u32::try_from(e.column).ok(),
+                ..ApiError::bad_request("malformed_json", e.detail)
+            })?;
+            out.events.reserve(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                out.push(index, normalised(item, received, source));
+            }
+        }
+        JsonLayout::Ndjson => {
+            out.events.reserve(body.len() / 256);
+            for (index, item) in ndjson_lines(body) {
+                let result = item
+                    .map_err(|e| item_error(e.code, e.detail, None))
+                    .and_then(|value| normalised(value, received, source));
+                out.push(index, result);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes raw text lines.
+pub fn decode_raw(body: &[u8], format: RawFormat, received: Timestamp, source: &str) -> Decoded {
+    let mut out = Decoded::default();
+    for (index, line) in body.split(|b| *b == b'\n').enumerate() {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = match format {
+            RawFormat::Plain => Ok(Event {
+                timestamp: received,
+                received,
+                source: source.to_owned(),
+                message: Some(line.to_owned()),
+                fields: "{}".to_owned(),
+                ..Event::default()
+            }),
+            RawFormat::Syslog => parse_syslog(line, received)
+                .map(|m| syslog_event(m, received, source))
+                .map_err(|e| {
+                    item_error("invalid_syslog", format!("line {}: {e}", index + 1), None)
+                }),
+        };
+        out.push(index, result);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp(1_795_348_800_000);
+
+    #[test]
+    fn good_items_survive_bad_neighbours_with_positions() {
+        let body =
+            b"{\"message\":\"a\"}\n{bad\n\n{\"source.ip\":\"nope\"}\n[1]\n{\"message\":\"b\"}\n";
+        let d = decode_json(body, JsonLayout::Ndjson, NOW, "http").unwrap();
+        assert_eq!(d.events.len(), 2);
+        let at: Vec<(usize, &str)> = d
+            .errors
+            .iter()
+            .map(|e| (e.index, e.code.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (1, "invalid_json"),
+                (3, "invalid_field"),
+                (4, "not_an_object")
+            ]
+        );
+        assert_eq!(d.errors[1].field.as_deref(), Some("source.ip"));
+
+        let d = decode_json(br#"[{"message":"a"}, 3]"#, JsonLayout::Json, NOW, "http").unwrap();
+        assert_eq!((d.events.len(), d.errors[0].index), (1, 1));
+        let err = decode_json(b"[{\"a\":1},\n{", JsonLayout::Json, NOW, "http").unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn raw_lines_become_events() {
+        let body = b"<38>Nov 22 10:00:00 h sshd[1]: Invalid user bob from 10.0.0.1 port 22\r\nnot syslog\n";
+        let d = decode_raw(body, RawFormat::Syslog, NOW, "raw");
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].action.as_deref(), Some("ssh_invalid_user"));
+        assert_eq!(d.errors[0].index, 1);
+        let d = decode_raw(body, RawFormat::Plain, NOW, "raw");
+        assert_eq!(d.events.len(), 2);
+        assert_eq!(d.events[1].message.as_deref(), Some("not syslog"));
+    }
+}
