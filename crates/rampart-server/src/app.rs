@@ -8,6 +8,7 @@ use rampart_core::{Clock, SystemClock};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
@@ -53,6 +54,9 @@ pub struct Application {
     state: AppState,
     shutdown: watch::Sender<bool>,
     bootstrap: Option<Bootstrap>,
+    /// Syslog listeners and the retention job; stopped before the store closes.
+    background: JoinSet<()>,
+    syslog_addrs: Vec<SocketAddr>,
 }
 
 /// Opens the store the configuration names and applies migrations.
@@ -115,6 +119,26 @@ impl Application {
             .local_addr()
             .map_err(|source| StartError::Listen { addr, source })?
             .port();
+        let mut background = JoinSet::new();
+        let mut syslog_addrs = Vec::new();
+        for listener_config in state.config.syslog.clone() {
+            let org = accounts::find_org_by_name(&state, &listener_config.organisation)
+                .await
+                .map_err(|e| StartError::Bootstrap(e.detail))?
+                .ok_or_else(|| {
+                    StartError::Bootstrap(format!(
+                        "syslog listener {}: no organisation named '{}'",
+                        listener_config.listen, listener_config.organisation
+                    ))
+                })?;
+            let addr = listener_config.listen;
+            let bound =
+                crate::ingest::syslog::start(state.clone(), org, listener_config, &mut background)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?;
+            syslog_addrs.push(bound);
+        }
+        background.spawn(crate::ingest::retention::run_forever(state.clone()));
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             listener,
@@ -122,7 +146,14 @@ impl Application {
             state,
             shutdown,
             bootstrap,
+            background,
+            syslog_addrs,
         })
+    }
+
+    /// The addresses the syslog listeners bound, in configuration order.
+    pub fn syslog_addrs(&self) -> &[SocketAddr] {
+        &self.syslog_addrs
     }
 
     /// The port actually bound (useful with port 0).
@@ -169,6 +200,8 @@ impl Application {
         )
         .with_graceful_shutdown(signal)
         .await;
+        let mut background = self.background;
+        background.shutdown().await;
         if let Some(writer) = writer.lock().ok().and_then(|mut w| w.take()) {
             writer.stop().await;
         }

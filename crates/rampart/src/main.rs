@@ -2,7 +2,9 @@
 //! server crate. `serve` runs the API; `migrate`, `user` and `apikey` work
 //! on the database directly (e.g. to reset a lost admin password).
 
-use anyhow::{bail, Context as _};
+mod bench;
+
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use rampart_core::{ApiKeyScope, Role, SystemClock};
 use rampart_server::auth::tokens::password_or_generated;
@@ -34,6 +36,11 @@ enum Command {
         options: ServeOptions,
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Benchmarks: HTTP ingest against a running server, and the naive baselines.
+    Bench {
+        #[command(subcommand)]
+        action: bench::BenchAction,
     },
     /// Manage API keys offline.
     Apikey {
@@ -145,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { options, action } => user(&options, action).await,
         Command::Apikey { options, action } => apikey(&options, action).await,
+        Command::Bench { action } => bench::run(action).await,
     }
 }
 
@@ -178,17 +186,9 @@ async fn org_id(
     state: &rampart_server::state::AppState,
     name: &str,
 ) -> anyhow::Result<rampart_core::OrgId> {
-    let mut after = None;
-    loop {
-        let page = state.store.list_orgs(after, 1000).await?;
-        if let Some(org) = page.iter().find(|o| o.name == name) {
-            return Ok(org.id);
-        }
-        match page.last() {
-            Some(last) => after = Some(last.id),
-            None => bail!("no organisation named '{name}'"),
-        }
-    }
+    accounts::find_org_by_name(state, name)
+        .await?
+        .with_context(|| format!("no organisation named '{name}'"))
 }
 
 async fn find_user(

@@ -3,6 +3,8 @@
 
 pub mod body;
 pub mod pipeline;
+pub mod retention;
+pub mod syslog;
 pub mod writer;
 
 use std::sync::Arc;

@@ -222,3 +222,18 @@ pub async fn bootstrap(state: &AppState) -> Result<Option<Bootstrap>, ApiError> 
         generated_password: generated,
     }))
 }
+
+/// The organisation with this name, if any.
+pub async fn find_org_by_name(state: &AppState, name: &str) -> Result<Option<OrgId>, ApiError> {
+    let mut after = None;
+    loop {
+        let page = state.store.list_orgs(after, 1000).await?;
+        if let Some(org) = page.iter().find(|o| o.name == name) {
+            return Ok(Some(org.id));
+        }
+        match page.last() {
+            Some(last) => after = Some(last.id),
+            None => return Ok(None),
+        }
+    }
+}

@@ -16,7 +16,70 @@ on_every_backend!(
     raw_syslog_lines_become_structured_sshd_events,
     search_filters_paginate_and_stats_count,
     events_are_invisible_to_other_organisations_and_need_the_right_scope,
+    retention_removes_events_past_the_retention_period,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_listeners_ingest_udp_and_tcp_for_their_organisation() {
+    use rampart_server::config::{SyslogListener, SyslogProtocol};
+    use tokio::io::AsyncWriteExt;
+    let app =
+        crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
+            for protocol in [SyslogProtocol::Udp, SyslogProtocol::Tcp] {
+                config.syslog.push(SyslogListener {
+                    protocol,
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    organisation: "default".into(),
+                    source: "syslog".into(),
+                });
+            }
+        })
+        .await;
+    let (udp, tcp) = (app.syslog_addrs[0], app.syslog_addrs[1]);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket
+        .send_to(b"<38>Nov 22 10:00:01 bastion sshd[7]: Failed password for root from 203.0.113.50 port 4000 ssh2", udp)
+        .await
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let framed = "<38>1 2026-11-22T10:00:02Z bastion sshd 8 - - Accepted password for alice from 198.51.100.7 port 50022 ssh2";
+    stream
+        .write_all(format!("{} {framed}", framed.len()).as_bytes())
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"<38>Nov 22 10:00:03 bastion sshd[9]: Invalid user bob from 203.0.113.51 port 4001\n",
+        )
+        .await
+        .unwrap();
+    stream.shutdown().await.unwrap();
+
+    let admin = app.admin_token().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let items = loop {
+        let r = app.get("/api/v1/events?limit=10", &admin).await;
+        let items = r.body["items"].as_array().unwrap().clone();
+        if items.len() == 3 || std::time::Instant::now() > deadline {
+            break items;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(items.len(), 3, "{items:?}");
+    let actions: Vec<&str> = items
+        .iter()
+        .map(|e| e["event.action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["ssh_invalid_user", "ssh_login", "ssh_login"]);
+    assert!(items.iter().all(|e| e["source"] == "syslog"));
+    assert_eq!(items[2]["source.ip"], "203.0.113.50");
+    assert_eq!(items[1]["event.outcome"], "success");
+    // The other organisation sees none of it.
+    let other = app.second_org("syslogless").await;
+    let r = app.get("/api/v1/events", &other).await;
+    assert_eq!(r.body["items"], json!([]));
+    app.stop().await;
+}
 
 const NDJSON: &str = "application/x-ndjson";
 
@@ -360,4 +423,28 @@ async fn events_are_invisible_to_other_organisations_and_need_the_right_scope(ap
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn retention_removes_events_past_the_retention_period(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let now = app.state.clock.now().0;
+    let days = app.state.config.ingest.retention_days;
+    let old = now - (days + 1) * 86_400_000;
+    let body = format!(
+        "{}\n{}\n",
+        json!({"@timestamp": old, "message": "expired"}),
+        json!({"@timestamp": now - 1000, "message": "kept"})
+    );
+    let r = app
+        .post_bytes("/api/v1/events", &admin, NDJSON, None, body.into_bytes())
+        .await;
+    assert_eq!(r.body["accepted"], 2);
+    let run = rampart_server::ingest::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(run.events_removed, 1);
+    let left = app.get("/api/v1/events", &admin).await;
+    let items = left.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["message"], "kept");
 }

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub shutdown: ShutdownHandle,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub state: rampart_server::state::AppState,
+    pub syslog_addrs: Vec<std::net::SocketAddr>,
     _dir: tempfile::TempDir,
     _db: TestDatabase,
 }
@@ -187,19 +189,29 @@ pub fn test_config(db: &TestDatabase, dir: &tempfile::TempDir) -> Config {
 }
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// As [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = test_config(&db, &dir);
+    let mut config = test_config(&db, &dir);
+    configure(&mut config);
     let app = Application::build_with_clock(config, Arc::new(SystemClock))
         .await
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = app.shutdown_handle();
+    let state = app.state().clone();
+    let syslog_addrs = app.syslog_addrs().to_vec();
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
         client: reqwest::Client::new(),
         shutdown,
         server,
+        state,
+        syslog_addrs,
         _dir: dir,
         _db: db,
     }
