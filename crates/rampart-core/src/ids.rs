@@ -57,3 +57,7 @@ typed_id!(
     /// A login session: one family of rotating refresh tokens.
     SessionId
 );
+typed_id!(
+    /// A validation rule of an organisation's incoming events.
+    ValidationRuleId
+);

@@ -8,9 +8,10 @@ pub mod event;
 pub mod ids;
 pub mod ingest;
 pub mod tenancy;
+pub mod validation;
 
 pub use access::{ApiKeyScope, Permission, Role};
 pub use clock::{Clock, SystemClock, Timestamp};
 pub use event::{Event, EventFilter, EventId};
-pub use ids::{ApiKeyId, OrgId, SessionId, UserId};
+pub use ids::{ApiKeyId, OrgId, SessionId, UserId, ValidationRuleId};
 pub use tenancy::{ApiKey, Organisation, User};

@@ -39,6 +39,10 @@ impl StoreError {
                     || text.contains("organisations.name")
                 {
                     "an organisation with this name"
+                } else if text.contains("validation_rules_name_key")
+                    || text.contains("validation_rules.name")
+                {
+                    "a validation rule with this name"
                 } else {
                     "a record with these values"
                 };

@@ -14,6 +14,7 @@ mod shared_sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod validation_sql;
 
 use async_trait::async_trait;
 use rampart_core::{ApiKey, ApiKeyId, OrgId, Organisation, SessionId, Timestamp, User, UserId};
@@ -26,6 +27,7 @@ pub use model::{
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use validation_sql::{CountDelta, ValidationStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -73,7 +75,7 @@ fn database_url_scheme(url: &str) -> String {
 
 /// The persistence interface the server is written against.
 #[async_trait]
-pub trait Store: EventStore + Send + Sync + 'static {
+pub trait Store: EventStore + ValidationStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     // ---- lifecycle -------------------------------------------------------

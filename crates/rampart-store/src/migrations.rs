@@ -7,11 +7,18 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// One migration: version, description, SQL.
 type Source = (i64, &'static str, &'static str);
 
-const SQLITE: &[Source] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+const SQLITE: &[Source] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "validation",
+        include_str!("../migrations/sqlite/0002_validation.sql"),
+    ),
+];
 
 const POSTGRES: &[Source] = &[
     (
@@ -23,6 +30,11 @@ const POSTGRES: &[Source] = &[
         2,
         "events",
         include_str!("../migrations/postgres/0002_events.sql"),
+    ),
+    (
+        3,
+        "validation",
+        include_str!("../migrations/postgres/0003_validation.sql"),
     ),
 ];
 

@@ -101,3 +101,8 @@ impl EventStore for PostgresStore {
         self.events.maintain(now, drop_before).await
     }
 }
+
+mod validation_impl {
+    use super::PostgresStore;
+    crate::validation_sql::impl_validation_sql!(PostgresStore, sqlx::postgres::PgRow);
+}

@@ -128,3 +128,8 @@ mod store_impl {
     use super::SqliteStore;
     crate::shared_sql::impl_store_sql!(SqliteStore, Backend::Sqlite, sqlx::sqlite::SqliteRow);
 }
+
+mod validation_impl {
+    use super::SqliteStore;
+    crate::validation_sql::impl_validation_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
+}
