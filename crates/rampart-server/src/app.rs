@@ -88,6 +88,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         events,
         admission,
         writer_handle: std::sync::Mutex::new(Some(writer_handle)),
+        validation: Default::default(),
         store,
         clock,
         jwt,
@@ -139,6 +140,7 @@ impl Application {
             syslog_addrs.push(bound);
         }
         background.spawn(crate::ingest::retention::run_forever(state.clone()));
+        background.spawn(crate::service::validation::flush_forever(state.clone()));
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             listener,
@@ -179,8 +181,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut stop = self.shutdown.subscribe();
         let store = self.state.store.clone();
-        let writer = self.state.clone();
-        let writer = &writer.writer_handle;
+        let validation_state = self.state.clone();
+        let writer = &validation_state.writer_handle;
         let app = crate::routes::router(self.state);
         tracing::info!(
             port = self.port,
@@ -204,6 +206,9 @@ impl Application {
         background.shutdown().await;
         if let Some(writer) = writer.lock().ok().and_then(|mut w| w.take()) {
             writer.stop().await;
+        }
+        if let Err(error) = validation_state.validation.flush(&*store).await {
+            tracing::error!(%error, "storing validation counts at shutdown failed");
         }
         store.close().await;
         tracing::info!("stopped");

@@ -18,6 +18,8 @@ use crate::routes;
         routes::orgs::current, routes::orgs::list, routes::orgs::create,
         routes::events::ingest, routes::events::ingest_raw, routes::events::search,
         routes::events::get, routes::events::stats,
+        routes::validation::list, routes::validation::create, routes::validation::get,
+        routes::validation::replace, routes::validation::delete, routes::validation::counts,
     ),
     modifiers(&BearerAuth)
 )]

@@ -28,6 +28,8 @@ pub struct Inner {
     pub events: EventWriter,
     /// Bounds the ingest requests in progress.
     pub admission: Admission,
+    /// Validation rule sets and their tallies.
+    pub validation: crate::service::validation::Validation,
     /// Stops the writer at shutdown (taken once).
     pub writer_handle: std::sync::Mutex<Option<WriterHandle>>,
 }

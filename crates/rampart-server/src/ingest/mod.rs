@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::ApiError;
 use crate::state::AppState;
 use pipeline::{Decoded, ItemError};
+use rampart_core::validation::RuleSet;
 use writer::WriteError;
 
 /// Most item errors listed in one answer; `rejected` still counts all.
@@ -74,18 +75,22 @@ pub async fn ingest(
     state: &AppState,
     org: OrgId,
     atomic: bool,
-    decode: impl FnOnce(Timestamp) -> Result<Decoded, ApiError> + Send + 'static,
+    decode: impl for<'r> FnOnce(Timestamp, &'r RuleSet) -> Result<Decoded<'r>, ApiError>
+        + Send
+        + 'static,
 ) -> Result<IngestReport, ApiError> {
     let received = state.clock.now();
     let store = state.store.clone();
-    let (prepared, mut errors) = tokio::task::spawn_blocking(move || {
-        let decoded = decode(received)?;
+    let rules = state.validation.rules_for(&*state.store, org).await?;
+    let rule_set = rules.clone();
+    let (prepared, mut errors, tallies) = tokio::task::spawn_blocking(move || {
+        let decoded = decode(received, &rule_set)?;
         if atomic && !decoded.errors.is_empty() {
-            return Ok((None, decoded.errors));
+            return Ok((None, decoded.errors, Vec::new()));
         }
         let prepared =
             (!decoded.events.is_empty()).then(|| store.prepare_events(org, decoded.events));
-        Ok::<_, ApiError>((prepared, decoded.errors))
+        Ok::<_, ApiError>((prepared, decoded.errors, decoded.tallies))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
@@ -108,6 +113,9 @@ pub async fn ingest(
             WriteError::Store(e) => ApiError::internal(&e),
         })?;
     }
+    // Counted once stored (or refused): what an atomic refusal did not
+    // store does not count.
+    state.validation.record(org, received, &rules, &tallies);
     state.metrics.events_ingested(accepted, rejected);
     errors.truncate(MAX_LISTED_ERRORS);
     Ok(IngestReport {

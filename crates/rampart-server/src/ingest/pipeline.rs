@@ -2,6 +2,7 @@
 //! collect per-item errors with the item's position. CPU-bound and pure.
 
 use rampart_core::ingest::{json_items, ndjson_lines, parse_syslog, syslog_event};
+use rampart_core::validation::RuleSet;
 use rampart_core::{event::normalise, Event, Timestamp};
 use serde::Serialize;
 
@@ -37,21 +38,56 @@ pub struct ItemError {
     pub field: Option<String>,
 }
 
-/// The events of a body and what was wrong with the rest.
-#[derive(Debug, Default)]
-pub struct Decoded {
+/// The events of a body, what was wrong with the rest, and how each
+/// validation rule fared.
+#[derive(Default)]
+pub struct Decoded<'r> {
     pub events: Vec<Event>,
     pub errors: Vec<ItemError>,
+    /// `(passed, failed)` per rule of `rules`, in its order.
+    pub tallies: Vec<(i64, i64)>,
+    rules: Option<&'r RuleSet>,
 }
 
-impl Decoded {
+impl<'r> Decoded<'r> {
+    fn new(rules: &'r RuleSet) -> Self {
+        Self {
+            tallies: vec![(0, 0); rules.rules().count()],
+            rules: (!rules.is_empty()).then_some(rules),
+            ..Self::default()
+        }
+    }
+
     fn push(&mut self, index: usize, result: Result<Event, ItemError>) {
+        let result = result.and_then(|event| self.validate(event));
         match result {
             Ok(event) => self.events.push(event),
             Err(mut error) => {
                 error.index = index;
                 self.errors.push(error);
             }
+        }
+    }
+
+    fn validate(&mut self, mut event: Event) -> Result<Event, ItemError> {
+        let Some(rules) = self.rules else {
+            return Ok(event);
+        };
+        let verdict = rules.apply(&mut event);
+        for (tally, result) in self.tallies.iter_mut().zip(&verdict.results) {
+            match result {
+                Some(true) => tally.0 += 1,
+                Some(false) => tally.1 += 1,
+                None => {}
+            }
+        }
+        match verdict.rejected {
+            None => Ok(event),
+            Some((rule, field, detail)) => Err(item_error(
+                "validation_failed",
+                format!("validation rule {rule:?}: {detail}"),
+                Some(field),
+            )),
         }
     }
 }
@@ -75,13 +111,14 @@ fn normalised(
 
 /// Decodes a JSON or NDJSON body. A JSON body that is not valid JSON at all
 /// is refused whole (with its line and column); NDJSON lines fail alone.
-pub fn decode_json(
+pub fn decode_json<'r>(
     body: &[u8],
     layout: JsonLayout,
     received: Timestamp,
     source: &str,
-) -> Result<Decoded, ApiError> {
-    let mut out = Decoded::default();
+    rules: &'r RuleSet,
+) -> Result<Decoded<'r>, ApiError> {
+    let mut out = Decoded::new(rules);
     match layout {
         JsonLayout::Json => {
             let items = json_items(body).map_err(|e| ApiError {
@@ -108,8 +145,14 @@ pub fn decode_json(
 }
 
 /// Decodes raw text lines.
-pub fn decode_raw(body: &[u8], format: RawFormat, received: Timestamp, source: &str) -> Decoded {
-    let mut out = Decoded::default();
+pub fn decode_raw<'r>(
+    body: &[u8],
+    format: RawFormat,
+    received: Timestamp,
+    source: &str,
+    rules: &'r RuleSet,
+) -> Decoded<'r> {
+    let mut out = Decoded::new(rules);
     for (index, line) in body.split(|b| *b == b'\n').enumerate() {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches('\r');
@@ -141,12 +184,13 @@ mod tests {
     use super::*;
 
     const NOW: Timestamp = Timestamp(1_795_348_800_000);
+    static NO_RULES: std::sync::LazyLock<RuleSet> = std::sync::LazyLock::new(RuleSet::default);
 
     #[test]
     fn good_items_survive_bad_neighbours_with_positions() {
         let body =
             b"{\"message\":\"a\"}\n{bad\n\n{\"source.ip\":\"nope\"}\n[1]\n{\"message\":\"b\"}\n";
-        let d = decode_json(body, JsonLayout::Ndjson, NOW, "http").unwrap();
+        let d = decode_json(body, JsonLayout::Ndjson, NOW, "http", &NO_RULES).unwrap();
         assert_eq!(d.events.len(), 2);
         let at: Vec<(usize, &str)> = d
             .errors
@@ -163,20 +207,29 @@ mod tests {
         );
         assert_eq!(d.errors[1].field.as_deref(), Some("source.ip"));
 
-        let d = decode_json(br#"[{"message":"a"}, 3]"#, JsonLayout::Json, NOW, "http").unwrap();
+        let d = decode_json(
+            br#"[{"message":"a"}, 3]"#,
+            JsonLayout::Json,
+            NOW,
+            "http",
+            &NO_RULES,
+        )
+        .unwrap();
         assert_eq!((d.events.len(), d.errors[0].index), (1, 1));
-        let err = decode_json(b"[{\"a\":1},\n{", JsonLayout::Json, NOW, "http").unwrap_err();
+        let err = decode_json(b"[{\"a\":1},\n{", JsonLayout::Json, NOW, "http", &NO_RULES)
+            .err()
+            .unwrap();
         assert_eq!(err.line, Some(2));
     }
 
     #[test]
     fn raw_lines_become_events() {
         let body = b"<38>Nov 22 10:00:00 h sshd[1]: Invalid user bob from 10.0.0.1 port 22\r\nnot syslog\n";
-        let d = decode_raw(body, RawFormat::Syslog, NOW, "raw");
+        let d = decode_raw(body, RawFormat::Syslog, NOW, "raw", &NO_RULES);
         assert_eq!(d.events.len(), 1);
         assert_eq!(d.events[0].action.as_deref(), Some("ssh_invalid_user"));
         assert_eq!(d.errors[0].index, 1);
-        let d = decode_raw(body, RawFormat::Plain, NOW, "raw");
+        let d = decode_raw(body, RawFormat::Plain, NOW, "raw", &NO_RULES);
         assert_eq!(d.events.len(), 2);
         assert_eq!(d.events[1].message.as_deref(), Some("not syslog"));
     }

@@ -87,9 +87,12 @@ pub async fn ingest(
     let source = source_name(params.source, "http")?;
     let _slot = state.admission.admit().await?;
     let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
-    let report = ingest_events(&state, principal.org_id, params.atomic, move |received| {
-        decode_json(&bytes, layout, received, &source)
-    })
+    let report = ingest_events(
+        &state,
+        principal.org_id,
+        params.atomic,
+        move |received, rules| decode_json(&bytes, layout, received, &source, rules),
+    )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
@@ -110,9 +113,12 @@ pub async fn ingest_raw(
     let _slot = state.admission.admit().await?;
     let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
     let format = params.format;
-    let report = ingest_events(&state, principal.org_id, params.atomic, move |received| {
-        Ok(decode_raw(&bytes, format, received, &source))
-    })
+    let report = ingest_events(
+        &state,
+        principal.org_id,
+        params.atomic,
+        move |received, rules| Ok(decode_raw(&bytes, format, received, &source, rules)),
+    )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }

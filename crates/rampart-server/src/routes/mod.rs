@@ -6,6 +6,7 @@ pub mod events;
 pub mod health;
 pub mod orgs;
 pub mod users;
+pub mod validation;
 
 use axum::http::HeaderName;
 use axum::routing::{get, post};
@@ -97,6 +98,17 @@ pub fn router(state: AppState) -> Router {
         .route("/events/raw", post(events::ingest_raw))
         .route("/events/stats", get(events::stats))
         .route("/events/{id}", get(events::get))
+        .route(
+            "/validation-rules",
+            get(validation::list).post(validation::create),
+        )
+        .route(
+            "/validation-rules/{id}",
+            get(validation::get)
+                .put(validation::replace)
+                .delete(validation::delete),
+        )
+        .route("/validation-rules/{id}/counts", get(validation::counts))
         .route("/openapi.json", get(crate::openapi::serve));
 
     let trace = TraceLayer::new_for_http()

@@ -7,3 +7,4 @@ mod auth;
 mod events;
 mod helpers;
 mod operations;
+mod validation;

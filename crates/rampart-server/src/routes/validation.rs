@@ -1,0 +1,167 @@
+//! `/api/v1/validation-rules`: rules for incoming events (admin writes,
+//! readers read) and their pass/fail counts over time.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_core::event::parse_timestamp_text;
+use rampart_core::validation::ValidationRule;
+use rampart_core::{Permission, Timestamp, ValidationRuleId};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, Principal};
+use crate::service::validation::{self, RuleInput};
+use crate::state::AppState;
+
+fn parse_id(id: &str) -> Result<ValidationRuleId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::not_found("validation rule"))
+}
+
+/// The organisation's rules.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RuleList {
+    pub items: Vec<ValidationRule>,
+}
+
+/// List rules.
+#[utoipa::path(get, path = "/api/v1/validation-rules", tag = "validation", security(("bearer" = [])),
+    responses((status = 200, body = RuleList), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<RuleList>, ApiError> {
+    principal.require(Permission::Read)?;
+    let items = state.store.list_validation_rules(principal.org_id).await?;
+    Ok(Json(RuleList { items }))
+}
+
+/// Create a rule.
+#[utoipa::path(post, path = "/api/v1/validation-rules", tag = "validation", security(("bearer" = [])),
+    request_body = RuleInput,
+    responses((status = 201, body = ValidationRule), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<(StatusCode, Json<ValidationRule>), ApiError> {
+    principal.require(Permission::Admin)?;
+    let rule = validation::create(&state, principal.org_id, input).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// One rule.
+#[utoipa::path(get, path = "/api/v1/validation-rules/{id}", tag = "validation", security(("bearer" = [])),
+    responses((status = 200, body = ValidationRule), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ValidationRule>, ApiError> {
+    principal.require(Permission::Read)?;
+    let rule = state
+        .store
+        .get_validation_rule(principal.org_id, parse_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("validation rule"))?;
+    Ok(Json(rule))
+}
+
+/// Replace a rule's definition (also to enable or disable it).
+#[utoipa::path(put, path = "/api/v1/validation-rules/{id}", tag = "validation", security(("bearer" = [])),
+    request_body = RuleInput,
+    responses((status = 200, body = ValidationRule), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<Json<ValidationRule>, ApiError> {
+    principal.require(Permission::Admin)?;
+    let rule = validation::replace(&state, principal.org_id, parse_id(&id)?, input).await?;
+    Ok(Json(rule))
+}
+
+/// Delete a rule.
+#[utoipa::path(delete, path = "/api/v1/validation-rules/{id}", tag = "validation", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Permission::Admin)?;
+    validation::delete(&state, principal.org_id, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CountParams {
+    /// From (RFC 3339 or epoch ms) [default: an hour ago].
+    pub from: Option<String>,
+    /// Until, exclusive [default: now].
+    pub to: Option<String>,
+    /// Bucket width in minutes (1–1440) [default: 1].
+    pub bucket_minutes: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CountBucket {
+    pub start: Timestamp,
+    pub passed: i64,
+    pub failed: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RuleCounts {
+    pub rule_id: ValidationRuleId,
+    pub passed: i64,
+    pub failed: i64,
+    /// Non-empty buckets, oldest first.
+    pub buckets: Vec<CountBucket>,
+}
+
+/// How many events passed and failed the rule, over time.
+#[utoipa::path(get, path = "/api/v1/validation-rules/{id}/counts", tag = "validation", security(("bearer" = [])),
+    params(CountParams),
+    responses((status = 200, body = RuleCounts), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn counts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(params): Query<CountParams>,
+) -> Result<Json<RuleCounts>, ApiError> {
+    principal.require(Permission::Read)?;
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    let time = |name: &str, v: &Option<String>, default: Timestamp| match v {
+        None => Ok(default),
+        Some(t) => parse_timestamp_text(t)
+            .ok_or_else(|| ApiError::invalid_field(name, "must be RFC 3339 or epoch milliseconds")),
+    };
+    let from = time("from", &params.from, now.plus_secs(-3600))?;
+    let to = time("to", &params.to, now.plus_secs(60))?;
+    let bucket = params.bucket_minutes.unwrap_or(1);
+    if !(1..=1440).contains(&bucket) {
+        return Err(ApiError::invalid_field(
+            "bucket_minutes",
+            "must be between 1 and 1440",
+        ));
+    }
+    let buckets =
+        validation::counts(&state, principal.org_id, id, from, to, bucket * 60_000).await?;
+    Ok(Json(RuleCounts {
+        rule_id: id,
+        passed: buckets.iter().map(|b| b.1).sum(),
+        failed: buckets.iter().map(|b| b.2).sum(),
+        buckets: buckets
+            .into_iter()
+            .map(|(start, passed, failed)| CountBucket {
+                start,
+                passed,
+                failed,
+            })
+            .collect(),
+    }))
+}
