@@ -16,6 +16,7 @@ use crate::routes;
         routes::users::update, routes::users::delete,
         routes::api_keys::create, routes::api_keys::list, routes::api_keys::get, routes::api_keys::revoke,
         routes::orgs::current, routes::orgs::list, routes::orgs::create,
+        routes::orgs::settings, routes::orgs::update_settings,
         routes::events::ingest, routes::events::ingest_raw, routes::events::search,
         routes::events::get, routes::events::stats,
         routes::validation::list, routes::validation::create, routes::validation::get,

@@ -10,6 +10,7 @@ pub mod events;
 mod migrations;
 mod model;
 mod postgres;
+mod settings_sql;
 mod shared_sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -26,6 +27,7 @@ pub use model::{
     ThrottlePolicy, UserUpdate,
 };
 pub use postgres::PostgresStore;
+pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use validation_sql::{CountDelta, ValidationStore};
 
@@ -75,7 +77,7 @@ fn database_url_scheme(url: &str) -> String {
 
 /// The persistence interface the server is written against.
 #[async_trait]
-pub trait Store: EventStore + ValidationStore + Send + Sync + 'static {
+pub trait Store: EventStore + ValidationStore + SettingsStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     // ---- lifecycle -------------------------------------------------------

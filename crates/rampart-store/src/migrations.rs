@@ -18,6 +18,11 @@ const SQLITE: &[Source] = &[
         "validation",
         include_str!("../migrations/sqlite/0002_validation.sql"),
     ),
+    (
+        3,
+        "organisation settings",
+        include_str!("../migrations/sqlite/0003_org_settings.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -35,6 +40,11 @@ const POSTGRES: &[Source] = &[
         3,
         "validation",
         include_str!("../migrations/postgres/0003_validation.sql"),
+    ),
+    (
+        4,
+        "organisation settings",
+        include_str!("../migrations/postgres/0004_org_settings.sql"),
     ),
 ];
 

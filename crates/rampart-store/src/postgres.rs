@@ -106,3 +106,8 @@ mod validation_impl {
     use super::PostgresStore;
     crate::validation_sql::impl_validation_sql!(PostgresStore, sqlx::postgres::PgRow);
 }
+
+mod settings_impl {
+    use super::PostgresStore;
+    crate::settings_sql::impl_settings_sql!(PostgresStore);
+}

@@ -133,3 +133,8 @@ mod validation_impl {
     use super::SqliteStore;
     crate::validation_sql::impl_validation_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
 }
+
+mod settings_impl {
+    use super::SqliteStore;
+    crate::settings_sql::impl_settings_sql!(SqliteStore);
+}

@@ -112,3 +112,20 @@ async fn counts_add_up_across_writers(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(later, [(120_000, 2, 0)]);
 }
+
+mod settings {
+    use super::*;
+
+    rampart_store::conformance_suite!(retention_overrides_are_per_organisation);
+
+    async fn retention_overrides_are_per_organisation(store: Arc<dyn Store>) {
+        let (a, b) = (org(&store, "ra").await, org(&store, "rb").await);
+        assert_eq!(store.retention_days(a).await.unwrap(), None);
+        store.set_retention_days(a, Some(7)).await.unwrap();
+        store.set_retention_days(b, Some(90)).await.unwrap();
+        store.set_retention_days(b, None).await.unwrap();
+        assert_eq!(store.retention_days(a).await.unwrap(), Some(7));
+        assert_eq!(store.retention_days(b).await.unwrap(), None);
+        assert_eq!(store.retention_overrides().await.unwrap(), vec![(a, 7)]);
+    }
+}

@@ -1,6 +1,7 @@
 //! The retention job: removes events older than the retention period of
-//! each organisation and lets the backend drop whole expired partitions.
+//! each organisation (its own setting, or `ingest.retention_days`) and lets the backend drop whole expired partitions.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rampart_core::{OrgId, Timestamp};
@@ -21,8 +22,16 @@ pub struct RetentionRun {
 /// Runs the job once at the state's clock time (tests call this directly).
 pub async fn run_once(state: &AppState) -> Result<RetentionRun, rampart_store::StoreError> {
     let now = state.clock.now();
-    let days = state.config.ingest.retention_days;
-    let cutoff = Timestamp(now.0.saturating_sub(days.saturating_mul(DAY_MS)));
+    let default_days = state.config.ingest.retention_days;
+    let overrides: HashMap<OrgId, i64> = state
+        .store
+        .retention_overrides()
+        .await?
+        .into_iter()
+        .collect();
+    let cutoff_for = |days: i64| Timestamp(now.0.saturating_sub(days.saturating_mul(DAY_MS)));
+    // Whole partitions may go once they are past everyone's retention.
+    let longest = overrides.values().copied().fold(default_days, i64::max);
     let mut run = RetentionRun::default();
     let mut after: Option<OrgId> = None;
     loop {
@@ -30,17 +39,20 @@ pub async fn run_once(state: &AppState) -> Result<RetentionRun, rampart_store::S
         let Some(last) = orgs.last() else { break };
         after = Some(last.id);
         for org in &orgs {
-            run.events_removed += state.store.delete_events_before(org.id, cutoff).await?;
+            let days = overrides.get(&org.id).copied().unwrap_or(default_days);
+            run.events_removed += state
+                .store
+                .delete_events_before(org.id, cutoff_for(days))
+                .await?;
             run.organisations += 1;
         }
     }
-    state.store.maintain_event_storage(now, cutoff).await?;
+    state
+        .store
+        .maintain_event_storage(now, cutoff_for(longest))
+        .await?;
     if run.events_removed > 0 {
-        tracing::info!(
-            removed = run.events_removed,
-            retention_days = days,
-            "expired events removed"
-        );
+        tracing::info!(removed = run.events_removed, "expired events removed");
     }
     Ok(run)
 }

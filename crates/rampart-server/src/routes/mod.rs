@@ -83,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(users::me))
         .route("/org", get(orgs::current))
+        .route(
+            "/org/settings",
+            get(orgs::settings).put(orgs::update_settings),
+        )
         .route("/orgs", get(orgs::list).post(orgs::create))
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -89,3 +89,66 @@ pub async fn create(
         }),
     ))
 }
+
+/// The organisation's settings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrgSettings {
+    /// Days events are kept (the organisation's own value or the default).
+    pub retention_days: i64,
+    /// The organisation's own value; absent when the default applies.
+    pub retention_days_override: Option<i64>,
+    pub default_retention_days: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettingsInput {
+    /// Days to keep events (1–3650); null for the server default.
+    pub retention_days: Option<i64>,
+}
+
+async fn settings_of(state: &AppState, org: rampart_core::OrgId) -> Result<OrgSettings, ApiError> {
+    let own = state.store.retention_days(org).await?;
+    let default = state.config.ingest.retention_days;
+    Ok(OrgSettings {
+        retention_days: own.unwrap_or(default),
+        retention_days_override: own,
+        default_retention_days: default,
+    })
+}
+
+/// The caller's organisation's settings.
+#[utoipa::path(get, path = "/api/v1/org/settings", tag = "organisations", security(("bearer" = [])),
+    responses((status = 200, body = OrgSettings), (status = 403, body = Problem)))]
+pub async fn settings(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<OrgSettings>, ApiError> {
+    principal.require(Permission::Read)?;
+    Ok(Json(settings_of(&state, principal.org_id).await?))
+}
+
+/// Change the caller's organisation's settings (admin).
+#[utoipa::path(put, path = "/api/v1/org/settings", tag = "organisations", security(("bearer" = [])),
+    request_body = OrgSettingsInput,
+    responses((status = 200, body = OrgSettings), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<OrgSettingsInput>,
+) -> Result<Json<OrgSettings>, ApiError> {
+    principal.require(Permission::Admin)?;
+    if let Some(days) = input.retention_days {
+        if !(1..=3650).contains(&days) {
+            return Err(ApiError::invalid_field(
+                "retention_days",
+                "must be between 1 and 3650",
+            ));
+        }
+    }
+    state
+        .store
+        .set_retention_days(principal.org_id, input.retention_days)
+        .await?;
+    Ok(Json(settings_of(&state, principal.org_id).await?))
+}

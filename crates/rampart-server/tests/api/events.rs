@@ -17,6 +17,7 @@ on_every_backend!(
     search_filters_paginate_and_stats_count,
     events_are_invisible_to_other_organisations_and_need_the_right_scope,
     retention_removes_events_past_the_retention_period,
+    retention_is_per_organisation,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,4 +448,82 @@ async fn retention_removes_events_past_the_retention_period(app: &TestApp) {
     let items = left.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["message"], "kept");
+}
+
+async fn retention_is_per_organisation(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let other = app.second_org("keepsless").await;
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/org/settings",
+            Some(&other),
+            Some(json!({"retention_days": 1})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["retention_days"], 1);
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/org/settings",
+            Some(&other),
+            Some(json!({"retention_days": 0})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["field"], "retention_days");
+    let mine = app.get("/api/v1/org/settings", &admin).await;
+    assert_eq!(
+        mine.body["retention_days"],
+        mine.body["default_retention_days"]
+    );
+    assert!(mine.body["retention_days_override"].is_null());
+
+    let now = app.state.clock.now().0;
+    let three_days_old =
+        json!({"@timestamp": now - 3 * 86_400_000, "message": "three days old"}).to_string() + "\n";
+    for token in [&admin, &other] {
+        let r = app
+            .post_bytes(
+                "/api/v1/events",
+                token,
+                NDJSON,
+                None,
+                three_days_old.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(r.body["accepted"], 1);
+    }
+    rampart_server::ingest::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/v1/events", &admin).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/api/v1/events", &other).await.body["items"],
+        json!([])
+    );
+    // Viewers read settings but cannot change them.
+    app.create_user(&admin, "viewer@example.test", "viewer")
+        .await;
+    let viewer = app.token("viewer@example.test", "user-password-123").await;
+    assert_eq!(
+        app.get("/api/v1/org/settings", &viewer).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/org/settings",
+            Some(&viewer),
+            Some(json!({"retention_days": 5})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
