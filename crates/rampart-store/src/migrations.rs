@@ -49,11 +49,18 @@ const POSTGRES: &[Source] = &[
 ];
 
 /// The embedded store's event database (a file of its own).
-const SQLITE_EVENTS: &[Source] = &[(
-    1,
-    "event blocks",
-    include_str!("../migrations/sqlite-events/0001_event_blocks.sql"),
-)];
+const SQLITE_EVENTS: &[Source] = &[
+    (
+        1,
+        "event blocks",
+        include_str!("../migrations/sqlite-events/0001_event_blocks.sql"),
+    ),
+    (
+        2,
+        "summary index",
+        include_str!("../migrations/sqlite-events/0002_summary_index.sql"),
+    ),
+];
 
 pub(crate) fn sqlite() -> Migrator {
     build(SQLITE)

@@ -278,7 +278,7 @@ async fn stats_count_buckets_and_top_values(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let matching: Vec<&Event> = events.iter().filter(|e| filter.matches(e)).collect();
+    let matching: Vec<&Event> = events.iter().filter(|e| filter.matches(*e)).collect();
     assert_eq!(stats.total, matching.len() as u64);
     assert_eq!(stats.buckets.iter().map(|b| b.1).sum::<u64>(), stats.total);
     let mut buckets = std::collections::BTreeMap::new();

@@ -72,6 +72,54 @@ impl FromStr for IpMatch {
     }
 }
 
+/// What a filter reads of an event: implemented by [`Event`] and by views
+/// that borrow from an encoded block, so a scan allocates only for matches.
+pub trait Filterable {
+    fn timestamp(&self) -> Timestamp;
+    fn severity(&self) -> Option<u8>;
+    fn category(&self) -> Option<&str>;
+    fn action(&self) -> Option<&str>;
+    fn outcome(&self) -> Option<&str>;
+    fn host(&self) -> Option<&str>;
+    fn user(&self) -> Option<&str>;
+    fn source_ip(&self) -> Option<IpAddr>;
+    fn destination_ip(&self) -> Option<IpAddr>;
+    fn message(&self) -> Option<&str>;
+}
+
+impl Filterable for Event {
+    fn timestamp(&self) -> Timestamp {
+        self.timestamp
+    }
+    fn severity(&self) -> Option<u8> {
+        self.severity
+    }
+    fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+    fn action(&self) -> Option<&str> {
+        self.action.as_deref()
+    }
+    fn outcome(&self) -> Option<&str> {
+        self.outcome.as_deref()
+    }
+    fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+    fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+    fn source_ip(&self) -> Option<IpAddr> {
+        self.source_ip
+    }
+    fn destination_ip(&self) -> Option<IpAddr> {
+        self.destination_ip
+    }
+    fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
 /// A query over events. Every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventFilter {
@@ -92,31 +140,31 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    pub fn matches(&self, event: &Event) -> bool {
-        let eq = |want: &Option<String>, have: &Option<String>| match want {
+    pub fn matches<E: Filterable + ?Sized>(&self, event: &E) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| match want {
             None => true,
-            Some(w) => have.as_deref() == Some(w.as_str()),
+            Some(w) => have == Some(w.as_str()),
         };
         let ip = |want: &Option<IpMatch>, have: Option<IpAddr>| match want {
             None => true,
             Some(w) => have.is_some_and(|h| w.matches(h)),
         };
-        self.from.is_none_or(|from| event.timestamp >= from)
-            && self.to.is_none_or(|to| event.timestamp < to)
+        let timestamp = event.timestamp();
+        self.from.is_none_or(|from| timestamp >= from)
+            && self.to.is_none_or(|to| timestamp < to)
             && self
                 .min_severity
-                .is_none_or(|min| event.severity.is_some_and(|s| s >= min))
-            && eq(&self.category, &event.category)
-            && eq(&self.action, &event.action)
-            && eq(&self.outcome, &event.outcome)
-            && eq(&self.host, &event.host)
-            && eq(&self.user, &event.user)
-            && ip(&self.source_ip, event.source_ip)
-            && ip(&self.destination_ip, event.destination_ip)
+                .is_none_or(|min| event.severity().is_some_and(|s| s >= min))
+            && eq(&self.category, event.category())
+            && eq(&self.action, event.action())
+            && eq(&self.outcome, event.outcome())
+            && eq(&self.host, event.host())
+            && eq(&self.user, event.user())
+            && ip(&self.source_ip, event.source_ip())
+            && ip(&self.destination_ip, event.destination_ip())
             && self.text.as_ref().is_none_or(|needle| {
                 event
-                    .message
-                    .as_ref()
+                    .message()
                     .is_some_and(|m| contains_ignore_case(m, needle))
             })
     }

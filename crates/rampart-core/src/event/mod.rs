@@ -7,7 +7,7 @@ mod normalise;
 mod severity;
 mod view;
 
-pub use filter::{EventFilter, IpMatch};
+pub use filter::{EventFilter, Filterable, IpMatch};
 pub use id::EventId;
 pub use normalise::{normalise, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS};
 pub use severity::parse_severity;

@@ -59,6 +59,79 @@ pub(crate) fn decode_block(data: &[u8]) -> Result<Vec<Event>, String> {
     Ok(events)
 }
 
+/// Calls `visit(index, event)` for every live event of a block that
+/// `keep` accepts, decoding each event borrowed first and allocating an
+/// owned [`Event`] only for those kept.
+pub(crate) fn scan_block(
+    data: &[u8],
+    mut keep: impl FnMut(usize, &EventRef<'_>) -> bool,
+    mut visit: impl FnMut(usize, Event),
+) -> Result<(), String> {
+    let mut r = Reader { data, at: 0 };
+    let format = r.byte()?;
+    if format != BLOCK_FORMAT {
+        return Err(format!("unknown block format {format}"));
+    }
+    let count = usize::try_from(r.varint()?).map_err(|_| "bad event count")?;
+    let base = unzigzag(r.varint()?);
+    for index in 0..count {
+        let start = r.at;
+        let view = r.event_ref(base)?;
+        if keep(index, &view) {
+            let mut again = Reader { data, at: start };
+            visit(index, again.event(base)?);
+        }
+    }
+    Ok(())
+}
+
+/// An encoded event read in place: the filtered fields borrowed, the rest skipped.
+pub(crate) struct EventRef<'a> {
+    pub timestamp: Timestamp,
+    severity: Option<u8>,
+    category: Option<&'a str>,
+    action: Option<&'a str>,
+    outcome: Option<&'a str>,
+    source_ip: Option<IpAddr>,
+    destination_ip: Option<IpAddr>,
+    host: Option<&'a str>,
+    user: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+impl rampart_core::event::Filterable for EventRef<'_> {
+    fn timestamp(&self) -> Timestamp {
+        self.timestamp
+    }
+    fn severity(&self) -> Option<u8> {
+        self.severity
+    }
+    fn category(&self) -> Option<&str> {
+        self.category
+    }
+    fn action(&self) -> Option<&str> {
+        self.action
+    }
+    fn outcome(&self) -> Option<&str> {
+        self.outcome
+    }
+    fn host(&self) -> Option<&str> {
+        self.host
+    }
+    fn user(&self) -> Option<&str> {
+        self.user
+    }
+    fn source_ip(&self) -> Option<IpAddr> {
+        self.source_ip
+    }
+    fn destination_ip(&self) -> Option<IpAddr> {
+        self.destination_ip
+    }
+    fn message(&self) -> Option<&str> {
+        self.message
+    }
+}
+
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -116,8 +189,8 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.at.checked_add(n).ok_or("length overflow")?;
         let slice = self.data.get(self.at..end).ok_or("block ends early")?;
         self.at = end;
@@ -191,6 +264,61 @@ impl Reader<'_> {
         }
     }
 
+    fn opt_ref(&mut self) -> Result<Option<&'a str>, String> {
+        match self.len()? {
+            0 => Ok(None),
+            n => std::str::from_utf8(self.take(n - 1)?)
+                .map(Some)
+                .map_err(|_| "invalid UTF-8".into()),
+        }
+    }
+
+    fn skip_str(&mut self) -> Result<(), String> {
+        let n = self.len()?;
+        self.take(n).map(|_| ())
+    }
+
+    fn skip_list(&mut self) -> Result<(), String> {
+        for _ in 0..self.len()? {
+            self.skip_str()?;
+        }
+        Ok(())
+    }
+
+    fn event_ref(&mut self, base: i64) -> Result<EventRef<'a>, String> {
+        let timestamp = Timestamp(unzigzag(self.varint()?));
+        let _received = base.wrapping_add(unzigzag(self.varint()?));
+        self.skip_str()?; // source
+        let severity = self.small()?;
+        let category = self.opt_ref()?;
+        let action = self.opt_ref()?;
+        let outcome = self.opt_ref()?;
+        let source_ip = self.ip()?;
+        let _source_port: Option<u16> = self.small()?;
+        let destination_ip = self.ip()?;
+        let _destination_port: Option<u16> = self.small()?;
+        let host = self.opt_ref()?;
+        let user = self.opt_ref()?;
+        let _process = self.opt_ref()?;
+        let _url = self.opt_ref()?;
+        let message = self.opt_ref()?;
+        self.skip_list()?; // tags
+        self.skip_str()?; // fields
+        self.skip_list()?; // warnings
+        Ok(EventRef {
+            timestamp,
+            severity,
+            category,
+            action,
+            outcome,
+            source_ip,
+            destination_ip,
+            host,
+            user,
+            message,
+        })
+    }
+
     fn event(&mut self, base: i64) -> Result<Event, String> {
         Ok(Event {
             timestamp: Timestamp(unzigzag(self.varint()?)),
@@ -242,6 +370,9 @@ mod tests {
         let events = vec![full, Event::default()];
         let block = encode_block(&events);
         assert_eq!(decode_block(&block).unwrap(), events);
+        let mut kept = Vec::new();
+        scan_block(&block, |_, e| e.timestamp.0 < 0, |i, e| kept.push((i, e))).unwrap();
+        assert_eq!(kept, vec![(0, events[0].clone())]);
         for cut in 0..block.len() {
             assert!(decode_block(&block[..cut]).is_err());
         }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
@@ -23,8 +24,10 @@ use crate::{Result, StoreError};
 
 /// zstd level: the fastest levels already shrink log events several-fold.
 const COMPRESSION_LEVEL: i32 = 1;
-/// Block summaries read per round trip while scanning.
-const SUMMARY_PAGE: i64 = 512;
+/// Block ranges read per round trip while scanning.
+const SUMMARY_PAGE: i64 = 1024;
+/// Memory for cached block summaries (about 4 KB per 1,000 events).
+const BLOOM_CACHE_BYTES: usize = 256 << 20;
 /// The timestamp that marks an event removed by retention inside a block
 /// that still holds live events (positions must not move: they are ids).
 const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
@@ -44,6 +47,37 @@ pub(crate) struct PreparedBlock {
 pub(crate) struct SqliteEvents {
     pool: SqlitePool,
     migrator: Migrator,
+    blooms: Mutex<BloomCache>,
+}
+
+/// Block summaries kept in memory, newest blocks preferred: scans test
+/// them without reading them from disk. Bounded by [`BLOOM_CACHE_BYTES`].
+#[derive(Default)]
+struct BloomCache {
+    by_block: BTreeMap<i64, Arc<[u8]>>,
+    bytes: usize,
+}
+
+impl BloomCache {
+    fn insert(&mut self, block: i64, bloom: Arc<[u8]>) {
+        self.bytes += bloom.len();
+        if let Some(old) = self.by_block.insert(block, bloom) {
+            self.bytes -= old.len();
+        }
+        // Evict the oldest blocks: queries look at recent data most.
+        while self.bytes > BLOOM_CACHE_BYTES {
+            let Some((_, evicted)) = self.by_block.pop_first() else {
+                break;
+            };
+            self.bytes -= evicted.len();
+        }
+    }
+
+    fn remove(&mut self, block: i64) {
+        if let Some(old) = self.by_block.remove(&block) {
+            self.bytes -= old.len();
+        }
+    }
 }
 
 impl SqliteEvents {
@@ -62,6 +96,7 @@ impl SqliteEvents {
         Ok(Self {
             pool,
             migrator: crate::migrations::sqlite_events(),
+            blooms: Mutex::new(BloomCache::default()),
         })
     }
 
@@ -112,6 +147,7 @@ impl SqliteEvents {
     pub(crate) async fn append(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
         let mut tx = self.pool.begin().await?;
         let mut all_ids = Vec::with_capacity(batches.len());
+        let mut new_blooms = Vec::new();
         for batch in batches {
             let Payload::Blocks(blocks) = &batch.payload else {
                 tx.rollback().await?;
@@ -141,16 +177,22 @@ impl SqliteEvents {
                         return Err(e.into());
                     }
                 };
+                new_blooms.push((block_id, Arc::<[u8]>::from(block.summary.as_slice())));
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
             all_ids.push(ids);
         }
         tx.commit().await?;
+        let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+        for (block, bloom) in new_blooms {
+            cache.insert(block, bloom);
+        }
         Ok(all_ids)
     }
 
-    async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
+    /// The block's encoded events, decompressed (off the async threads).
+    async fn block_bytes(&self, org: OrgId, block: i64) -> Result<Option<Vec<u8>>> {
         let data: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT data FROM event_blocks WHERE id = $1 AND org_id = $2")
                 .bind(block)
@@ -158,27 +200,31 @@ impl SqliteEvents {
                 .fetch_optional(&self.pool)
                 .await?;
         let Some(data) = data else { return Ok(None) };
-        let events = tokio::task::spawn_blocking(move || decode(&data))
+        let raw = tokio::task::spawn_blocking(move || decompress(data))
             .await
-            .map_err(|e| StoreError::Corrupt {
-                column: "event_blocks.data",
-                detail: format!("block decoder stopped: {e}"),
-            })??;
-        Ok(Some(events))
+            .map_err(|e| corrupt(format!("block decoder stopped: {e}")))??;
+        Ok(Some(raw))
     }
 
-    /// Block summaries overlapping `[from, to)`, newest `max_ts` first,
-    /// one page after `after` (a `(max_ts, id)` key).
-    async fn summaries(
+    async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
+        match self.block_bytes(org, block).await? {
+            None => Ok(None),
+            Some(raw) => codec::decode_block(&raw).map(Some).map_err(corrupt),
+        }
+    }
+
+    /// Block ranges overlapping `[from, to)`, newest `max_ts` first, one
+    /// page after `after` (a `(max_ts, id)` key), from the index alone.
+    async fn ranges(
         &self,
         org: OrgId,
         from: i64,
         to: i64,
         after: Option<(i64, i64)>,
-    ) -> Result<Vec<Summary>> {
+    ) -> Result<Vec<(i64, i64)>> {
         let (after_ts, after_id) = after.unwrap_or((i64::MAX, i64::MAX));
         let rows = sqlx::query(
-            "SELECT id, min_ts, max_ts, summary FROM event_blocks \
+            "SELECT id, max_ts FROM event_blocks INDEXED BY event_blocks_org_range \
              WHERE org_id = $1 AND max_ts >= $2 AND min_ts < $3 \
                AND (max_ts < $4 OR (max_ts = $4 AND id < $5)) \
              ORDER BY max_ts DESC, id DESC LIMIT $6",
@@ -192,24 +238,55 @@ impl SqliteEvents {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(Summary {
-                    id: row.try_get("id")?,
-                    max_ts: row.try_get("max_ts")?,
-                    bloom: row.try_get("summary")?,
-                })
-            })
+            .map(|row| Ok((row.try_get("id")?, row.try_get("max_ts")?)))
             .collect()
     }
 
-    /// Calls `visit` with every block of the range that the filter's
-    /// summary terms do not rule out, newest first, until it returns false.
+    /// The summaries of these blocks, from the cache or, for misses, disk.
+    async fn blooms(&self, blocks: &[i64]) -> Result<HashMap<i64, Arc<[u8]>>> {
+        let mut found = HashMap::with_capacity(blocks.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            for block in blocks {
+                match cache.by_block.get(block) {
+                    Some(bloom) => {
+                        found.insert(*block, bloom.clone());
+                    }
+                    None => missing.push(*block),
+                }
+            }
+        }
+        for chunk in missing.chunks(500) {
+            let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT id, summary FROM event_blocks WHERE id IN (",
+            );
+            let mut list = sql.separated(", ");
+            for block in chunk {
+                list.push_bind(*block);
+            }
+            sql.push(")");
+            let rows = sql.build().fetch_all(&self.pool).await?;
+            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            for row in rows {
+                let id: i64 = row.try_get("id")?;
+                let bloom: Arc<[u8]> = Arc::from(row.try_get::<Vec<u8>, _>("summary")?);
+                cache.insert(id, bloom.clone());
+                found.insert(id, bloom);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Calls `visit` with the decompressed bytes of every block of the
+    /// range that the filter's summary terms do not rule out, newest first,
+    /// until it returns false.
     async fn scan(
         &self,
         org: OrgId,
         filter: &EventFilter,
         upper: Option<Timestamp>,
-        mut visit: impl FnMut(i64, i64, Vec<Event>) -> bool,
+        mut visit: impl FnMut(i64, i64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let from = filter.from.map_or(i64::MIN, |t| t.0);
         let mut to = filter.to.map_or(i64::MAX, |t| t.0);
@@ -220,23 +297,31 @@ impl SqliteEvents {
         let terms = filter.required_terms();
         let mut after = None;
         loop {
-            let page = self.summaries(org, from, to, after).await?;
+            let page = self.ranges(org, from, to, after).await?;
             let Some(last) = page.last() else {
                 return Ok(());
             };
-            after = Some((last.max_ts, last.id));
+            after = Some((last.1, last.0));
             let full = page.len() as i64 == SUMMARY_PAGE;
-            for summary in page {
-                if !terms
-                    .iter()
-                    .all(|(field, value)| bloom::may_contain(&summary.bloom, field, value))
-                {
+            let blooms = if terms.is_empty() {
+                HashMap::new()
+            } else {
+                let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+                self.blooms(&ids).await?
+            };
+            for (block, max_ts) in page {
+                let possible = blooms.get(&block).is_none_or(|bloom| {
+                    terms
+                        .iter()
+                        .all(|(field, value)| bloom::may_contain(bloom, field, value))
+                });
+                if !possible {
                     continue;
                 }
-                let Some(events) = self.block_data(org, summary.id).await? else {
+                let Some(raw) = self.block_bytes(org, block).await? else {
                     continue; // removed meanwhile by retention
                 };
-                if !visit(summary.id, summary.max_ts, events) {
+                if !visit(block, max_ts, &raw)? {
                     return Ok(());
                 }
             }
@@ -259,23 +344,34 @@ impl SqliteEvents {
             org,
             filter,
             after.map(|c| c.timestamp),
-            |block, max_ts, events| {
+            |block, max_ts, raw| {
+                let worst = (best.len() == limit)
+                    .then(|| best.last().map(|(k, _)| *k))
+                    .flatten();
                 // Once the page is full, a block whose newest event is older
                 // than the page's oldest cannot contribute.
-                if best.len() == limit && best.last().is_some_and(|(k, _)| max_ts < k.timestamp.0) {
-                    return false;
+                if worst.is_some_and(|w| max_ts < w.timestamp.0) {
+                    return Ok(false);
                 }
-                for (index, event) in events.into_iter().enumerate() {
-                    let key = EventCursor {
-                        timestamp: event.timestamp,
-                        id: EventId::new(u64::try_from(block).unwrap_or_default(), index),
-                    };
-                    if event.timestamp == TOMBSTONE
-                        || after.is_some_and(|a| key >= a)
-                        || !filter.matches(&event)
-                    {
-                        continue;
-                    }
+                let block_id = u64::try_from(block).unwrap_or_default();
+                let key_of = |index: usize, timestamp: Timestamp| EventCursor {
+                    timestamp,
+                    id: EventId::new(block_id, index),
+                };
+                let mut found = Vec::new();
+                codec::scan_block(
+                    raw,
+                    |index, event| {
+                        let key = key_of(index, event.timestamp);
+                        event.timestamp != TOMBSTONE
+                            && after.is_none_or(|a| key < a)
+                            && worst.is_none_or(|w| key > w)
+                            && filter.matches(event)
+                    },
+                    |index, event| found.push((key_of(index, event.timestamp), event)),
+                )
+                .map_err(corrupt)?;
+                for (key, event) in found {
                     if best.len() == limit && best.last().is_some_and(|(k, _)| key <= *k) {
                         continue;
                     }
@@ -283,7 +379,7 @@ impl SqliteEvents {
                     best.insert(at, (key, event));
                     best.truncate(limit);
                 }
-                true
+                Ok(true)
             },
         )
         .await?;
@@ -307,20 +403,22 @@ impl SqliteEvents {
         let mut total = 0u64;
         let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
         let mut values: HashMap<String, u64> = HashMap::new();
-        self.scan(org, request.filter, None, |_, _, events| {
-            for event in events {
-                if event.timestamp == TOMBSTONE || !request.filter.matches(&event) {
-                    continue;
-                }
-                total += 1;
-                *buckets
-                    .entry(event.timestamp.0.div_euclid(bucket) * bucket)
-                    .or_default() += 1;
-                if let Some(value) = request.top_field.and_then(|f| event.field_text(f)) {
-                    *values.entry(value).or_default() += 1;
-                }
-            }
-            true
+        self.scan(org, request.filter, None, |_, _, raw| {
+            codec::scan_block(
+                raw,
+                |_, event| event.timestamp != TOMBSTONE && request.filter.matches(event),
+                |_, event| {
+                    total += 1;
+                    *buckets
+                        .entry(event.timestamp.0.div_euclid(bucket) * bucket)
+                        .or_default() += 1;
+                    if let Some(value) = request.top_field.and_then(|f| event.field_text(f)) {
+                        *values.entry(value).or_default() += 1;
+                    }
+                },
+            )
+            .map_err(corrupt)?;
+            Ok(true)
         })
         .await?;
         Ok(EventStats {
@@ -343,6 +441,18 @@ impl SqliteEvents {
         .bind(cutoff.0)
         .fetch_one(&self.pool)
         .await?;
+        let doomed: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
+                .bind(&org_text)
+                .bind(cutoff.0)
+                .fetch_all(&self.pool)
+                .await?;
+        {
+            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            for block in &doomed {
+                cache.remove(*block);
+            }
+        }
         sqlx::query("DELETE FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
             .bind(&org_text)
             .bind(cutoff.0)
@@ -391,29 +501,26 @@ impl SqliteEvents {
             .bind(&org_text)
             .execute(&self.pool)
             .await?;
+            self.blooms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(block, Arc::from(block_data.summary.as_slice()));
             removed += changed;
         }
         Ok(removed)
     }
 }
 
-struct Summary {
-    id: i64,
-    max_ts: i64,
-    bloom: Vec<u8>,
+fn corrupt(detail: String) -> StoreError {
+    StoreError::Corrupt {
+        column: "event_blocks.data",
+        detail,
+    }
 }
 
-fn decode(data: &[u8]) -> Result<Vec<Event>> {
-    let raw = if data.first() == Some(&codec::BLOCK_FORMAT) {
-        data.to_vec()
-    } else {
-        zstd::stream::decode_all(data).map_err(|e| StoreError::Corrupt {
-            column: "event_blocks.data",
-            detail: e.to_string(),
-        })?
-    };
-    codec::decode_block(&raw).map_err(|e| StoreError::Corrupt {
-        column: "event_blocks.data",
-        detail: e.to_string(),
-    })
+fn decompress(data: Vec<u8>) -> Result<Vec<u8>> {
+    if data.first() == Some(&codec::BLOCK_FORMAT) {
+        return Ok(data);
+    }
+    zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))
 }
