@@ -20,6 +20,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     events: IntCounterVec,
+    syslog_dropped: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -57,12 +58,18 @@ impl Metrics {
         )?;
         registry.register(Box::new(build))?;
         registry.register(Box::new(events.clone()))?;
+        let syslog_dropped = prometheus::IntCounter::new(
+            "syslog_udp_dropped_total",
+            "Syslog UDP messages dropped because ingest was behind",
+        )?;
+        registry.register(Box::new(syslog_dropped.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
             events,
+            syslog_dropped,
         })
     }
 
@@ -74,6 +81,11 @@ impl Metrics {
         self.events
             .with_label_values(&["rejected"])
             .inc_by(rejected as u64);
+    }
+
+    /// Counts one syslog UDP message dropped under load.
+    pub fn syslog_dropped(&self) {
+        self.syslog_dropped.inc();
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {

@@ -3,14 +3,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
-
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::events::postgres_rows::PostgresEvents;
-use crate::events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest};
 
 /// A [`crate::Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -57,50 +54,7 @@ mod store_impl {
     crate::shared_sql::impl_store_sql!(PostgresStore, Backend::Postgres, sqlx::postgres::PgRow);
 }
 
-#[async_trait::async_trait]
-impl EventStore for PostgresStore {
-    fn prepare_events(&self, org: OrgId, events: Vec<Event>) -> PreparedEvents {
-        PostgresEvents::prepare(org, events)
-    }
-
-    async fn append_events(&self, batches: &[PreparedEvents]) -> crate::Result<Vec<Vec<EventId>>> {
-        self.events.append(batches).await
-    }
-
-    async fn query_events(
-        &self,
-        org: OrgId,
-        filter: &EventFilter,
-        after: Option<EventCursor>,
-        limit: u32,
-    ) -> crate::Result<Vec<(EventId, Event)>> {
-        self.events.query(org, filter, after, limit).await
-    }
-
-    async fn get_event(&self, org: OrgId, id: EventId) -> crate::Result<Option<Event>> {
-        self.events.get(org, id).await
-    }
-
-    async fn event_stats(
-        &self,
-        org: OrgId,
-        request: &StatsRequest<'_>,
-    ) -> crate::Result<EventStats> {
-        self.events.stats(org, request).await
-    }
-
-    async fn delete_events_before(&self, org: OrgId, cutoff: Timestamp) -> crate::Result<u64> {
-        self.events.delete_before(org, cutoff).await
-    }
-
-    async fn maintain_event_storage(
-        &self,
-        now: Timestamp,
-        drop_before: Timestamp,
-    ) -> crate::Result<()> {
-        self.events.maintain(now, drop_before).await
-    }
-}
+crate::events::delegate_event_store!(PostgresStore, PostgresEvents);
 
 mod validation_impl {
     use super::PostgresStore;

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,7 +10,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::events::sqlite_blocks::SqliteEvents;
-use crate::events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest};
 
 /// A [`crate::Store`] on an SQLite database file.
 pub struct SqliteStore {
@@ -79,50 +77,7 @@ fn events_path(main: &Path) -> PathBuf {
     main.with_file_name(format!("{stem}-events.db"))
 }
 
-#[async_trait::async_trait]
-impl EventStore for SqliteStore {
-    fn prepare_events(&self, org: OrgId, events: Vec<Event>) -> PreparedEvents {
-        SqliteEvents::prepare(org, events)
-    }
-
-    async fn append_events(&self, batches: &[PreparedEvents]) -> crate::Result<Vec<Vec<EventId>>> {
-        self.events.append(batches).await
-    }
-
-    async fn query_events(
-        &self,
-        org: OrgId,
-        filter: &EventFilter,
-        after: Option<EventCursor>,
-        limit: u32,
-    ) -> crate::Result<Vec<(EventId, Event)>> {
-        self.events.query(org, filter, after, limit).await
-    }
-
-    async fn get_event(&self, org: OrgId, id: EventId) -> crate::Result<Option<Event>> {
-        self.events.get(org, id).await
-    }
-
-    async fn event_stats(
-        &self,
-        org: OrgId,
-        request: &StatsRequest<'_>,
-    ) -> crate::Result<EventStats> {
-        self.events.stats(org, request).await
-    }
-
-    async fn delete_events_before(&self, org: OrgId, cutoff: Timestamp) -> crate::Result<u64> {
-        self.events.delete_before(org, cutoff).await
-    }
-
-    async fn maintain_event_storage(
-        &self,
-        _now: Timestamp,
-        _drop_before: Timestamp,
-    ) -> crate::Result<()> {
-        Ok(())
-    }
-}
+crate::events::delegate_event_store!(SqliteStore, SqliteEvents);
 
 mod store_impl {
     use super::SqliteStore;

@@ -28,12 +28,13 @@ pub async fn start(
     tasks: &mut JoinSet<()>,
 ) -> std::io::Result<std::net::SocketAddr> {
     let (lines, receiver) = mpsc::channel::<String>(10 * BATCH_LINES);
+    let state_metrics = state.metrics.clone();
     tasks.spawn(batcher(state, org, config.source.clone(), receiver));
     match config.protocol {
         SyslogProtocol::Udp => {
             let socket = UdpSocket::bind(config.listen).await?;
             let addr = socket.local_addr()?;
-            tasks.spawn(serve_udp(socket, lines));
+            tasks.spawn(serve_udp(socket, lines, state_metrics));
             tracing::info!(%addr, "syslog UDP listener started");
             Ok(addr)
         }
@@ -47,7 +48,11 @@ pub async fn start(
     }
 }
 
-async fn serve_udp(socket: UdpSocket, lines: mpsc::Sender<String>) {
+async fn serve_udp(
+    socket: UdpSocket,
+    lines: mpsc::Sender<String>,
+    metrics: crate::metrics::Metrics,
+) {
     let mut buffer = vec![0u8; MAX_MESSAGE];
     loop {
         let Ok((n, _)) = socket.recv_from(&mut buffer).await else {
@@ -56,6 +61,7 @@ async fn serve_udp(socket: UdpSocket, lines: mpsc::Sender<String>) {
         let text = String::from_utf8_lossy(&buffer[..n]).trim_end().to_owned();
         // UDP has no back-pressure: when the writer is behind, drop and count.
         if lines.try_send(text).is_err() {
+            metrics.syslog_dropped();
             tracing::warn!("syslog UDP message dropped: ingest is behind");
         }
     }

@@ -31,6 +31,22 @@ pub struct Reply {
     pub body: Value,
 }
 
+impl Reply {
+    /// Sends a request and reads its answer, JSON or text.
+    async fn read(request: reqwest::RequestBuilder) -> Self {
+        let resp = request.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
 impl TestApp {
     pub async fn request(
         &self,
@@ -46,16 +62,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::read(req).await
     }
 
     /// POSTs a raw body with the given content type and optional encoding.
@@ -76,16 +83,7 @@ impl TestApp {
         if let Some(e) = encoding {
             req = req.header("content-encoding", e);
         }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::read(req).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

@@ -147,3 +147,71 @@ pub(crate) fn top_values(
     top.truncate(limit);
     top
 }
+
+/// Implements [`EventStore`] for a store by handing every call to its
+/// `events` field, whose type `$events` has the same methods.
+macro_rules! delegate_event_store {
+    ($store:ty, $events:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::events::EventStore for $store {
+            fn prepare_events(
+                &self,
+                org: rampart_core::OrgId,
+                events: Vec<rampart_core::Event>,
+            ) -> $crate::events::PreparedEvents {
+                <$events>::prepare(org, events)
+            }
+
+            async fn append_events(
+                &self,
+                batches: &[$crate::events::PreparedEvents],
+            ) -> $crate::Result<Vec<Vec<rampart_core::EventId>>> {
+                self.events.append(batches).await
+            }
+
+            async fn query_events(
+                &self,
+                org: rampart_core::OrgId,
+                filter: &rampart_core::EventFilter,
+                after: Option<$crate::events::EventCursor>,
+                limit: u32,
+            ) -> $crate::Result<Vec<(rampart_core::EventId, rampart_core::Event)>> {
+                self.events.query(org, filter, after, limit).await
+            }
+
+            async fn get_event(
+                &self,
+                org: rampart_core::OrgId,
+                id: rampart_core::EventId,
+            ) -> $crate::Result<Option<rampart_core::Event>> {
+                self.events.get(org, id).await
+            }
+
+            async fn event_stats(
+                &self,
+                org: rampart_core::OrgId,
+                request: &$crate::events::StatsRequest<'_>,
+            ) -> $crate::Result<$crate::events::EventStats> {
+                self.events.stats(org, request).await
+            }
+
+            async fn delete_events_before(
+                &self,
+                org: rampart_core::OrgId,
+                cutoff: rampart_core::Timestamp,
+            ) -> $crate::Result<u64> {
+                self.events.delete_before(org, cutoff).await
+            }
+
+            async fn maintain_event_storage(
+                &self,
+                now: rampart_core::Timestamp,
+                drop_before: rampart_core::Timestamp,
+            ) -> $crate::Result<()> {
+                self.events.maintain(now, drop_before).await
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_event_store;

@@ -431,6 +431,11 @@ impl SqliteEvents {
         })
     }
 
+    /// Nothing to do ahead of time: blocks need no partitions.
+    pub(crate) async fn maintain(&self, _now: Timestamp, _drop_before: Timestamp) -> Result<()> {
+        Ok(())
+    }
+
     pub(crate) async fn delete_before(&self, org: OrgId, cutoff: Timestamp) -> Result<u64> {
         let org_text = org.to_string();
         // Whole blocks first: one row each.
