@@ -11,15 +11,13 @@ use crate::error::ApiError;
 
 /// Reads and decompresses a body; the limit applies before and after.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let raw = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large(limit))?;
+    let raw = collect_limited(body, limit).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
     match encoding.as_deref() {
-        None | Some("identity") | Some("") => Ok(raw.to_vec()),
+        None | Some("identity") | Some("") => Ok(raw),
         Some("gzip") | Some("x-gzip") => {
             inflate(flate2::read::MultiGzDecoder::new(&raw[..]), limit, "gzip")
         }
@@ -34,6 +32,44 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             format!("Content-Encoding {other:?} is not supported: use gzip, zstd or none"),
         )),
     }
+}
+
+/// Most extra bytes read (and discarded) after the limit, so that the
+/// client, still sending, reads the 413 instead of a reset connection.
+const DRAIN_MAX: usize = 64 << 20;
+
+/// Collects the body up to `limit` bytes; past it, keeps reading without
+/// keeping (up to [`DRAIN_MAX`]) and then answers 413.
+async fn collect_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    use http_body::Body as _;
+    let mut kept = Vec::new();
+    let mut over = false;
+    let mut drained = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request("bad_body", format!("reading the body failed: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over {
+            drained += data.len();
+            if drained > DRAIN_MAX.max(limit) {
+                break;
+            }
+        } else if kept.len() + data.len() > limit {
+            over = true;
+            kept = Vec::new();
+        } else {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if over {
+        return Err(too_large(limit));
+    }
+    Ok(kept)
 }
 
 fn inflate(reader: impl Read, limit: usize, name: &str) -> Result<Vec<u8>, ApiError> {

@@ -78,6 +78,8 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut group: Vec<Job> = Vec::new();
+    let writers = store.concurrent_writers().clamp(1, 16);
+    let slots = Arc::new(tokio::sync::Semaphore::new(writers));
     loop {
         let first = tokio::select! {
             job = receiver.recv() => job,
@@ -103,8 +105,19 @@ async fn run(
                 Err(_) => break,
             }
         }
-        commit(&*store, std::mem::take(&mut group)).await;
+        // Backends that take several writers (PostgreSQL) commit groups
+        // side by side; SQLite's one writer commits them one at a time.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (store, group) = (store.clone(), std::mem::take(&mut group));
+        tokio::spawn(async move {
+            commit(&*store, group).await;
+            drop(slot);
+        });
     }
+    // Wait for the commits still running.
+    let _ = slots.acquire_many(writers as u32).await;
     tracing::debug!("event writer drained and stopped");
 }
 

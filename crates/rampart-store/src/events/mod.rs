@@ -112,6 +112,9 @@ pub trait EventStore: Send + Sync {
     /// CPU-bound; call it off the writer (e.g. on the request's task).
     fn prepare_events(&self, org: OrgId, events: Vec<Event>) -> PreparedEvents;
 
+    /// How many [`EventStore::append_events`] calls may usefully run at once.
+    fn concurrent_writers(&self) -> usize;
+
     /// Stores batches in one durable transaction (all or none) and returns
     /// the id of the first event of each batch, whose others follow in order.
     async fn append_events(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>>;
@@ -160,6 +163,10 @@ macro_rules! delegate_event_store {
                 events: Vec<rampart_core::Event>,
             ) -> $crate::events::PreparedEvents {
                 <$events>::prepare(org, events)
+            }
+
+            fn concurrent_writers(&self) -> usize {
+                <$events>::CONCURRENT_WRITERS
             }
 
             async fn append_events(

@@ -34,6 +34,9 @@ pub(crate) struct PostgresEvents {
 }
 
 impl PostgresEvents {
+    /// Each COPY runs in one server process; several use several cores.
+    pub(crate) const CONCURRENT_WRITERS: usize = 3;
+
     pub(crate) fn new(pool: PgPool) -> Self {
         Self {
             pool,

@@ -81,6 +81,9 @@ impl BloomCache {
 }
 
 impl SqliteEvents {
+    /// SQLite has one writer: concurrent transactions would only queue.
+    pub(crate) const CONCURRENT_WRITERS: usize = 1;
+
     pub(crate) async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
