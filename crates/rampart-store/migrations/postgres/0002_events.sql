@@ -4,7 +4,7 @@ CREATE SEQUENCE event_block_seq;
 
 CREATE TABLE events (
     id        BIGINT   NOT NULL, -- (block << 20) | index, see EventId
-    org_id    TEXT     NOT NULL,
+    org_id    UUID     NOT NULL,
     ts        BIGINT   NOT NULL,
     received  BIGINT   NOT NULL,
     source    TEXT     NOT NULL,

@@ -204,7 +204,7 @@ impl PostgresEvents {
     }
 
     pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
-        let row = sqlx::query(&format!("{SELECT_COLUMNS} WHERE org_id = $1 AND id = $2"))
+        let row = sqlx::query(&format!("{SELECT_COLUMNS} WHERE org_id = $1::uuid AND id = $2"))
             .bind(org.to_string())
             .bind(id.as_i64())
             .fetch_optional(&self.pool)
@@ -261,7 +261,7 @@ impl PostgresEvents {
     }
 
     pub(crate) async fn delete_before(&self, org: OrgId, cutoff: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE org_id = $1 AND ts < $2")
+        let done = sqlx::query("DELETE FROM events WHERE org_id = $1::uuid AND ts < $2")
             .bind(org.to_string())
             .bind(cutoff.0)
             .execute(&self.pool)
@@ -315,7 +315,9 @@ fn partition_name(day: i64) -> String {
 }
 
 fn push_where(sql: &mut QueryBuilder<'_, Postgres>, org: OrgId, f: &EventFilter) {
-    sql.push(" WHERE org_id = ").push_bind(org.to_string());
+    sql.push(" WHERE org_id = ")
+        .push_bind(org.to_string())
+        .push("::uuid");
     if let Some(from) = f.from {
         sql.push(" AND ts >= ").push_bind(from.0);
     }
