@@ -204,11 +204,13 @@ impl PostgresEvents {
     }
 
     pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
-        let row = sqlx::query(&format!("{SELECT_COLUMNS} WHERE org_id = $1::uuid AND id = $2"))
-            .bind(org.to_string())
-            .bind(id.as_i64())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{SELECT_COLUMNS} WHERE org_id = $1::uuid AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.as_i64())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref()
             .map(event_from_row)
             .transpose()
