@@ -115,8 +115,8 @@ pub trait EventStore: Send + Sync {
     /// How many [`EventStore::append_events`] calls may usefully run at once.
     fn concurrent_writers(&self) -> usize;
 
-    /// Stores batches in one durable transaction (all or none) and returns
-    /// the id of the first event of each batch, whose others follow in order.
+    /// Stores batches in one durable transaction (all or none) and returns,
+    /// per batch, the ids of its events in order.
     async fn append_events(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>>;
 
     /// Newest first (by `@timestamp`, then id), strictly after `after`.
