@@ -88,15 +88,41 @@ pub(crate) fn scan_block(
 /// An encoded event read in place: the filtered fields borrowed, the rest skipped.
 pub(crate) struct EventRef<'a> {
     pub timestamp: Timestamp,
+    source: &'a str,
     severity: Option<u8>,
     category: Option<&'a str>,
     action: Option<&'a str>,
     outcome: Option<&'a str>,
     source_ip: Option<IpAddr>,
+    source_port: Option<u16>,
     destination_ip: Option<IpAddr>,
+    destination_port: Option<u16>,
     host: Option<&'a str>,
     user: Option<&'a str>,
+    process: Option<&'a str>,
     message: Option<&'a str>,
+}
+
+impl EventRef<'_> {
+    /// As [`Event::field_text`], for the fields a view holds.
+    pub(crate) fn field_text(&self, name: &str) -> Option<String> {
+        let text = |v: Option<&str>| v.map(str::to_owned);
+        match name {
+            "event.category" => text(self.category),
+            "event.action" => text(self.action),
+            "event.outcome" => text(self.outcome),
+            "event.severity" => self.severity.map(|s| s.to_string()),
+            "source.ip" => self.source_ip.map(|ip| ip.to_string()),
+            "source.port" => self.source_port.map(|p| p.to_string()),
+            "destination.ip" => self.destination_ip.map(|ip| ip.to_string()),
+            "destination.port" => self.destination_port.map(|p| p.to_string()),
+            "host.name" => text(self.host),
+            "user.name" => text(self.user),
+            "process.name" => text(self.process),
+            "source" => Some(self.source.to_owned()),
+            _ => None,
+        }
+    }
 }
 
 impl rampart_core::event::Filterable for EventRef<'_> {
@@ -288,18 +314,19 @@ impl<'a> Reader<'a> {
     fn event_ref(&mut self, base: i64) -> Result<EventRef<'a>, String> {
         let timestamp = Timestamp(unzigzag(self.varint()?));
         let _received = base.wrapping_add(unzigzag(self.varint()?));
-        self.skip_str()?; // source
+        let n = self.len()?;
+        let source = std::str::from_utf8(self.take(n)?).map_err(|_| "invalid UTF-8")?;
         let severity = self.small()?;
         let category = self.opt_ref()?;
         let action = self.opt_ref()?;
         let outcome = self.opt_ref()?;
         let source_ip = self.ip()?;
-        let _source_port: Option<u16> = self.small()?;
+        let source_port = self.small()?;
         let destination_ip = self.ip()?;
-        let _destination_port: Option<u16> = self.small()?;
+        let destination_port = self.small()?;
         let host = self.opt_ref()?;
         let user = self.opt_ref()?;
-        let _process = self.opt_ref()?;
+        let process = self.opt_ref()?;
         let _url = self.opt_ref()?;
         let message = self.opt_ref()?;
         self.skip_list()?; // tags
@@ -307,14 +334,18 @@ impl<'a> Reader<'a> {
         self.skip_list()?; // warnings
         Ok(EventRef {
             timestamp,
+            source,
             severity,
             category,
             action,
             outcome,
             source_ip,
+            source_port,
             destination_ip,
+            destination_port,
             host,
             user,
+            process,
             message,
         })
     }

@@ -407,10 +407,14 @@ impl SqliteEvents {
         let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
         let mut values: HashMap<String, u64> = HashMap::new();
         self.scan(org, request.filter, None, |_, _, raw| {
+            // Counted on the borrowed view: nothing is kept, nothing allocated
+            // but the top field's value.
             codec::scan_block(
                 raw,
-                |_, event| event.timestamp != TOMBSTONE && request.filter.matches(event),
                 |_, event| {
+                    if event.timestamp == TOMBSTONE || !request.filter.matches(event) {
+                        return false;
+                    }
                     total += 1;
                     *buckets
                         .entry(event.timestamp.0.div_euclid(bucket) * bucket)
@@ -418,7 +422,9 @@ impl SqliteEvents {
                     if let Some(value) = request.top_field.and_then(|f| event.field_text(f)) {
                         *values.entry(value).or_default() += 1;
                     }
+                    false
                 },
+                |_, _| {},
             )
             .map_err(corrupt)?;
             Ok(true)
