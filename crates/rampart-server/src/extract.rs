@@ -78,8 +78,7 @@ impl FromRequestParts<AppState> for Principal {
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized(
@@ -89,6 +88,13 @@ impl FromRequestParts<AppState> for Principal {
             })?;
         crate::service::auth::authenticate(state, token).await
     }
+}
+
+/// The credential of an `Authorization: Bearer …` value; the scheme name
+/// is case-insensitive (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// A JSON request body; errors become problem documents with the position
@@ -195,6 +201,15 @@ mod tests {
     #[allow(dead_code)]
     struct Login {
         email: String,
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer rk_abc"), Some("rk_abc"));
+        assert_eq!(bearer_token("bearer  rk_abc "), Some("rk_abc"));
+        assert_eq!(bearer_token("BEARER rk_abc"), Some("rk_abc"));
+        assert_eq!(bearer_token("Basic dXNlcg=="), None);
+        assert_eq!(bearer_token("Bearer"), None);
     }
 
     #[test]
