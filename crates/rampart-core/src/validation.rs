@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::Event;
+use crate::event::{Event, Filterable};
 use crate::{OrgId, Timestamp, ValidationRuleId};
 
 /// What a rule checks of its field.

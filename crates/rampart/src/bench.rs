@@ -93,17 +93,27 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
     }
 }
 
-/// A realistic event of about 300 bytes: an sshd failure, a firewall
-/// drop or a web request, with varied addresses and users.
-pub fn sample_event(i: usize, base_ms: i64) -> String {
-    let ts = base_ms + (i as i64 % 600_000);
-    let src = format!(
+/// The `@timestamp` of sample event `i` (epoch ms).
+fn sample_timestamp(i: usize, base_ms: i64) -> i64 {
+    base_ms + (i as i64 % 600_000)
+}
+
+/// The source address of sample event `i`: hundreds of thousands of distinct ones.
+fn sample_source_ip(i: usize) -> String {
+    format!(
         "{}.{}.{}.{}",
         10 + i % 200,
         (i / 7) % 256,
         (i / 13) % 256,
         i % 251
-    );
+    )
+}
+
+/// A realistic event of about 300 bytes: an sshd failure, a firewall
+/// drop or a web request, with varied addresses and users.
+pub fn sample_event(i: usize, base_ms: i64) -> String {
+    let ts = sample_timestamp(i, base_ms);
+    let src = sample_source_ip(i);
     match i % 3 {
         0 => format!(
             r#"{{"@timestamp":{ts},"event":{{"category":"authentication","action":"ssh_login","outcome":"failure","severity":3}},"source":{{"ip":"{src}","port":{}}},"destination":{{"ip":"192.0.2.10","port":22}},"host":{{"name":"bastion-{}"}},"user":{{"name":"user{}"}},"message":"Failed password for user{} from {src} port {} ssh2"}}"#,
@@ -282,16 +292,9 @@ fn baseline_rows(rows: usize) -> Vec<Row> {
     (0..rows)
         .map(|i| {
             let json = sample_event(i, base_ms);
-            let src_ip = format!(
-                "{}.{}.{}.{}",
-                10 + i % 200,
-                (i / 7) % 256,
-                (i / 13) % 256,
-                i % 251
-            );
             Row {
-                ts: base_ms + (i as i64 % 600_000),
-                src_ip,
+                ts: sample_timestamp(i, base_ms),
+                src_ip: sample_source_ip(i),
                 json,
             }
         })

@@ -72,10 +72,12 @@ impl FromStr for IpMatch {
     }
 }
 
-/// What a filter reads of an event: implemented by [`Event`] and by views
-/// that borrow from an encoded block, so a scan allocates only for matches.
+/// The well-known fields of an event, read without copying: implemented by
+/// [`Event`] and by views that borrow from an encoded block, so filters and
+/// counts allocate nothing for events they pass over.
 pub trait Filterable {
     fn timestamp(&self) -> Timestamp;
+    fn source(&self) -> &str;
     fn severity(&self) -> Option<u8>;
     fn category(&self) -> Option<&str>;
     fn action(&self) -> Option<&str>;
@@ -83,13 +85,55 @@ pub trait Filterable {
     fn host(&self) -> Option<&str>;
     fn user(&self) -> Option<&str>;
     fn source_ip(&self) -> Option<IpAddr>;
+    fn source_port(&self) -> Option<u16>;
     fn destination_ip(&self) -> Option<IpAddr>;
+    fn destination_port(&self) -> Option<u16>;
+    fn process(&self) -> Option<&str>;
+    fn url(&self) -> Option<&str>;
     fn message(&self) -> Option<&str>;
+
+    /// The value of a well-known field by its ECS name, as text; `None` for
+    /// unknown names and absent values.
+    fn field_text(&self, name: &str) -> Option<String> {
+        let text = |v: Option<&str>| v.map(str::to_owned);
+        match name {
+            "event.category" => text(self.category()),
+            "event.action" => text(self.action()),
+            "event.outcome" => text(self.outcome()),
+            "event.severity" => self.severity().map(|s| s.to_string()),
+            "source.ip" => self.source_ip().map(|ip| ip.to_string()),
+            "source.port" => self.source_port().map(|p| p.to_string()),
+            "destination.ip" => self.destination_ip().map(|ip| ip.to_string()),
+            "destination.port" => self.destination_port().map(|p| p.to_string()),
+            "host.name" => text(self.host()),
+            "user.name" => text(self.user()),
+            "process.name" => text(self.process()),
+            "url.full" => text(self.url()),
+            "message" => text(self.message()),
+            "source" => Some(self.source().to_owned()),
+            _ => None,
+        }
+    }
 }
 
 impl Filterable for Event {
     fn timestamp(&self) -> Timestamp {
         self.timestamp
+    }
+    fn source(&self) -> &str {
+        &self.source
+    }
+    fn source_port(&self) -> Option<u16> {
+        self.source_port
+    }
+    fn destination_port(&self) -> Option<u16> {
+        self.destination_port
+    }
+    fn process(&self) -> Option<&str> {
+        self.process.as_deref()
+    }
+    fn url(&self) -> Option<&str> {
+        self.url.as_deref()
     }
     fn severity(&self) -> Option<u8> {
         self.severity

@@ -47,28 +47,3 @@ pub struct Event {
     /// Validation rules in warn mode that this event failed.
     pub warnings: Vec<String>,
 }
-
-impl Event {
-    /// The value of a well-known field by its ECS name, as text; `None` for
-    /// unknown names and absent values.
-    pub fn field_text(&self, name: &str) -> Option<String> {
-        let text = |v: &Option<String>| v.clone();
-        match name {
-            "event.category" => text(&self.category),
-            "event.action" => text(&self.action),
-            "event.outcome" => text(&self.outcome),
-            "event.severity" => self.severity.map(|s| s.to_string()),
-            "source.ip" => self.source_ip.map(|ip| ip.to_string()),
-            "source.port" => self.source_port.map(|p| p.to_string()),
-            "destination.ip" => self.destination_ip.map(|ip| ip.to_string()),
-            "destination.port" => self.destination_port.map(|p| p.to_string()),
-            "host.name" => text(&self.host),
-            "user.name" => text(&self.user),
-            "process.name" => text(&self.process),
-            "url.full" => text(&self.url),
-            "message" => text(&self.message),
-            "source" => Some(self.source.clone()),
-            _ => None,
-        }
-    }
-}

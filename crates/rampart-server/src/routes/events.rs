@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use rampart_core::event::{event_view, parse_severity, parse_timestamp_text, IpMatch};
+use rampart_core::event::{event_view, parse_severity, IpMatch};
 use rampart_core::{EventFilter, EventId, Permission, Timestamp};
 use rampart_store::{EventCursor, StatsRequest, STATS_FIELDS};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::extract::Principal;
 use crate::ingest::body::read_body;
 use crate::ingest::pipeline::{decode_json, decode_raw, JsonLayout, RawFormat};
 use crate::ingest::{ingest as ingest_events, IngestReport};
-use crate::routes::PageParams;
+use crate::routes::{time_param, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -147,15 +147,6 @@ pub struct FilterParams {
 
 impl FilterParams {
     fn to_filter(&self) -> Result<EventFilter, ApiError> {
-        let time = |name: &str, v: &Option<String>| -> Result<Option<Timestamp>, ApiError> {
-            v.as_deref()
-                .map(|t| {
-                    parse_timestamp_text(t).ok_or_else(|| {
-                        ApiError::invalid_field(name, "must be RFC 3339 or epoch milliseconds")
-                    })
-                })
-                .transpose()
-        };
         let ip = |name: &str, v: &Option<String>| -> Result<Option<IpMatch>, ApiError> {
             v.as_deref()
                 .map(|t| {
@@ -166,8 +157,8 @@ impl FilterParams {
         };
         let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         Ok(EventFilter {
-            from: time("from", &self.from)?,
-            to: time("to", &self.to)?,
+            from: time_param("from", self.from.as_deref())?,
+            to: time_param("to", self.to.as_deref())?,
             min_severity: self
                 .min_severity
                 .as_deref()

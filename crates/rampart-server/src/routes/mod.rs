@@ -54,6 +54,20 @@ impl PageParams {
     }
 }
 
+/// An optional time query parameter: RFC 3339 or epoch milliseconds.
+pub fn time_param(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<rampart_core::Timestamp>, ApiError> {
+    value
+        .map(|t| {
+            rampart_core::event::parse_timestamp_text(t).ok_or_else(|| {
+                ApiError::invalid_field(name, "must be RFC 3339 or epoch milliseconds")
+            })
+        })
+        .transpose()
+}
+
 /// A page of a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {

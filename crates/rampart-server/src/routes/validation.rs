@@ -4,13 +4,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_core::event::parse_timestamp_text;
 use rampart_core::validation::ValidationRule;
 use rampart_core::{Permission, Timestamp, ValidationRuleId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, Principal};
+use crate::routes::time_param;
 use crate::service::validation::{self, RuleInput};
 use crate::state::AppState;
 
@@ -135,13 +135,8 @@ pub async fn counts(
     principal.require(Permission::Read)?;
     let id = parse_id(&id)?;
     let now = state.clock.now();
-    let time = |name: &str, v: &Option<String>, default: Timestamp| match v {
-        None => Ok(default),
-        Some(t) => parse_timestamp_text(t)
-            .ok_or_else(|| ApiError::invalid_field(name, "must be RFC 3339 or epoch milliseconds")),
-    };
-    let from = time("from", &params.from, now.plus_secs(-3600))?;
-    let to = time("to", &params.to, now.plus_secs(60))?;
+    let from = time_param("from", params.from.as_deref())?.unwrap_or(now.plus_secs(-3600));
+    let to = time_param("to", params.to.as_deref())?.unwrap_or(now.plus_secs(60));
     let bucket = params.bucket_minutes.unwrap_or(1);
     if !(1..=1440).contains(&bucket) {
         return Err(ApiError::invalid_field(

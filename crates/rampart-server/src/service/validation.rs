@@ -113,6 +113,29 @@ pub struct RuleInput {
     pub enabled: bool,
 }
 
+impl RuleInput {
+    fn into_rule(
+        self,
+        id: ValidationRuleId,
+        org: OrgId,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+    ) -> ValidationRule {
+        ValidationRule {
+            id,
+            org_id: org,
+            name: self.name,
+            source: self.source,
+            field: self.field,
+            check: self.check,
+            mode: self.mode,
+            enabled: self.enabled,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 fn enabled_by_default() -> bool {
     true
 }
@@ -138,18 +161,7 @@ pub async fn create(
 ) -> Result<ValidationRule, ApiError> {
     checked(&input)?;
     let now = state.clock.now();
-    let rule = ValidationRule {
-        id: ValidationRuleId::new(),
-        org_id: org,
-        name: input.name,
-        source: input.source,
-        field: input.field,
-        check: input.check,
-        mode: input.mode,
-        enabled: input.enabled,
-        created_at: now,
-        updated_at: now,
-    };
+    let rule = input.into_rule(ValidationRuleId::new(), org, now, now);
     state.store.create_validation_rule(org, &rule).await?;
     state.validation.invalidate(org);
     Ok(rule)
@@ -167,16 +179,7 @@ pub async fn replace(
         .get_validation_rule(org, id)
         .await?
         .ok_or_else(|| ApiError::not_found("validation rule"))?;
-    let rule = ValidationRule {
-        name: input.name,
-        source: input.source,
-        field: input.field,
-        check: input.check,
-        mode: input.mode,
-        enabled: input.enabled,
-        updated_at: state.clock.now(),
-        ..existing
-    };
+    let rule = input.into_rule(id, org, existing.created_at, state.clock.now());
     if !state.store.update_validation_rule(org, &rule).await? {
         return Err(ApiError::not_found("validation rule"));
     }

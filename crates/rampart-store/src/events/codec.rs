@@ -46,12 +46,7 @@ fn encode_event(out: &mut Vec<u8>, e: &Event, base: i64) {
 /// Decodes a whole block.
 pub(crate) fn decode_block(data: &[u8]) -> Result<Vec<Event>, String> {
     let mut r = Reader { data, at: 0 };
-    let format = r.byte()?;
-    if format != BLOCK_FORMAT {
-        return Err(format!("unknown block format {format}"));
-    }
-    let count = usize::try_from(r.varint()?).map_err(|_| "bad event count")?;
-    let base = unzigzag(r.varint()?);
+    let (count, base) = r.header()?;
     let mut events = Vec::with_capacity(count.min(1 << 16));
     for _ in 0..count {
         events.push(r.event(base)?);
@@ -68,12 +63,7 @@ pub(crate) fn scan_block(
     mut visit: impl FnMut(usize, Event),
 ) -> Result<(), String> {
     let mut r = Reader { data, at: 0 };
-    let format = r.byte()?;
-    if format != BLOCK_FORMAT {
-        return Err(format!("unknown block format {format}"));
-    }
-    let count = usize::try_from(r.varint()?).map_err(|_| "bad event count")?;
-    let base = unzigzag(r.varint()?);
+    let (count, base) = r.header()?;
     for index in 0..count {
         let start = r.at;
         let view = r.event_ref(base)?;
@@ -100,34 +90,28 @@ pub(crate) struct EventRef<'a> {
     host: Option<&'a str>,
     user: Option<&'a str>,
     process: Option<&'a str>,
+    url: Option<&'a str>,
     message: Option<&'a str>,
-}
-
-impl EventRef<'_> {
-    /// As [`Event::field_text`], for the fields a view holds.
-    pub(crate) fn field_text(&self, name: &str) -> Option<String> {
-        let text = |v: Option<&str>| v.map(str::to_owned);
-        match name {
-            "event.category" => text(self.category),
-            "event.action" => text(self.action),
-            "event.outcome" => text(self.outcome),
-            "event.severity" => self.severity.map(|s| s.to_string()),
-            "source.ip" => self.source_ip.map(|ip| ip.to_string()),
-            "source.port" => self.source_port.map(|p| p.to_string()),
-            "destination.ip" => self.destination_ip.map(|ip| ip.to_string()),
-            "destination.port" => self.destination_port.map(|p| p.to_string()),
-            "host.name" => text(self.host),
-            "user.name" => text(self.user),
-            "process.name" => text(self.process),
-            "source" => Some(self.source.to_owned()),
-            _ => None,
-        }
-    }
 }
 
 impl rampart_core::event::Filterable for EventRef<'_> {
     fn timestamp(&self) -> Timestamp {
         self.timestamp
+    }
+    fn source(&self) -> &str {
+        self.source
+    }
+    fn source_port(&self) -> Option<u16> {
+        self.source_port
+    }
+    fn destination_port(&self) -> Option<u16> {
+        self.destination_port
+    }
+    fn process(&self) -> Option<&str> {
+        self.process
+    }
+    fn url(&self) -> Option<&str> {
+        self.url
     }
     fn severity(&self) -> Option<u8> {
         self.severity
@@ -216,6 +200,16 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// The block header: format byte, event count, base received time.
+    fn header(&mut self) -> Result<(usize, i64), String> {
+        let format = self.byte()?;
+        if format != BLOCK_FORMAT {
+            return Err(format!("unknown block format {format}"));
+        }
+        let count = usize::try_from(self.varint()?).map_err(|_| "bad event count")?;
+        Ok((count, unzigzag(self.varint()?)))
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.at.checked_add(n).ok_or("length overflow")?;
         let slice = self.data.get(self.at..end).ok_or("block ends early")?;
@@ -327,7 +321,7 @@ impl<'a> Reader<'a> {
         let host = self.opt_ref()?;
         let user = self.opt_ref()?;
         let process = self.opt_ref()?;
-        let _url = self.opt_ref()?;
+        let url = self.opt_ref()?;
         let message = self.opt_ref()?;
         self.skip_list()?; // tags
         self.skip_str()?; // fields
@@ -346,6 +340,7 @@ impl<'a> Reader<'a> {
             host,
             user,
             process,
+            url,
             message,
         })
     }
