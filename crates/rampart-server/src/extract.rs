@@ -137,6 +137,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query parameters; a value that does not parse is answered with a
+/// problem document saying which and why (naming the parameter when it is
+/// missing or unknown).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|rejection| {
+                let detail = rejection.body_text();
+                let names_field =
+                    detail.contains("missing field") || detail.contains("unknown field");
+                ApiError {
+                    field: names_field.then(|| field_of(&detail)).flatten(),
+                    ..ApiError::bad_request("invalid_query", detail)
+                }
+            })
+    }
+}
+
 /// Parses JSON, reporting the line and column of a syntax error and the
 /// field of a shape error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -1,13 +1,13 @@
 //! `/api/v1/api-keys`: scoped keys of the organisation (admin).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, Permission};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, Principal};
+use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::api_keys;
 use crate::state::AppState;
@@ -65,7 +65,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
     principal.require(Permission::Admin)?;
     let limit = page.limit()?;

@@ -2,7 +2,7 @@
 //! and counts over time.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use rampart_core::event::{event_view, parse_severity, IpMatch};
@@ -11,7 +11,7 @@ use rampart_store::{EventCursor, StatsRequest, STATS_FIELDS};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::Principal;
+use crate::extract::{ApiQuery, Principal};
 use crate::ingest::body::read_body;
 use crate::ingest::pipeline::{decode_json, decode_raw, JsonLayout, RawFormat};
 use crate::ingest::{ingest as ingest_events, IngestReport};
@@ -78,7 +78,7 @@ fn json_layout(headers: &HeaderMap) -> Result<JsonLayout, ApiError> {
 pub async fn ingest(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<IngestParams>,
+    ApiQuery(params): ApiQuery<IngestParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
@@ -104,7 +104,7 @@ pub async fn ingest(
 pub async fn ingest_raw(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<RawParams>,
+    ApiQuery(params): ApiQuery<RawParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
@@ -206,7 +206,7 @@ pub struct EventPage {
 pub async fn search(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<SearchParams>,
+    ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<EventPage>, ApiError> {
     principal.require(Permission::Read)?;
     let filter = params.filter.to_filter()?;
@@ -331,7 +331,7 @@ fn bucket_secs(text: Option<&str>) -> Result<i64, ApiError> {
 pub async fn stats(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<StatsParams>,
+    ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Json<EventStatsView>, ApiError> {
     principal.require(Permission::Read)?;
     let filter = params.filter.to_filter()?;

@@ -1,6 +1,6 @@
 //! `/api/v1/org` (the caller's organisation) and `/api/v1/orgs` (platform admin).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::{Organisation, Permission, User};
@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, Principal};
+use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::accounts::{self, UserInput};
 use crate::state::AppState;
@@ -57,7 +57,7 @@ pub async fn current(
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Organisation>>, ApiError> {
     principal.require_platform_admin()?;
     let limit = page.limit()?;

@@ -1,6 +1,6 @@
 //! `/api/v1/users` and `/api/v1/me`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::{ApiKey, Permission, Role, User, UserId};
@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{Actor, ApiJson, Principal};
+use crate::extract::{Actor, ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::accounts::{self, UserChange, UserInput};
 use crate::state::AppState;
@@ -62,7 +62,7 @@ pub async fn me(principal: Principal) -> Json<Me> {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<User>>, ApiError> {
     principal.require(Permission::Read)?;
     let limit = page.limit()?;

@@ -1,7 +1,7 @@
 //! `/api/v1/validation-rules`: rules for incoming events (admin writes,
 //! readers read) and their pass/fail counts over time.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::validation::ValidationRule;
@@ -9,7 +9,7 @@ use rampart_core::{Permission, Timestamp, ValidationRuleId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, Principal};
+use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::time_param;
 use crate::service::validation::{self, RuleInput};
 use crate::state::AppState;
@@ -130,7 +130,7 @@ pub async fn counts(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(params): Query<CountParams>,
+    ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<RuleCounts>, ApiError> {
     principal.require(Permission::Read)?;
     let id = parse_id(&id)?;

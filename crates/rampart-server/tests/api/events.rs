@@ -304,6 +304,23 @@ Nov 22 10:00:09 bastion sshd[100]: Disconnected from invalid user admin 203.0.11
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["code"], "invalid_query");
+    assert!(
+        bad.body["detail"].as_str().unwrap().contains("csv"),
+        "{:?}",
+        bad.body
+    );
+    let missing = app
+        .post_bytes(
+            "/api/v1/events/raw",
+            &admin,
+            "text/plain",
+            None,
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.body["field"], "format", "{:?}", missing.body);
 }
 
 async fn search_filters_paginate_and_stats_count(app: &TestApp) {
