@@ -1,0 +1,221 @@
+//! The event as detection sees it: a JSON document whose fields are looked
+//! up by the paths a Sigma field name maps to, each field resolved once per
+//! event and its text lower-cased once.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+/// Index of a Sigma field name in a rule set's field table.
+pub type FieldId = u32;
+
+/// Where a Sigma field's value may be found, tried in order.
+#[derive(Debug, Clone)]
+pub struct FieldPaths {
+    paths: Vec<FieldPath>,
+}
+
+#[derive(Debug, Clone)]
+struct FieldPath {
+    /// The whole path as one key (`"process.name"` written flat).
+    flat: String,
+    /// The path split on dots, for nested objects.
+    segments: Vec<String>,
+}
+
+impl FieldPaths {
+    pub fn new(paths: impl IntoIterator<Item = String>) -> FieldPaths {
+        let mut seen: Vec<FieldPath> = Vec::new();
+        for flat in paths {
+            if seen.iter().any(|p| p.flat == flat) {
+                continue;
+            }
+            let segments = flat.split('.').map(str::to_owned).collect();
+            seen.push(FieldPath { flat, segments });
+        }
+        FieldPaths { paths: seen }
+    }
+
+    /// The first path present in the event, as the value found there.
+    pub fn resolve<'e>(&self, event: &'e Value) -> Option<&'e Value> {
+        let object = event.as_object()?;
+        for path in &self.paths {
+            if let Some(value) = object.get(&path.flat) {
+                return Some(unwrap_text(value));
+            }
+            if path.segments.len() > 1 {
+                let mut at = event;
+                let mut found = true;
+                for segment in &path.segments {
+                    match at.get(segment.as_str()) {
+                        Some(next) => at = next,
+                        None => {
+                            found = false;
+                            break;
+                        }
+                    }
+                }
+                if found {
+                    return Some(unwrap_text(at));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// XML-to-JSON converters of EVTX write an element with attributes as
+/// `{"#attributes": {...}, "#text": value}`; the value is the text.
+fn unwrap_text(value: &Value) -> &Value {
+    match value {
+        Value::Object(map) => map.get("#text").unwrap_or(value),
+        other => other,
+    }
+}
+
+/// One scalar of a field (an array field has several).
+#[derive(Debug)]
+pub struct Scalar<'e> {
+    pub json: &'e Value,
+    /// The value as text; numbers and booleans written as JSON writes them.
+    pub text: Cow<'e, str>,
+    /// `text` lower-cased, for case-insensitive matching.
+    pub lower: Cow<'e, str>,
+}
+
+impl<'e> Scalar<'e> {
+    fn new(json: &'e Value) -> Option<Scalar<'e>> {
+        let text: Cow<'e, str> = match json {
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            Value::Number(n) => Cow::Owned(n.to_string()),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Value::Null => Cow::Borrowed(""),
+            Value::Array(_) | Value::Object(_) => return None,
+        };
+        let lower = lower_case(&text);
+        Some(Scalar { json, text, lower })
+    }
+
+    pub fn number(&self) -> Option<f64> {
+        match self.json {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Lower-cases text, borrowing it when it has nothing to change.
+pub fn lower_case<'a>(text: &Cow<'a, str>) -> Cow<'a, str> {
+    let unchanged = text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase());
+    if unchanged {
+        match text {
+            Cow::Borrowed(s) => Cow::Borrowed(s),
+            Cow::Owned(s) => Cow::Owned(s.clone()),
+        }
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+/// A resolved field: absent, or its scalars.
+#[derive(Debug)]
+pub enum Resolved<'e> {
+    Absent,
+    Present(Vec<Scalar<'e>>),
+}
+
+impl<'e> Resolved<'e> {
+    fn of(value: Option<&'e Value>) -> Resolved<'e> {
+        match value {
+            None => Resolved::Absent,
+            Some(Value::Array(items)) => Resolved::Present(
+                items
+                    .iter()
+                    .map(unwrap_text)
+                    .filter_map(Scalar::new)
+                    .collect(),
+            ),
+            Some(value) => Resolved::Present(Scalar::new(value).into_iter().collect()),
+        }
+    }
+
+    pub fn scalars(&self) -> &[Scalar<'e>] {
+        match self {
+            Resolved::Absent => &[],
+            Resolved::Present(s) => s,
+        }
+    }
+
+    /// Absent, or present only as JSON null.
+    pub fn is_null(&self) -> bool {
+        match self {
+            Resolved::Absent => true,
+            Resolved::Present(s) => s.iter().all(|v| v.json.is_null()),
+        }
+    }
+}
+
+/// Per-event state: the event and the fields resolved so far.
+pub struct EventContext<'e, 'f> {
+    event: &'e Value,
+    fields: &'f [FieldPaths],
+    resolved: Vec<(FieldId, Resolved<'e>)>,
+    all_scalars: Option<Vec<Scalar<'e>>>,
+}
+
+impl<'e, 'f> EventContext<'e, 'f> {
+    pub fn new(event: &'e Value, fields: &'f [FieldPaths]) -> Self {
+        EventContext {
+            event,
+            fields,
+            resolved: Vec::new(),
+            all_scalars: None,
+        }
+    }
+
+    pub fn event(&self) -> &'e Value {
+        self.event
+    }
+
+    /// The field's value, resolved on first use.
+    pub fn field(&mut self, id: FieldId) -> &Resolved<'e> {
+        let at = match self.resolved.iter().position(|(f, _)| *f == id) {
+            Some(at) => at,
+            None => {
+                let value = self
+                    .fields
+                    .get(id as usize)
+                    .and_then(|paths| paths.resolve(self.event));
+                self.resolved.push((id, Resolved::of(value)));
+                self.resolved.len() - 1
+            }
+        };
+        &self.resolved[at].1
+    }
+
+    /// Every scalar anywhere in the event, for keyword searches.
+    pub fn all_scalars(&mut self) -> &[Scalar<'e>] {
+        let event = self.event;
+        self.all_scalars.get_or_insert_with(|| {
+            let mut out = Vec::new();
+            for_each_leaf(event, &mut |v| {
+                if !v.is_null() {
+                    out.extend(Scalar::new(v));
+                }
+            });
+            out
+        })
+    }
+}
+
+/// Calls `f` on every scalar leaf of a JSON value.
+pub fn for_each_leaf<'e>(value: &'e Value, f: &mut impl FnMut(&'e Value)) {
+    match value {
+        Value::Object(map) => map.values().for_each(|v| for_each_leaf(v, f)),
+        Value::Array(items) => items.iter().for_each(|v| for_each_leaf(v, f)),
+        leaf => f(leaf),
+    }
+}

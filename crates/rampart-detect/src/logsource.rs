@@ -1,0 +1,180 @@
+//! Logsource routing: what product, category and service an event comes
+//! from, inferred from its content, so a rule only sees events its
+//! `logsource` describes. What cannot be inferred is left open, and an open
+//! attribute does not exclude any rule.
+
+use serde_json::Value;
+
+use crate::sigma::LogSource;
+
+/// The logsource attributes known of one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSource {
+    pub product: Option<&'static str>,
+    /// The categories the event belongs to (a Sysmon registry event is
+    /// both `registry_event` and, say, `registry_set`); empty when unknown.
+    pub categories: &'static [&'static str],
+    pub service: Option<&'static str>,
+}
+
+impl EventSource {
+    /// Whether a rule with this logsource may apply to the event.
+    pub fn admits(&self, rule: &LogSource) -> bool {
+        let agrees = |want: &Option<String>, have: Option<&'static str>| match (want, have) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        let category = match &rule.category {
+            Some(want) if !self.categories.is_empty() => self.categories.contains(&want.as_str()),
+            _ => true,
+        };
+        category && agrees(&rule.product, self.product) && agrees(&rule.service, self.service)
+    }
+
+    /// Infers the logsource from well-known fields: the Windows channel and
+    /// event id (EVTX JSON, flat Sysmon/Winlogbeat fields), ECS
+    /// `host.os.type`, and sshd events.
+    pub fn infer(event: &Value) -> EventSource {
+        let Some(object) = event.as_object() else {
+            return EventSource::default();
+        };
+        let system = event.pointer("/Event/System");
+        let channel = system
+            .and_then(|s| s.get("Channel"))
+            .or_else(|| object.get("Channel"))
+            .or_else(|| object.get("winlog.channel"))
+            .or_else(|| event.pointer("/winlog/channel"))
+            .and_then(Value::as_str);
+        let event_id = system
+            .and_then(|s| s.get("EventID"))
+            .map(|v| v.get("#text").unwrap_or(v))
+            .or_else(|| object.get("EventID"))
+            .or_else(|| object.get("winlog.event_id"))
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+        if let Some(channel) = channel {
+            let service = windows_service(channel);
+            let categories = event_id.map_or(&[][..], |id| windows_categories(service, id));
+            return EventSource {
+                product: Some("windows"),
+                categories,
+                service,
+            };
+        }
+        if system.is_some() {
+            return EventSource {
+                product: Some("windows"),
+                ..EventSource::default()
+            };
+        }
+        let os = object
+            .get("host.os.type")
+            .or_else(|| event.pointer("/host/os/type"))
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        let product = match os.as_deref() {
+            Some("windows") => Some("windows"),
+            Some("linux") => Some("linux"),
+            Some("macos") => Some("macos"),
+            _ => None,
+        };
+        let process = object
+            .get("process.name")
+            .or_else(|| event.pointer("/process/name"))
+            .and_then(Value::as_str);
+        if process == Some("sshd") {
+            return EventSource {
+                product: Some("linux"),
+                categories: &[],
+                service: Some("sshd"),
+            };
+        }
+        EventSource {
+            product,
+            ..EventSource::default()
+        }
+    }
+}
+
+fn windows_service(channel: &str) -> Option<&'static str> {
+    Some(match channel.to_ascii_lowercase().as_str() {
+        "security" => "security",
+        "system" => "system",
+        "application" => "application",
+        "microsoft-windows-sysmon/operational" => "sysmon",
+        "windows powershell" => "powershell-classic",
+        "microsoft-windows-powershell/operational" => "powershell",
+        "microsoft-windows-windows defender/operational" => "windefend",
+        "microsoft-windows-taskscheduler/operational" => "taskscheduler",
+        "microsoft-windows-wmi-activity/operational" => "wmi",
+        "microsoft-windows-bits-client/operational" => "bits-client",
+        "microsoft-windows-codeintegrity/operational" => "codeintegrity-operational",
+        "microsoft-windows-dns-client/operational" => "dns-client",
+        "dns server" => "dns-server",
+        "microsoft-windows-windows firewall with advanced security/firewall" => "firewall-as",
+        "microsoft-windows-terminalservices-localsessionmanager/operational" => {
+            "terminalservices-localsessionmanager"
+        }
+        "microsoft-windows-appxdeployment-server/operational" => "appxdeployment-server",
+        "microsoft-windows-smbclient/security" => "smbclient-security",
+        "microsoft-windows-ntlm/operational" => "ntlm",
+        "microsoft-windows-ldap-client/debug" => "ldap",
+        "microsoft-windows-printservice/admin" => "printservice-admin",
+        "microsoft-windows-printservice/operational" => "printservice-operational",
+        "microsoft-windows-shell-core/operational" => "shell-core",
+        "microsoft-windows-openssh/operational" => "openssh",
+        "microsoft-windows-vhdmp/operational" => "vhdmp",
+        "microsoft-windows-diagnosis-scripted/operational" => "diagnosis-scripted",
+        "microsoft-windows-security-mitigations/kernel mode"
+        | "microsoft-windows-security-mitigations/user mode" => "security-mitigations",
+        _ => return None,
+    })
+}
+
+/// The Sigma categories of a Windows event: Sysmon event ids, the
+/// Security log's process creation (4688) and PowerShell's logs.
+fn windows_categories(service: Option<&str>, id: u64) -> &'static [&'static str] {
+    match service {
+        Some("sysmon") => match id {
+            1 => &["process_creation"],
+            2 => &["file_change"],
+            3 => &["network_connection"],
+            5 => &["process_termination"],
+            6 => &["driver_load"],
+            7 => &["image_load"],
+            8 => &["create_remote_thread"],
+            9 => &["raw_access_thread"],
+            10 => &["process_access"],
+            11 => &["file_event"],
+            12 => &["registry_event", "registry_add", "registry_delete"],
+            13 => &["registry_event", "registry_set"],
+            14 => &["registry_event", "registry_rename"],
+            15 => &["create_stream_hash"],
+            17 | 18 => &["pipe_created"],
+            19..=21 => &["wmi_event"],
+            22 => &["dns_query"],
+            23 => &["file_delete"],
+            24 => &["clipboard_capture"],
+            25 => &["process_tampering"],
+            26 => &["file_delete", "file_delete_detected"],
+            29 => &["file_executable_detected"],
+            _ => &[],
+        },
+        Some("security") if id == 4688 => &["process_creation"],
+        Some("powershell") => match id {
+            4103 => &["ps_module"],
+            4104 => &["ps_script"],
+            _ => &[],
+        },
+        Some("powershell-classic") => match id {
+            400 | 403 => &["ps_classic_start"],
+            600 => &["ps_classic_provider_start"],
+            800 => &["ps_classic_script"],
+            _ => &[],
+        },
+        _ => &[],
+    }
+}
