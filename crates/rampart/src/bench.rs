@@ -58,6 +58,29 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 40)]
         runs: usize,
     },
+    /// Write Sysmon-like NDJSON events (about 1 in 100 suspicious) to stdout.
+    SysmonEvents {
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Single-threaded Sigma evaluation: NDJSON events in, verdicts out.
+    Detect {
+        /// A rule directory (e.g. ../shared/data/sigmahq/rules/windows).
+        #[arg(long)]
+        rules: std::path::PathBuf,
+        /// Use only the first N rules, by path.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        events: std::path::PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Write "line<TAB>rule id" per match to this file.
+        #[arg(long)]
+        verdicts: Option<std::path::PathBuf>,
+    },
     /// The baseline on PostgreSQL: COPY into one table with the same indexes.
     NaivePostgres {
         #[arg(long, default_value_t = 1_000_000)]
@@ -87,6 +110,17 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
             Ok(())
         }
         BenchAction::Query { url, token, runs } => query(&url, &token, runs).await,
+        BenchAction::SysmonEvents { events, seed } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::bench_detect::sysmon_events(events, seed, &mut out)
+        }
+        BenchAction::Detect {
+            rules,
+            limit,
+            events,
+            runs,
+            verdicts,
+        } => crate::bench_detect::detect(&rules, limit, &events, runs, verdicts),
         BenchAction::NaivePostgres { rows, database_url } => {
             naive_postgres(rows, &database_url).await
         }

@@ -3,6 +3,8 @@
 //! on the database directly (e.g. to reset a lost admin password).
 
 mod bench;
+mod bench_detect;
+mod rules;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -41,6 +43,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         action: bench::BenchAction,
+    },
+    /// Detection rules: check rule files, test a rule against sample events.
+    Rules {
+        #[command(subcommand)]
+        action: rules::RulesAction,
     },
     /// Manage API keys offline.
     Apikey {
@@ -153,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { options, action } => user(&options, action).await,
         Command::Apikey { options, action } => apikey(&options, action).await,
         Command::Bench { action } => bench::run(action).await,
+        Command::Rules { action } => rules::run(action),
     }
 }
 
