@@ -10,7 +10,10 @@ use regex::RegexBuilder;
 use crate::event::{FieldId, FieldPaths};
 use crate::mapping::FieldMapping;
 use crate::matcher::{Comparison, Expr, FieldTest, Position, StarGlob, ValueTest};
-use crate::sigma::{Condition, FieldSpec, Modifier, Pattern, Piece, RawValue, Selection, SigmaRule};
+use crate::prefilter::regex_prefixes;
+use crate::sigma::{
+    Condition, FieldSpec, Modifier, Pattern, Piece, RawValue, Selection, SigmaRule,
+};
 
 /// Values for `%name%` placeholders of the `expand` modifier.
 pub type Placeholders = HashMap<String, Vec<String>>;
@@ -147,7 +150,7 @@ fn compile_spec(
     if spec.values.is_empty() {
         return Err("a field needs at least one value".into());
     }
-    let has_null = spec.values.iter().any(|v| *v == RawValue::Null);
+    let has_null = spec.values.contains(&RawValue::Null);
     if has_null && !m.0.is_empty() {
         return Err("a null value cannot take modifiers".into());
     }
@@ -160,7 +163,9 @@ fn compile_spec(
     Ok(match (has_null, values_test) {
         (false, Some(test)) => wrap(test, fields),
         (true, None) => wrap(FieldTest::Null, fields),
-        (true, Some(test)) if !all => Expr::Or(vec![wrap(FieldTest::Null, fields), wrap(test, fields)]),
+        (true, Some(test)) if !all => {
+            Expr::Or(vec![wrap(FieldTest::Null, fields), wrap(test, fields)])
+        }
         (true, Some(_)) => return Err("`all` with a null value can never match".into()),
         (false, None) => Expr::Const(false),
     })
@@ -198,17 +203,33 @@ fn compile_value(
             .dot_matches_new_line(m.has(ReDotAll))
             .size_limit(1 << 22)
             .build()
-            .map_err(|e| format!("regular expression {pattern:?} is not supported: {}", first_line(&e.to_string())))?;
-        return Ok(vec![ValueTest::Regex(regex)]);
+            .map_err(|e| {
+                format!(
+                    "regular expression {pattern:?} is not supported: {}",
+                    first_line(&e.to_string())
+                )
+            })?;
+        let need = regex_syntax::ParserBuilder::new()
+            .case_insensitive(m.has(ReIgnoreCase))
+            .multi_line(m.has(ReMultiLine))
+            .dot_matches_new_line(m.has(ReDotAll))
+            .build()
+            .parse(pattern)
+            .ok()
+            .and_then(|hir| regex_prefixes(&hir));
+        return Ok(vec![ValueTest::Regex { regex, need }]);
     }
     if m.has(Cidr) {
         let text = value.text();
-        let net = text
-            .parse()
-            .map_err(|e: String| format!("`cidr`: {e}"))?;
+        let net = text.parse().map_err(|e: String| format!("`cidr`: {e}"))?;
         return Ok(vec![ValueTest::Cidr(net)]);
     }
-    for (modifier, op) in [(Gt, Comparison::Gt), (Gte, Comparison::Gte), (Lt, Comparison::Lt), (Lte, Comparison::Lte)] {
+    for (modifier, op) in [
+        (Gt, Comparison::Gt),
+        (Gte, Comparison::Gte),
+        (Lt, Comparison::Lt),
+        (Lte, Comparison::Lte),
+    ] {
         if m.has(modifier) {
             let limit = match value {
                 RawValue::Int(n) => *n as f64,
@@ -232,8 +253,14 @@ fn compile_value(
             cased,
         }]);
     }
-    let transforms = m.has(Base64) || m.has(Base64Offset) || m.has(Utf16Le) || m.has(Utf16Be)
-        || m.has(Utf16) || m.has(Wide) || m.has(WinDash) || m.has(Expand);
+    let transforms = m.has(Base64)
+        || m.has(Base64Offset)
+        || m.has(Utf16Le)
+        || m.has(Utf16Be)
+        || m.has(Utf16)
+        || m.has(Wide)
+        || m.has(WinDash)
+        || m.has(Expand);
     match value {
         RawValue::Int(n) if !transforms && position == Position::Exact => {
             return Ok(vec![ValueTest::Number {
@@ -263,7 +290,9 @@ fn compile_value(
     if m.has(WinDash) {
         patterns = patterns.iter().flat_map(windash_variants).collect();
     }
-    let utf16 = [Utf16Le, Utf16Be, Utf16, Wide].into_iter().find(|x| m.has(*x));
+    let utf16 = [Utf16Le, Utf16Be, Utf16, Wide]
+        .into_iter()
+        .find(|x| m.has(*x));
     if utf16.is_some() || m.has(Base64) || m.has(Base64Offset) {
         let mut encoded = Vec::new();
         for pattern in &patterns {
@@ -316,7 +345,11 @@ fn expand_placeholders(text: &str, placeholders: &Placeholders) -> Vec<String> {
     let values = placeholders.get(name).cloned().unwrap_or_default();
     values
         .iter()
-        .flat_map(|v| tails.iter().map(move |t| format!("{}{v}{t}", &text[..start])))
+        .flat_map(|v| {
+            tails
+                .iter()
+                .map(move |t| format!("{}{v}{t}", &text[..start]))
+        })
         .collect()
 }
 
@@ -407,7 +440,11 @@ fn pattern_test(pattern: Pattern, position: Position, cased: bool) -> Result<Val
         }
         source.push('$');
         let regex = regex::Regex::new(&source).map_err(|e| e.to_string())?;
-        return Ok(ValueTest::Regex(regex));
+        let need = pattern
+            .literals()
+            .max_by_key(|l| l.len())
+            .map(|l| vec![l.to_owned()]);
+        return Ok(ValueTest::Regex { regex, need });
     }
     let lit = |p: &Piece| match p {
         Piece::Literal(t) => Some(t.clone()),
@@ -449,7 +486,9 @@ mod tests {
     fn windash_expands_option_dashes_only() {
         let variants = windash_variants(&Pattern::parse(" -enc a-b"));
         assert_eq!(variants.len(), 5);
-        assert!(variants.iter().any(|p| p.as_literal().as_deref() == Some(" /enc a-b")));
+        assert!(variants
+            .iter()
+            .any(|p| p.as_literal().as_deref() == Some(" /enc a-b")));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::event::{for_each_leaf, EventContext, FieldPaths};
 use crate::logsource::EventSource;
 use crate::mapping::FieldMapping;
 use crate::matcher::Expr;
-use crate::prefilter::{need, Need};
+use crate::prefilter::{clauses, scan_lowercase};
 use crate::sigma::{LogSource, SigmaRule};
 
 /// What a match reports about its rule.
@@ -36,7 +36,7 @@ pub struct RuleSetBuilder {
     fields: FieldTable,
     placeholders: Placeholders,
     rules: Vec<CompiledRule>,
-    needs: Vec<Need>,
+    clauses: Vec<Vec<Vec<String>>>,
 }
 
 impl RuleSetBuilder {
@@ -45,14 +45,14 @@ impl RuleSetBuilder {
             fields: FieldTable::new(mapping),
             placeholders,
             rules: Vec::new(),
-            needs: Vec::new(),
+            clauses: Vec::new(),
         }
     }
 
     /// Compiles and adds a rule; returns its index in the set.
     pub fn add(&mut self, rule: &SigmaRule) -> Result<usize, String> {
         let expr = compile_rule(rule, &mut self.fields, &self.placeholders)?;
-        self.needs.push(need(&expr));
+        self.clauses.push(clauses(&expr));
         self.rules.push(CompiledRule {
             meta: RuleMeta {
                 id: rule.id.clone(),
@@ -68,22 +68,24 @@ impl RuleSetBuilder {
 
     pub fn build(self) -> RuleSet {
         let mut literals: Vec<String> = Vec::new();
-        let mut literal_rules: Vec<Vec<u32>> = Vec::new();
+        let mut literal_rules: Vec<Vec<(u32, u8)>> = Vec::new();
         let mut index = std::collections::HashMap::new();
         let mut always = Vec::new();
-        for (rule, need) in self.needs.into_iter().enumerate() {
+        let mut full_masks = Vec::with_capacity(self.clauses.len());
+        for (rule, clauses) in self.clauses.into_iter().enumerate() {
             let rule = rule as u32;
-            match need {
-                Need::Anything => always.push(rule),
-                Need::OneOf(list) => {
-                    for literal in list {
-                        let at = *index.entry(literal.clone()).or_insert_with(|| {
-                            literals.push(literal);
-                            literal_rules.push(Vec::new());
-                            literals.len() - 1
-                        });
-                        literal_rules[at].push(rule);
-                    }
+            if clauses.is_empty() {
+                always.push(rule);
+            }
+            full_masks.push(full_mask(clauses.len()));
+            for (clause, list) in clauses.into_iter().enumerate() {
+                for literal in list {
+                    let at = *index.entry(literal.clone()).or_insert_with(|| {
+                        literals.push(literal);
+                        literal_rules.push(Vec::new());
+                        literals.len() - 1
+                    });
+                    literal_rules[at].push((rule, clause as u8));
                 }
             }
         }
@@ -104,9 +106,19 @@ impl RuleSetBuilder {
             rules: self.rules,
             fields: self.fields.into_paths(),
             prefilter,
+            literals,
             literal_rules,
+            full_masks,
             always,
         }
+    }
+}
+
+fn full_mask(clauses: usize) -> u64 {
+    if clauses >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << clauses) - 1
     }
 }
 
@@ -115,17 +127,30 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     fields: Vec<FieldPaths>,
     prefilter: Option<AhoCorasick>,
-    literal_rules: Vec<Vec<u32>>,
+    literals: Vec<String>,
+    /// For each literal, the (rule, clause) pairs it meets.
+    literal_rules: Vec<Vec<(u32, u8)>>,
+    /// Per rule, the mask with one bit per clause.
+    full_masks: Vec<u64>,
     always: Vec<u32>,
 }
 
 /// Reusable per-thread buffers for [`RuleSet::evaluate`].
 #[derive(Default)]
 pub struct Scratch {
+    /// Per rule, the clauses met so far in this event.
+    met: Vec<u64>,
+    /// Literals already seen in this event, and the list to reset them.
+    seen: Vec<bool>,
+    seen_list: Vec<u32>,
+    /// Rules with a bit set in `met` (to reset them).
+    touched: Vec<u32>,
     marked: Vec<bool>,
     candidates: Vec<u32>,
-    number: String,
+    text: String,
     lowered: String,
+    /// Rules evaluated since the scratch was made (a prefilter statistic).
+    pub evaluated: u64,
 }
 
 impl RuleSet {
@@ -147,6 +172,24 @@ impl RuleSet {
         self.always.len()
     }
 
+    /// How many distinct literals the prefilter scans for.
+    pub fn literal_count(&self) -> usize {
+        self.literals.len()
+    }
+
+    /// The rules each prefilter literal triggers, most triggered first
+    /// (for tuning rule sets).
+    pub fn literal_fanout(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = self
+            .literals
+            .iter()
+            .zip(&self.literal_rules)
+            .map(|(l, r)| (l.clone(), r.len()))
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.1));
+        out
+    }
+
     /// Indices of the rules matching `event`, in rule order, into `out`.
     pub fn evaluate(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
@@ -154,43 +197,75 @@ impl RuleSet {
             return;
         }
         scratch.marked.resize(self.rules.len(), false);
+        scratch.met.resize(self.rules.len(), 0);
+        scratch.seen.resize(self.literal_rules.len(), false);
         scratch.candidates.clear();
         if let Some(ac) = &self.prefilter {
             let Scratch {
+                met,
+                seen,
+                seen_list,
+                touched,
                 marked,
                 candidates,
-                number,
+                text,
                 lowered,
+                ..
             } = scratch;
-            let mut scan = |text: &str| {
-                for hit in ac.find_overlapping_iter(text) {
-                    for &rule in &self.literal_rules[hit.pattern().as_usize()] {
-                        let mark = &mut marked[rule as usize];
-                        if !*mark {
-                            *mark = true;
-                            candidates.push(rule);
+            // One pass over all scalars joined by newlines: a literal that
+            // spans two values only adds a candidate, never loses one.
+            text.clear();
+            for_each_leaf(event, &mut |leaf| {
+                match leaf {
+                    Value::String(s) => {
+                        text.push_str(s);
+                        if !s.is_ascii() {
+                            text.push('\n');
+                            scan_lowercase(s, lowered);
+                            text.push_str(lowered);
                         }
                     }
+                    Value::Number(n) => {
+                        let _ = write!(text, "{n}");
+                    }
+                    Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
+                    _ => {}
                 }
-            };
-            for_each_leaf(event, &mut |leaf| match leaf {
-                Value::String(s) => {
-                    scan(s);
-                    if !s.is_ascii() {
-                        lowered.clear();
-                        lowered.extend(s.chars().flat_map(char::to_lowercase));
-                        scan(lowered);
+                text.push('\n');
+            });
+            for hit in ac.find_overlapping_iter(text.as_str()) {
+                let literal = hit.pattern().as_usize();
+                if seen[literal] {
+                    continue;
+                }
+                seen[literal] = true;
+                seen_list.push(literal as u32);
+                for &(rule, clause) in &self.literal_rules[literal] {
+                    let r = rule as usize;
+                    let before = met[r];
+                    if before == self.full_masks[r] {
+                        continue;
+                    }
+                    let after = before | (1u64 << clause);
+                    if before == 0 {
+                        touched.push(rule);
+                    }
+                    met[r] = after;
+                    if after == self.full_masks[r] && !marked[r] {
+                        marked[r] = true;
+                        candidates.push(rule);
                     }
                 }
-                Value::Number(n) => {
-                    number.clear();
-                    let _ = write!(number, "{n}");
-                    scan(number);
-                }
-                Value::Bool(b) => scan(if *b { "true" } else { "false" }),
-                _ => {}
-            });
+            }
         }
+        for &rule in &scratch.touched {
+            scratch.met[rule as usize] = 0;
+        }
+        scratch.touched.clear();
+        for &literal in &scratch.seen_list {
+            scratch.seen[literal as usize] = false;
+        }
+        scratch.seen_list.clear();
         for &rule in &self.always {
             if !scratch.marked[rule as usize] {
                 scratch.marked[rule as usize] = true;
@@ -198,6 +273,7 @@ impl RuleSet {
             }
         }
         scratch.candidates.sort_unstable();
+        scratch.evaluated += scratch.candidates.len() as u64;
         let source = EventSource::infer(event);
         let mut ctx = EventContext::new(event, &self.fields);
         for &rule in &scratch.candidates {

@@ -69,7 +69,9 @@ fn parse_document(value: &Value) -> Result<Document, LoadError> {
     if value.get("filter").is_some() && value.get("detection").is_none() {
         return Err(error("Sigma filter documents are not supported".into()));
     }
-    SigmaRule::from_yaml(value).map(Document::Rule).map_err(error)
+    SigmaRule::from_yaml(value)
+        .map(Document::Rule)
+        .map_err(error)
 }
 
 /// The documents of one file.

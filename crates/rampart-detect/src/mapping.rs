@@ -40,7 +40,13 @@ const DEFAULT_MAPPING: &[(&str, &[&str])] = &[
     ("PipeName", &["file.name"]),
     ("EventID", &["event.code", "winlog.event_id"]),
     ("Channel", &["winlog.channel"]),
-    ("Provider_Name", &["Event.System.Provider.#attributes.Name", "winlog.provider_name"]),
+    (
+        "Provider_Name",
+        &[
+            "Event.System.Provider.#attributes.Name",
+            "winlog.provider_name",
+        ],
+    ),
     ("Computer", &["host.name"]),
     ("ComputerName", &["host.name"]),
     ("Hostname", &["host.name"]),

@@ -69,17 +69,32 @@ pub enum ValueTest {
         needle: String,
         position: Position,
         cased: bool,
-        finder: Option<memmem::Finder<'static>>,
+        finder: Option<Box<memmem::Finder<'static>>>,
     },
-    Glob { glob: StarGlob, cased: bool },
-    Regex(Regex),
+    Glob {
+        glob: StarGlob,
+        cased: bool,
+    },
+    /// A regular expression over the value as written; `need` holds
+    /// strings one of which every match contains (for the prefilter).
+    Regex {
+        regex: Regex,
+        need: Option<Vec<String>>,
+    },
     Cidr(IpMatch),
     Compare(Comparison, f64),
     /// A number written in the rule: equal as a number, or as text.
-    Number { value: f64, text: String },
+    Number {
+        value: f64,
+        text: String,
+    },
     Bool(bool),
     /// Another field's value (`fieldref`).
-    FieldRef { field: FieldId, position: Position, cased: bool },
+    FieldRef {
+        field: FieldId,
+        position: Position,
+        cased: bool,
+    },
     /// Matches nothing: a placeholder with no values.
     Nothing,
 }
@@ -87,7 +102,7 @@ pub enum ValueTest {
 impl ValueTest {
     pub fn text(needle: String, position: Position, cased: bool) -> ValueTest {
         let finder = (position == Position::Contains)
-            .then(|| memmem::Finder::new(needle.as_bytes()).into_owned());
+            .then(|| Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()));
         ValueTest::Text {
             needle,
             position,
@@ -97,7 +112,11 @@ impl ValueTest {
     }
 
     /// Tests one scalar; `other` gives a referenced field's values.
-    fn matches(&self, value: &Scalar<'_>, other: &dyn Fn(FieldId) -> Vec<(String, String)>) -> bool {
+    fn matches(
+        &self,
+        value: &Scalar<'_>,
+        other: &dyn Fn(FieldId) -> Vec<(String, String)>,
+    ) -> bool {
         if value.json.is_null() {
             return false;
         }
@@ -122,12 +141,8 @@ impl ValueTest {
             ValueTest::Glob { glob, cased } => {
                 glob.matches(if *cased { &value.text } else { &value.lower })
             }
-            ValueTest::Regex(re) => re.is_match(&value.text),
-            ValueTest::Cidr(net) => value
-                .text
-                .trim()
-                .parse()
-                .is_ok_and(|ip| net.matches(ip)),
+            ValueTest::Regex { regex, .. } => regex.is_match(&value.text),
+            ValueTest::Cidr(net) => value.text.trim().parse().is_ok_and(|ip| net.matches(ip)),
             ValueTest::Compare(op, limit) => value.number().is_some_and(|n| match op {
                 Comparison::Gt => n > *limit,
                 Comparison::Gte => n >= *limit,
@@ -170,7 +185,10 @@ pub enum FieldTest {
     /// Each group holds the alternatives one written value expands to
     /// (e.g. `base64offset` gives three); with `all`, every group must
     /// match, else any one.
-    Values { groups: Vec<Vec<ValueTest>>, all: bool },
+    Values {
+        groups: Vec<Vec<ValueTest>>,
+        all: bool,
+    },
     /// `null`: the field is absent or null.
     Null,
     /// `exists: true|false`.
@@ -211,10 +229,8 @@ impl Expr {
             }
             Expr::Field(field, test) => {
                 let refs = field_refs(test);
-                let others: Vec<(FieldId, Vec<(String, String)>)> = refs
-                    .into_iter()
-                    .map(|f| (f, texts(ctx.field(f))))
-                    .collect();
+                let others: Vec<(FieldId, Vec<(String, String)>)> =
+                    refs.into_iter().map(|f| (f, texts(ctx.field(f)))).collect();
                 let lookup = |f: FieldId| {
                     others
                         .iter()
@@ -274,11 +290,14 @@ fn field_test(
 ) -> bool {
     match test {
         FieldTest::Null => resolved.is_null(),
-        FieldTest::Exists(want) => !resolved.is_null() == *want,
+        FieldTest::Exists(want) => resolved.is_null() != *want,
         FieldTest::Values { groups, all } => {
             let scalars = resolved.scalars();
-            let group_hit =
-                |g: &Vec<ValueTest>| scalars.iter().any(|s| g.iter().any(|t| t.matches(s, other)));
+            let group_hit = |g: &Vec<ValueTest>| {
+                scalars
+                    .iter()
+                    .any(|s| g.iter().any(|t| t.matches(s, other)))
+            };
             if *all {
                 groups.iter().all(group_hit)
             } else {

@@ -1,103 +1,189 @@
-//! Necessary literals: for a compiled rule, a set of strings at least one
-//! of which occurs (ASCII case-insensitively) in the text of any event the
-//! rule matches. One Aho-Corasick pass over an event then tells which rules
-//! can possibly match; only those are evaluated.
+//! Necessary literals. For a compiled rule this works out clauses of
+//! strings such that, for every clause, at least one of its strings occurs
+//! in the text of any event the rule matches. One Aho-Corasick pass over an
+//! event then tells which rules can possibly match (every clause met); only
+//! those are evaluated.
+//!
+//! Soundness: the scan is ASCII case-insensitive over every scalar of the
+//! event as written, and over the lower-cased text of every non-ASCII
+//! scalar. Case-insensitive tests compare lower-cased needles with the
+//! lower-cased value, so a needle found by a test is found by the scan.
 
 use crate::matcher::{Expr, FieldTest, ValueTest};
 
-/// What must be present for an expression to hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Need {
-    /// Nothing known: the rule must always be evaluated.
-    Anything,
-    /// One of these literals (empty: the expression can never hold).
-    OneOf(Vec<String>),
+/// Strings one of which must occur.
+pub type Clause = Vec<String>;
+
+/// At most this many clauses are kept per rule: the most selective few
+/// decide; more only add literals to scan for.
+pub const MAX_CLAUSES: usize = 4;
+
+/// Clauses with a literal shorter than this are met by almost any event;
+/// they are dropped when the rule has other clauses.
+const MIN_USEFUL_LITERAL: usize = 3;
+
+/// A disjunction of conjunctions is distributed into clauses only while
+/// this many clauses result; past it, each side contributes one clause.
+const MAX_DISTRIBUTED: usize = 16;
+
+/// The clauses an expression needs, all of which must be met, most
+/// selective first; empty when nothing is known (evaluate always).
+pub fn clauses(expr: &Expr) -> Vec<Clause> {
+    let mut out = cnf(expr);
+    out.sort_by_key(|c| std::cmp::Reverse(selectivity(c)));
+    out.dedup();
+    out.truncate(MAX_CLAUSES);
+    while out.len() > 1
+        && out
+            .last()
+            .is_some_and(|c| selectivity(c).0 < MIN_USEFUL_LITERAL)
+    {
+        out.pop();
+    }
+    out
 }
 
-impl Need {
-    fn union(items: impl Iterator<Item = Need>) -> Need {
-        let mut all = Vec::new();
-        for item in items {
-            match item {
-                Need::Anything => return Need::Anything,
-                Need::OneOf(list) => all.extend(list),
-            }
-        }
-        all.sort();
-        all.dedup();
-        Need::OneOf(all)
-    }
-
-    /// The most selective of several needs that all hold.
-    fn best(items: impl Iterator<Item = Need>) -> Need {
-        items
-            .filter(|n| *n != Need::Anything)
-            .max_by_key(|n| match n {
-                Need::OneOf(list) => (
-                    list.iter().map(String::len).min().unwrap_or(usize::MAX),
-                    usize::MAX - list.len(),
-                ),
-                Need::Anything => (0, 0),
-            })
-            .unwrap_or(Need::Anything)
-    }
+/// A rough measure of how rarely a clause is met: longer shortest
+/// literal first, then fewer literals.
+fn selectivity(clause: &Clause) -> (usize, usize) {
+    (
+        clause.iter().map(String::len).min().unwrap_or(usize::MAX),
+        usize::MAX - clause.len(),
+    )
 }
 
-/// The literals an expression needs.
-pub fn need(expr: &Expr) -> Need {
+fn cnf(expr: &Expr) -> Vec<Clause> {
     match expr {
-        Expr::Const(true) | Expr::Not(_) => Need::Anything,
-        Expr::Const(false) => Need::OneOf(Vec::new()),
-        Expr::And(items) => Need::best(items.iter().map(need)),
-        Expr::Or(items) => Need::union(items.iter().map(need)),
-        Expr::AtLeast(min, items) if *min >= items.len() => Need::best(items.iter().map(need)),
-        Expr::AtLeast(_, items) => Need::union(items.iter().map(need)),
-        Expr::Field(_, test) | Expr::Keyword(test) => test_need(test),
+        Expr::Const(true) | Expr::Not(_) => Vec::new(),
+        Expr::Const(false) => vec![Vec::new()],
+        Expr::And(items) => items.iter().flat_map(cnf).collect(),
+        Expr::AtLeast(min, items) if *min >= items.len() => items.iter().flat_map(cnf).collect(),
+        Expr::Or(items) | Expr::AtLeast(_, items) => or_cnf(items.iter().map(cnf).collect()),
+        Expr::Field(_, test) | Expr::Keyword(test) => test_cnf(test),
     }
 }
 
-fn test_need(test: &FieldTest) -> Need {
+fn test_cnf(test: &FieldTest) -> Vec<Clause> {
     match test {
-        FieldTest::Null | FieldTest::Exists(_) => Need::Anything,
+        FieldTest::Null | FieldTest::Exists(_) => Vec::new(),
         FieldTest::Values { groups, all } => {
-            let per_group = groups
+            let per_group: Vec<Vec<Clause>> = groups
                 .iter()
-                .map(|alternatives| Need::union(alternatives.iter().map(value_need)));
+                .map(|alternatives| {
+                    union(alternatives.iter().map(value_need))
+                        .into_iter()
+                        .collect()
+                })
+                .collect();
             if *all {
-                Need::best(per_group)
+                per_group.into_iter().flatten().collect()
             } else {
-                Need::union(per_group)
+                or_cnf(per_group)
             }
         }
     }
 }
 
-fn value_need(test: &ValueTest) -> Need {
+/// The clauses of a disjunction: distributed while small, else one clause
+/// uniting each side's most selective clause.
+fn or_cnf(sides: Vec<Vec<Clause>>) -> Vec<Clause> {
+    if sides.iter().any(Vec::is_empty) {
+        return Vec::new();
+    }
+    let product = sides.iter().try_fold(1usize, |acc, s| {
+        acc.checked_mul(s.len()).filter(|p| *p <= MAX_DISTRIBUTED)
+    });
+    if product.is_some() {
+        let mut out: Vec<Clause> = vec![Vec::new()];
+        for side in &sides {
+            out = out
+                .iter()
+                .flat_map(|acc| {
+                    side.iter().map(move |clause| {
+                        let mut merged = acc.clone();
+                        merged.extend(clause.iter().cloned());
+                        merged
+                    })
+                })
+                .collect();
+        }
+        return out.into_iter().map(normalise).collect();
+    }
+    let mut merged = Vec::new();
+    for side in sides {
+        if let Some(best) = side.into_iter().max_by_key(selectivity) {
+            merged.extend(best);
+        }
+    }
+    vec![normalise(merged)]
+}
+
+fn normalise(mut clause: Clause) -> Clause {
+    clause.sort();
+    clause.dedup();
+    clause
+}
+
+/// One of the literals, or `None` when any is unknown.
+fn union(items: impl Iterator<Item = Option<Clause>>) -> Option<Clause> {
+    let mut all = Vec::new();
+    for item in items {
+        all.extend(item?);
+    }
+    Some(normalise(all))
+}
+
+/// What one value test needs: `None` for nothing known.
+fn value_need(test: &ValueTest) -> Option<Clause> {
     match test {
         ValueTest::Text { needle, .. } => literal(needle),
-        ValueTest::Glob { glob, .. } => Need::best(glob.runs.iter().map(|r| literal(r))),
+        ValueTest::Glob { glob, .. } => glob
+            .runs
+            .iter()
+            .max_by_key(|r| r.len())
+            .and_then(|r| literal(r)),
+        ValueTest::Regex { need, .. } => need.clone(),
         ValueTest::Number { text, .. } if text.parse::<i64>().is_ok() => literal(text),
         ValueTest::Bool(b) => literal(if *b { "true" } else { "false" }),
-        ValueTest::Nothing => Need::OneOf(Vec::new()),
+        ValueTest::Nothing => Some(Vec::new()),
         ValueTest::Number { .. }
-        | ValueTest::Regex(_)
         | ValueTest::Cidr(_)
         | ValueTest::Compare(..)
-        | ValueTest::FieldRef { .. } => Need::Anything,
+        | ValueTest::FieldRef { .. } => None,
     }
 }
 
-/// The longest ASCII run of a needle, lower-cased: the scan is ASCII
-/// case-insensitive, and non-ASCII case folding may change lengths.
-fn literal(needle: &str) -> Need {
-    let run = needle
-        .split(|c: char| !c.is_ascii())
-        .max_by_key(|s| s.len())
-        .unwrap_or("");
-    if run.is_empty() {
-        Need::Anything
-    } else {
-        Need::OneOf(vec![run.to_ascii_lowercase()])
+fn literal(needle: &str) -> Option<Clause> {
+    (!needle.is_empty()).then(|| vec![needle.to_owned()])
+}
+
+/// Strings one of which starts every match of a regex (its literal
+/// prefixes), or `None` when they are unbounded or include the empty string.
+pub fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Clause> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(hir);
+    let literals = seq.literals()?;
+    let mut out = Vec::with_capacity(literals.len());
+    for lit in literals {
+        let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+        if text.is_empty() {
+            return None;
+        }
+        out.push(text.to_ascii_lowercase());
+    }
+    (!out.is_empty()).then(|| normalise(out))
+}
+
+/// Lower-cases non-ASCII text for the scan the way case-insensitive tests
+/// compare it, also folding the two non-ASCII letters that fold to ASCII
+/// (`ſ` to `s`; the Kelvin sign already lower-cases to `k`).
+pub fn scan_lowercase(text: &str, out: &mut String) {
+    out.clear();
+    out.push_str(&text.to_lowercase());
+    if out.contains('\u{17F}') {
+        *out = out.replace('\u{17F}', "s");
     }
 }
 
@@ -116,15 +202,45 @@ mod tests {
         )
     }
 
+    fn strings(list: &[&str]) -> Clause {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn and_picks_the_longest_or_unites() {
-        let e = Expr::And(vec![text("ab"), text("abcdef")]);
-        assert_eq!(need(&e), Need::OneOf(vec!["abcdef".into()]));
-        let e = Expr::Or(vec![text("ab"), text("xyz")]);
-        assert_eq!(need(&e), Need::OneOf(vec!["ab".into(), "xyz".into()]));
+    fn conjunctions_give_one_clause_each() {
+        let e = Expr::And(vec![
+            text("ab"),
+            Expr::Or(vec![text("xyz"), text("uvw")]),
+            Expr::Not(Box::new(text("q"))),
+        ]);
+        assert_eq!(
+            clauses(&e),
+            vec![strings(&["uvw", "xyz"]), strings(&["ab"])]
+        );
+    }
+
+    #[test]
+    fn small_disjunctions_distribute() {
+        // (a ∧ b) ∨ c = (a ∨ c) ∧ (b ∨ c)
+        let e = Expr::Or(vec![Expr::And(vec![text("aaa"), text("bbbb")]), text("cc")]);
+        assert_eq!(
+            clauses(&e),
+            vec![strings(&["aaa", "cc"]), strings(&["bbbb", "cc"])]
+        );
+    }
+
+    #[test]
+    fn negation_and_unknowns_need_nothing() {
         let e = Expr::Or(vec![text("ab"), Expr::Not(Box::new(text("x")))]);
-        assert_eq!(need(&e), Need::Anything);
-        assert_eq!(need(&text("é")), Need::Anything);
-        assert_eq!(need(&text("aéBcd")), Need::OneOf(vec!["bcd".into()]));
+        assert!(clauses(&e).is_empty());
+        assert_eq!(clauses(&Expr::Const(false)), vec![Clause::new()]);
+    }
+
+    #[test]
+    fn regex_prefixes_are_extracted() {
+        let hir = regex_syntax::parse(r"ipconfig\s+/all|route\s+print").unwrap();
+        assert_eq!(regex_prefixes(&hir), Some(strings(&["ipconfig", "route"])));
+        let hir = regex_syntax::parse(r".*x").unwrap();
+        assert_eq!(regex_prefixes(&hir), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Every rule of the SigmaHQ repository (../shared/data/sigmahq) loads and
 //! compiles. Skipped, with a notice, when the data is not beside the project.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
@@ -10,7 +11,10 @@ fn sigmahq() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("notice: {} is absent; skipping the SigmaHQ tests", dir.display());
+        eprintln!(
+            "notice: {} is absent; skipping the SigmaHQ tests",
+            dir.display()
+        );
         None
     }
 }
@@ -34,7 +38,12 @@ fn every_sigmahq_rule_loads_and_compiles() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} rules failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} rules failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(loaded > 3_500, "only {loaded} rules loaded");
     let set = builder.build();
     assert_eq!(set.len(), loaded);

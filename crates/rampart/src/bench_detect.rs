@@ -29,8 +29,21 @@ impl Rng {
     }
 }
 
-const HOSTS: &[&str] = &["WS-0142.corp.example", "WS-0077.corp.example", "SRV-FILE01.corp.example", "SRV-SQL02.corp.example", "LT-1209.corp.example"];
-const USERS: &[&str] = &["CORP\\alice", "CORP\\bob", "CORP\\svc_backup", "NT AUTHORITY\\SYSTEM", "NT AUTHORITY\\LOCAL SERVICE", "CORP\\carol"];
+const HOSTS: &[&str] = &[
+    "WS-0142.corp.example",
+    "WS-0077.corp.example",
+    "SRV-FILE01.corp.example",
+    "SRV-SQL02.corp.example",
+    "LT-1209.corp.example",
+];
+const USERS: &[&str] = &[
+    "CORP\\alice",
+    "CORP\\bob",
+    "CORP\\svc_backup",
+    "NT AUTHORITY\\SYSTEM",
+    "NT AUTHORITY\\LOCAL SERVICE",
+    "CORP\\carol",
+];
 /// (image, command line, parent image, original file name, description)
 const PROCESSES: &[(&str, &str, &str, &str, &str)] = &[
     ("C:\\Windows\\System32\\svchost.exe", "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule", "C:\\Windows\\System32\\services.exe", "svchost.exe", "Host Process for Windows Services"),
@@ -53,10 +66,24 @@ const SUSPICIOUS: &[(&str, &str, &str, &str)] = &[
     ("C:\\Windows\\System32\\schtasks.exe", "schtasks /create /sc minute /mo 5 /tn Updater /tr C:\\Users\\Public\\update.exe", "C:\\Windows\\System32\\cmd.exe", "schtasks.exe"),
     ("C:\\Windows\\System32\\reg.exe", "reg save HKLM\\SAM C:\\Temp\\sam.save", "C:\\Windows\\System32\\cmd.exe", "reg.exe"),
 ];
-const DLLS: &[&str] = &["C:\\Windows\\System32\\kernel32.dll", "C:\\Windows\\System32\\ntdll.dll", "C:\\Windows\\System32\\user32.dll", "C:\\Windows\\System32\\combase.dll", "C:\\Program Files\\Google\\Chrome\\Application\\120.0.6099.130\\chrome_elf.dll", "C:\\Windows\\System32\\wininet.dll"];
+const DLLS: &[&str] = &[
+    "C:\\Windows\\System32\\kernel32.dll",
+    "C:\\Windows\\System32\\ntdll.dll",
+    "C:\\Windows\\System32\\user32.dll",
+    "C:\\Windows\\System32\\combase.dll",
+    "C:\\Program Files\\Google\\Chrome\\Application\\120.0.6099.130\\chrome_elf.dll",
+    "C:\\Windows\\System32\\wininet.dll",
+];
 const FILES: &[&str] = &["C:\\Users\\alice\\AppData\\Local\\Temp\\tmp4F2A.tmp", "C:\\Users\\bob\\Documents\\Quarterly report.docx", "C:\\Windows\\Prefetch\\CHROME.EXE-5FE9C2D1.pf", "C:\\Users\\alice\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\Cache\\Cache_Data\\f_000a1b", "C:\\ProgramData\\Microsoft\\Windows Defender\\Scans\\History\\Service\\DetectionHistory\\02\\x"];
 const REG_KEYS: &[&str] = &["HKU\\S-1-5-21-1004336348-1177238915-682003330-1001\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RecentDocs\\.docx", "HKLM\\System\\CurrentControlSet\\Services\\bam\\State\\UserSettings\\S-1-5-21-1004336348\\Device\\HarddiskVolume3\\Windows\\System32\\svchost.exe", "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates\\SignaturesLastUpdated"];
-const DOMAINS: &[&str] = &["www.google.com", "outlook.office365.com", "update.code.visualstudio.com", "github.com", "login.microsoftonline.com", "ctldl.windowsupdate.com"];
+const DOMAINS: &[&str] = &[
+    "www.google.com",
+    "outlook.office365.com",
+    "update.code.visualstudio.com",
+    "github.com",
+    "login.microsoftonline.com",
+    "ctldl.windowsupdate.com",
+];
 
 /// Writes `count` Sysmon-like events (flat Sysmon field names, as rsigma
 /// and most converters read them) as NDJSON.
@@ -71,9 +98,19 @@ pub fn sysmon_events(count: usize, seed: u64, out: &mut impl Write) -> anyhow::R
 fn sysmon_event(i: usize, rng: &mut Rng) -> Value {
     let host = rng.pick(HOSTS);
     let user = rng.pick(USERS);
-    let time = format!("2026-11-20 {:02}:{:02}:{:02}.{:03}", (i / 3_600_000) % 24, (i / 60_000) % 60, (i / 1000) % 60, i % 1000);
+    let time = format!(
+        "2026-11-20 {:02}:{:02}:{:02}.{:03}",
+        (i / 3_600_000) % 24,
+        (i / 60_000) % 60,
+        (i / 1000) % 60,
+        i % 1000
+    );
     let pid = 1000 + rng.below(60_000);
-    let guid = format!("{{a1b2c3d4-{:04x}-6578-{:04x}-000000001f00}}", rng.below(65536), rng.below(65536));
+    let guid = format!(
+        "{{a1b2c3d4-{:04x}-6578-{:04x}-000000001f00}}",
+        rng.below(65536),
+        rng.below(65536)
+    );
     let roll = rng.below(100);
     let (image, _, _, _, _) = PROCESSES[rng.below(PROCESSES.len())];
     let mut event = match roll {
@@ -104,7 +141,10 @@ fn sysmon_event(i: usize, rng: &mut Rng) -> Value {
                    "QueryStatus": "0", "QueryResults": format!("::ffff:203.0.113.{};", rng.below(250))}),
     };
     if let Some(map) = event.as_object_mut() {
-        map.insert("Channel".into(), json!("Microsoft-Windows-Sysmon/Operational"));
+        map.insert(
+            "Channel".into(),
+            json!("Microsoft-Windows-Sysmon/Operational"),
+        );
         map.insert("Computer".into(), json!(host));
         map.insert("User".into(), json!(user));
         map.insert("UtcTime".into(), json!(time));
@@ -132,18 +172,28 @@ fn load_rules(dir: &Path, limit: Option<usize>) -> anyhow::Result<Vec<rampart_de
 
 /// Single-threaded evaluation of `events` against the rules: reads and
 /// parses the NDJSON, evaluates, and reports events/s (median of `runs`).
-pub fn detect(rules_dir: &Path, limit: Option<usize>, events: &Path, runs: usize, verdicts: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn detect(
+    rules_dir: &Path,
+    limit: Option<usize>,
+    events: &Path,
+    runs: usize,
+    verdicts: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let rules = load_rules(rules_dir, limit)?;
     let started = Instant::now();
     let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
     for rule in &rules {
-        builder.add(rule).map_err(|e| anyhow::anyhow!("{}: {e}", rule.title))?;
+        builder
+            .add(rule)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", rule.title))?;
     }
     let set = builder.build();
     let compile = started.elapsed();
-    let text = std::fs::read_to_string(events).with_context(|| format!("reading {}", events.display()))?;
+    let text =
+        std::fs::read_to_string(events).with_context(|| format!("reading {}", events.display()))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut rates = Vec::new();
+    let mut evaluated = 0u64;
     let mut matched_events = 0usize;
     let mut matches = 0usize;
     for _ in 0..runs.max(1) {
@@ -158,6 +208,7 @@ pub fn detect(rules_dir: &Path, limit: Option<usize>, events: &Path, runs: usize
             m_total += hits.len();
         }
         rates.push(lines.len() as f64 / t.elapsed().as_secs_f64());
+        evaluated = scratch.evaluated;
         (matched_events, matches) = (m_events, m_total);
     }
     rates.sort_by(f64::total_cmp);
@@ -168,8 +219,23 @@ pub fn detect(rules_dir: &Path, limit: Option<usize>, events: &Path, runs: usize
         compile.as_secs_f64() * 1000.0,
         lines.len()
     );
+    println!(
+        "prefilter: {} literals; rules evaluated per event: {:.1}",
+        set.literal_count(),
+        evaluated as f64 / lines.len().max(1) as f64
+    );
+    if std::env::var_os("RAMPART_BENCH_FANOUT").is_some() {
+        for (literal, rules) in set.literal_fanout().iter().take(25) {
+            println!("  {rules:4} rules  {literal:?}");
+        }
+    }
     let median = rates[rates.len() / 2];
-    println!("rampart: {median:.0} events/s (median of {} runs; min {:.0}, max {:.0})", rates.len(), rates[0], rates[rates.len() - 1]);
+    println!(
+        "rampart: {median:.0} events/s (median of {} runs; min {:.0}, max {:.0})",
+        rates.len(),
+        rates[0],
+        rates[rates.len() - 1]
+    );
     if let Some(path) = verdicts {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
         let mut scratch = Scratch::default();
@@ -178,7 +244,12 @@ pub fn detect(rules_dir: &Path, limit: Option<usize>, events: &Path, runs: usize
             let event: Value = serde_json::from_str(line)?;
             set.evaluate(&event, &mut scratch, &mut hits);
             for &i in &hits {
-                writeln!(out, "{}\t{}", n + 1, set.rule(i).id.as_deref().unwrap_or(&set.rule(i).title))?;
+                writeln!(
+                    out,
+                    "{}\t{}",
+                    n + 1,
+                    set.rule(i).id.as_deref().unwrap_or(&set.rule(i).title)
+                )?;
             }
         }
     }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
-use rampart_detect::{load_dir, Document, FieldMapping, Placeholders, RuleSet, RuleSetBuilder, Scratch};
+use rampart_detect::{
+    load_dir, Document, FieldMapping, Placeholders, RuleSet, RuleSetBuilder, Scratch,
+};
 
 #[derive(Subcommand)]
 pub enum RulesAction {
@@ -79,7 +81,8 @@ fn check(paths: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
 
 /// Compiles every rule of one file.
 pub fn compile_file(path: &Path) -> anyhow::Result<RuleSet> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
     for doc in rampart_detect::parse_documents(&text) {
         match doc {
@@ -100,7 +103,8 @@ pub fn compile_file(path: &Path) -> anyhow::Result<RuleSet> {
 
 fn test(rule: &Path, events: &Path, json: bool) -> anyhow::Result<()> {
     let set = compile_file(rule)?;
-    let file = std::fs::File::open(events).with_context(|| format!("reading {}", events.display()))?;
+    let file =
+        std::fs::File::open(events).with_context(|| format!("reading {}", events.display()))?;
     let mut scratch = Scratch::default();
     let mut hits = Vec::new();
     let mut matches = Vec::new();
@@ -131,7 +135,11 @@ fn test(rule: &Path, events: &Path, json: bool) -> anyhow::Result<()> {
         let report = serde_json::json!({"matched": matched, "total": total, "matches": matches});
         writeln!(out, "{report}")?;
     } else {
-        writeln!(out, "{} rule(s); matched {matched} of {total} events", set.len())?;
+        writeln!(
+            out,
+            "{} rule(s); matched {matched} of {total} events",
+            set.len()
+        )?;
     }
     Ok(())
 }

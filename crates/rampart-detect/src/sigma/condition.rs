@@ -11,7 +11,10 @@ pub enum Condition {
     Not(Box<Condition>),
     /// At least `min` of the selections match (`1 of`); `min` equal to the
     /// number of selections is `all of`.
-    AtLeast { min: usize, of: Vec<usize> },
+    AtLeast {
+        min: usize,
+        of: Vec<usize>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,9 +84,11 @@ fn is_word_char(c: char) -> bool {
 pub fn parse_condition(text: &str, names: &[String]) -> Result<Condition, String> {
     let tokens = tokenize(text.split('|').next().unwrap_or_default())?;
     if text.contains('|') {
-        return Err("aggregations in the condition (`| count() …`) are not supported; \
+        return Err(
+            "aggregations in the condition (`| count() …`) are not supported; \
                     write a Sigma correlation rule instead"
-            .into());
+                .into(),
+        );
     }
     let mut parser = Parser {
         tokens,
@@ -264,11 +269,17 @@ mod tests {
         let n = names(&["sel_a", "sel_b", "filter", "_hidden"]);
         assert_eq!(
             parse_condition("1 of sel_*", &n).unwrap(),
-            Condition::AtLeast { min: 1, of: vec![0, 1] }
+            Condition::AtLeast {
+                min: 1,
+                of: vec![0, 1]
+            }
         );
         assert_eq!(
             parse_condition("all of them", &n).unwrap(),
-            Condition::AtLeast { min: 3, of: vec![0, 1, 2] }
+            Condition::AtLeast {
+                min: 3,
+                of: vec![0, 1, 2]
+            }
         );
         assert!(parse_condition("1 of nothing_*", &n).is_err());
         assert!(parse_condition("sel_a | count() > 5", &n)

@@ -94,7 +94,7 @@ impl SigmaRule {
             level: text_field(map, "level")?,
             tags: match map.get("tags") {
                 Some(Value::Sequence(items)) => {
-                    items.iter().filter_map(|t| scalar_text(t)).collect()
+                    items.iter().filter_map(scalar_text).collect()
                 }
                 _ => Vec::new(),
             },
@@ -140,9 +140,7 @@ fn parse_logsource(value: Option<&Value>) -> Result<LogSource, String> {
 }
 
 fn parse_detection(value: &Value) -> Result<Detection, String> {
-    let map = value
-        .as_mapping()
-        .ok_or("`detection` must be a mapping")?;
+    let map = value.as_mapping().ok_or("`detection` must be a mapping")?;
     let mut names = Vec::new();
     let mut selections = Vec::new();
     let mut condition_text: Option<Vec<String>> = None;
@@ -171,8 +169,8 @@ fn parse_detection(value: &Value) -> Result<Detection, String> {
                 )
             }
             _ => {
-                let selection = parse_selection(value)
-                    .map_err(|e| format!("selection `{key}`: {e}"))?;
+                let selection =
+                    parse_selection(value).map_err(|e| format!("selection `{key}`: {e}"))?;
                 names.push(key);
                 selections.push(selection);
             }

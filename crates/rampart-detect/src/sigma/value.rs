@@ -138,6 +138,9 @@ mod tests {
         );
         assert_eq!(Pattern::parse("**x").pieces.len(), 2);
         assert_eq!(Pattern::parse(r"a\*").as_literal().as_deref(), Some("a*"));
-        assert_eq!(Pattern::parse(r"\\\\srv").as_literal().as_deref(), Some(r"\\srv"));
+        assert_eq!(
+            Pattern::parse(r"\\\\srv").as_literal().as_deref(),
+            Some(r"\\srv")
+        );
     }
 }
