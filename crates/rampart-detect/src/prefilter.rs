@@ -209,23 +209,29 @@ mod tests {
     #[test]
     fn conjunctions_give_one_clause_each() {
         let e = Expr::And(vec![
-            text("ab"),
-            Expr::Or(vec![text("xyz"), text("uvw")]),
+            text("abc"),
+            Expr::Or(vec![text("wxyz"), text("uvwx")]),
             Expr::Not(Box::new(text("q"))),
         ]);
         assert_eq!(
             clauses(&e),
-            vec![strings(&["uvw", "xyz"]), strings(&["ab"])]
+            vec![strings(&["uvwx", "wxyz"]), strings(&["abc"])]
         );
+        // A clause of very short literals is dropped beside better ones.
+        let e = Expr::And(vec![text("ab"), text("abcd")]);
+        assert_eq!(clauses(&e), vec![strings(&["abcd"])]);
     }
 
     #[test]
     fn small_disjunctions_distribute() {
         // (a ∧ b) ∨ c = (a ∨ c) ∧ (b ∨ c)
-        let e = Expr::Or(vec![Expr::And(vec![text("aaa"), text("bbbb")]), text("cc")]);
+        let e = Expr::Or(vec![
+            Expr::And(vec![text("aaa"), text("bbbb")]),
+            text("ccc"),
+        ]);
         assert_eq!(
             clauses(&e),
-            vec![strings(&["aaa", "cc"]), strings(&["bbbb", "cc"])]
+            vec![strings(&["aaa", "ccc"]), strings(&["bbbb", "ccc"])]
         );
     }
 

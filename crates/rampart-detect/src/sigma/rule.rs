@@ -93,9 +93,7 @@ impl SigmaRule {
             status: text_field(map, "status")?,
             level: text_field(map, "level")?,
             tags: match map.get("tags") {
-                Some(Value::Sequence(items)) => {
-                    items.iter().filter_map(scalar_text).collect()
-                }
+                Some(Value::Sequence(items)) => items.iter().filter_map(scalar_text).collect(),
                 _ => Vec::new(),
             },
             logsource: parse_logsource(map.get("logsource"))?,
