@@ -138,12 +138,7 @@ fn rule_gen() -> impl Strategy<Value = String> {
             .prop_map(|(sels, cond)| {
                 let mut y =
                     String::from("title: Random\nlogsource:\n  product: test\ndetection:\n");
-                for (i, s) in sels.iter().enumerate() {
-                    let body = if s.starts_with("    - ") {
-                        s.replace("    - ", "    - ")
-                    } else {
-                        s.clone()
-                    };
+                for (i, body) in sels.iter().enumerate() {
                     y.push_str(&format!("  s{i}:\n{body}"));
                 }
                 y.push_str(&format!("  condition: {cond}\n"));
