@@ -272,6 +272,9 @@ impl RuleSet {
                 scratch.candidates.push(rule);
             }
         }
+        if scratch.candidates.is_empty() {
+            return;
+        }
         scratch.candidates.sort_unstable();
         scratch.evaluated += scratch.candidates.len() as u64;
         let source = EventSource::infer(event);
@@ -286,7 +289,7 @@ impl RuleSet {
     }
 
     /// Evaluates one rule without the prefilter or routing: the plain
-    /// verdict of its condition, for tests and `rules test`.
+    /// verdict of its condition, to check the prefiltered path against.
     pub fn rule_matches(&self, index: usize, event: &Value) -> bool {
         let mut ctx = EventContext::new(event, &self.fields);
         self.rules[index].expr.eval(&mut ctx)

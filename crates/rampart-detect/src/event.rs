@@ -176,38 +176,46 @@ impl<'e, 'f> EventContext<'e, 'f> {
         }
     }
 
-    pub fn event(&self) -> &'e Value {
-        self.event
+    /// Resolves the field if this event has not yet.
+    pub fn resolve(&mut self, id: FieldId) {
+        if self.resolved.iter().any(|(f, _)| *f == id) {
+            return;
+        }
+        let value = self
+            .fields
+            .get(id as usize)
+            .and_then(|paths| paths.resolve(self.event));
+        self.resolved.push((id, Resolved::of(value)));
     }
 
-    /// The field's value, resolved on first use.
-    pub fn field(&mut self, id: FieldId) -> &Resolved<'e> {
-        let at = match self.resolved.iter().position(|(f, _)| *f == id) {
-            Some(at) => at,
-            None => {
-                let value = self
-                    .fields
-                    .get(id as usize)
-                    .and_then(|paths| paths.resolve(self.event));
-                self.resolved.push((id, Resolved::of(value)));
-                self.resolved.len() - 1
+    /// A field resolved before with [`EventContext::resolve`]; absent
+    /// otherwise.
+    pub fn resolved(&self, id: FieldId) -> &Resolved<'e> {
+        const ABSENT: &Resolved<'static> = &Resolved::Absent;
+        self.resolved
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map_or(ABSENT, |(_, r)| r)
+    }
+
+    /// Collects every scalar of the event, once, for keyword searches.
+    pub fn resolve_all_scalars(&mut self) {
+        if self.all_scalars.is_some() {
+            return;
+        }
+        let mut out = Vec::new();
+        for_each_leaf(self.event, &mut |v| {
+            if !v.is_null() {
+                out.extend(Scalar::new(v));
             }
-        };
-        &self.resolved[at].1
+        });
+        self.all_scalars = Some(out);
     }
 
-    /// Every scalar anywhere in the event, for keyword searches.
-    pub fn all_scalars(&mut self) -> &[Scalar<'e>] {
-        let event = self.event;
-        self.all_scalars.get_or_insert_with(|| {
-            let mut out = Vec::new();
-            for_each_leaf(event, &mut |v| {
-                if !v.is_null() {
-                    out.extend(Scalar::new(v));
-                }
-            });
-            out
-        })
+    /// Every scalar of the event, once collected by
+    /// [`EventContext::resolve_all_scalars`].
+    pub fn all_scalars(&self) -> &[Scalar<'e>] {
+        self.all_scalars.as_deref().unwrap_or_default()
     }
 }
 

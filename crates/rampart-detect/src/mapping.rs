@@ -107,9 +107,4 @@ impl FieldMapping {
         }
         FieldPaths::new(paths)
     }
-
-    /// The default names, for documentation and the API.
-    pub fn defaults() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
-        DEFAULT_MAPPING.iter().copied()
-    }
 }

@@ -111,12 +111,9 @@ impl ValueTest {
         }
     }
 
-    /// Tests one scalar; `other` gives a referenced field's values.
-    fn matches(
-        &self,
-        value: &Scalar<'_>,
-        other: &dyn Fn(FieldId) -> Vec<(String, String)>,
-    ) -> bool {
+    /// Tests one scalar; a referenced field is read from `ctx`, where it
+    /// has been resolved before.
+    fn matches(&self, value: &Scalar<'_>, ctx: &EventContext<'_, '_>) -> bool {
         if value.json.is_null() {
             return false;
         }
@@ -161,19 +158,24 @@ impl ValueTest {
                 field,
                 position,
                 cased,
-            } => other(*field).iter().any(|(text, lower)| {
-                let (hay, needle): (&str, &str) = if *cased {
-                    (&value.text, text)
-                } else {
-                    (&value.lower, lower)
-                };
-                match position {
-                    Position::Exact => hay == needle,
-                    Position::Prefix => hay.starts_with(needle),
-                    Position::Suffix => hay.ends_with(needle),
-                    Position::Contains => hay.contains(needle),
-                }
-            }),
+            } => ctx
+                .resolved(*field)
+                .scalars()
+                .iter()
+                .filter(|other| !other.json.is_null())
+                .any(|other| {
+                    let (hay, needle): (&str, &str) = if *cased {
+                        (&value.text, &other.text)
+                    } else {
+                        (&value.lower, &other.lower)
+                    };
+                    match position {
+                        Position::Exact => hay == needle,
+                        Position::Prefix => hay.starts_with(needle),
+                        Position::Suffix => hay.ends_with(needle),
+                        Position::Contains => hay.contains(needle),
+                    }
+                }),
             ValueTest::Nothing => false,
         }
     }
@@ -228,32 +230,17 @@ impl Expr {
                 false
             }
             Expr::Field(field, test) => {
-                let refs = field_refs(test);
-                let others: Vec<(FieldId, Vec<(String, String)>)> =
-                    refs.into_iter().map(|f| (f, texts(ctx.field(f)))).collect();
-                let lookup = |f: FieldId| {
-                    others
-                        .iter()
-                        .find(|(id, _)| *id == f)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
-                field_test(test, ctx.field(*field), &lookup)
+                ctx.resolve(*field);
+                for other in field_refs(test) {
+                    ctx.resolve(other);
+                }
+                field_test(test, ctx.resolved(*field), ctx)
             }
             Expr::Keyword(test) => {
-                let scalars = ctx.all_scalars();
+                ctx.resolve_all_scalars();
                 match test {
                     FieldTest::Values { groups, all } => {
-                        let group_hit = |g: &Vec<ValueTest>| {
-                            scalars
-                                .iter()
-                                .any(|s| g.iter().any(|t| t.matches(s, &|_| Vec::new())))
-                        };
-                        if *all {
-                            groups.iter().all(group_hit)
-                        } else {
-                            groups.iter().any(group_hit)
-                        }
+                        values_hit(groups, *all, ctx.all_scalars(), ctx)
                     }
                     FieldTest::Null | FieldTest::Exists(_) => false,
                 }
@@ -262,47 +249,39 @@ impl Expr {
     }
 }
 
-fn field_refs(test: &FieldTest) -> Vec<FieldId> {
-    let mut out = Vec::new();
-    if let FieldTest::Values { groups, .. } = test {
-        for t in groups.iter().flatten() {
-            if let ValueTest::FieldRef { field, .. } = t {
-                out.push(*field);
-            }
-        }
-    }
-    out
+/// The fields a test's `fieldref` values read.
+fn field_refs(test: &FieldTest) -> impl Iterator<Item = FieldId> + '_ {
+    let groups = match test {
+        FieldTest::Values { groups, .. } => groups.as_slice(),
+        FieldTest::Null | FieldTest::Exists(_) => &[],
+    };
+    groups.iter().flatten().filter_map(|t| match t {
+        ValueTest::FieldRef { field, .. } => Some(*field),
+        _ => None,
+    })
 }
 
-fn texts(resolved: &Resolved<'_>) -> Vec<(String, String)> {
-    resolved
-        .scalars()
-        .iter()
-        .filter(|s| !s.json.is_null())
-        .map(|s| (s.text.to_string(), s.lower.to_string()))
-        .collect()
-}
-
-fn field_test(
-    test: &FieldTest,
-    resolved: &Resolved<'_>,
-    other: &dyn Fn(FieldId) -> Vec<(String, String)>,
-) -> bool {
+fn field_test(test: &FieldTest, resolved: &Resolved<'_>, ctx: &EventContext<'_, '_>) -> bool {
     match test {
         FieldTest::Null => resolved.is_null(),
         FieldTest::Exists(want) => resolved.is_null() != *want,
-        FieldTest::Values { groups, all } => {
-            let scalars = resolved.scalars();
-            let group_hit = |g: &Vec<ValueTest>| {
-                scalars
-                    .iter()
-                    .any(|s| g.iter().any(|t| t.matches(s, other)))
-            };
-            if *all {
-                groups.iter().all(group_hit)
-            } else {
-                groups.iter().any(group_hit)
-            }
-        }
+        FieldTest::Values { groups, all } => values_hit(groups, *all, resolved.scalars(), ctx),
+    }
+}
+
+/// Whether any (or, with `all`, every) group has a test matching one of
+/// the scalars.
+fn values_hit(
+    groups: &[Vec<ValueTest>],
+    all: bool,
+    scalars: &[Scalar<'_>],
+    ctx: &EventContext<'_, '_>,
+) -> bool {
+    let group_hit =
+        |g: &Vec<ValueTest>| scalars.iter().any(|s| g.iter().any(|t| t.matches(s, ctx)));
+    if all {
+        groups.iter().all(group_hit)
+    } else {
+        groups.iter().any(group_hit)
     }
 }

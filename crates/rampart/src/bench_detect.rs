@@ -159,8 +159,9 @@ fn load_rules(dir: &Path, limit: Option<usize>) -> anyhow::Result<Vec<rampart_de
     let mut rules = Vec::new();
     for file in load_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         for doc in file.documents {
-            if let Ok(Document::Rule(rule)) = doc {
-                rules.push(rule);
+            match doc {
+                Ok(Document::Rule(rule)) => rules.push(rule),
+                Err(e) => anyhow::bail!("{}: {e}", file.path.display()),
             }
         }
     }
