@@ -6,12 +6,36 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use yaml_serde::Value;
 
-use crate::sigma::SigmaRule;
+use crate::sigma::{CorrelationRule, SigmaRule};
 
 /// One document of a rule file.
 #[derive(Debug, Clone)]
 pub enum Document {
     Rule(SigmaRule),
+    Correlation(CorrelationRule),
+}
+
+impl Document {
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Document::Rule(r) => r.id.as_deref(),
+            Document::Correlation(c) => c.id.as_deref(),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Document::Rule(r) => &r.title,
+            Document::Correlation(c) => &c.title,
+        }
+    }
+
+    pub fn level(&self) -> Option<&str> {
+        match self {
+            Document::Rule(r) => r.level.as_deref(),
+            Document::Correlation(c) => c.level.as_deref(),
+        }
+    }
 }
 
 /// Why a document was not loaded.
@@ -64,7 +88,9 @@ fn parse_document(value: &Value) -> Result<Document, LoadError> {
         reason,
     };
     if value.get("correlation").is_some() {
-        return Err(error("correlation rules are not supported yet".into()));
+        return CorrelationRule::from_yaml(value)
+            .map(Document::Correlation)
+            .map_err(error);
     }
     if value.get("filter").is_some() && value.get("detection").is_none() {
         return Err(error("Sigma filter documents are not supported".into()));

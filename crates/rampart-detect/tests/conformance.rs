@@ -21,6 +21,7 @@ fn compile(yaml: &str, placeholders: Placeholders) -> Result<rampart_detect::Rul
             Document::Rule(rule) => {
                 builder.add(&rule)?;
             }
+            Document::Correlation(c) => return Err(format!("{}: a correlation", c.title)),
         }
     }
     Ok(builder.build())

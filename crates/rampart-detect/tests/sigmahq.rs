@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rampart_detect::{load_dir, Document, FieldMapping, Placeholders, RuleSetBuilder};
+use rampart_detect::{load_dir, DetectorBuilder, FieldMapping, Placeholders};
 
 fn sigmahq() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigmahq");
@@ -22,17 +22,18 @@ fn sigmahq() -> Option<PathBuf> {
 #[test]
 fn every_sigmahq_rule_loads_and_compiles() {
     let Some(root) = sigmahq() else { return };
-    let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
+    let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
     let mut failures = Vec::new();
     let mut loaded = 0;
     for folder in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
         for file in load_dir(&root.join(folder)).unwrap() {
             for doc in file.documents {
-                match doc {
-                    Ok(Document::Rule(rule)) => match builder.add(&rule) {
-                        Ok(_) => loaded += 1,
-                        Err(e) => failures.push(format!("{}: {e}", file.path.display())),
-                    },
+                let key = format!("{}#{loaded}", file.path.display());
+                match doc
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| builder.add(&key, &d))
+                {
+                    Ok(()) => loaded += 1,
                     Err(e) => failures.push(format!("{}: {e}", file.path.display())),
                 }
             }
@@ -45,6 +46,8 @@ fn every_sigmahq_rule_loads_and_compiles() {
         failures.join("\n")
     );
     assert!(loaded > 3_500, "only {loaded} rules loaded");
-    let set = builder.build();
-    assert_eq!(set.len(), loaded);
+    let detector = builder
+        .build()
+        .unwrap_or_else(|(key, reason)| panic!("{key}: {reason}"));
+    assert_eq!(detector.rules().len(), loaded);
 }

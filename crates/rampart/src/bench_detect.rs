@@ -161,6 +161,13 @@ fn load_rules(dir: &Path, limit: Option<usize>) -> anyhow::Result<Vec<rampart_de
         for doc in file.documents {
             match doc {
                 Ok(Document::Rule(rule)) => rules.push(rule),
+                Ok(Document::Correlation(c)) => {
+                    anyhow::bail!(
+                        "{}: {}: correlation rules are not part of this benchmark",
+                        file.path.display(),
+                        c.title
+                    )
+                }
                 Err(e) => anyhow::bail!("{}: {e}", file.path.display()),
             }
         }

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
-use rampart_detect::{
-    load_dir, Document, FieldMapping, Placeholders, RuleSet, RuleSetBuilder, Scratch,
-};
+use rampart_core::event::normalise;
+use rampart_core::{Clock as _, EventId, SystemClock};
+use rampart_detect::tester::test_events;
+use rampart_detect::{load_dir, Detector, DetectorBuilder, FieldMapping, Placeholders, RuleKind};
+use serde_json::json;
 
 #[derive(Subcommand)]
 pub enum RulesAction {
@@ -40,23 +42,24 @@ pub fn run(action: RulesAction) -> anyhow::Result<()> {
 }
 
 fn check(paths: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
-    let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
+    let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
     let (mut loaded, mut failed) = (0usize, 0usize);
     let mut out = std::io::stdout().lock();
+    // Correlations are resolved at the end; remember where each rule came from.
+    let mut origin: Vec<(String, String)> = Vec::new();
     for path in paths {
         let files = load_dir(path).with_context(|| format!("reading {}", path.display()))?;
         for file in files {
             for doc in file.documents {
-                let result = match doc {
-                    Ok(Document::Rule(rule)) => builder
-                        .add(&rule)
-                        .map(|_| rule.id.clone().unwrap_or(rule.title.clone()))
-                        .map_err(|reason| match &rule.id {
-                            Some(id) => format!("rule {id}: {reason}"),
-                            None => format!("rule {:?}: {reason}", rule.title),
-                        }),
-                    Err(e) => Err(e.to_string()),
-                };
+                let result = doc.map_err(|e| e.to_string()).and_then(|doc| {
+                    let key = origin.len().to_string();
+                    let name = doc.id().unwrap_or(doc.title()).to_owned();
+                    origin.push((file.path.display().to_string(), name.clone()));
+                    builder
+                        .add(&key, &doc)
+                        .map(|()| name.clone())
+                        .map_err(|reason| format!("rule {name}: {reason}"))
+                });
                 match result {
                     Ok(name) => {
                         loaded += 1;
@@ -72,6 +75,16 @@ fn check(paths: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
             }
         }
     }
+    if let Err((key, reason)) = builder.build() {
+        let (path, name) = key
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| origin.get(i).cloned())
+            .unwrap_or_default();
+        loaded -= 1;
+        failed += 1;
+        writeln!(out, "FAIL  {path}: rule {name}: {reason}")?;
+    }
     writeln!(out, "{loaded} rules loaded, {failed} failed")?;
     if failed > 0 {
         bail!("{failed} rules could not be loaded");
@@ -79,72 +92,131 @@ fn check(paths: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Compiles every rule of one file.
-pub fn compile_file(path: &Path) -> anyhow::Result<RuleSet> {
+/// Compiles every rule of one file (detection and correlation rules).
+pub fn compile_file(path: &Path) -> anyhow::Result<Detector> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
-    for doc in rampart_detect::parse_documents(&text) {
-        match doc {
-            Ok(Document::Rule(rule)) => {
-                builder
-                    .add(&rule)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            }
-            Err(e) => bail!("{}: {e}", path.display()),
-        }
+    let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
+    for (n, doc) in rampart_detect::parse_documents(&text)
+        .into_iter()
+        .enumerate()
+    {
+        let doc = doc.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let key = doc
+            .id()
+            .map_or_else(|| format!("#{}", n + 1), str::to_owned);
+        builder
+            .add(&key, &doc)
+            .map_err(|e| anyhow::anyhow!("{}: rule {key}: {e}", path.display()))?;
     }
-    let set = builder.build();
-    if set.is_empty() {
+    let detector = builder
+        .build()
+        .map_err(|(key, e)| anyhow::anyhow!("{}: rule {key}: {e}", path.display()))?;
+    if detector.rules().is_empty() {
         bail!("{} holds no rule", path.display());
     }
-    Ok(set)
+    Ok(detector)
 }
 
 fn test(rule: &Path, events: &Path, json: bool) -> anyhow::Result<()> {
-    let set = compile_file(rule)?;
+    let detector = compile_file(rule)?;
     let file =
         std::fs::File::open(events).with_context(|| format!("reading {}", events.display()))?;
-    let mut scratch = Scratch::default();
-    let mut hits = Vec::new();
-    let mut matches = Vec::new();
-    let (mut total, mut matched) = (0usize, 0usize);
-    let mut out = std::io::stdout().lock();
+    let received = SystemClock.now();
+    let (mut lines, mut originals, mut parsed) = (Vec::new(), Vec::new(), Vec::new());
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}: line {}", events.display(), n + 1))?;
+        let at = || format!("{}: line {}", events.display(), n + 1);
+        let line = line.with_context(at)?;
         if line.trim().is_empty() {
             continue;
         }
-        let event: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}: line {}: not JSON", events.display(), n + 1))?;
-        total += 1;
-        set.evaluate(&event, &mut scratch, &mut hits);
-        if hits.is_empty() {
-            continue;
-        }
-        matched += 1;
-        if json {
-            let rules: Vec<_> = hits.iter().map(|&i| rule_json(&set, i)).collect();
-            matches.push(serde_json::json!({"line": n + 1, "rules": rules, "event": event}));
-        } else {
-            let titles: Vec<&str> = hits.iter().map(|&i| set.rule(i).title.as_str()).collect();
-            writeln!(out, "line {}: [{}] {line}", n + 1, titles.join(", "))?;
-        }
+        let value: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("{}: not JSON", at()))?;
+        let event = normalise(value.clone(), received, "rules-test")
+            .map_err(|e| anyhow::anyhow!("{}: field {}: {e}", at(), e.field))?;
+        lines.push(n + 1);
+        originals.push((line, value));
+        parsed.push(event);
     }
+    let mut outcome = test_events(&detector, &parsed);
+    // A detection rule's alerts are its matches, listed already.
+    outcome
+        .alerts
+        .retain(|a| detector.rule(a.rule).kind == RuleKind::Correlation);
+    let mut out = std::io::stdout().lock();
+    let line_of = |id: &EventId| lines.get(id.0 as usize).copied().unwrap_or_default();
     if json {
-        let report = serde_json::json!({"matched": matched, "total": total, "matches": matches});
+        let matches: Vec<_> = outcome
+            .matches
+            .iter()
+            .map(|(index, rules)| {
+                let rules: Vec<_> = rules.iter().map(|&r| rule_json(&detector, r)).collect();
+                json!({"line": lines[*index], "rules": rules, "event": originals[*index].1})
+            })
+            .collect();
+        let alerts: Vec<_> = outcome
+            .alerts
+            .iter()
+            .map(|a| {
+                let group: serde_json::Map<_, _> =
+                    a.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                let lines: Vec<usize> = a.events.iter().map(line_of).collect();
+                json!({"rule": rule_json(&detector, a.rule), "group": group, "lines": lines})
+            })
+            .collect();
+        let report = json!({
+            "matched": outcome.matches.len(),
+            "total": outcome.total,
+            "matches": matches,
+            "alerts": alerts,
+        });
         writeln!(out, "{report}")?;
     } else {
+        for (index, rules) in &outcome.matches {
+            let titles: Vec<&str> = rules
+                .iter()
+                .map(|&r| detector.rule(r).title.as_str())
+                .collect();
+            writeln!(
+                out,
+                "line {}: [{}] {}",
+                lines[*index],
+                titles.join(", "),
+                originals[*index].0
+            )?;
+        }
+        for alert in &outcome.alerts {
+            let group: Vec<String> = alert
+                .group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let lines: Vec<String> = alert
+                .events
+                .iter()
+                .map(|e| line_of(e).to_string())
+                .collect();
+            writeln!(
+                out,
+                "alert: {} [{}] lines {}",
+                detector.rule(alert.rule).title,
+                group.join(" "),
+                lines.join(",")
+            )?;
+        }
         writeln!(
             out,
-            "{} rule(s); matched {matched} of {total} events",
-            set.len()
+            "{} rule(s); {} correlation alert(s); matched {} of {} events",
+            detector.rules().len(),
+            outcome.alerts.len(),
+            outcome.matches.len(),
+            outcome.total
         )?;
     }
     Ok(())
 }
 
-fn rule_json(set: &RuleSet, index: usize) -> serde_json::Value {
-    let meta = set.rule(index);
-    serde_json::json!({"id": meta.id, "title": meta.title, "level": meta.level})
+fn rule_json(detector: &Detector, index: usize) -> serde_json::Value {
+    let rule = detector.rule(index);
+    json!({"id": rule.key, "title": rule.title, "level": rule.level})
 }

@@ -109,3 +109,59 @@ fn rules_check_reports_each_rule_that_cannot_load() {
     let out = rampart(&["rules", "check", dir.path().to_str().unwrap()]);
     assert!(out.status.success());
 }
+
+#[test]
+fn rules_test_reports_correlation_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("brute.yml");
+    std::fs::write(
+        &rule,
+        "title: fail\nname: fail\ndetection:\n  s:\n    event.outcome: failure\n  condition: s\n---\n\
+         title: Three failures\nid: c0ffee00-0000-4000-8000-000000000001\ncorrelation:\n  type: event_count\n  rules: [fail]\n  group-by: [source.ip]\n  timespan: 1m\n  condition: {gte: 3}\nlevel: high\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.ndjson");
+    let line = |secs: u32, ip: &str| {
+        format!(
+            r#"{{"@timestamp":"2026-11-23T10:00:{secs:02}Z","event":{{"outcome":"failure"}},"source":{{"ip":"{ip}"}}}}"#
+        )
+    };
+    let body = [
+        line(0, "192.0.2.1"),
+        line(1, "192.0.2.2"),
+        line(2, "192.0.2.1"),
+        line(3, "192.0.2.1"),
+    ]
+    .join("\n");
+    std::fs::write(&events, body).unwrap();
+    let out = rampart(&[
+        "rules",
+        "test",
+        rule.to_str().unwrap(),
+        events.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["matched"], 4);
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["alerts"][0]["rule"]["title"], "Three failures");
+    assert_eq!(report["alerts"][0]["group"]["source.ip"], "192.0.2.1");
+    assert_eq!(report["alerts"][0]["lines"], serde_json::json!([1, 3, 4]));
+}
+
+#[test]
+fn rules_check_loads_the_built_in_pack() {
+    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/../rampart-detect/pack");
+    let out = rampart(&["rules", "check", pack]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("8 rules loaded, 0 failed"));
+}

@@ -11,7 +11,7 @@ pub use filter::{EventFilter, Filterable, IpMatch};
 pub use id::EventId;
 pub use normalise::{normalise, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS};
 pub use severity::parse_severity;
-pub use view::event_view;
+pub use view::{event_view, for_each_well_known};
 
 use std::net::IpAddr;
 

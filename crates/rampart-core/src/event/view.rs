@@ -12,31 +12,39 @@ pub fn event_view(id: EventId, event: &Event) -> Value {
     out.insert("@timestamp".into(), json!(event.timestamp.to_rfc3339()));
     out.insert("received".into(), json!(event.received.to_rfc3339()));
     out.insert("source".into(), json!(event.source));
-    let mut put = |name: &str, value: Value| {
-        if !value.is_null() {
-            out.insert(name.to_owned(), value);
-        }
-    };
-    put("event.severity", json!(event.severity));
-    put("event.category", json!(event.category));
-    put("event.action", json!(event.action));
-    put("event.outcome", json!(event.outcome));
-    put("source.ip", json!(event.source_ip));
-    put("source.port", json!(event.source_port));
-    put("destination.ip", json!(event.destination_ip));
-    put("destination.port", json!(event.destination_port));
-    put("host.name", json!(event.host));
-    put("user.name", json!(event.user));
-    put("process.name", json!(event.process));
-    put("url.full", json!(event.url));
-    put("message", json!(event.message));
-    if !event.tags.is_empty() {
-        put("tags", json!(event.tags));
-    }
+    for_each_well_known(event, |name, value| {
+        out.insert(name.to_owned(), value);
+    });
     if !event.warnings.is_empty() {
-        put("warnings", json!(event.warnings));
+        out.insert("warnings".into(), json!(event.warnings));
     }
     let fields = serde_json::from_str(&event.fields).unwrap_or_else(|_| json!({}));
     out.insert("fields".into(), fields);
     Value::Object(out)
+}
+
+/// Calls `put` with each well-known field the event has, under its ECS
+/// dotted name (`@timestamp` excluded).
+pub fn for_each_well_known(event: &Event, mut put: impl FnMut(&'static str, Value)) {
+    let mut some = |name: &'static str, value: Value| {
+        if !value.is_null() {
+            put(name, value);
+        }
+    };
+    some("event.severity", json!(event.severity));
+    some("event.category", json!(event.category));
+    some("event.action", json!(event.action));
+    some("event.outcome", json!(event.outcome));
+    some("source.ip", json!(event.source_ip));
+    some("source.port", json!(event.source_port));
+    some("destination.ip", json!(event.destination_ip));
+    some("destination.port", json!(event.destination_port));
+    some("host.name", json!(event.host));
+    some("user.name", json!(event.user));
+    some("process.name", json!(event.process));
+    some("url.full", json!(event.url));
+    some("message", json!(event.message));
+    if !event.tags.is_empty() {
+        some("tags", json!(event.tags));
+    }
 }

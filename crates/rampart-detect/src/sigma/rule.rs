@@ -66,6 +66,8 @@ pub struct Detection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SigmaRule {
     pub id: Option<String>,
+    /// The `name` correlation rules refer to it by.
+    pub name: Option<String>,
     pub title: String,
     pub description: Option<String>,
     pub status: Option<String>,
@@ -88,6 +90,7 @@ impl SigmaRule {
             .ok_or("the rule has no `detection` section")?;
         Ok(SigmaRule {
             id: text_field(map, "id")?,
+            name: text_field(map, "name")?,
             title,
             description: text_field(map, "description")?,
             status: text_field(map, "status")?,
@@ -102,7 +105,7 @@ impl SigmaRule {
     }
 }
 
-fn text_field(map: &Mapping, key: &str) -> Result<Option<String>, String> {
+pub(crate) fn text_field(map: &Mapping, key: &str) -> Result<Option<String>, String> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => scalar_text(value)

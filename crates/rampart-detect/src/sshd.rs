@@ -1,0 +1,154 @@
+//! One sshd login attempt, one count: sshd logs "Invalid user X from IP
+//! port P" and then "Failed password for invalid user X from IP port P" for
+//! the same attempt. [`SshAttempts`] remembers the first line so the second
+//! can be marked as its continuation. State is bounded by age and size.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use rampart_core::Event;
+
+/// How long an "Invalid user" line waits for its "Failed password" line.
+const PENDING_MS: i64 = 10 * 60 * 1000;
+/// Most attempts remembered at once.
+const MAX_PENDING: usize = 100_000;
+
+type AttemptKey = (IpAddr, Option<u16>, String);
+
+/// Open "Invalid user" attempts of one organisation.
+#[derive(Debug, Default)]
+pub struct SshAttempts {
+    pending: HashMap<AttemptKey, i64>,
+    order: VecDeque<(AttemptKey, i64)>,
+}
+
+impl SshAttempts {
+    /// True when `event` could concern an attempt (cheap pre-check).
+    pub fn concerns(event: &Event) -> bool {
+        matches!(
+            event.action.as_deref(),
+            Some("ssh_invalid_user" | "ssh_login")
+        ) && event.outcome.as_deref() == Some("failure")
+    }
+
+    /// Records `event`; true when it continues an attempt already seen.
+    pub fn observe(&mut self, event: &Event) -> bool {
+        if !Self::concerns(event) {
+            return false;
+        }
+        let (Some(ip), Some(user)) = (event.source_ip, event.user.as_ref()) else {
+            return false;
+        };
+        let ts = event.timestamp.0;
+        self.expire(ts);
+        let key = (ip, event.source_port, user.clone());
+        match event.action.as_deref() {
+            Some("ssh_invalid_user") => {
+                self.pending.insert(key.clone(), ts);
+                self.order.push_back((key, ts));
+                false
+            }
+            _ => {
+                let for_invalid_user = event
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.contains(" for invalid user "));
+                for_invalid_user && self.pending.remove(&key).is_some()
+            }
+        }
+    }
+
+    fn expire(&mut self, now: i64) {
+        while let Some((key, at)) = self.order.front() {
+            if *at >= now - PENDING_MS && self.order.len() <= MAX_PENDING {
+                break;
+            }
+            if self.pending.get(key) == Some(at) {
+                self.pending.remove(key);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::Timestamp;
+
+    fn line(action: &str, port: u16, message: &str, at: i64) -> Event {
+        Event {
+            timestamp: Timestamp(at),
+            action: Some(action.into()),
+            outcome: Some("failure".into()),
+            source_ip: "203.0.113.9".parse().ok(),
+            source_port: Some(port),
+            user: Some("admin".into()),
+            message: Some(message.into()),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn the_failed_password_after_invalid_user_continues_it_once() {
+        let mut a = SshAttempts::default();
+        let invalid = line(
+            "ssh_invalid_user",
+            5000,
+            "Invalid user admin from 203.0.113.9 port 5000",
+            0,
+        );
+        let failed = line(
+            "ssh_login",
+            5000,
+            "Failed password for invalid user admin from 203.0.113.9 port 5000 ssh2",
+            1,
+        );
+        assert!(!a.observe(&invalid));
+        assert!(a.observe(&failed));
+        // A second password try on the same connection is a new attempt.
+        assert!(!a.observe(&failed));
+        // Another connection (another port) is its own attempt.
+        assert!(!a.observe(&line(
+            "ssh_login",
+            5001,
+            "Failed password for invalid user admin from 203.0.113.9 port 5001 ssh2",
+            2
+        )));
+        // A failure for a valid user never continues anything.
+        assert!(!a.observe(&invalid));
+        assert!(!a.observe(&line(
+            "ssh_login",
+            5000,
+            "Failed password for admin from 203.0.113.9 port 5000 ssh2",
+            3
+        )));
+    }
+
+    #[test]
+    fn pending_attempts_expire() {
+        let mut a = SshAttempts::default();
+        a.observe(&line(
+            "ssh_invalid_user",
+            1,
+            "Invalid user admin from 203.0.113.9 port 1",
+            0,
+        ));
+        let late = line(
+            "ssh_login",
+            1,
+            "Failed password for invalid user admin from 203.0.113.9 port 1 ssh2",
+            PENDING_MS + 1,
+        );
+        assert!(!a.observe(&late));
+        assert!(a.is_empty());
+    }
+}

@@ -1,0 +1,59 @@
+//! The event as detection rules see it: the well-known fields under their
+//! ECS dotted names (`source.ip`, `event.action`, …) with every other field
+//! of the event merged in at the top level, as it was received.
+
+use rampart_core::event::for_each_well_known;
+use rampart_core::Event;
+use serde_json::{Map, Value};
+
+/// Set on an event that continues a login attempt already counted (see
+/// [`crate::sshd::SshAttempts`]); rules counting attempts exclude it.
+pub const CONTINUED_ATTEMPT: &str = "rampart.continued_attempt";
+
+/// Builds the JSON document rules are matched against. A well-known field
+/// wins over a free-form field of the same name.
+pub fn detection_view(event: &Event, continued_attempt: bool) -> Value {
+    let mut out = if event.fields.len() > 2 {
+        match serde_json::from_str::<Value>(&event.fields) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    } else {
+        Map::new()
+    };
+    out.insert(
+        "@timestamp".into(),
+        Value::String(event.timestamp.to_rfc3339()),
+    );
+    for_each_well_known(event, |name, value| {
+        out.insert(name.to_owned(), value);
+    });
+    if continued_attempt {
+        out.insert(CONTINUED_ATTEMPT.into(), Value::Bool(true));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::Timestamp;
+
+    #[test]
+    fn well_known_fields_are_dotted_and_extras_merged() {
+        let event = Event {
+            timestamp: Timestamp(0),
+            source_ip: "203.0.113.9".parse().ok(),
+            action: Some("ssh_login".into()),
+            fields: r#"{"Image":"C:\\x.exe","source.ip":"spoofed","process":{"pid":"9"}}"#.into(),
+            ..Event::default()
+        };
+        let view = detection_view(&event, true);
+        assert_eq!(view["source.ip"], "203.0.113.9");
+        assert_eq!(view["event.action"], "ssh_login");
+        assert_eq!(view["Image"], "C:\\x.exe");
+        assert_eq!(view["process"]["pid"], "9");
+        assert_eq!(view["@timestamp"], "1970-01-01T00:00:00Z");
+        assert_eq!(view[CONTINUED_ATTEMPT], true);
+    }
+}
