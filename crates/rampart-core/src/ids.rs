@@ -61,3 +61,19 @@ typed_id!(
     /// A validation rule of an organisation's incoming events.
     ValidationRuleId
 );
+typed_id!(
+    /// One alert raised by detection.
+    AlertId
+);
+typed_id!(
+    /// An incident.
+    IncidentId
+);
+typed_id!(
+    /// A comment on an incident.
+    CommentId
+);
+typed_id!(
+    /// An entry of the audit trail.
+    AuditId
+);

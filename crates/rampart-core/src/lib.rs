@@ -1,17 +1,26 @@
 //! Rampart's domain types, shared by every other crate: identifiers,
 //! organisations, users, roles, API-key scopes, permissions, the clock,
-//! the event model and the pure parsers of the ingest path.
+//! the event model, the pure parsers of the ingest path, and alerts,
+//! incidents, detection rules and the audit trail.
 
 pub mod access;
+pub mod audit;
 pub mod clock;
+pub mod detection_rule;
 pub mod event;
 pub mod ids;
+pub mod incident;
 pub mod ingest;
 pub mod tenancy;
 pub mod validation;
 
 pub use access::{ApiKeyScope, Permission, Role};
+pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock, Timestamp};
+pub use detection_rule::DetectionRule;
 pub use event::{Event, EventFilter, EventId};
-pub use ids::{ApiKeyId, OrgId, SessionId, UserId, ValidationRuleId};
+pub use ids::{
+    AlertId, ApiKeyId, AuditId, CommentId, IncidentId, OrgId, SessionId, UserId, ValidationRuleId,
+};
+pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use tenancy::{ApiKey, Organisation, User};

@@ -43,6 +43,9 @@ impl StoreError {
                     || text.contains("validation_rules.name")
                 {
                     "a validation rule with this name"
+                } else if text.contains("detection_rules_pkey") || text.contains("detection_rules.")
+                {
+                    "a rule with this id"
                 } else {
                     "a record with these values"
                 };

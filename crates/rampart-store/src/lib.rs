@@ -5,11 +5,14 @@
 //! [`OrgId`]; the few that do not are authentication look-ups, where the
 //! credential itself (e-mail, key hash, refresh-token hash) names the tenant.
 
+mod audit_sql;
 mod error;
 pub mod events;
+mod incidents_sql;
 mod migrations;
 mod model;
 mod postgres;
+mod rules_sql;
 mod settings_sql;
 mod shared_sql;
 mod sqlite;
@@ -20,13 +23,19 @@ mod validation_sql;
 use async_trait::async_trait;
 use rampart_core::{ApiKey, ApiKeyId, OrgId, Organisation, SessionId, Timestamp, User, UserId};
 
+pub use audit_sql::{AuditQuery, AuditStore};
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
+pub use incidents_sql::{
+    ApplyChange, AuditChange, Change, IncidentQuery, IncidentSort, IncidentStore, NewAlert,
+    RecordedAlert,
+};
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
     ThrottlePolicy, UserUpdate,
 };
 pub use postgres::PostgresStore;
+pub use rules_sql::{RuleHits, RuleStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use validation_sql::{CountDelta, ValidationStore};
@@ -77,7 +86,17 @@ fn database_url_scheme(url: &str) -> String {
 
 /// The persistence interface the server is written against.
 #[async_trait]
-pub trait Store: EventStore + ValidationStore + SettingsStore + Send + Sync + 'static {
+pub trait Store:
+    EventStore
+    + ValidationStore
+    + SettingsStore
+    + RuleStore
+    + IncidentStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
     fn backend(&self) -> Backend;
 
     // ---- lifecycle -------------------------------------------------------

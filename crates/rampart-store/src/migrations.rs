@@ -23,6 +23,11 @@ const SQLITE: &[Source] = &[
         "organisation settings",
         include_str!("../migrations/sqlite/0003_org_settings.sql"),
     ),
+    (
+        4,
+        "detection, incidents, audit",
+        include_str!("../migrations/sqlite/0004_detection.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -45,6 +50,11 @@ const POSTGRES: &[Source] = &[
         4,
         "organisation settings",
         include_str!("../migrations/postgres/0004_org_settings.sql"),
+    ),
+    (
+        5,
+        "detection, incidents, audit",
+        include_str!("../migrations/postgres/0005_detection.sql"),
     ),
 ];
 

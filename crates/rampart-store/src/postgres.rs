@@ -65,3 +65,15 @@ mod settings_impl {
     use super::PostgresStore;
     crate::settings_sql::impl_settings_sql!(PostgresStore);
 }
+
+mod detection_impl {
+    use super::PostgresStore;
+    crate::audit_sql::impl_audit_sql!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::rules_sql::impl_rules_sql!(PostgresStore, sqlx::postgres::PgRow);
+    crate::incidents_sql::impl_incidents_sql!(
+        PostgresStore,
+        sqlx::postgres::PgRow,
+        "BEGIN",
+        " FOR UPDATE"
+    );
+}

@@ -19,6 +19,11 @@ pub(crate) const USER_RETURNING: &str =
 pub(crate) const API_KEY_COLUMNS: &str =
     "id, org_id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
 
+/// A page size within the API's bounds (1–1000).
+pub(crate) fn page_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 1000))
+}
+
 pub(crate) fn parse_column<T: FromStr>(column: &'static str, value: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
@@ -113,9 +118,7 @@ macro_rules! impl_store_sql {
              platform_admin, disabled, password_hash, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $8)";
 
-        fn page_limit(limit: u32) -> i64 {
-            i64::from(limit.clamp(1, 1000))
-        }
+        use $crate::shared_sql::page_limit;
 
         #[async_trait]
         impl Store for $store {

@@ -93,3 +93,15 @@ mod settings_impl {
     use super::SqliteStore;
     crate::settings_sql::impl_settings_sql!(SqliteStore);
 }
+
+mod detection_impl {
+    use super::SqliteStore;
+    crate::audit_sql::impl_audit_sql!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::rules_sql::impl_rules_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
+    crate::incidents_sql::impl_incidents_sql!(
+        SqliteStore,
+        sqlx::sqlite::SqliteRow,
+        "BEGIN IMMEDIATE",
+        ""
+    );
+}

@@ -1,0 +1,595 @@
+//! Alerts, incidents and comments: the [`IncidentStore`] interface, one SQL
+//! text for both backends. Recording alerts groups them into incidents in
+//! one transaction; every change by a person writes its audit entry in the
+//! same transaction.
+
+use async_trait::async_trait;
+use rampart_core::{
+    Alert, AlertId, AuditEntry, Comment, Entities, EventId, Incident, IncidentId, IncidentStatus,
+    OrgId, Timestamp, UserId,
+};
+
+use crate::{Result, StoreError};
+
+/// An alert as detection raised it, before it is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAlert {
+    pub rule_id: String,
+    pub rule_title: String,
+    pub severity: u8,
+    pub group_key: String,
+    pub event_ids: Vec<EventId>,
+    pub entities: Entities,
+    pub ts: Timestamp,
+}
+
+/// Where a recorded alert went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordedAlert {
+    pub alert: AlertId,
+    pub incident: IncidentId,
+    /// True when the alert opened a new incident.
+    pub opened: bool,
+}
+
+/// The column incidents are listed by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IncidentSort {
+    #[default]
+    LastSeen,
+    CreatedAt,
+    Severity,
+}
+
+impl IncidentSort {
+    pub fn column(self) -> &'static str {
+        match self {
+            IncidentSort::LastSeen => "last_seen",
+            IncidentSort::CreatedAt => "created_at",
+            IncidentSort::Severity => "severity",
+        }
+    }
+
+    /// The sort value of an incident (for the next page's cursor).
+    pub fn value(self, incident: &Incident) -> i64 {
+        match self {
+            IncidentSort::LastSeen => incident.last_seen.0,
+            IncidentSort::CreatedAt => incident.created_at.0,
+            IncidentSort::Severity => i64::from(incident.severity),
+        }
+    }
+}
+
+/// Which incidents to list, in which order, from where.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentQuery {
+    /// Any of these (all when empty).
+    pub statuses: Vec<IncidentStatus>,
+    pub min_severity: Option<u8>,
+    pub assignee: Option<UserId>,
+    pub rule_id: Option<String>,
+    /// Case-insensitive substring of the title.
+    pub text: Option<String>,
+    pub sort: IncidentSort,
+    pub descending: bool,
+    /// The last incident of the previous page: its sort value and id.
+    pub after: Option<(i64, IncidentId)>,
+    pub limit: u32,
+}
+
+/// The outcome of a guarded change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change<T> {
+    Missing,
+    /// The change was refused by the caller's check, with its reason.
+    Refused(String),
+    Done {
+        before: T,
+        after: T,
+    },
+}
+
+/// Computes an incident's new state from the current one, or refuses.
+pub type ApplyChange<'a> =
+    &'a (dyn Fn(&Incident) -> std::result::Result<Incident, String> + Send + Sync);
+/// Builds the audit entry of a change from the states before and after.
+pub type AuditChange<'a> = &'a (dyn Fn(&Incident, &Incident) -> AuditEntry + Send + Sync);
+
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Stores alerts; each joins the open incident of its rule and group key
+    /// last seen within `window_ms` of it, or opens a new one.
+    async fn record_alerts(
+        &self,
+        org: OrgId,
+        alerts: &[NewAlert],
+        window_ms: i64,
+        now: Timestamp,
+    ) -> Result<Vec<RecordedAlert>>;
+    async fn create_incident(
+        &self,
+        org: OrgId,
+        incident: &Incident,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    async fn get_incident(&self, org: OrgId, id: IncidentId) -> Result<Option<Incident>>;
+    async fn list_incidents(&self, org: OrgId, query: &IncidentQuery) -> Result<Vec<Incident>>;
+    /// Reads the incident, applies `apply` and stores the result with its
+    /// audit entry, all in one transaction.
+    async fn update_incident(
+        &self,
+        org: OrgId,
+        id: IncidentId,
+        apply: ApplyChange<'_>,
+        audit: AuditChange<'_>,
+    ) -> Result<Change<Incident>>;
+    /// False when there is no such incident.
+    async fn add_comment(&self, org: OrgId, comment: &Comment, audit: &AuditEntry) -> Result<bool>;
+    async fn list_comments(&self, org: OrgId, incident: IncidentId) -> Result<Vec<Comment>>;
+    /// Alerts newest first, optionally of one incident, before `before`.
+    async fn list_alerts(
+        &self,
+        org: OrgId,
+        incident: Option<IncidentId>,
+        before: Option<AlertId>,
+        limit: u32,
+    ) -> Result<Vec<Alert>>;
+}
+
+pub(crate) fn ids_json(ids: &[EventId]) -> String {
+    let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn parse_ids(column: &'static str, text: &str) -> Result<Vec<EventId>> {
+    let texts: Vec<String> = serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
+    texts
+        .iter()
+        .map(|t| t.parse().map_err(|e| corrupt(column, e)))
+        .collect()
+}
+
+pub(crate) fn entities_json(entities: &Entities) -> String {
+    serde_json::to_string(entities).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn parse_entities(column: &'static str, text: &str) -> Result<Entities> {
+    serde_json::from_str(text).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn parse_status(text: &str) -> Result<IncidentStatus> {
+    IncidentStatus::parse(text).ok_or_else(|| corrupt("incidents.status", text))
+}
+
+fn corrupt(column: &'static str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        column,
+        detail: detail.to_string(),
+    }
+}
+
+/// The title of an incident detection opens.
+pub(crate) fn incident_title(alert: &NewAlert) -> String {
+    if alert.group_key.is_empty() {
+        alert.rule_title.clone()
+    } else {
+        format!("{} ({})", alert.rule_title, alert.group_key)
+    }
+}
+
+/// Adds `more` event ids to `ids`, keeping at most the incident's maximum.
+pub(crate) fn extend_ids(ids: &mut Vec<EventId>, more: &[EventId]) {
+    for id in more {
+        if ids.len() >= rampart_core::incident::MAX_INCIDENT_EVENTS {
+            break;
+        }
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+}
+
+/// The `WHERE` and `ORDER BY` of an incident listing; values are bound
+/// from `$2` in this order: min severity, assignee, rule, text, cursor
+/// value, cursor id. Column names and statuses come from enums, never
+/// from input.
+pub(crate) fn incident_listing(q: &IncidentQuery) -> String {
+    let column = q.sort.column();
+    let (cmp, dir) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let statuses = if q.statuses.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = q
+            .statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!(" AND status IN ({})", list.join(", "))
+    };
+    format!(
+        "WHERE org_id = $1{statuses} AND ($2 IS NULL OR severity >= $2) \
+         AND ($3 IS NULL OR assignee = $3) AND ($4 IS NULL OR rule_id = $4) \
+         AND ($5 IS NULL OR LOWER(title) LIKE $5 ESCAPE '\\') \
+         AND ($6 IS NULL OR {column} {cmp} $6 OR ({column} = $6 AND id {cmp} $7)) \
+         ORDER BY {column} {dir}, id {dir} LIMIT $8"
+    )
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, the pattern characters escaped.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Implements [`IncidentStore`] for a store with a `pool` of database
+/// `$db`; `$begin` opens a write transaction and `$lock` locks read rows.
+macro_rules! impl_incidents_sql {
+    ($store:ty, $row:ty, $begin:literal, $lock:literal) => {
+        const INCIDENT_COLUMNS: &str = "id, org_id, title, description, severity, status, escalation, \
+             assignee, rule_id, group_key, occurrences, entities, event_ids, first_seen, last_seen, \
+             created_at, updated_at, created_by";
+        const ALERT_COLUMNS: &str = "id, org_id, rule_id, rule_title, severity, group_key, event_ids, \
+             entities, ts, created_at, incident_id";
+
+        fn incident_from_row(row: &$row) -> $crate::Result<rampart_core::Incident> {
+            use sqlx::Row as _;
+            use $crate::incidents_sql::{parse_entities, parse_ids, parse_status};
+            use $crate::shared_sql::parse_column;
+            Ok(rampart_core::Incident {
+                id: parse_column("incidents.id", row.try_get::<&str, _>("id")?)?,
+                org_id: parse_column("incidents.org_id", row.try_get::<&str, _>("org_id")?)?,
+                title: row.try_get("title")?,
+                description: row.try_get("description")?,
+                severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
+                status: parse_status(row.try_get::<&str, _>("status")?)?,
+                escalation: row.try_get::<i64, _>("escalation")?.clamp(0, 255) as u8,
+                assignee: row
+                    .try_get::<Option<&str>, _>("assignee")?
+                    .map(|a| parse_column("incidents.assignee", a))
+                    .transpose()?,
+                rule_id: row.try_get("rule_id")?,
+                group_key: row.try_get("group_key")?,
+                occurrences: row.try_get("occurrences")?,
+                entities: parse_entities("incidents.entities", row.try_get::<&str, _>("entities")?)?,
+                event_ids: parse_ids("incidents.event_ids", row.try_get::<&str, _>("event_ids")?)?,
+                first_seen: rampart_core::Timestamp(row.try_get("first_seen")?),
+                last_seen: rampart_core::Timestamp(row.try_get("last_seen")?),
+                created_at: rampart_core::Timestamp(row.try_get("created_at")?),
+                updated_at: rampart_core::Timestamp(row.try_get("updated_at")?),
+                created_by: row.try_get("created_by")?,
+            })
+        }
+
+        fn alert_from_row(row: &$row) -> $crate::Result<rampart_core::Alert> {
+            use sqlx::Row as _;
+            use $crate::incidents_sql::{parse_entities, parse_ids};
+            use $crate::shared_sql::parse_column;
+            Ok(rampart_core::Alert {
+                id: parse_column("alerts.id", row.try_get::<&str, _>("id")?)?,
+                org_id: parse_column("alerts.org_id", row.try_get::<&str, _>("org_id")?)?,
+                rule_id: row.try_get("rule_id")?,
+                rule_title: row.try_get("rule_title")?,
+                severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
+                group_key: row.try_get("group_key")?,
+                event_ids: parse_ids("alerts.event_ids", row.try_get::<&str, _>("event_ids")?)?,
+                entities: parse_entities("alerts.entities", row.try_get::<&str, _>("entities")?)?,
+                ts: rampart_core::Timestamp(row.try_get("ts")?),
+                created_at: rampart_core::Timestamp(row.try_get("created_at")?),
+                incident_id: parse_column("alerts.incident_id", row.try_get::<&str, _>("incident_id")?)?,
+            })
+        }
+
+        async fn write_incident<'c, E>(executor: E, i: &rampart_core::Incident, insert: bool) -> $crate::Result<()>
+        where
+            E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+        {
+            use $crate::incidents_sql::{entities_json, ids_json};
+            let sql = if insert {
+                format!(
+                    "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                )
+            } else {
+                "UPDATE incidents SET org_id = $2, title = $3, description = $4, severity = $5, \
+                 status = $6, escalation = $7, assignee = $8, rule_id = $9, group_key = $10, \
+                 occurrences = $11, entities = $12, event_ids = $13, first_seen = $14, \
+                 last_seen = $15, created_at = $16, updated_at = $17, created_by = $18 \
+                 WHERE id = $1 AND org_id = $2"
+                    .to_owned()
+            };
+            sqlx::query(&sql)
+                .bind(i.id.to_string())
+                .bind(i.org_id.to_string())
+                .bind(&i.title)
+                .bind(&i.description)
+                .bind(i64::from(i.severity))
+                .bind(i.status.as_str())
+                .bind(i64::from(i.escalation))
+                .bind(i.assignee.map(|a| a.to_string()))
+                .bind(&i.rule_id)
+                .bind(&i.group_key)
+                .bind(i.occurrences)
+                .bind(entities_json(&i.entities))
+                .bind(ids_json(&i.event_ids))
+                .bind(i.first_seen.0)
+                .bind(i.last_seen.0)
+                .bind(i.created_at.0)
+                .bind(i.updated_at.0)
+                .bind(&i.created_by)
+                .execute(executor)
+                .await
+                .map_err($crate::StoreError::from_write)?;
+            Ok(())
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::incidents_sql::IncidentStore for $store {
+            async fn record_alerts(
+                &self,
+                org: rampart_core::OrgId,
+                alerts: &[$crate::incidents_sql::NewAlert],
+                window_ms: i64,
+                now: rampart_core::Timestamp,
+            ) -> $crate::Result<Vec<$crate::incidents_sql::RecordedAlert>> {
+                use $crate::incidents_sql::{entities_json, extend_ids, ids_json, incident_title, RecordedAlert};
+                if alerts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.pool.begin_with($begin).await?;
+                let mut out = Vec::with_capacity(alerts.len());
+                for a in alerts {
+                    let row = sqlx::query(&format!(
+                        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND rule_id = $2 \
+                         AND group_key = $3 AND status NOT IN ('resolved', 'false_positive') \
+                         AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1{}",
+                        $lock
+                    ))
+                    .bind(org.to_string())
+                    .bind(&a.rule_id)
+                    .bind(&a.group_key)
+                    .bind(a.ts.0 - window_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let (incident, opened) = match row.as_ref().map(incident_from_row).transpose()? {
+                        Some(mut i) => {
+                            i.severity = i.severity.max(a.severity);
+                            i.occurrences += 1;
+                            i.entities.merge(&a.entities);
+                            extend_ids(&mut i.event_ids, &a.event_ids);
+                            i.first_seen = i.first_seen.min(a.ts);
+                            i.last_seen = i.last_seen.max(a.ts);
+                            i.updated_at = now;
+                            write_incident(&mut *tx, &i, false).await?;
+                            (i.id, false)
+                        }
+                        None => {
+                            let mut event_ids = Vec::new();
+                            extend_ids(&mut event_ids, &a.event_ids);
+                            let i = rampart_core::Incident {
+                                id: rampart_core::IncidentId::new(),
+                                org_id: org,
+                                title: incident_title(a),
+                                description: None,
+                                severity: a.severity,
+                                status: rampart_core::IncidentStatus::Open,
+                                escalation: 0,
+                                assignee: None,
+                                rule_id: Some(a.rule_id.clone()),
+                                group_key: Some(a.group_key.clone()),
+                                occurrences: 1,
+                                entities: a.entities.clone(),
+                                event_ids,
+                                first_seen: a.ts,
+                                last_seen: a.ts,
+                                created_at: now,
+                                updated_at: now,
+                                created_by: "detection".into(),
+                            };
+                            write_incident(&mut *tx, &i, true).await?;
+                            (i.id, true)
+                        }
+                    };
+                    let alert = rampart_core::AlertId::new();
+                    sqlx::query(&format!(
+                        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ))
+                    .bind(alert.to_string())
+                    .bind(org.to_string())
+                    .bind(&a.rule_id)
+                    .bind(&a.rule_title)
+                    .bind(i64::from(a.severity))
+                    .bind(&a.group_key)
+                    .bind(ids_json(&a.event_ids))
+                    .bind(entities_json(&a.entities))
+                    .bind(a.ts.0)
+                    .bind(now.0)
+                    .bind(incident.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    out.push(RecordedAlert { alert, incident, opened });
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn create_incident(
+                &self,
+                org: rampart_core::OrgId,
+                incident: &rampart_core::Incident,
+                audit: &rampart_core::AuditEntry,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let mut row = incident.clone();
+                row.org_id = org;
+                write_incident(&mut *tx, &row, true).await?;
+                insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_incident(
+                &self,
+                org: rampart_core::OrgId,
+                id: rampart_core::IncidentId,
+            ) -> $crate::Result<Option<rampart_core::Incident>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2"
+                ))
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(incident_from_row).transpose()
+            }
+
+            async fn list_incidents(
+                &self,
+                org: rampart_core::OrgId,
+                q: &$crate::incidents_sql::IncidentQuery,
+            ) -> $crate::Result<Vec<rampart_core::Incident>> {
+                let sql = format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents {}",
+                    $crate::incidents_sql::incident_listing(q)
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .bind(q.min_severity.map(i64::from))
+                    .bind(q.assignee.map(|a| a.to_string()))
+                    .bind(q.rule_id.as_deref())
+                    .bind(q.text.as_deref().map($crate::incidents_sql::like_pattern))
+                    .bind(q.after.map(|(v, _)| v))
+                    .bind(q.after.map(|(_, id)| id.to_string()))
+                    .bind($crate::shared_sql::page_limit(q.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(incident_from_row).collect()
+            }
+
+            async fn update_incident(
+                &self,
+                org: rampart_core::OrgId,
+                id: rampart_core::IncidentId,
+                apply: $crate::incidents_sql::ApplyChange<'_>,
+                audit: $crate::incidents_sql::AuditChange<'_>,
+            ) -> $crate::Result<$crate::incidents_sql::Change<rampart_core::Incident>> {
+                use $crate::incidents_sql::Change;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let row = sqlx::query(&format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2{}",
+                    $lock
+                ))
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(before) = row.as_ref().map(incident_from_row).transpose()? else {
+                    return Ok(Change::Missing);
+                };
+                let mut after = match apply(&before) {
+                    Ok(after) => after,
+                    Err(reason) => return Ok(Change::Refused(reason)),
+                };
+                // The identity of an incident is not the caller's to change.
+                after.id = before.id;
+                after.org_id = org;
+                write_incident(&mut *tx, &after, false).await?;
+                insert_audit(&mut tx, &audit(&before, &after)).await?;
+                tx.commit().await?;
+                Ok(Change::Done { before, after })
+            }
+
+            async fn add_comment(
+                &self,
+                org: rampart_core::OrgId,
+                c: &rampart_core::Comment,
+                audit: &rampart_core::AuditEntry,
+            ) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "INSERT INTO incident_comments (id, org_id, incident_id, author, body, created_at) \
+                     SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+                     (SELECT 1 FROM incidents WHERE org_id = $2 AND id = $3)",
+                )
+                .bind(c.id.to_string())
+                .bind(org.to_string())
+                .bind(c.incident_id.to_string())
+                .bind(&c.author)
+                .bind(&c.body)
+                .bind(c.created_at.0)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn list_comments(
+                &self,
+                org: rampart_core::OrgId,
+                incident: rampart_core::IncidentId,
+            ) -> $crate::Result<Vec<rampart_core::Comment>> {
+                use sqlx::Row as _;
+                use $crate::shared_sql::parse_column;
+                let rows = sqlx::query(
+                    "SELECT id, incident_id, author, body, created_at FROM incident_comments \
+                     WHERE org_id = $1 AND incident_id = $2 ORDER BY id",
+                )
+                .bind(org.to_string())
+                .bind(incident.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(rampart_core::Comment {
+                            id: parse_column("incident_comments.id", r.try_get::<&str, _>("id")?)?,
+                            incident_id: parse_column(
+                                "incident_comments.incident_id",
+                                r.try_get::<&str, _>("incident_id")?,
+                            )?,
+                            author: r.try_get("author")?,
+                            body: r.try_get("body")?,
+                            created_at: rampart_core::Timestamp(r.try_get("created_at")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn list_alerts(
+                &self,
+                org: rampart_core::OrgId,
+                incident: Option<rampart_core::IncidentId>,
+                before: Option<rampart_core::AlertId>,
+                limit: u32,
+            ) -> $crate::Result<Vec<rampart_core::Alert>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1 \
+                     AND ($2 IS NULL OR incident_id = $2) AND ($3 IS NULL OR id < $3) \
+                     ORDER BY id DESC LIMIT $4"
+                ))
+                .bind(org.to_string())
+                .bind(incident.map(|i| i.to_string()))
+                .bind(before.map(|a| a.to_string()))
+                .bind($crate::shared_sql::page_limit(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(alert_from_row).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_incidents_sql;

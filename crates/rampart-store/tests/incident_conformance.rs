@@ -1,0 +1,531 @@
+//! Detection rules, alerts, incidents, comments and the audit trail behave
+//! alike on both backends, and stay inside their organisation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use rampart_core::{
+    AuditEntry, Comment, CommentId, DetectionRule, Entities, EventId, Incident, IncidentId,
+    IncidentStatus, OrgId, Organisation, Role, Timestamp, UserId,
+};
+use rampart_store::{
+    AuditQuery, Change, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits, Store, StoreError,
+};
+
+rampart_store::conformance_suite!(
+    rules_are_confined_and_count_hits,
+    alerts_group_into_incidents_by_rule_key_and_window,
+    incident_changes_are_guarded_and_audited,
+    incident_lists_filter_sort_and_page,
+);
+
+async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
+    let org = Organisation {
+        id: OrgId::new(),
+        name: name.into(),
+        created_at: Timestamp(0),
+    };
+    let admin = NewUser {
+        id: UserId::new(),
+        email: format!("admin@{name}.test"),
+        display_name: "Admin".into(),
+        role: Role::Admin,
+        platform_admin: false,
+        password_hash: "x".into(),
+        created_at: Timestamp(0),
+    };
+    store.create_org_with_admin(&org, &admin).await.unwrap();
+    org.id
+}
+
+fn rule(org: OrgId, id: &str, builtin: bool) -> DetectionRule {
+    DetectionRule {
+        id: id.into(),
+        org_id: org,
+        title: format!("rule {id}"),
+        level: Some("high".into()),
+        kind: "detection".into(),
+        yaml: format!("title: rule {id}\n"),
+        enabled: true,
+        builtin,
+        hits: 0,
+        last_hit_at: None,
+        created_at: Timestamp(10),
+        updated_at: Timestamp(10),
+    }
+}
+
+fn audit(org: OrgId, action: &str, target: &str) -> AuditEntry {
+    AuditEntry::new(
+        org,
+        Timestamp(20),
+        "user:test",
+        action,
+        ("rule", target.to_owned()),
+        None,
+        Some(serde_json::json!({"x": 1})),
+    )
+}
+
+async fn rules_are_confined_and_count_hits(store: Arc<dyn Store>) {
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    let builtin = rule(a, "b-1", true);
+    store
+        .sync_builtin_rules(a, &[builtin.clone()])
+        .await
+        .unwrap();
+    // An admin's switch survives the next start's sync.
+    let mut off = builtin.clone();
+    off.enabled = false;
+    off.updated_at = Timestamp(30);
+    assert!(store
+        .update_rule(a, &off, &audit(a, "rule.disable", "b-1"))
+        .await
+        .unwrap());
+    let mut newer = builtin.clone();
+    newer.yaml = "title: rule b-1 v2\n".into();
+    store.sync_builtin_rules(a, &[newer]).await.unwrap();
+    let got = store.get_rule(a, "b-1").await.unwrap().unwrap();
+    assert!(!got.enabled && got.builtin);
+    assert_eq!(got.yaml, "title: rule b-1 v2\n");
+
+    let custom = rule(a, "c-1", false);
+    let version = store.rules_version(a).await.unwrap();
+    store
+        .create_rule(a, &custom, &audit(a, "rule.create", "c-1"))
+        .await
+        .unwrap();
+    assert_ne!(store.rules_version(a).await.unwrap(), version);
+    let dup = store
+        .create_rule(a, &custom, &audit(a, "rule.create", "c-1"))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+    // The same id in another organisation is another rule.
+    store
+        .create_rule(b, &rule(b, "c-1", false), &audit(b, "rule.create", "c-1"))
+        .await
+        .unwrap();
+
+    assert_eq!(store.list_rules(a, None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.list_rules(a, Some("b-1"), 10).await.unwrap().len(), 1);
+    assert_eq!(store.enabled_rules(a).await.unwrap().len(), 1);
+    assert_eq!(store.get_rule(b, "b-1").await.unwrap(), None);
+    assert!(!store
+        .delete_rule(b, "b-1", &audit(b, "rule.delete", "b-1"))
+        .await
+        .unwrap());
+
+    let hits = [RuleHits {
+        rule_id: "c-1".into(),
+        hits: 7,
+        last_hit_at: Timestamp(99),
+    }];
+    store.add_rule_hits(a, &hits).await.unwrap();
+    store.add_rule_hits(a, &hits).await.unwrap();
+    let got = store.get_rule(a, "c-1").await.unwrap().unwrap();
+    assert_eq!((got.hits, got.last_hit_at), (14, Some(Timestamp(99))));
+    assert_eq!(store.get_rule(b, "c-1").await.unwrap().unwrap().hits, 0);
+
+    assert!(store
+        .delete_rule(a, "c-1", &audit(a, "rule.delete", "c-1"))
+        .await
+        .unwrap());
+    assert_eq!(store.get_rule(a, "c-1").await.unwrap(), None);
+    let trail = store
+        .list_audit(
+            a,
+            &AuditQuery {
+                limit: 100,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["rule.delete", "rule.create", "rule.disable"],
+        "newest first"
+    );
+    assert_eq!(trail[0].after, Some(serde_json::json!({"x": 1})));
+    let filtered = AuditQuery {
+        action: Some("rule.create".into()),
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(a, &filtered).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_audit(
+                b,
+                &AuditQuery {
+                    limit: 100,
+                    ..AuditQuery::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn alert(rule: &str, key: &str, severity: u8, ts: i64, ip: &str) -> NewAlert {
+    NewAlert {
+        rule_id: rule.into(),
+        rule_title: "SSH brute force".into(),
+        severity,
+        group_key: key.into(),
+        event_ids: vec![EventId(ts as u64)],
+        entities: Entities {
+            ips: vec![ip.into()],
+            ..Entities::default()
+        },
+        ts: Timestamp(ts),
+    }
+}
+
+async fn alerts_group_into_incidents_by_rule_key_and_window(store: Arc<dyn Store>) {
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    const WINDOW: i64 = 3_600_000;
+    let key = "source.ip=203.0.113.9";
+    let first = store
+        .record_alerts(
+            a,
+            &[
+                alert("bf", key, 3, 1_000, "203.0.113.9"),
+                alert("bf", key, 4, 2_000, "10.0.0.1"),
+            ],
+            WINDOW,
+            Timestamp(5),
+        )
+        .await
+        .unwrap();
+    assert!(first[0].opened && !first[1].opened);
+    assert_eq!(first[0].incident, first[1].incident);
+    let incident = store
+        .get_incident(a, first[0].incident)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(incident.occurrences, 2);
+    assert_eq!(incident.severity, 4, "keeps the highest severity");
+    assert_eq!(incident.status, IncidentStatus::Open);
+    assert_eq!(incident.title, "SSH brute force (source.ip=203.0.113.9)");
+    assert_eq!(incident.entities.ips, ["203.0.113.9", "10.0.0.1"]);
+    assert_eq!(incident.event_ids, [EventId(1_000), EventId(2_000)]);
+    assert_eq!(
+        (incident.first_seen, incident.last_seen),
+        (Timestamp(1_000), Timestamp(2_000))
+    );
+
+    // Another key, another rule, or past the window: new incidents.
+    let other = store
+        .record_alerts(
+            a,
+            &[
+                alert("bf", "source.ip=198.51.100.1", 4, 2_500, "198.51.100.1"),
+                alert("scan", key, 2, 2_500, "203.0.113.9"),
+                alert("bf", key, 4, 2_000 + WINDOW + 1, "203.0.113.9"),
+            ],
+            WINDOW,
+            Timestamp(6),
+        )
+        .await
+        .unwrap();
+    assert!(other
+        .iter()
+        .all(|r| r.opened && r.incident != first[0].incident));
+
+    // A closed incident takes no new alerts.
+    let closed = store
+        .update_incident(
+            a,
+            other[0].incident,
+            &|i| {
+                Ok(Incident {
+                    status: IncidentStatus::Resolved,
+                    ..i.clone()
+                })
+            },
+            &|_, _| audit(a, "incident.update", "x"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(closed, Change::Done { .. }));
+    let again = store
+        .record_alerts(
+            a,
+            &[alert(
+                "bf",
+                "source.ip=198.51.100.1",
+                4,
+                2_600,
+                "198.51.100.1",
+            )],
+            WINDOW,
+            Timestamp(7),
+        )
+        .await
+        .unwrap();
+    assert!(again[0].opened);
+
+    let alerts = store
+        .list_alerts(a, Some(first[0].incident), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|x| x.incident_id == first[0].incident));
+    assert_eq!(
+        store.list_alerts(a, None, None, 100).await.unwrap().len(),
+        6
+    );
+    let page = store
+        .list_alerts(a, None, Some(alerts[0].id), 100)
+        .await
+        .unwrap();
+    assert!(page.iter().all(|x| x.id < alerts[0].id));
+
+    // Nothing of it is visible to another organisation, and its alerts
+    // never join a's incidents.
+    assert_eq!(
+        store.get_incident(b, first[0].incident).await.unwrap(),
+        None
+    );
+    assert!(store
+        .list_alerts(b, None, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let query = IncidentQuery {
+        limit: 100,
+        ..IncidentQuery::default()
+    };
+    assert!(store.list_incidents(b, &query).await.unwrap().is_empty());
+    let theirs = store
+        .record_alerts(
+            b,
+            &[alert("bf", key, 3, 1_500, "203.0.113.9")],
+            WINDOW,
+            Timestamp(8),
+        )
+        .await
+        .unwrap();
+    assert!(theirs[0].opened);
+}
+
+fn manual(org: OrgId, title: &str, severity: u8, at: i64) -> Incident {
+    Incident {
+        id: IncidentId::new(),
+        org_id: org,
+        title: title.into(),
+        description: Some("seen by an analyst".into()),
+        severity,
+        status: IncidentStatus::Open,
+        escalation: 0,
+        assignee: None,
+        rule_id: None,
+        group_key: None,
+        occurrences: 0,
+        entities: Entities::default(),
+        event_ids: vec![],
+        first_seen: Timestamp(at),
+        last_seen: Timestamp(at),
+        created_at: Timestamp(at),
+        updated_at: Timestamp(at),
+        created_by: "user:test".into(),
+    }
+}
+
+async fn incident_changes_are_guarded_and_audited(store: Arc<dyn Store>) {
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    let incident = manual(a, "Phishing wave", 3, 100);
+    store
+        .create_incident(a, &incident, &audit(a, "incident.create", "i"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_incident(a, incident.id).await.unwrap(),
+        Some(incident.clone())
+    );
+
+    let to = |status| {
+        move |i: &Incident| {
+            if i.status.can_move_to(status) {
+                Ok(Incident {
+                    status,
+                    ..i.clone()
+                })
+            } else {
+                Err(format!("{} to {}", i.status.as_str(), status.as_str()))
+            }
+        }
+    };
+    let trail = |before: &Incident, after: &Incident| {
+        AuditEntry::new(
+            before.org_id,
+            Timestamp(200),
+            "user:test",
+            "incident.update",
+            ("incident", before.id.to_string()),
+            Some(serde_json::json!({"status": before.status.as_str()})),
+            Some(serde_json::json!({"status": after.status.as_str()})),
+        )
+    };
+    let done = store
+        .update_incident(a, incident.id, &to(IncidentStatus::Resolved), &trail)
+        .await
+        .unwrap();
+    let Change::Done { before, after } = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(
+        (before.status, after.status),
+        (IncidentStatus::Open, IncidentStatus::Resolved)
+    );
+    let refused = store
+        .update_incident(a, incident.id, &to(IncidentStatus::Investigating), &trail)
+        .await
+        .unwrap();
+    assert_eq!(refused, Change::Refused("resolved to investigating".into()));
+    let missing = store
+        .update_incident(b, incident.id, &to(IncidentStatus::Open), &trail)
+        .await
+        .unwrap();
+    assert_eq!(
+        missing,
+        Change::Missing,
+        "another organisation cannot change it"
+    );
+    assert_eq!(
+        store
+            .get_incident(a, incident.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        IncidentStatus::Resolved
+    );
+
+    let comment = || Comment {
+        id: CommentId::new(),
+        incident_id: incident.id,
+        author: "user:test".into(),
+        body: "blocked at the edge".into(),
+        created_at: Timestamp(300),
+    };
+    assert!(store
+        .add_comment(a, &comment(), &audit(a, "incident.comment", "i"))
+        .await
+        .unwrap());
+    assert!(!store
+        .add_comment(b, &comment(), &audit(b, "incident.comment", "i"))
+        .await
+        .unwrap());
+    assert_eq!(store.list_comments(a, incident.id).await.unwrap().len(), 1);
+    assert!(store
+        .list_comments(b, incident.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let query = AuditQuery {
+        target_type: Some("incident".into()),
+        target_id: Some(incident.id.to_string()),
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    let entries = store.list_audit(a, &query).await.unwrap();
+    assert_eq!(entries.len(), 1, "only the successful update is recorded");
+    assert_eq!(
+        entries[0].before,
+        Some(serde_json::json!({"status": "open"}))
+    );
+    assert_eq!(
+        entries[0].after,
+        Some(serde_json::json!({"status": "resolved"}))
+    );
+    assert!(store.list_audit(b, &query).await.unwrap().is_empty());
+}
+
+async fn incident_lists_filter_sort_and_page(store: Arc<dyn Store>) {
+    let a = org(&store, "a").await;
+    let analyst = UserId::new();
+    let mut all = Vec::new();
+    for n in 0..25i64 {
+        let mut i = manual(
+            a,
+            &format!("Case {n}"),
+            (n % 5) as u8 + 1,
+            1_000 + n * 7 % 11,
+        );
+        if n % 3 == 0 {
+            i.status = IncidentStatus::Investigating;
+            i.assignee = Some(analyst);
+        }
+        store
+            .create_incident(a, &i, &audit(a, "incident.create", "i"))
+            .await
+            .unwrap();
+        all.push(i);
+    }
+    for (sort, descending) in [
+        (IncidentSort::Severity, true),
+        (IncidentSort::LastSeen, false),
+        (IncidentSort::CreatedAt, true),
+    ] {
+        let mut expected = all.clone();
+        expected.sort_by_key(|i| (sort.value(i), i.id));
+        if descending {
+            expected.reverse();
+        }
+        let mut seen = Vec::new();
+        let mut query = IncidentQuery {
+            sort,
+            descending,
+            limit: 7,
+            ..IncidentQuery::default()
+        };
+        loop {
+            let page = store.list_incidents(a, &query).await.unwrap();
+            let Some(last) = page.last() else { break };
+            query.after = Some((sort.value(last), last.id));
+            seen.extend(page.iter().map(|i| i.id));
+        }
+        let expected: Vec<IncidentId> = expected.iter().map(|i| i.id).collect();
+        assert_eq!(seen, expected, "{sort:?} descending={descending}");
+    }
+    let query = IncidentQuery {
+        statuses: vec![IncidentStatus::Investigating],
+        assignee: Some(analyst),
+        min_severity: Some(3),
+        limit: 100,
+        ..IncidentQuery::default()
+    };
+    let got = store.list_incidents(a, &query).await.unwrap();
+    let expected = all
+        .iter()
+        .filter(|i| i.status == IncidentStatus::Investigating && i.severity >= 3)
+        .count();
+    assert_eq!(got.len(), expected);
+    assert!(expected > 0);
+    let query = IncidentQuery {
+        text: Some("CASE 1".into()),
+        limit: 100,
+        ..IncidentQuery::default()
+    };
+    assert_eq!(
+        store.list_incidents(a, &query).await.unwrap().len(),
+        11,
+        "Case 1 and Case 10–19"
+    );
+    let query = IncidentQuery {
+        text: Some("%".into()),
+        limit: 100,
+        ..IncidentQuery::default()
+    };
+    assert!(
+        store.list_incidents(a, &query).await.unwrap().is_empty(),
+        "LIKE characters are literal"
+    );
+}
