@@ -71,7 +71,7 @@ async fn rules_are_confined_and_count_hits(store: Arc<dyn Store>) {
     let (a, b) = (org(&store, "a").await, org(&store, "b").await);
     let builtin = rule(a, "b-1", true);
     store
-        .sync_builtin_rules(a, &[builtin.clone()])
+        .sync_builtin_rules(a, std::slice::from_ref(&builtin))
         .await
         .unwrap();
     // An admin's switch survives the next start's sync.
