@@ -89,6 +89,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         admission,
         writer_handle: std::sync::Mutex::new(Some(writer_handle)),
         validation: Default::default(),
+        detection: Default::default(),
         store,
         clock,
         jwt,

@@ -73,6 +73,8 @@ struct FileConfig {
     #[serde(default)]
     ingest: IngestConfig,
     #[serde(default)]
+    detection: DetectionConfig,
+    #[serde(default)]
     syslog: Vec<SyslogListener>,
 }
 
@@ -106,6 +108,26 @@ impl Default for IngestConfig {
             max_requests: 64,
             queue_wait_ms: 5000,
             retention_days: 30,
+        }
+    }
+}
+
+/// Detection in the ingest path (`[detection]` in the file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Run rules on ingested events [default: true].
+    pub enabled: bool,
+    /// Alerts of one rule and group key this close (seconds) to an open
+    /// incident's last alert join it instead of opening another.
+    pub incident_window_secs: i64,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            incident_window_secs: 3600,
         }
     }
 }
@@ -190,6 +212,7 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     pub login: LoginPolicy,
     pub ingest: IngestConfig,
+    pub detection: DetectionConfig,
     pub syslog: Vec<SyslogListener>,
 }
 
@@ -211,6 +234,7 @@ impl Default for Config {
             admin_password: None,
             login: LoginPolicy::default(),
             ingest: IngestConfig::default(),
+            detection: DetectionConfig::default(),
             syslog: Vec::new(),
         }
     }
@@ -290,6 +314,7 @@ impl Config {
             .unwrap_or(config.admin_email);
         config.admin_password = env_secret("RAMPART_ADMIN_PASSWORD");
         config.ingest = file.ingest;
+        config.detection = file.detection;
         config.syslog = file.syslog;
         config.validate()?;
         Ok(config)
@@ -319,6 +344,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "ingest.max_requests / ingest.retention_days",
                 detail: "must be positive".into(),
+            });
+        }
+        if !(1..=30 * 86_400).contains(&self.detection.incident_window_secs) {
+            return Err(ConfigError::Invalid {
+                name: "detection.incident_window_secs",
+                detail: "must be between 1 second and 30 days".into(),
             });
         }
         if self.max_body_bytes < 1024 {

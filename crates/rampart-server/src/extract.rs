@@ -57,6 +57,14 @@ impl Principal {
         }
     }
 
+    /// Who this is in the audit trail: `user:<id>` or `api_key:<id>`.
+    pub fn audit_actor(&self) -> String {
+        match &self.actor {
+            Actor::User { user, .. } => format!("user:{}", user.id),
+            Actor::ApiKey { key } => format!("api_key:{}", key.id),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self.actor {
             Actor::User { .. } => "user",

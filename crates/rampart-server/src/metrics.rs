@@ -21,6 +21,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     events: IntCounterVec,
     syslog_dropped: prometheus::IntCounter,
+    alerts: IntCounterVec,
 }
 
 impl Metrics {
@@ -63,6 +64,14 @@ impl Metrics {
             "Syslog UDP messages dropped because ingest was behind",
         )?;
         registry.register(Box::new(syslog_dropped.clone()))?;
+        let alerts = IntCounterVec::new(
+            Opts::new(
+                "alerts_total",
+                "Alerts recorded, by whether they opened an incident or joined one",
+            ),
+            &["incident"],
+        )?;
+        registry.register(Box::new(alerts.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -70,6 +79,7 @@ impl Metrics {
             pool,
             events,
             syslog_dropped,
+            alerts,
         })
     }
 
@@ -81,6 +91,16 @@ impl Metrics {
         self.events
             .with_label_values(&["rejected"])
             .inc_by(rejected as u64);
+    }
+
+    /// Counts recorded alerts: `opened` of them opened a new incident.
+    pub fn alerts_raised(&self, recorded: usize, opened: usize) {
+        self.alerts
+            .with_label_values(&["opened"])
+            .inc_by(opened as u64);
+        self.alerts
+            .with_label_values(&["joined"])
+            .inc_by(recorded.saturating_sub(opened) as u64);
     }
 
     /// Counts one syslog UDP message dropped under load.

@@ -21,6 +21,12 @@ use crate::routes;
         routes::events::get, routes::events::stats,
         routes::validation::list, routes::validation::create, routes::validation::get,
         routes::validation::replace, routes::validation::delete, routes::validation::counts,
+        routes::rules::list, routes::rules::create, routes::rules::get, routes::rules::replace,
+        routes::rules::delete, routes::rules::enable, routes::rules::disable,
+        routes::rules::validate, routes::rules::test,
+        routes::incidents::list, routes::incidents::create, routes::incidents::get,
+        routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
+        routes::audit::list,
     ),
     modifiers(&BearerAuth)
 )]

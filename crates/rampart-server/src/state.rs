@@ -30,6 +30,8 @@ pub struct Inner {
     pub admission: Admission,
     /// Validation rule sets and their tallies.
     pub validation: crate::service::validation::Validation,
+    /// Compiled detection rules and correlation state per organisation.
+    pub detection: crate::service::detection::Detection,
     /// Stops the writer at shutdown (taken once).
     pub writer_handle: std::sync::Mutex<Option<WriterHandle>>,
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
+use crate::service::detection::{self, OrgDetection};
 use crate::state::AppState;
 use pipeline::{Decoded, ItemError};
 use rampart_core::validation::RuleSet;
@@ -69,7 +70,23 @@ pub struct IngestReport {
     pub errors: Vec<ItemError>,
 }
 
-/// Decodes (on a blocking thread) and stores one request's events.
+/// The organisation's detection state, or `None` when detection is off.
+pub async fn detection_for(
+    state: &AppState,
+    org: OrgId,
+    now: Timestamp,
+) -> Result<Option<Arc<OrgDetection>>, ApiError> {
+    if !state.config.detection.enabled {
+        return Ok(None);
+    }
+    Ok(Some(
+        state.detection.for_org(&*state.store, org, now).await?,
+    ))
+}
+
+/// Decodes (on a blocking thread), scans for detection and stores one
+/// request's events; once they are stored, their matches are correlated
+/// and the alerts recorded.
 /// With `atomic`, any refused item refuses the whole batch.
 pub async fn ingest(
     state: &AppState,
@@ -82,15 +99,18 @@ pub async fn ingest(
     let received = state.clock.now();
     let store = state.store.clone();
     let rules = state.validation.rules_for(&*state.store, org).await?;
+    let detection = detection_for(state, org, received).await?;
     let rule_set = rules.clone();
-    let (prepared, mut errors, tallies) = tokio::task::spawn_blocking(move || {
+    let scanner = detection.clone();
+    let (prepared, scanned, mut errors, tallies) = tokio::task::spawn_blocking(move || {
         let decoded = decode(received, &rule_set)?;
         if atomic && !decoded.errors.is_empty() {
-            return Ok((None, decoded.errors, Vec::new()));
+            return Ok((None, None, decoded.errors, Vec::new()));
         }
+        let scanned = scanner.map(|d| d.scan(&decoded.events));
         let prepared =
             (!decoded.events.is_empty()).then(|| store.prepare_events(org, decoded.events));
-        Ok::<_, ApiError>((prepared, decoded.errors, decoded.tallies))
+        Ok::<_, ApiError>((prepared, scanned, decoded.errors, decoded.tallies))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
@@ -108,10 +128,13 @@ pub async fn ingest(
     }
     let accepted = prepared.as_ref().map_or(0, |p| p.len());
     if let Some(prepared) = prepared {
-        state.events.write(prepared).await.map_err(|e| match e {
+        let ids = state.events.write(prepared).await.map_err(|e| match e {
             WriteError::Stopped => busy(),
             WriteError::Store(e) => ApiError::internal(&e),
         })?;
+        if let (Some(detection), Some(scanned)) = (detection, scanned) {
+            detection::after_commit(state, org, &detection, scanned, &ids).await;
+        }
     }
     // Counted once stored (or refused): what an atomic refusal did not
     // store does not count.

@@ -151,9 +151,27 @@ async fn batcher(
         }
         let accepted = events.len();
         if accepted > 0 {
+            let detection = match super::detection_for(&state, org, received).await {
+                Ok(detection) => detection,
+                Err(error) => {
+                    tracing::error!(detail = %error.detail, "detection rules could not be loaded; storing without detection");
+                    None
+                }
+            };
+            let scanned = detection.as_ref().map(|d| d.scan(&events));
             let prepared = state.store.prepare_events(org, events);
-            if let Err(error) = state.events.write(prepared).await {
-                tracing::error!(%error, lost = accepted, "syslog events could not be stored");
+            match state.events.write(prepared).await {
+                Ok(ids) => {
+                    if let (Some(detection), Some(scanned)) = (detection, scanned) {
+                        crate::service::detection::after_commit(
+                            &state, org, &detection, scanned, &ids,
+                        )
+                        .await;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, lost = accepted, "syslog events could not be stored");
+                }
             }
         }
         state.metrics.events_ingested(accepted, bad);

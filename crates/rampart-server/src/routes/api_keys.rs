@@ -10,6 +10,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::api_keys;
+use crate::service::audit;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -50,6 +51,9 @@ pub async fn create(
         created_by,
     )
     .await?;
+    let target = ("api_key", created.key.id.to_string());
+    let after = audit::snapshot(&created.key);
+    audit::record(&state, &principal, "api_key.create", target, None, after).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -102,7 +106,16 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(
-        api_keys::revoke(&state, principal.org_id, parse_id(&id)?).await?,
-    ))
+    let key = api_keys::revoke(&state, principal.org_id, parse_id(&id)?).await?;
+    let target = ("api_key", key.id.to_string());
+    audit::record(
+        &state,
+        &principal,
+        "api_key.revoke",
+        target,
+        None,
+        audit::snapshot(&key),
+    )
+    .await?;
+    Ok(Json(key))
 }

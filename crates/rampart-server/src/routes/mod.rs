@@ -1,10 +1,13 @@
 //! The HTTP routes and the middleware around them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod health;
+pub mod incidents;
 pub mod orgs;
+pub mod rules;
 pub mod users;
 pub mod validation;
 
@@ -127,6 +130,23 @@ pub fn router(state: AppState) -> Router {
                 .delete(validation::delete),
         )
         .route("/validation-rules/{id}/counts", get(validation::counts))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/validate", post(rules::validate))
+        .route("/rules/test", post(rules::test))
+        .route(
+            "/rules/{id}",
+            get(rules::get).put(rules::replace).delete(rules::delete),
+        )
+        .route("/rules/{id}/enable", post(rules::enable))
+        .route("/rules/{id}/disable", post(rules::disable))
+        .route("/incidents", get(incidents::list).post(incidents::create))
+        .route(
+            "/incidents/{id}",
+            get(incidents::get).patch(incidents::update),
+        )
+        .route("/incidents/{id}/comments", post(incidents::comment))
+        .route("/alerts", get(incidents::alerts))
+        .route("/audit", get(audit::list))
         .route("/openapi.json", get(crate::openapi::serve));
 
     let trace = TraceLayer::new_for_http()

@@ -11,6 +11,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::accounts::{self, UserInput};
+use crate::service::audit;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -146,9 +147,14 @@ pub async fn update_settings(
             ));
         }
     }
+    let before = settings_of(&state, principal.org_id).await?;
     state
         .store
         .set_retention_days(principal.org_id, input.retention_days)
         .await?;
-    Ok(Json(settings_of(&state, principal.org_id).await?))
+    let after = settings_of(&state, principal.org_id).await?;
+    let target = ("settings", principal.org_id.to_string());
+    let (b, a) = (audit::snapshot(&before), audit::snapshot(&after));
+    audit::record(&state, &principal, "settings.update", target, b, a).await?;
+    Ok(Json(after))
 }

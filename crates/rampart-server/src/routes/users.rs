@@ -11,6 +11,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{Actor, ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::service::accounts::{self, UserChange, UserInput};
+use crate::service::audit;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -90,6 +91,16 @@ pub async fn create(
         password: body.password,
     };
     let user = accounts::create_user(&state, principal.org_id, input).await?;
+    let target = ("user", user.id.to_string());
+    audit::record(
+        &state,
+        &principal,
+        "user.create",
+        target,
+        None,
+        audit::snapshot(&user),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -126,7 +137,25 @@ pub async fn update(
         disabled: body.disabled,
         password: body.password,
     };
-    let user = accounts::update_user(&state, principal.org_id, parse_id(&id)?, change).await?;
+    let id = parse_id(&id)?;
+    let before = state.store.get_user(principal.org_id, id).await?;
+    let password_changed = change.password.is_some();
+    let user = accounts::update_user(&state, principal.org_id, id, change).await?;
+    let mut after = audit::snapshot(&user);
+    if let (true, Some(serde_json::Value::Object(map))) = (password_changed, after.as_mut()) {
+        // Never the password; only that it changed.
+        map.insert("password_changed".into(), serde_json::Value::Bool(true));
+    }
+    let before = before.as_ref().and_then(audit::snapshot);
+    audit::record(
+        &state,
+        &principal,
+        "user.update",
+        ("user", id.to_string()),
+        before,
+        after,
+    )
+    .await?;
     Ok(Json(user))
 }
 
@@ -139,6 +168,18 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Permission::Admin)?;
-    accounts::delete_user(&state, principal.org_id, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let before = state.store.get_user(principal.org_id, id).await?;
+    accounts::delete_user(&state, principal.org_id, id).await?;
+    let before = before.as_ref().and_then(audit::snapshot);
+    audit::record(
+        &state,
+        &principal,
+        "user.delete",
+        ("user", id.to_string()),
+        before,
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

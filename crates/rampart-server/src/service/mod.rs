@@ -3,5 +3,9 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
+pub mod detection;
+pub mod incidents;
+pub mod rules;
 pub mod validation;

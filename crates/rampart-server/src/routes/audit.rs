@@ -1,0 +1,90 @@
+//! `/api/v1/audit`: the organisation's audit trail, newest first (admin).
+
+use axum::extract::State;
+use axum::Json;
+use rampart_core::{AuditEntry, AuditId, Permission, Timestamp};
+use rampart_store::AuditQuery;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiQuery, Principal};
+use crate::routes::{time_param, Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// `user:<id>`, `api_key:<id>` or `system`.
+    pub actor: Option<String>,
+    /// e.g. `incident.update`, `rule.create`, `user.delete`.
+    pub action: Option<String>,
+    /// `incident`, `rule`, `user`, `api_key` or `settings`.
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// From (RFC 3339 or epoch ms).
+    pub from: Option<String>,
+    /// Until, exclusive.
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditView {
+    pub id: AuditId,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
+}
+
+impl From<AuditEntry> for AuditView {
+    fn from(e: AuditEntry) -> Self {
+        AuditView {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            before: e.before,
+            after: e.after,
+        }
+    }
+}
+
+/// Read the audit trail with filters (admin).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditParams),
+    responses((status = 200, body = Page<AuditView>), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> Result<Json<Page<AuditView>>, ApiError> {
+    principal.require(Permission::Admin)?;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let limit = page.limit()?;
+    let query = AuditQuery {
+        actor: params.actor,
+        action: params.action,
+        target_type: params.target_type,
+        target_id: params.target_id,
+        from: time_param("from", params.from.as_deref())?,
+        to: time_param("to", params.to.as_deref())?,
+        before: page.cursor()?,
+        limit,
+    };
+    let items = state.store.list_audit(principal.org_id, &query).await?;
+    let items: Vec<AuditView> = items.into_iter().map(AuditView::from).collect();
+    Ok(Json(Page::new(items, limit, |e| e.id.to_string())))
+}

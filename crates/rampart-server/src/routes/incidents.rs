@@ -1,0 +1,206 @@
+//! `/api/v1/incidents` and `/api/v1/alerts`: list, read, open, update and
+//! comment on incidents; list alerts.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_core::{AlertId, IncidentId, IncidentStatus, Permission, UserId};
+use rampart_store::IncidentQuery;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::routes::{Page, PageParams};
+use crate::service::incidents::{
+    self, AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, NewIncident,
+};
+use crate::state::AppState;
+
+fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("incident"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentParams {
+    /// Statuses, comma-separated (e.g. `open,acknowledged`).
+    pub status: Option<String>,
+    /// Lowest severity: a number or a name.
+    pub min_severity: Option<String>,
+    pub assignee: Option<UserId>,
+    pub rule_id: Option<String>,
+    /// Words in the title (case-insensitive).
+    pub q: Option<String>,
+    /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`, `-severity`, `severity`.
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// List incidents: filters, sort and keyset pagination.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])), params(IncidentParams),
+    responses((status = 200, body = Page<IncidentView>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<IncidentParams>,
+) -> Result<Json<Page<IncidentView>>, ApiError> {
+    principal.require(Permission::Read)?;
+    let limit = PageParams {
+        limit: params.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let statuses = params
+        .status
+        .as_deref()
+        .map(|list| {
+            list.split(',')
+                .map(|s| {
+                    IncidentStatus::parse(s.trim()).ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "status",
+                            "open, acknowledged, investigating, resolved or false_positive",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let min_severity = params
+        .min_severity
+        .as_deref()
+        .map(|s| {
+            rampart_core::event::parse_severity(s).ok_or_else(|| {
+                ApiError::invalid_field("min_severity", "a number or a severity name")
+            })
+        })
+        .transpose()?;
+    let (sort, descending) = incidents::parse_sort(params.sort.as_deref())?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(incidents::parse_cursor)
+        .transpose()?;
+    let query = IncidentQuery {
+        statuses,
+        min_severity,
+        assignee: params.assignee,
+        rule_id: params.rule_id,
+        text: params.q.filter(|q| !q.trim().is_empty()),
+        sort,
+        descending,
+        after,
+        limit,
+    };
+    let items = incidents::list(&state, principal.org_id, &query).await?;
+    Ok(Json(Page::new(items, limit, |i| {
+        incidents::cursor_of(sort, i)
+    })))
+}
+
+/// Open an incident by hand.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])), request_body = NewIncident,
+    responses((status = 201, body = IncidentView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<NewIncident>,
+) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
+    principal.require(Permission::Analyse)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(incidents::create(&state, &principal, input).await?),
+    ))
+}
+
+/// One incident with its newest alerts and its comments.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    principal.require(Permission::Read)?;
+    Ok(Json(
+        incidents::get(&state, principal.org_id, parse_id(&id)?).await?,
+    ))
+}
+
+/// Change status, assignee, escalation, severity, title or description.
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", security(("bearer" = [])), request_body = IncidentChange,
+    responses((status = 200, body = IncidentView), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<IncidentChange>,
+) -> Result<Json<IncidentView>, ApiError> {
+    principal.require(Permission::Analyse)?;
+    Ok(Json(
+        incidents::update(&state, &principal, parse_id(&id)?, change).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub body: String,
+}
+
+/// Comment on an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/comments", tag = "incidents", security(("bearer" = [])), request_body = NewComment,
+    responses((status = 201, body = CommentView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<NewComment>,
+) -> Result<(StatusCode, Json<CommentView>), ApiError> {
+    principal.require(Permission::Analyse)?;
+    let view = incidents::comment(&state, &principal, parse_id(&id)?, &input.body).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlertParams {
+    /// Only this incident's alerts.
+    pub incident: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// List alerts, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "incidents", security(("bearer" = [])), params(AlertParams),
+    responses((status = 200, body = Page<AlertView>), (status = 400, body = Problem)))]
+pub async fn alerts(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<AlertParams>,
+) -> Result<Json<Page<AlertView>>, ApiError> {
+    principal.require(Permission::Read)?;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let limit = page.limit()?;
+    let before: Option<AlertId> = page.cursor()?;
+    let incident = params
+        .incident
+        .as_deref()
+        .map(|i| {
+            i.parse()
+                .map_err(|_| ApiError::invalid_field("incident", "not an incident id"))
+        })
+        .transpose()?;
+    let items = state
+        .store
+        .list_alerts(principal.org_id, incident, before, limit)
+        .await?;
+    let items: Vec<AlertView> = items.iter().map(AlertView::from).collect();
+    Ok(Json(Page::new(items, limit, |a| a.id.to_string())))
+}

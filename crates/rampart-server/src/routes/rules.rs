@@ -1,0 +1,152 @@
+//! `/api/v1/rules`: detection rules (Sigma YAML) with hit counts; admins
+//! write them, analysts validate and test them, readers read them.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_core::Permission;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::routes::{Page, PageParams};
+use crate::service::rules::{self, RuleInput, RuleSummary, RuleView, TestInput, TestReport};
+use crate::state::AppState;
+
+/// List rules (built-in and own) with their hit counts.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<RuleView>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Json<Page<RuleView>>, ApiError> {
+    principal.require(Permission::Read)?;
+    let limit = page.limit()?;
+    let after: Option<String> = page.cursor()?;
+    let items = state
+        .store
+        .list_rules(principal.org_id, after.as_deref(), limit)
+        .await?;
+    let items = items.into_iter().map(RuleView::from).collect();
+    Ok(Json(Page::new(items, limit, |r: &RuleView| r.id.clone())))
+}
+
+/// Add a rule (admin).
+#[utoipa::path(post, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), request_body = RuleInput,
+    responses((status = 201, body = RuleView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<(StatusCode, Json<RuleView>), ApiError> {
+    principal.require(Permission::Admin)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(rules::create(&state, &principal, input).await?),
+    ))
+}
+
+/// One rule.
+#[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = RuleView), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RuleView>, ApiError> {
+    principal.require(Permission::Read)?;
+    let rule = state
+        .store
+        .get_rule(principal.org_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule"))?;
+    Ok(Json(rule.into()))
+}
+
+/// Replace a rule's YAML (admin; not for built-in rules).
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules", security(("bearer" = [])), request_body = RuleInput,
+    responses((status = 200, body = RuleView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<Json<RuleView>, ApiError> {
+    principal.require(Permission::Admin)?;
+    Ok(Json(rules::replace(&state, &principal, &id, input).await?))
+}
+
+/// Delete a rule (admin; not for built-in rules).
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Permission::Admin)?;
+    rules::delete(&state, &principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Switch a rule on (admin).
+#[utoipa::path(post, path = "/api/v1/rules/{id}/enable", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = RuleView), (status = 404, body = Problem)))]
+pub async fn enable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RuleView>, ApiError> {
+    principal.require(Permission::Admin)?;
+    Ok(Json(
+        rules::set_enabled(&state, &principal, &id, true).await?,
+    ))
+}
+
+/// Switch a rule off (admin).
+#[utoipa::path(post, path = "/api/v1/rules/{id}/disable", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = RuleView), (status = 404, body = Problem)))]
+pub async fn disable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RuleView>, ApiError> {
+    principal.require(Permission::Admin)?;
+    Ok(Json(
+        rules::set_enabled(&state, &principal, &id, false).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateInput {
+    pub yaml: String,
+}
+
+/// Check a rule without storing it: 200 with its summary, or 400 naming
+/// what could not be loaded.
+#[utoipa::path(post, path = "/api/v1/rules/validate", tag = "rules", security(("bearer" = [])), request_body = ValidateInput,
+    responses((status = 200, body = RuleSummary), (status = 400, body = Problem)))]
+pub async fn validate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<ValidateInput>,
+) -> Result<Json<RuleSummary>, ApiError> {
+    principal.require(Permission::Analyse)?;
+    Ok(Json(
+        rules::validate(&state, principal.org_id, &input.yaml).await?,
+    ))
+}
+
+/// Run rules over sample events; nothing is stored.
+#[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules", security(("bearer" = [])), request_body = TestInput,
+    responses((status = 200, body = TestReport), (status = 400, body = Problem)))]
+pub async fn test(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<TestInput>,
+) -> Result<Json<TestReport>, ApiError> {
+    principal.require(Permission::Analyse)?;
+    Ok(Json(rules::test(&state, principal.org_id, input).await?))
+}

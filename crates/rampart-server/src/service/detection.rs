@@ -1,0 +1,412 @@
+//! Detection in the ingest path. Each organisation's enabled rules (the
+//! built-in pack plus its own) are compiled once and cached, re-read when
+//! they change (here at once, from other nodes within a few seconds).
+//! A batch is *scanned* before it is stored (stateless, on the decoding
+//! thread); once stored, its matches are *correlated* (in order, under the
+//! organisation's lock) and the alerts recorded, grouped into incidents.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use rampart_core::{DetectionRule, Entities, Event, EventId, OrgId, Timestamp};
+use rampart_detect::detector::Captured;
+use rampart_detect::pack::builtin_documents;
+use rampart_detect::sshd::SshAttempts;
+use rampart_detect::{
+    parse_documents, Correlator, Detector, DetectorBuilder, Document, FieldMapping, Limits,
+    Placeholders, RuleKind, Scratch,
+};
+use rampart_store::{NewAlert, RuleHits, Store};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a compiled rule set is trusted before the store is asked
+/// whether it changed.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// Every organisation's detection state on this node.
+#[derive(Default)]
+pub struct Detection {
+    orgs: Mutex<HashMap<OrgId, Arc<OrgDetection>>>,
+}
+
+/// One organisation's compiled rules and stream state.
+pub struct OrgDetection {
+    compiled: RwLock<Compiled>,
+    attempts: Mutex<SshAttempts>,
+    correlator: Mutex<Correlator>,
+}
+
+struct Compiled {
+    checked: Option<Instant>,
+    version: (i64, i64),
+    detector: Arc<Detector>,
+}
+
+/// What a batch's scan found: per event with a consequential match, the
+/// rules, the values correlations need and the entities it names.
+pub struct Scanned {
+    detector: Arc<Detector>,
+    events: Vec<ScannedEvent>,
+    /// Matches per detection rule (for the hit counters).
+    hits: HashMap<usize, (i64, i64)>,
+}
+
+struct ScannedEvent {
+    index: usize,
+    ts: i64,
+    rules: Vec<usize>,
+    captured: Captured,
+    entities: Entities,
+}
+
+/// The rule YAML of the built-in pack as stored rows (enabled).
+pub fn builtin_rules(org: OrgId, now: Timestamp) -> Result<Vec<DetectionRule>, String> {
+    Ok(builtin_documents()?
+        .into_iter()
+        .zip(rampart_detect::pack::BUILTIN_RULES)
+        .map(|((id, doc), (_, yaml))| rule_row(org, id, &doc, yaml, true, now))
+        .collect())
+}
+
+/// A stored rule for a parsed document.
+pub fn rule_row(
+    org: OrgId,
+    id: &str,
+    doc: &Document,
+    yaml: &str,
+    builtin: bool,
+    now: Timestamp,
+) -> DetectionRule {
+    DetectionRule {
+        id: id.to_owned(),
+        org_id: org,
+        title: doc.title().to_owned(),
+        level: doc.level().map(str::to_owned),
+        kind: match doc {
+            Document::Rule(_) => "detection",
+            Document::Correlation(_) => "correlation",
+        }
+        .into(),
+        yaml: yaml.to_owned(),
+        enabled: true,
+        builtin,
+        hits: 0,
+        last_hit_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Compiles rules; a rule that no longer compiles, or a correlation whose
+/// rules are disabled, is left out (and logged) rather than stopping the rest.
+pub fn compile(org: OrgId, rules: &[DetectionRule]) -> Detector {
+    let mut docs: Vec<(String, Document)> = Vec::with_capacity(rules.len());
+    for rule in rules {
+        match parse_documents(&rule.yaml).into_iter().next() {
+            Some(Ok(doc)) => docs.push((rule.id.clone(), doc)),
+            Some(Err(e)) => {
+                tracing::warn!(%org, rule = %rule.id, error = %e, "stored rule does not load; skipped")
+            }
+            None => {}
+        }
+    }
+    loop {
+        let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
+        docs.retain(|(id, doc)| match builder.add(id, doc) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(%org, rule = %id, error = %e, "stored rule does not compile; skipped");
+                false
+            }
+        });
+        match builder.build() {
+            Ok(detector) => return detector,
+            Err((key, reason)) => {
+                tracing::warn!(%org, rule = %key, %reason, "correlation left out");
+                docs.retain(|(id, _)| *id != key);
+            }
+        }
+    }
+}
+
+impl Detection {
+    /// The organisation's detection state, compiled rules up to date.
+    pub async fn for_org(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        now: Timestamp,
+    ) -> Result<Arc<OrgDetection>, ApiError> {
+        let existing = self
+            .orgs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org)
+            .cloned();
+        let state = match existing {
+            Some(state) => state,
+            None => {
+                // First use on this node: make sure the built-in pack is there.
+                let builtin = builtin_rules(org, now).map_err(|e| ApiError::internal(&e))?;
+                store.sync_builtin_rules(org, &builtin).await?;
+                let state = Arc::new(OrgDetection {
+                    compiled: RwLock::new(Compiled {
+                        checked: None,
+                        version: (-1, -1),
+                        detector: Arc::new(compile(org, &[])),
+                    }),
+                    attempts: Mutex::new(SshAttempts::default()),
+                    correlator: Mutex::new(Correlator::new(Limits::default())),
+                });
+                self.orgs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(org)
+                    .or_insert(state)
+                    .clone()
+            }
+        };
+        let fresh = state
+            .compiled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .checked
+            .is_some_and(|at| at.elapsed() < RECHECK);
+        if !fresh {
+            let version = store.rules_version(org).await?;
+            let current = state
+                .compiled
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .version;
+            if version != current {
+                let rules = store.enabled_rules(org).await?;
+                let detector = Arc::new(compile(org, &rules));
+                state
+                    .correlator
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(&detector.state_keys());
+                let mut compiled = state.compiled.write().unwrap_or_else(|p| p.into_inner());
+                compiled.detector = detector;
+                compiled.version = version;
+            }
+            state
+                .compiled
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .checked = Some(Instant::now());
+        }
+        Ok(state)
+    }
+
+    /// Forgets the compiled rules of `org` so the next batch recompiles.
+    pub fn invalidate(&self, org: OrgId) {
+        if let Some(state) = self
+            .orgs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org)
+        {
+            state
+                .compiled
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .checked = None;
+        }
+    }
+
+    /// Groups tracked by correlations across organisations (a gauge).
+    pub fn tracked_groups(&self) -> usize {
+        self.orgs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|s| {
+                s.correlator
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .tracked_groups()
+            })
+            .sum()
+    }
+}
+
+impl OrgDetection {
+    /// Matches a batch against the rules (CPU-bound; call off the runtime).
+    pub fn scan(&self, events: &[Event]) -> Scanned {
+        let detector = self
+            .compiled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .detector
+            .clone();
+        let mut scanned = Scanned {
+            detector: detector.clone(),
+            events: Vec::new(),
+            hits: HashMap::new(),
+        };
+        if detector.rules().is_empty() {
+            return scanned;
+        }
+        let continued: Vec<bool> = if events.iter().any(SshAttempts::concerns) {
+            let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+            events.iter().map(|e| attempts.observe(e)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut scratch = Scratch::default();
+        let mut rules = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            let was_continued = continued.get(index).copied().unwrap_or(false);
+            let captured = detector.scan(event, was_continued, &mut scratch, &mut rules);
+            for &rule in &rules {
+                let entry = scanned.hits.entry(rule).or_insert((0, i64::MIN));
+                entry.0 += 1;
+                entry.1 = entry.1.max(event.timestamp.0);
+            }
+            if let Some(captured) = captured {
+                scanned.events.push(ScannedEvent {
+                    index,
+                    ts: event.timestamp.0,
+                    rules: rules.clone(),
+                    captured,
+                    entities: entities_of(event),
+                });
+            }
+        }
+        scanned
+    }
+}
+
+/// The IPs, user and host an event names.
+fn entities_of(event: &Event) -> Entities {
+    Entities {
+        ips: [event.source_ip, event.destination_ip]
+            .into_iter()
+            .flatten()
+            .map(|ip| ip.to_string())
+            .collect(),
+        users: event.user.iter().cloned().collect(),
+        hosts: event.host.iter().cloned().collect(),
+    }
+}
+
+/// Correlates a stored batch's matches and records the alerts; `ids` are
+/// the stored events' ids in batch order. Failures are logged: the events
+/// themselves are stored already.
+pub async fn after_commit(
+    state: &AppState,
+    org: OrgId,
+    detection: &OrgDetection,
+    scanned: Scanned,
+    ids: &[EventId],
+) {
+    if scanned.hits.is_empty() {
+        return;
+    }
+    let detector = &scanned.detector;
+    let mut alerts = Vec::new();
+    {
+        let mut correlator = detection
+            .correlator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for event in &scanned.events {
+            let Some(&id) = ids.get(event.index) else {
+                continue;
+            };
+            for &rule in &event.rules {
+                detector.correlate(
+                    &mut correlator,
+                    rule,
+                    event.ts,
+                    &event.captured,
+                    id,
+                    &mut alerts,
+                );
+            }
+        }
+    }
+    let entities: HashMap<EventId, &Entities> = scanned
+        .events
+        .iter()
+        .filter_map(|e| ids.get(e.index).map(|&id| (id, &e.entities)))
+        .collect();
+    let mut hits: HashMap<usize, (i64, i64)> = scanned.hits;
+    let new_alerts: Vec<NewAlert> = alerts
+        .iter()
+        .map(|alert| {
+            let rule = detector.rule(alert.rule);
+            if rule.kind == RuleKind::Correlation {
+                let entry = hits.entry(alert.rule).or_insert((0, i64::MIN));
+                entry.0 += 1;
+                entry.1 = entry.1.max(alert.ts);
+            }
+            let mut found = entities
+                .get(&alert.trigger)
+                .map(|e| (*e).clone())
+                .unwrap_or_default();
+            for (field, value) in &alert.group {
+                let bucket = match field.as_str() {
+                    f if f.ends_with(".ip") || f.ends_with("Ip") => &mut found.ips,
+                    f if f.starts_with("user") || f.ends_with("User") => &mut found.users,
+                    f if f.starts_with("host") => &mut found.hosts,
+                    _ => continue,
+                };
+                if !bucket.contains(value) {
+                    bucket.insert(0, value.clone());
+                }
+            }
+            NewAlert {
+                rule_id: rule.key.clone(),
+                rule_title: rule.title.clone(),
+                severity: rule
+                    .level
+                    .as_deref()
+                    .and_then(rampart_core::event::parse_severity)
+                    .unwrap_or(3),
+                group_key: alert
+                    .group
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                event_ids: alert.events.clone(),
+                entities: found,
+                ts: Timestamp(alert.ts),
+            }
+        })
+        .collect();
+    let now = state.clock.now();
+    if !new_alerts.is_empty() {
+        let window_ms = state.config.detection.incident_window_secs * 1000;
+        match state
+            .store
+            .record_alerts(org, &new_alerts, window_ms, now)
+            .await
+        {
+            Ok(recorded) => {
+                let opened = recorded.iter().filter(|r| r.opened).count();
+                state.metrics.alerts_raised(recorded.len(), opened);
+            }
+            Err(error) => {
+                tracing::error!(%org, %error, alerts = new_alerts.len(), "alerts could not be stored")
+            }
+        }
+    }
+    let hits: Vec<RuleHits> = hits
+        .into_iter()
+        .map(|(rule, (count, last))| RuleHits {
+            rule_id: detector.rule(rule).key.clone(),
+            hits: count,
+            last_hit_at: Timestamp(last),
+        })
+        .collect();
+    if let Err(error) = state.store.add_rule_hits(org, &hits).await {
+        tracing::warn!(%org, %error, "rule hit counts could not be stored");
+    }
+}

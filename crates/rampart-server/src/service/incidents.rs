@@ -1,0 +1,467 @@
+//! Incidents: list, read (with alerts and comments), open by hand, move
+//! through the workflow, assign, escalate and comment. Every change is
+//! checked against the current state and audited in the same transaction.
+
+use rampart_core::incident::{MAX_ESCALATION, MAX_INCIDENT_EVENTS};
+use rampart_core::{
+    Alert, Comment, CommentId, Entities, EventId, Incident, IncidentId, IncidentStatus, OrgId,
+    Timestamp, UserId,
+};
+use rampart_store::{Change, IncidentQuery, IncidentSort};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::Principal;
+use crate::service::audit;
+use crate::state::AppState;
+
+/// Longest comment accepted.
+const MAX_COMMENT_CHARS: usize = 10_000;
+const MAX_TITLE_CHARS: usize = 500;
+
+/// An incident as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    pub id: IncidentId,
+    pub title: String,
+    pub description: Option<String>,
+    /// 1 (informational) … 5 (critical).
+    pub severity: u8,
+    pub status: IncidentStatus,
+    pub escalation: u8,
+    pub assignee: Option<UserId>,
+    pub rule_id: Option<String>,
+    pub group_key: Option<String>,
+    /// Alerts it holds.
+    pub occurrences: i64,
+    pub entities: Entities,
+    pub event_ids: Vec<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub created_by: String,
+}
+
+impl From<&Incident> for IncidentView {
+    fn from(i: &Incident) -> Self {
+        IncidentView {
+            id: i.id,
+            title: i.title.clone(),
+            description: i.description.clone(),
+            severity: i.severity,
+            status: i.status,
+            escalation: i.escalation,
+            assignee: i.assignee,
+            rule_id: i.rule_id.clone(),
+            group_key: i.group_key.clone(),
+            occurrences: i.occurrences,
+            entities: i.entities.clone(),
+            event_ids: i.event_ids.iter().map(ToString::to_string).collect(),
+            first_seen: i.first_seen,
+            last_seen: i.last_seen,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            created_by: i.created_by.clone(),
+        }
+    }
+}
+
+/// An alert as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertView {
+    pub id: rampart_core::AlertId,
+    pub rule_id: String,
+    pub rule_title: String,
+    pub severity: u8,
+    pub group_key: String,
+    pub event_ids: Vec<String>,
+    pub entities: Entities,
+    /// When the event that raised it happened.
+    pub ts: Timestamp,
+    pub created_at: Timestamp,
+    pub incident_id: IncidentId,
+}
+
+impl From<&Alert> for AlertView {
+    fn from(a: &Alert) -> Self {
+        AlertView {
+            id: a.id,
+            rule_id: a.rule_id.clone(),
+            rule_title: a.rule_title.clone(),
+            severity: a.severity,
+            group_key: a.group_key.clone(),
+            event_ids: a.event_ids.iter().map(ToString::to_string).collect(),
+            entities: a.entities.clone(),
+            ts: a.ts,
+            created_at: a.created_at,
+            incident_id: a.incident_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommentView {
+    pub id: CommentId,
+    pub author: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+impl From<&Comment> for CommentView {
+    fn from(c: &Comment) -> Self {
+        CommentView {
+            id: c.id,
+            author: c.author.clone(),
+            body: c.body.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// One incident with its latest alerts and its comments.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: IncidentView,
+    /// The newest 100 alerts (all of them: `GET /alerts?incident=`).
+    pub alerts: Vec<AlertView>,
+    pub comments: Vec<CommentView>,
+}
+
+/// A severity as a number (0–255) or a name (low, high, …).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SeverityInput {
+    Number(u8),
+    Name(String),
+}
+
+impl SeverityInput {
+    fn resolve(&self, field: &str) -> Result<u8, ApiError> {
+        match self {
+            SeverityInput::Number(n) => Ok(*n),
+            SeverityInput::Name(name) => {
+                rampart_core::event::parse_severity(name).ok_or_else(|| {
+                    ApiError::invalid_field(
+                        field,
+                        "a number or one of informational, low, medium, high, critical",
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// An incident opened by hand.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: SeverityInput,
+    #[serde(default)]
+    pub entities: Entities,
+    /// Ids of stored events it concerns.
+    #[serde(default)]
+    pub event_ids: Vec<String>,
+    pub assignee: Option<UserId>,
+}
+
+/// A change; absent fields stay as they are (`assignee: null` unassigns).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentChange {
+    pub status: Option<IncidentStatus>,
+    #[serde(default, with = "serde_with_none")]
+    #[schema(value_type = Option<UserId>)]
+    pub assignee: Option<Option<UserId>>,
+    pub escalation: Option<u8>,
+    pub severity: Option<SeverityInput>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `Option<Option<T>>` for JSON: absent → `None`, `null` → `Some(None)`.
+mod serde_with_none {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+fn check_title(title: &str) -> Result<String, ApiError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::invalid_field(
+            "title",
+            format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+async fn check_assignee(
+    state: &AppState,
+    org: OrgId,
+    user: Option<UserId>,
+) -> Result<(), ApiError> {
+    if let Some(user) = user {
+        let found = state.store.get_user(org, user).await?;
+        if found.is_none_or(|u| u.disabled) {
+            return Err(ApiError::invalid_field(
+                "assignee",
+                "no enabled user with this id in the organisation",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_event_ids(ids: &[String]) -> Result<Vec<EventId>, ApiError> {
+    if ids.len() > MAX_INCIDENT_EVENTS {
+        return Err(ApiError::invalid_field(
+            "event_ids",
+            format!("at most {MAX_INCIDENT_EVENTS} event ids"),
+        ));
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(n, id)| {
+            id.parse()
+                .map_err(|_| ApiError::invalid_field(&format!("event_ids[{n}]"), "not an event id"))
+        })
+        .collect()
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: NewIncident,
+) -> Result<IncidentView, ApiError> {
+    let org = principal.org_id;
+    let title = check_title(&input.title)?;
+    let severity = input.severity.resolve("severity")?;
+    check_assignee(state, org, input.assignee).await?;
+    let event_ids = parse_event_ids(&input.event_ids)?;
+    let mut entities = Entities::default();
+    entities.merge(&input.entities);
+    let now = state.clock.now();
+    let incident = Incident {
+        id: IncidentId::new(),
+        org_id: org,
+        title,
+        description: input.description,
+        severity,
+        status: IncidentStatus::Open,
+        escalation: 0,
+        assignee: input.assignee,
+        rule_id: None,
+        group_key: None,
+        occurrences: 0,
+        entities,
+        event_ids,
+        first_seen: now,
+        last_seen: now,
+        created_at: now,
+        updated_at: now,
+        created_by: principal.audit_actor(),
+    };
+    let view = IncidentView::from(&incident);
+    let entry = audit::entry(
+        state,
+        principal,
+        "incident.create",
+        ("incident", incident.id.to_string()),
+        None,
+        audit::snapshot(&view),
+    );
+    state.store.create_incident(org, &incident, &entry).await?;
+    Ok(view)
+}
+
+pub async fn get(state: &AppState, org: OrgId, id: IncidentId) -> Result<IncidentDetail, ApiError> {
+    let incident = state
+        .store
+        .get_incident(org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("incident"))?;
+    let alerts = state.store.list_alerts(org, Some(id), None, 100).await?;
+    let comments = state.store.list_comments(org, id).await?;
+    Ok(IncidentDetail {
+        incident: IncidentView::from(&incident),
+        alerts: alerts.iter().map(AlertView::from).collect(),
+        comments: comments.iter().map(CommentView::from).collect(),
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: IncidentId,
+    change: IncidentChange,
+) -> Result<IncidentView, ApiError> {
+    let org = principal.org_id;
+    if let Some(level) = change.escalation {
+        if level > MAX_ESCALATION {
+            return Err(ApiError::invalid_field(
+                "escalation",
+                format!("must be between 0 and {MAX_ESCALATION}"),
+            ));
+        }
+    }
+    let title = change.title.as_deref().map(check_title).transpose()?;
+    let severity = change
+        .severity
+        .as_ref()
+        .map(|s| s.resolve("severity"))
+        .transpose()?;
+    if let Some(assignee) = change.assignee {
+        check_assignee(state, org, assignee).await?;
+    }
+    let now = state.clock.now();
+    let apply = |current: &Incident| -> Result<Incident, String> {
+        let mut next = current.clone();
+        if let Some(status) = change.status {
+            if !current.status.can_move_to(status) {
+                return Err(format!(
+                    "an incident cannot move from {} to {}",
+                    current.status.as_str(),
+                    status.as_str()
+                ));
+            }
+            next.status = status;
+        }
+        if let Some(assignee) = change.assignee {
+            next.assignee = assignee;
+        }
+        if let Some(level) = change.escalation {
+            next.escalation = level;
+        }
+        if let Some(severity) = severity {
+            next.severity = severity;
+        }
+        if let Some(title) = &title {
+            next.title = title.clone();
+        }
+        if let Some(description) = &change.description {
+            next.description = Some(description.clone());
+        }
+        next.updated_at = now;
+        Ok(next)
+    };
+    let actor = principal.audit_actor();
+    let trail = |before: &Incident, after: &Incident| {
+        audit::entry_in(
+            state,
+            org,
+            actor.clone(),
+            "incident.update",
+            ("incident", before.id.to_string()),
+            audit::snapshot(&IncidentView::from(before)),
+            audit::snapshot(&IncidentView::from(after)),
+        )
+    };
+    match state.store.update_incident(org, id, &apply, &trail).await? {
+        Change::Missing => Err(ApiError::not_found("incident")),
+        Change::Refused(reason) => Err(ApiError {
+            field: Some("status".into()),
+            ..ApiError::conflict("invalid_transition", reason)
+        }),
+        Change::Done { after, .. } => Ok(IncidentView::from(&after)),
+    }
+}
+
+pub async fn comment(
+    state: &AppState,
+    principal: &Principal,
+    id: IncidentId,
+    body: &str,
+) -> Result<CommentView, ApiError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > MAX_COMMENT_CHARS {
+        return Err(ApiError::invalid_field(
+            "body",
+            format!("must be 1 to {MAX_COMMENT_CHARS} characters"),
+        ));
+    }
+    let comment = Comment {
+        id: CommentId::new(),
+        incident_id: id,
+        author: principal.audit_actor(),
+        body: body.to_owned(),
+        created_at: state.clock.now(),
+    };
+    let view = CommentView::from(&comment);
+    let entry = audit::entry(
+        state,
+        principal,
+        "incident.comment",
+        ("incident", id.to_string()),
+        None,
+        audit::snapshot(&view),
+    );
+    if !state
+        .store
+        .add_comment(principal.org_id, &comment, &entry)
+        .await?
+    {
+        return Err(ApiError::not_found("incident"));
+    }
+    Ok(view)
+}
+
+/// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`,
+/// `-severity`, `severity`.
+pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), ApiError> {
+    let text = text.unwrap_or("-last_seen");
+    let (descending, name) = match text.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, text),
+    };
+    let sort = match name {
+        "last_seen" => IncidentSort::LastSeen,
+        "created_at" => IncidentSort::CreatedAt,
+        "severity" => IncidentSort::Severity,
+        _ => {
+            return Err(ApiError::invalid_field(
+                "sort",
+                "one of last_seen, created_at, severity, each with an optional leading '-' for descending",
+            ))
+        }
+    };
+    Ok((sort, descending))
+}
+
+/// The cursor of a listing: `<sort value>_<incident id>`.
+pub fn cursor_of(sort: IncidentSort, incident: &IncidentView) -> String {
+    let value = match sort {
+        IncidentSort::LastSeen => incident.last_seen.0,
+        IncidentSort::CreatedAt => incident.created_at.0,
+        IncidentSort::Severity => i64::from(incident.severity),
+    };
+    format!("{value}_{}", incident.id)
+}
+
+pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), ApiError> {
+    let bad = || ApiError::invalid_field("cursor", "not a cursor this API returned");
+    let (value, id) = text.split_once('_').ok_or_else(bad)?;
+    Ok((
+        value.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+pub async fn list(
+    state: &AppState,
+    org: OrgId,
+    query: &IncidentQuery,
+) -> Result<Vec<IncidentView>, ApiError> {
+    let items = state.store.list_incidents(org, query).await?;
+    Ok(items.iter().map(IncidentView::from).collect())
+}

@@ -1,0 +1,441 @@
+//! Detection rules of an organisation: validate, create, replace, switch,
+//! delete (each audited), and test rules on sample events without storing
+//! anything. Built-in rules may only be switched on or off.
+
+use rampart_core::event::normalise;
+use rampart_core::{DetectionRule, OrgId};
+use rampart_detect::tester::test_events;
+use rampart_detect::{parse_documents, Document, RuleKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::extract::Principal;
+use crate::service::audit;
+use crate::service::detection::rule_row;
+use crate::state::AppState;
+
+/// Most sample events one test takes.
+pub const MAX_TEST_EVENTS: usize = 10_000;
+/// Largest rule text accepted.
+const MAX_RULE_BYTES: usize = 256 * 1024;
+
+/// A rule as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleView {
+    pub id: String,
+    pub title: String,
+    pub level: Option<String>,
+    /// `detection` or `correlation`.
+    pub kind: String,
+    pub enabled: bool,
+    pub builtin: bool,
+    /// Matches (for correlations: firings) since the rule was created.
+    pub hits: i64,
+    pub last_hit_at: Option<rampart_core::Timestamp>,
+    pub created_at: rampart_core::Timestamp,
+    pub updated_at: rampart_core::Timestamp,
+    pub yaml: String,
+}
+
+impl From<DetectionRule> for RuleView {
+    fn from(r: DetectionRule) -> Self {
+        RuleView {
+            id: r.id,
+            title: r.title,
+            level: r.level,
+            kind: r.kind,
+            enabled: r.enabled,
+            builtin: r.builtin,
+            hits: r.hits,
+            last_hit_at: r.last_hit_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            yaml: r.yaml,
+        }
+    }
+}
+
+/// A rule to store: its Sigma YAML (one document).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    pub yaml: String,
+    /// [default: true]
+    pub enabled: Option<bool>,
+}
+
+/// What validation found out about a rule.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleSummary {
+    pub id: Option<String>,
+    pub title: String,
+    pub level: Option<String>,
+    pub kind: String,
+}
+
+/// Rules (one or more YAML documents) and sample events to try them on.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestInput {
+    pub yaml: String,
+    /// Events as they would be ingested (ECS fields, nested or dotted).
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestMatch {
+    /// 0-based position in `events`.
+    pub index: usize,
+    pub rules: Vec<RuleSummary>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestAlert {
+    pub rule: RuleSummary,
+    /// The correlation's group-by values.
+    #[schema(value_type = Object)]
+    pub group: serde_json::Map<String, Value>,
+    /// Positions in `events` of the events behind it.
+    pub events: Vec<usize>,
+}
+
+/// The answer to a test: nothing of it was stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestReport {
+    pub matched: usize,
+    pub total: usize,
+    pub matches: Vec<TestMatch>,
+    /// Alerts correlation rules raised over the events, in order.
+    pub alerts: Vec<TestAlert>,
+}
+
+fn invalid_rule(detail: impl Into<String>) -> ApiError {
+    ApiError {
+        field: Some("yaml".into()),
+        ..ApiError::bad_request("invalid_rule", detail)
+    }
+}
+
+fn kind_of(doc: &Document) -> &'static str {
+    match doc {
+        Document::Rule(_) => "detection",
+        Document::Correlation(_) => "correlation",
+    }
+}
+
+fn summary(doc: &Document) -> RuleSummary {
+    RuleSummary {
+        id: doc.id().map(str::to_owned),
+        title: doc.title().to_owned(),
+        level: doc.level().map(str::to_owned),
+        kind: kind_of(doc).into(),
+    }
+}
+
+/// Parses YAML holding rules; every document must load.
+fn parse_all(yaml: &str) -> Result<Vec<Document>, ApiError> {
+    if yaml.len() > MAX_RULE_BYTES {
+        return Err(invalid_rule(format!(
+            "the rule text exceeds {MAX_RULE_BYTES} bytes"
+        )));
+    }
+    let docs = parse_documents(yaml)
+        .into_iter()
+        .map(|d| d.map_err(|e| invalid_rule(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    if docs.is_empty() {
+        return Err(invalid_rule("the YAML holds no rule"));
+    }
+    Ok(docs)
+}
+
+/// Parses exactly one rule and checks that it compiles and that what it
+/// refers to exists among the organisation's rules.
+async fn checked_rule(
+    state: &AppState,
+    org: OrgId,
+    yaml: &str,
+    key: &str,
+) -> Result<Document, ApiError> {
+    let mut docs = parse_all(yaml)?;
+    if docs.len() != 1 {
+        return Err(invalid_rule(
+            "store one rule per request (the YAML holds several documents)",
+        ));
+    }
+    let doc = docs.remove(0);
+    let mut builder = rampart_detect::DetectorBuilder::new(
+        rampart_detect::FieldMapping::default(),
+        rampart_detect::Placeholders::new(),
+    );
+    builder.add(key, &doc).map_err(invalid_rule)?;
+    if let Document::Correlation(_) = &doc {
+        // References resolve against every stored rule of the organisation.
+        for rule in all_rules(state, org).await? {
+            if rule.id == key {
+                continue;
+            }
+            if let Some(Ok(other)) = parse_documents(&rule.yaml).into_iter().next() {
+                let _ = builder.add(&rule.id, &other);
+            }
+        }
+    }
+    builder
+        .build()
+        .map_err(|(_, reason)| invalid_rule(reason))?;
+    Ok(doc)
+}
+
+async fn all_rules(state: &AppState, org: OrgId) -> Result<Vec<DetectionRule>, ApiError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state.store.list_rules(org, after.as_deref(), 1000).await?;
+        let done = page.len() < 1000;
+        after = page.last().map(|r| r.id.clone());
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Checks a rule without storing it.
+pub async fn validate(state: &AppState, org: OrgId, yaml: &str) -> Result<RuleSummary, ApiError> {
+    let key = "validate";
+    let doc = checked_rule(state, org, yaml, key).await?;
+    Ok(summary(&doc))
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: RuleInput,
+) -> Result<RuleView, ApiError> {
+    let org = principal.org_id;
+    let id = parse_all(&input.yaml)?
+        .first()
+        .and_then(|d| d.id().map(str::to_owned))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let doc = checked_rule(state, org, &input.yaml, &id).await?;
+    let now = state.clock.now();
+    let mut rule = rule_row(org, &id, &doc, &input.yaml, false, now);
+    rule.enabled = input.enabled.unwrap_or(true);
+    let view = RuleView::from(rule.clone());
+    let entry = audit::entry(
+        state,
+        principal,
+        "rule.create",
+        ("rule", id),
+        None,
+        audit::snapshot(&view),
+    );
+    state.store.create_rule(org, &rule, &entry).await?;
+    state.detection.invalidate(org);
+    Ok(view)
+}
+
+async fn existing(state: &AppState, org: OrgId, id: &str) -> Result<DetectionRule, ApiError> {
+    state
+        .store
+        .get_rule(org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule"))
+}
+
+fn refuse_builtin(rule: &DetectionRule, what: &str) -> Result<(), ApiError> {
+    if rule.builtin {
+        return Err(ApiError::conflict(
+            "builtin_rule",
+            format!("built-in rules cannot be {what}; disable it and add your own rule instead"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn replace(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    input: RuleInput,
+) -> Result<RuleView, ApiError> {
+    let org = principal.org_id;
+    let before = existing(state, org, id).await?;
+    refuse_builtin(&before, "edited")?;
+    let doc = checked_rule(state, org, &input.yaml, id).await?;
+    if doc.id().is_some_and(|new| new != id) {
+        return Err(invalid_rule(format!(
+            "the YAML's id is not {id}; a rule's id cannot change"
+        )));
+    }
+    let mut after = rule_row(org, id, &doc, &input.yaml, false, state.clock.now());
+    after.enabled = input.enabled.unwrap_or(before.enabled);
+    after.created_at = before.created_at;
+    after.hits = before.hits;
+    after.last_hit_at = before.last_hit_at;
+    save(state, principal, "rule.update", before, after).await
+}
+
+pub async fn set_enabled(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    enabled: bool,
+) -> Result<RuleView, ApiError> {
+    let before = existing(state, principal.org_id, id).await?;
+    let after = DetectionRule {
+        enabled,
+        updated_at: state.clock.now(),
+        ..before.clone()
+    };
+    let action = if enabled {
+        "rule.enable"
+    } else {
+        "rule.disable"
+    };
+    save(state, principal, action, before, after).await
+}
+
+async fn save(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    before: DetectionRule,
+    after: DetectionRule,
+) -> Result<RuleView, ApiError> {
+    let org = principal.org_id;
+    let id = after.id.clone();
+    let view = RuleView::from(after.clone());
+    let entry = audit::entry(
+        state,
+        principal,
+        action,
+        ("rule", id),
+        audit::snapshot(&RuleView::from(before)),
+        audit::snapshot(&view),
+    );
+    if !state.store.update_rule(org, &after, &entry).await? {
+        return Err(ApiError::not_found("rule"));
+    }
+    state.detection.invalidate(org);
+    Ok(view)
+}
+
+pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result<(), ApiError> {
+    let org = principal.org_id;
+    let before = existing(state, org, id).await?;
+    refuse_builtin(&before, "deleted")?;
+    let entry = audit::entry(
+        state,
+        principal,
+        "rule.delete",
+        ("rule", id.to_owned()),
+        audit::snapshot(&RuleView::from(before)),
+        None,
+    );
+    if !state.store.delete_rule(org, id, &entry).await? {
+        return Err(ApiError::not_found("rule"));
+    }
+    state.detection.invalidate(org);
+    Ok(())
+}
+
+/// Runs the given rules (with the organisation's enabled rules they refer
+/// to) over sample events; stores nothing, changes no counter.
+pub async fn test(state: &AppState, org: OrgId, input: TestInput) -> Result<TestReport, ApiError> {
+    if input.events.len() > MAX_TEST_EVENTS {
+        return Err(ApiError::invalid_field(
+            "events",
+            format!("at most {MAX_TEST_EVENTS} events per test"),
+        ));
+    }
+    let docs = parse_all(&input.yaml)?;
+    let now = state.clock.now();
+    let mut events = Vec::with_capacity(input.events.len());
+    for (index, value) in input.events.into_iter().enumerate() {
+        let event = normalise(value, now, "rules-test").map_err(|e| ApiError {
+            field: Some(format!("events[{index}].{}", e.field)),
+            ..ApiError::bad_request("invalid_event", format!("event {index}: {e}"))
+        })?;
+        events.push(event);
+    }
+    let tested: Vec<String> = (0..docs.len()).map(|n| format!("test:{n}")).collect();
+    // The tested documents, and the stored rules correlations may refer to.
+    let mut builder = rampart_detect::DetectorBuilder::new(
+        rampart_detect::FieldMapping::default(),
+        rampart_detect::Placeholders::new(),
+    );
+    for (doc, key) in docs.iter().zip(&tested) {
+        builder.add(key, doc).map_err(invalid_rule)?;
+    }
+    if docs.iter().any(|d| matches!(d, Document::Correlation(_))) {
+        for rule in state.store.enabled_rules(org).await? {
+            if let Some(Ok(doc)) = parse_documents(&rule.yaml).into_iter().next() {
+                let _ = builder.add(&rule.id, &doc);
+            }
+        }
+    }
+    let detector = builder
+        .build()
+        .map_err(|(_, reason)| invalid_rule(reason))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let outcome = test_events(&detector, &events);
+        (detector, outcome)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let (detector, outcome) = outcome;
+    let is_tested = |rule: usize| tested.contains(&detector.rule(rule).key);
+    let describe = |rule: usize| {
+        let info = detector.rule(rule);
+        let index = tested.iter().position(|k| *k == info.key).unwrap_or(0);
+        RuleSummary {
+            id: docs.get(index).and_then(|d| d.id().map(str::to_owned)),
+            title: info.title.clone(),
+            level: info.level.clone(),
+            kind: match info.kind {
+                RuleKind::Detection => "detection",
+                RuleKind::Correlation => "correlation",
+            }
+            .into(),
+        }
+    };
+    let matches: Vec<TestMatch> = outcome
+        .matches
+        .iter()
+        .filter_map(|(index, rules)| {
+            let rules: Vec<RuleSummary> = rules
+                .iter()
+                .copied()
+                .filter(|&r| is_tested(r))
+                .map(describe)
+                .collect();
+            (!rules.is_empty()).then_some(TestMatch {
+                index: *index,
+                rules,
+            })
+        })
+        .collect();
+    let alerts = outcome
+        .alerts
+        .iter()
+        .filter(|a| is_tested(a.rule) && detector.rule(a.rule).kind == RuleKind::Correlation)
+        .map(|a| TestAlert {
+            rule: describe(a.rule),
+            group: a
+                .group
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+            events: a.events.iter().map(|e| e.0 as usize).collect(),
+        })
+        .collect();
+    Ok(TestReport {
+        matched: matches.len(),
+        total: outcome.total,
+        matches,
+        alerts,
+    })
+}
