@@ -22,6 +22,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<RuleView>>, ApiError> {
     principal.require(Permission::Read)?;
+    rules::ensure_pack(&state, principal.org_id).await?;
     let limit = page.limit()?;
     let after: Option<String> = page.cursor()?;
     let items = state
@@ -56,6 +57,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Read)?;
+    rules::ensure_pack(&state, principal.org_id).await?;
     let rule = state
         .store
         .get_rule(principal.org_id, &id)

@@ -188,6 +188,15 @@ async fn checked_rule(
     Ok(doc)
 }
 
+/// Makes sure the built-in pack is stored for `org` (once per node).
+pub async fn ensure_pack(state: &AppState, org: OrgId) -> Result<(), ApiError> {
+    state
+        .detection
+        .for_org(&*state.store, org, state.clock.now())
+        .await
+        .map(drop)
+}
+
 async fn all_rules(state: &AppState, org: OrgId) -> Result<Vec<DetectionRule>, ApiError> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
@@ -238,6 +247,7 @@ pub async fn create(
 }
 
 async fn existing(state: &AppState, org: OrgId, id: &str) -> Result<DetectionRule, ApiError> {
+    ensure_pack(state, org).await?;
     state
         .store
         .get_rule(org, id)
@@ -352,6 +362,7 @@ pub async fn test(state: &AppState, org: OrgId, input: TestInput) -> Result<Test
         ));
     }
     let docs = parse_all(&input.yaml)?;
+    ensure_pack(state, org).await?;
     let now = state.clock.now();
     let mut events = Vec::with_capacity(input.events.len());
     for (index, value) in input.events.into_iter().enumerate() {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth;
+mod detection;
 mod events;
 mod helpers;
 mod operations;
