@@ -81,6 +81,44 @@ pub enum BenchAction {
         #[arg(long)]
         verdicts: Option<std::path::PathBuf>,
     },
+    /// Write a realistic sshd auth.log to stdout, and its ground truth
+    /// (the sources brute-forcing: 5 attempts within 5 minutes) to --truth.
+    AuthLog {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+        #[arg(long, default_value = "auth-truth.txt")]
+        truth: std::path::PathBuf,
+    },
+    /// Send an auth.log to a running server over HTTP (raw syslog lines)
+    /// and compare its brute-force incidents with the ground truth.
+    AuthLogSend {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API key with the ingest and read scopes (or an admin token).
+        #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "auth-truth.txt")]
+        truth: std::path::PathBuf,
+        /// Lines per request.
+        #[arg(long, default_value_t = 2000)]
+        chunk: usize,
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
+    /// Manual incident creation and incident lists, one request at a time.
+    Incidents {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// A token or API key allowed to work incidents.
+        #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+    },
     /// The baseline on PostgreSQL: COPY into one table with the same indexes.
     NaivePostgres {
         #[arg(long, default_value_t = 1_000_000)]
@@ -121,6 +159,21 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
             runs,
             verdicts,
         } => crate::bench_detect::detect(&rules, limit, &events, runs, verdicts),
+        BenchAction::AuthLog { lines, seed, truth } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::bench_auth::auth_log(lines, seed, &mut out, &truth)
+        }
+        BenchAction::AuthLogSend {
+            url,
+            token,
+            file,
+            truth,
+            chunk,
+            clients,
+        } => crate::bench_auth::send_auth_log(&url, &token, &file, &truth, chunk, clients).await,
+        BenchAction::Incidents { url, token, count } => {
+            crate::bench_auth::incidents(&url, &token, count).await
+        }
         BenchAction::NaivePostgres { rows, database_url } => {
             naive_postgres(rows, &database_url).await
         }
@@ -174,7 +227,7 @@ pub fn sample_event(i: usize, base_ms: i64) -> String {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -3,6 +3,7 @@
 //! on the database directly (e.g. to reset a lost admin password).
 
 mod bench;
+mod bench_auth;
 mod bench_detect;
 mod rules;
 
