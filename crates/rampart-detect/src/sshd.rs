@@ -1,7 +1,8 @@
 //! One sshd login attempt, one count: sshd logs "Invalid user X from IP
 //! port P" and then "Failed password for invalid user X from IP port P" for
-//! the same attempt. [`SshAttempts`] remembers the first line so the second
-//! can be marked as its continuation. State is bounded by age and size.
+//! the same attempt. [`SshAttempts`] remembers whichever of the two lines
+//! it sees first, so the other is marked as its continuation, even when
+//! two batches are scanned out of order. State is bounded by age and size.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -13,7 +14,8 @@ const PENDING_MS: i64 = 10 * 60 * 1000;
 /// Most attempts remembered at once.
 const MAX_PENDING: usize = 100_000;
 
-type AttemptKey = (IpAddr, Option<u16>, String);
+/// Which line of the pair was seen: true for "Invalid user".
+type AttemptKey = (IpAddr, Option<u16>, String, bool);
 
 /// Open "Invalid user" attempts of one organisation.
 #[derive(Debug, Default)]
@@ -41,21 +43,25 @@ impl SshAttempts {
         };
         let ts = event.timestamp.0;
         self.expire(ts);
-        let key = (ip, event.source_port, user.clone());
-        match event.action.as_deref() {
-            Some("ssh_invalid_user") => {
-                self.pending.insert(key.clone(), ts);
-                self.order.push_back((key, ts));
-                false
-            }
-            _ => {
-                let for_invalid_user = event
-                    .message
-                    .as_deref()
-                    .is_some_and(|m| m.contains(" for invalid user "));
-                for_invalid_user && self.pending.remove(&key).is_some()
-            }
+        let invalid_line = event.action.as_deref() == Some("ssh_invalid_user");
+        let for_invalid_user = invalid_line
+            || event
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains(" for invalid user "));
+        if !for_invalid_user {
+            return false;
         }
+        let (port, user) = (event.source_port, user.clone());
+        // The other line of the pair, if it came first, makes this one its continuation.
+        let other = (ip, port, user.clone(), !invalid_line);
+        if self.pending.remove(&other).is_some() {
+            return true;
+        }
+        let key = (ip, port, user, invalid_line);
+        self.pending.insert(key.clone(), ts);
+        self.order.push_back((key, ts));
+        false
     }
 
     fn expire(&mut self, now: i64) {
@@ -124,6 +130,7 @@ mod tests {
             2
         )));
         // A failure for a valid user never continues anything.
+        let mut a = SshAttempts::default();
         assert!(!a.observe(&invalid));
         assert!(!a.observe(&line(
             "ssh_login",
@@ -131,6 +138,30 @@ mod tests {
             "Failed password for admin from 203.0.113.9 port 5000 ssh2",
             3
         )));
+    }
+
+    #[test]
+    fn the_pair_is_one_attempt_in_either_order() {
+        let mut a = SshAttempts::default();
+        let failed = line(
+            "ssh_login",
+            7,
+            "Failed password for invalid user admin from 203.0.113.9 port 7 ssh2",
+            0,
+        );
+        let invalid = line(
+            "ssh_invalid_user",
+            7,
+            "Invalid user admin from 203.0.113.9 port 7",
+            0,
+        );
+        assert!(!a.observe(&failed), "the first seen counts");
+        assert!(!a.observe(&failed), "a second password try counts");
+        assert!(
+            a.observe(&invalid),
+            "the late Invalid user line is the continuation"
+        );
+        assert!(a.is_empty());
     }
 
     #[test]
@@ -149,6 +180,6 @@ mod tests {
             PENDING_MS + 1,
         );
         assert!(!a.observe(&late));
-        assert!(a.is_empty());
+        assert_eq!(a.len(), 1, "only the late line waits; the expired one is gone");
     }
 }
