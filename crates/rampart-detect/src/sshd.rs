@@ -180,6 +180,10 @@ mod tests {
             PENDING_MS + 1,
         );
         assert!(!a.observe(&late));
-        assert_eq!(a.len(), 1, "only the late line waits; the expired one is gone");
+        assert_eq!(
+            a.len(),
+            1,
+            "only the late line waits; the expired one is gone"
+        );
     }
 }
