@@ -32,7 +32,7 @@ impl Default for Limits {
 }
 
 /// The evaluated form of one correlation rule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Window {
     pub kind: CorrelationKind,
     pub timespan_ms: i64,
@@ -87,19 +87,12 @@ pub struct Fired {
 pub struct Correlator {
     /// Keyed by the correlation's key and its window definition, so that a
     /// rebuilt rule set keeps the state of the rules that did not change.
-    rules: HashMap<(String, WindowKey), RuleState>,
+    rules: HashMap<StateKey, RuleState>,
     limits: Limits,
 }
 
-/// A window compared by value (hashable form of [`Window`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct WindowKey(String);
-
-impl WindowKey {
-    pub fn of(window: &Window) -> WindowKey {
-        WindowKey(format!("{window:?}"))
-    }
-}
+/// Which state a correlation uses: its rule key and its window.
+pub type StateKey = (String, Window);
 
 impl Correlator {
     pub fn new(limits: Limits) -> Correlator {
@@ -115,7 +108,7 @@ impl Correlator {
     }
 
     /// Drops the state of rules no longer in `keep`.
-    pub fn retain(&mut self, keep: &[(String, WindowKey)]) {
+    pub fn retain(&mut self, keep: &[StateKey]) {
         self.rules.retain(|key, _| keep.contains(key));
     }
 
@@ -126,7 +119,7 @@ impl Correlator {
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
-        key: &(String, WindowKey),
+        key: &StateKey,
         window: &Window,
         group: Vec<String>,
         step: usize,

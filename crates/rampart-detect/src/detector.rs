@@ -9,7 +9,7 @@ use rampart_core::{Event, EventId};
 use serde_json::Value;
 
 use crate::compile::Placeholders;
-use crate::correlate::{Correlator, Window, WindowKey};
+use crate::correlate::{Correlator, StateKey, Window};
 use crate::engine::{RuleSet, RuleSetBuilder, Scratch};
 use crate::event::FieldPaths;
 use crate::load::Document;
@@ -51,7 +51,7 @@ pub struct Alert {
 struct Correlation {
     rule: usize,
     window: Window,
-    key: (String, WindowKey),
+    key: StateKey,
     /// Indices into the capture fields.
     group_by: Vec<usize>,
     value: Option<usize>,
@@ -162,7 +162,7 @@ impl DetectorBuilder {
             let window = Window::of(rule);
             correlations.push(Correlation {
                 rule: index,
-                key: (info.key.clone(), WindowKey::of(&window)),
+                key: (info.key.clone(), window.clone()),
                 window,
                 group_by: rule.group_by.iter().map(|f| field_index(f)).collect(),
                 value,
@@ -248,7 +248,7 @@ impl Detector {
     }
 
     /// The correlation states this detector uses (to drop the others).
-    pub fn state_keys(&self) -> Vec<(String, WindowKey)> {
+    pub fn state_keys(&self) -> Vec<StateKey> {
         self.correlations.iter().map(|c| c.key.clone()).collect()
     }
 

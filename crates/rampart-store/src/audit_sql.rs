@@ -23,7 +23,7 @@ pub struct AuditQuery {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    async fn append_audit(&self, org: OrgId, entry: &AuditEntry) -> Result<()>;
     async fn list_audit(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
@@ -51,15 +51,18 @@ macro_rules! impl_audit_sql {
         const AUDIT_COLUMNS: &str =
             "id, org_id, at, actor, action, target_type, target_id, before_json, after_json";
 
+        /// Appends `e` to `org`'s trail (the organisation given, whatever
+        /// the entry says).
         pub(crate) async fn insert_audit(
             conn: &mut <$db as sqlx::Database>::Connection,
+            org: rampart_core::OrgId,
             e: &rampart_core::AuditEntry,
         ) -> $crate::Result<()> {
             sqlx::query(&format!(
                 "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             ))
             .bind(e.id.to_string())
-            .bind(e.org_id.to_string())
+            .bind(org.to_string())
             .bind(e.at.0)
             .bind(&e.actor)
             .bind(&e.action)
@@ -90,9 +93,13 @@ macro_rules! impl_audit_sql {
 
         #[async_trait::async_trait]
         impl $crate::audit_sql::AuditStore for $store {
-            async fn append_audit(&self, entry: &rampart_core::AuditEntry) -> $crate::Result<()> {
+            async fn append_audit(
+                &self,
+                org: rampart_core::OrgId,
+                entry: &rampart_core::AuditEntry,
+            ) -> $crate::Result<()> {
                 let mut conn = self.pool.acquire().await?;
-                insert_audit(&mut conn, entry).await
+                insert_audit(&mut conn, org, entry).await
             }
 
             async fn list_audit(

@@ -433,7 +433,7 @@ macro_rules! impl_incidents_sql {
                 let mut row = incident.clone();
                 row.org_id = org;
                 write_incident(&mut *tx, &row, true).await?;
-                insert_audit(&mut tx, audit).await?;
+                insert_audit(&mut tx, org, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -504,7 +504,7 @@ macro_rules! impl_incidents_sql {
                 after.id = before.id;
                 after.org_id = org;
                 write_incident(&mut *tx, &after, false).await?;
-                insert_audit(&mut tx, &audit(&before, &after)).await?;
+                insert_audit(&mut tx, org, &audit(&before, &after)).await?;
                 tx.commit().await?;
                 Ok(Change::Done { before, after })
             }
@@ -532,7 +532,7 @@ macro_rules! impl_incidents_sql {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                insert_audit(&mut tx, audit).await?;
+                insert_audit(&mut tx, org, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }

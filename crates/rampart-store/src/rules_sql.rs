@@ -128,7 +128,7 @@ macro_rules! impl_rules_sql {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::from_write)?;
-                insert_audit(&mut tx, audit).await?;
+                insert_audit(&mut tx, org, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -157,7 +157,7 @@ macro_rules! impl_rules_sql {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                insert_audit(&mut tx, audit).await?;
+                insert_audit(&mut tx, org, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -177,7 +177,7 @@ macro_rules! impl_rules_sql {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                insert_audit(&mut tx, audit).await?;
+                insert_audit(&mut tx, org, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }

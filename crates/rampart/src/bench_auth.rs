@@ -45,14 +45,15 @@ const GUESSES: &[&str] = &[
 ];
 
 struct Log {
-    lines: Vec<(i64, String)>,
+    /// `(time, sshd pid, message)`.
+    lines: Vec<(i64, u32, String)>,
     /// Per source address, the times of its failed attempts.
     attempts: HashMap<String, Vec<i64>>,
 }
 
 impl Log {
     fn line(&mut self, at: i64, pid: u32, text: String) {
-        self.lines.push((at, format!("{pid}\u{0}{text}")));
+        self.lines.push((at, pid, text));
     }
 
     fn attempt(&mut self, ip: &str, at: i64) {
@@ -188,9 +189,8 @@ pub fn auth_log(lines: usize, seed: u64, out: &mut impl Write, truth: &Path) -> 
             format!("pam_unix(sshd:session): session closed for user {user}"),
         );
     }
-    log.lines.sort_by_key(|(at, _)| *at);
-    for (at, line) in &log.lines {
-        let (pid, text) = line.split_once('\u{0}').unwrap_or(("1", line));
+    log.lines.sort_by_key(|(at, _, _)| *at);
+    for (at, pid, text) in &log.lines {
         let stamp = rampart_core::Timestamp(*at).to_rfc3339();
         // "2026-11-23T10:00:00Z" → "Nov 23 10:00:00"
         let clock = stamp.get(11..19).unwrap_or("00:00:00");

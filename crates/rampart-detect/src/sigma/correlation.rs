@@ -6,7 +6,7 @@ use yaml_serde::{Mapping, Value};
 use super::rule::text_field;
 
 /// What a correlation counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CorrelationKind {
     /// Matches of the referenced rules.
     EventCount,
@@ -17,7 +17,7 @@ pub enum CorrelationKind {
 }
 
 /// A count condition: `lower` (inclusive) and an optional inclusive `upper`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CountCondition {
     pub lower: u64,
     pub upper: Option<u64>,

@@ -94,10 +94,9 @@ pub async fn list(
         after,
         limit,
     };
-    let items = incidents::list(&state, principal.org_id, &query).await?;
-    Ok(Json(Page::new(items, limit, |i| {
-        incidents::cursor_of(sort, i)
-    })))
+    Ok(Json(
+        incidents::list(&state, principal.org_id, &query).await?,
+    ))
 }
 
 /// Open an incident by hand.

@@ -58,6 +58,6 @@ pub async fn record(
     after: Option<Value>,
 ) -> Result<(), ApiError> {
     let entry = entry(state, principal, action, target, before, after);
-    state.store.append_audit(&entry).await?;
+    state.store.append_audit(principal.org_id, &entry).await?;
     Ok(())
 }

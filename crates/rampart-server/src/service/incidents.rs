@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::extract::Principal;
+use crate::routes::Page;
 use crate::service::audit;
 use crate::state::AppState;
 
@@ -438,14 +439,9 @@ pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), ApiError> 
     Ok((sort, descending))
 }
 
-/// The cursor of a listing: `<sort value>_<incident id>`.
-pub fn cursor_of(sort: IncidentSort, incident: &IncidentView) -> String {
-    let value = match sort {
-        IncidentSort::LastSeen => incident.last_seen.0,
-        IncidentSort::CreatedAt => incident.created_at.0,
-        IncidentSort::Severity => i64::from(incident.severity),
-    };
-    format!("{value}_{}", incident.id)
+/// The cursor after `incident` in a listing: `<sort value>_<incident id>`.
+fn cursor_of(sort: IncidentSort, incident: &Incident) -> String {
+    format!("{}_{}", sort.value(incident), incident.id)
 }
 
 pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), ApiError> {
@@ -457,11 +453,16 @@ pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), ApiError> {
     ))
 }
 
+/// One page of incidents, with the cursor of the next.
 pub async fn list(
     state: &AppState,
     org: OrgId,
     query: &IncidentQuery,
-) -> Result<Vec<IncidentView>, ApiError> {
+) -> Result<Page<IncidentView>, ApiError> {
     let items = state.store.list_incidents(org, query).await?;
-    Ok(items.iter().map(IncidentView::from).collect())
+    let page = Page::new(items, query.limit, |i| cursor_of(query.sort, i));
+    Ok(Page {
+        items: page.items.iter().map(IncidentView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
 }

@@ -173,14 +173,12 @@ async fn checked_rule(
     builder.add(key, &doc).map_err(invalid_rule)?;
     if let Document::Correlation(_) = &doc {
         // References resolve against every stored rule of the organisation.
-        for rule in all_rules(state, org).await? {
-            if rule.id == key {
-                continue;
-            }
-            if let Some(Ok(other)) = parse_documents(&rule.yaml).into_iter().next() {
-                let _ = builder.add(&rule.id, &other);
-            }
-        }
+        let others: Vec<DetectionRule> = all_rules(state, org)
+            .await?
+            .into_iter()
+            .filter(|r| r.id != key)
+            .collect();
+        add_stored(&mut builder, &others);
     }
     builder
         .build()
@@ -195,6 +193,16 @@ pub async fn ensure_pack(state: &AppState, org: OrgId) -> Result<(), ApiError> {
         .for_org(&*state.store, org, state.clock.now())
         .await
         .map(drop)
+}
+
+/// Adds stored rules a correlation may refer to; one that no longer loads
+/// is left out (references to it then fail, naming it).
+fn add_stored(builder: &mut rampart_detect::DetectorBuilder, rules: &[DetectionRule]) {
+    for rule in rules {
+        if let Some(Ok(doc)) = parse_documents(&rule.yaml).into_iter().next() {
+            let _ = builder.add(&rule.id, &doc);
+        }
+    }
 }
 
 async fn all_rules(state: &AppState, org: OrgId) -> Result<Vec<DetectionRule>, ApiError> {
@@ -382,11 +390,7 @@ pub async fn test(state: &AppState, org: OrgId, input: TestInput) -> Result<Test
         builder.add(key, doc).map_err(invalid_rule)?;
     }
     if docs.iter().any(|d| matches!(d, Document::Correlation(_))) {
-        for rule in state.store.enabled_rules(org).await? {
-            if let Some(Ok(doc)) = parse_documents(&rule.yaml).into_iter().next() {
-                let _ = builder.add(&rule.id, &doc);
-            }
-        }
+        add_stored(&mut builder, &state.store.enabled_rules(org).await?);
     }
     let detector = builder
         .build()
