@@ -3,6 +3,7 @@
 //! (a parameter, never the wall clock); state expires with its window and
 //! the number of tracked groups is capped, so memory stays bounded.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use rampart_core::EventId;
@@ -128,7 +129,10 @@ impl Correlator {
         events: &[EventId],
     ) -> Option<Fired> {
         let limits = self.limits;
-        let state = self.rules.entry(key.clone()).or_default();
+        if !self.rules.contains_key(key) {
+            self.rules.insert(key.clone(), RuleState::default());
+        }
+        let state = self.rules.get_mut(key)?;
         state.newest = state.newest.max(ts);
         state.updates += 1;
         if state.updates.is_multiple_of(limits.sweep_every)
@@ -139,15 +143,18 @@ impl Correlator {
         if ts < state.newest - window.timespan_ms {
             return None; // older than every window still open
         }
-        let group_key = group.clone();
-        let group_state = state.groups.entry(group).or_insert_with(|| Group {
-            seen: match &window.kind {
-                CorrelationKind::EventCount => Seen::Count(VecDeque::new()),
-                CorrelationKind::ValueCount { .. } => Seen::Values(Vec::new()),
-                CorrelationKind::Temporal { .. } => Seen::Steps(vec![None; window.steps]),
-            },
-            newest: ts,
-        });
+        let mut slot = match state.groups.entry(group) {
+            Entry::Occupied(slot) => slot,
+            Entry::Vacant(slot) => slot.insert_entry(Group {
+                seen: match &window.kind {
+                    CorrelationKind::EventCount => Seen::Count(VecDeque::new()),
+                    CorrelationKind::ValueCount { .. } => Seen::Values(Vec::new()),
+                    CorrelationKind::Temporal { .. } => Seen::Steps(vec![None; window.steps]),
+                },
+                newest: ts,
+            }),
+        };
+        let group_state = slot.get_mut();
         group_state.newest = group_state.newest.max(ts);
         let horizon = group_state.newest - window.timespan_ms;
         let fired = match (&mut group_state.seen, &window.kind) {
@@ -218,7 +225,7 @@ impl Correlator {
             (Seen::Steps(_), _) => None,
         };
         let mut events: Vec<EventId> = fired?;
-        state.groups.remove(&group_key);
+        slot.remove();
         events.sort_unstable();
         events.dedup();
         events.truncate(MAX_ALERT_EVENTS);

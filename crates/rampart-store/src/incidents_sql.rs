@@ -4,6 +4,8 @@
 //! same transaction.
 
 use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
+
 use rampart_core::{
     Alert, AlertId, AuditEntry, Comment, Entities, EventId, Incident, IncidentId, IncidentStatus,
     OrgId, Timestamp, UserId,
@@ -177,6 +179,133 @@ pub(crate) fn incident_title(alert: &NewAlert) -> String {
     }
 }
 
+/// Statuses an incident takes no new alerts in.
+pub(crate) const CLOSED_STATUSES: &str = "('resolved', 'false_positive')";
+
+/// Group keys looked up per query when alerts are recorded.
+pub(crate) const LOOKUP_CHUNK: usize = 400;
+/// Rows written per multi-row statement when alerts are recorded (the
+/// widest row binds 18 values, within both backends' parameter limits).
+pub(crate) const WRITE_CHUNK: usize = 200;
+
+/// What a batch of alerts needs looked up: per rule, the distinct group
+/// keys and the oldest `last_seen` an incident may have to be joined.
+pub(crate) fn grouping_lookups(alerts: &[NewAlert], window_ms: i64) -> Vec<(&str, Vec<&str>, i64)> {
+    let mut by_rule: Vec<(&str, Vec<&str>, i64)> = Vec::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    for a in alerts {
+        let since = a.ts.0.saturating_sub(window_ms);
+        let slot = match by_rule.iter().position(|(rule, _, _)| *rule == a.rule_id) {
+            Some(slot) => slot,
+            None => {
+                by_rule.push((&a.rule_id, Vec::new(), since));
+                by_rule.len() - 1
+            }
+        };
+        let entry = &mut by_rule[slot];
+        entry.2 = entry.2.min(since);
+        if seen.insert((&a.rule_id, &a.group_key)) {
+            entry.1.push(&a.group_key);
+        }
+    }
+    for (_, keys, _) in &mut by_rule {
+        keys.sort_unstable();
+    }
+    by_rule.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    by_rule
+}
+
+/// A batch of alerts grouped into incidents, ready to be written.
+#[derive(Debug, Default)]
+pub(crate) struct Grouped {
+    /// Every incident the batch opened or changed, once, in its final state.
+    pub incidents: Vec<Incident>,
+    /// Per alert, in order: its id and where it went.
+    pub alerts: Vec<RecordedAlert>,
+}
+
+/// Groups alerts into incidents in order: an alert joins the newest open
+/// incident of its rule and group key whose `last_seen` is within
+/// `window_ms` of it (one found in `open`, or opened earlier in the batch),
+/// or opens a new one. `open` holds the newest open incident per key.
+pub(crate) fn group_alerts(
+    org: OrgId,
+    alerts: &[NewAlert],
+    mut open: HashMap<(String, String), Incident>,
+    window_ms: i64,
+    now: Timestamp,
+) -> Grouped {
+    // Incidents of this batch that a newer one replaced as their key's newest.
+    let mut superseded: Vec<Incident> = Vec::new();
+    // Keys whose newest incident this batch opened or changed.
+    let mut changed: HashSet<(String, String)> = HashSet::new();
+    let mut recorded = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let key = (a.rule_id.clone(), a.group_key.clone());
+        let since = a.ts.0.saturating_sub(window_ms);
+        let (incident, opened) = match open.get_mut(&key).filter(|i| i.last_seen.0 >= since) {
+            Some(i) => {
+                i.severity = i.severity.max(a.severity);
+                i.occurrences += 1;
+                i.entities.merge(&a.entities);
+                extend_ids(&mut i.event_ids, &a.event_ids);
+                i.first_seen = i.first_seen.min(a.ts);
+                i.last_seen = i.last_seen.max(a.ts);
+                i.updated_at = now;
+                (i.id, false)
+            }
+            None => {
+                let incident = new_incident(org, a, now);
+                let id = incident.id;
+                if let Some(previous) = open.insert(key.clone(), incident) {
+                    if changed.contains(&key) {
+                        superseded.push(previous);
+                    }
+                }
+                (id, true)
+            }
+        };
+        changed.insert(key);
+        recorded.push(RecordedAlert {
+            alert: AlertId::new(),
+            incident,
+            opened,
+        });
+    }
+    let mut incidents = superseded;
+    incidents.extend(changed.iter().filter_map(|k| open.remove(k)));
+    Grouped {
+        incidents,
+        alerts: recorded,
+    }
+}
+
+/// The incident a first alert of its rule and group key opens.
+fn new_incident(org: OrgId, a: &NewAlert, now: Timestamp) -> Incident {
+    let mut event_ids = Vec::new();
+    extend_ids(&mut event_ids, &a.event_ids);
+    Incident {
+        id: IncidentId::new(),
+        org_id: org,
+        title: incident_title(a),
+        description: None,
+        severity: a.severity,
+        status: IncidentStatus::Open,
+        escalation: 0,
+        assignee: None,
+        rule_id: Some(a.rule_id.clone()),
+        group_key: Some(a.group_key.clone()),
+        occurrences: 1,
+        entities: a.entities.clone(),
+        event_ids,
+        first_seen: a.ts,
+        last_seen: a.ts,
+        created_at: now,
+        updated_at: now,
+        created_by: "detection".into(),
+    }
+}
+
 /// Adds `more` event ids to `ids`, keeping at most the incident's maximum.
 pub(crate) fn extend_ids(ids: &mut Vec<EventId>, more: &[EventId]) {
     for id in more {
@@ -342,85 +471,111 @@ macro_rules! impl_incidents_sql {
                 window_ms: i64,
                 now: rampart_core::Timestamp,
             ) -> $crate::Result<Vec<$crate::incidents_sql::RecordedAlert>> {
-                use $crate::incidents_sql::{entities_json, extend_ids, ids_json, incident_title, RecordedAlert};
+                use $crate::incidents_sql::{
+                    entities_json, group_alerts, grouping_lookups, ids_json, CLOSED_STATUSES,
+                    LOOKUP_CHUNK, WRITE_CHUNK,
+                };
+                type Db = <$row as sqlx::Row>::Database;
                 if alerts.is_empty() {
                     return Ok(Vec::new());
                 }
+                let org_text = org.to_string();
                 let mut tx = self.pool.begin_with($begin).await?;
-                let mut out = Vec::with_capacity(alerts.len());
-                for a in alerts {
-                    let row = sqlx::query(&format!(
-                        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND rule_id = $2 \
-                         AND group_key = $3 AND status NOT IN ('resolved', 'false_positive') \
-                         AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1{}",
-                        $lock
-                    ))
-                    .bind(org.to_string())
-                    .bind(&a.rule_id)
-                    .bind(&a.group_key)
-                    .bind(a.ts.0 - window_ms)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let (incident, opened) = match row.as_ref().map(incident_from_row).transpose()? {
-                        Some(mut i) => {
-                            i.severity = i.severity.max(a.severity);
-                            i.occurrences += 1;
-                            i.entities.merge(&a.entities);
-                            extend_ids(&mut i.event_ids, &a.event_ids);
-                            i.first_seen = i.first_seen.min(a.ts);
-                            i.last_seen = i.last_seen.max(a.ts);
-                            i.updated_at = now;
-                            write_incident(&mut *tx, &i, false).await?;
-                            (i.id, false)
+                // The newest open incident of every rule and group key the
+                // batch names: one query per rule and chunk of keys.
+                let mut open: std::collections::HashMap<(String, String), rampart_core::Incident> =
+                    std::collections::HashMap::new();
+                for (rule_id, keys, since) in grouping_lookups(alerts, window_ms) {
+                    for chunk in keys.chunks(LOOKUP_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = "
+                        ));
+                        q.push_bind(org_text.clone())
+                            .push(" AND rule_id = ")
+                            .push_bind(rule_id.to_owned())
+                            .push(format!(" AND status NOT IN {CLOSED_STATUSES} AND last_seen >= "))
+                            .push_bind(since)
+                            .push(" AND group_key IN (");
+                        let mut list = q.separated(", ");
+                        for key in chunk {
+                            list.push_bind((*key).to_owned());
                         }
-                        None => {
-                            let mut event_ids = Vec::new();
-                            extend_ids(&mut event_ids, &a.event_ids);
-                            let i = rampart_core::Incident {
-                                id: rampart_core::IncidentId::new(),
-                                org_id: org,
-                                title: incident_title(a),
-                                description: None,
-                                severity: a.severity,
-                                status: rampart_core::IncidentStatus::Open,
-                                escalation: 0,
-                                assignee: None,
-                                rule_id: Some(a.rule_id.clone()),
-                                group_key: Some(a.group_key.clone()),
-                                occurrences: 1,
-                                entities: a.entities.clone(),
-                                event_ids,
-                                first_seen: a.ts,
-                                last_seen: a.ts,
-                                created_at: now,
-                                updated_at: now,
-                                created_by: "detection".into(),
-                            };
-                            write_incident(&mut *tx, &i, true).await?;
-                            (i.id, true)
+                        // Rows are locked in id order, the same in every batch.
+                        q.push(") ORDER BY id").push($lock);
+                        for row in q.build().fetch_all(&mut *tx).await? {
+                            let incident = incident_from_row(&row)?;
+                            let key = (
+                                incident.rule_id.clone().unwrap_or_default(),
+                                incident.group_key.clone().unwrap_or_default(),
+                            );
+                            match open.get(&key) {
+                                Some(newer) if newer.last_seen >= incident.last_seen => {}
+                                _ => {
+                                    open.insert(key, incident);
+                                }
+                            }
                         }
-                    };
-                    let alert = rampart_core::AlertId::new();
-                    sqlx::query(&format!(
-                        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                    ))
-                    .bind(alert.to_string())
-                    .bind(org.to_string())
-                    .bind(&a.rule_id)
-                    .bind(&a.rule_title)
-                    .bind(i64::from(a.severity))
-                    .bind(&a.group_key)
-                    .bind(ids_json(&a.event_ids))
-                    .bind(entities_json(&a.entities))
-                    .bind(a.ts.0)
-                    .bind(now.0)
-                    .bind(incident.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                    out.push(RecordedAlert { alert, incident, opened });
+                    }
+                }
+                let grouped = group_alerts(org, alerts, open, window_ms, now);
+                // Every incident opened or changed, in one upsert per chunk.
+                for chunk in grouped.incidents.chunks(WRITE_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                        "INSERT INTO incidents ({INCIDENT_COLUMNS}) "
+                    ));
+                    q.push_values(chunk, |mut b, i| {
+                        b.push_bind(i.id.to_string())
+                            .push_bind(org_text.clone())
+                            .push_bind(i.title.clone())
+                            .push_bind(i.description.clone())
+                            .push_bind(i64::from(i.severity))
+                            .push_bind(i.status.as_str())
+                            .push_bind(i64::from(i.escalation))
+                            .push_bind(i.assignee.map(|a| a.to_string()))
+                            .push_bind(i.rule_id.clone())
+                            .push_bind(i.group_key.clone())
+                            .push_bind(i.occurrences)
+                            .push_bind(entities_json(&i.entities))
+                            .push_bind(ids_json(&i.event_ids))
+                            .push_bind(i.first_seen.0)
+                            .push_bind(i.last_seen.0)
+                            .push_bind(i.created_at.0)
+                            .push_bind(i.updated_at.0)
+                            .push_bind(i.created_by.clone());
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, \
+                         occurrences = excluded.occurrences, entities = excluded.entities, \
+                         event_ids = excluded.event_ids, first_seen = excluded.first_seen, \
+                         last_seen = excluded.last_seen, updated_at = excluded.updated_at",
+                    );
+                    q.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::from_write)?;
+                }
+                let rows: Vec<_> = alerts.iter().zip(&grouped.alerts).collect();
+                for chunk in rows.chunks(WRITE_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                        "INSERT INTO alerts ({ALERT_COLUMNS}) "
+                    ));
+                    q.push_values(chunk, |mut b, (a, r)| {
+                        b.push_bind(r.alert.to_string())
+                            .push_bind(org_text.clone())
+                            .push_bind(a.rule_id.clone())
+                            .push_bind(a.rule_title.clone())
+                            .push_bind(i64::from(a.severity))
+                            .push_bind(a.group_key.clone())
+                            .push_bind(ids_json(&a.event_ids))
+                            .push_bind(entities_json(&a.entities))
+                            .push_bind(a.ts.0)
+                            .push_bind(now.0)
+                            .push_bind(r.incident.to_string());
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(out)
+                Ok(grouped.alerts)
             }
 
             async fn create_incident(

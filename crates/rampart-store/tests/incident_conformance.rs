@@ -15,6 +15,7 @@ use rampart_store::{
 rampart_store::conformance_suite!(
     rules_are_confined_and_count_hits,
     alerts_group_into_incidents_by_rule_key_and_window,
+    a_large_batch_of_alerts_groups_as_one_by_one,
     incident_changes_are_guarded_and_audited,
     incident_lists_filter_sort_and_page,
 );
@@ -312,6 +313,142 @@ async fn alerts_group_into_incidents_by_rule_key_and_window(store: Arc<dyn Store
         .await
         .unwrap();
     assert!(theirs[0].opened);
+}
+
+/// A batch past the store's chunk sizes, mixing new keys, repeats and a
+/// key that outlives its window inside the batch, groups exactly as the
+/// same alerts recorded one at a time.
+async fn a_large_batch_of_alerts_groups_as_one_by_one(store: Arc<dyn Store>) {
+    let (batched, single) = (org(&store, "batched").await, org(&store, "single").await);
+    const WINDOW: i64 = 60_000;
+    let mut alerts = Vec::new();
+    for n in 0..900i64 {
+        let ip = format!("198.51.{}.{}", n / 250, n % 250);
+        alerts.push(alert("bf", &format!("source.ip={ip}"), 3, 1_000 + n, &ip));
+    }
+    for n in 0..300i64 {
+        // Repeats of the first 300 keys, some with a higher severity.
+        let ip = format!("198.51.0.{}", n % 250);
+        let key = format!("source.ip={ip}");
+        alerts.push(alert("bf", &key, 3 + (n % 3) as u8, 2_000 + n, &ip));
+    }
+    // One key: opened, past the window (a second incident), then joined.
+    let key = "source.ip=203.0.113.77";
+    for ts in [5_000, 5_000 + WINDOW + 1, 5_000 + WINDOW + 2] {
+        alerts.push(alert("bf", key, 3, ts, "203.0.113.77"));
+    }
+    alerts.push(alert("scan", key, 2, 5_000, "203.0.113.77"));
+
+    let recorded = store
+        .record_alerts(batched, &alerts, WINDOW, Timestamp(9))
+        .await
+        .unwrap();
+    let mut one_by_one = Vec::new();
+    for a in &alerts {
+        let r = store
+            .record_alerts(single, std::slice::from_ref(a), WINDOW, Timestamp(9))
+            .await
+            .unwrap();
+        one_by_one.push(r[0]);
+    }
+    assert_eq!(recorded.len(), alerts.len());
+    let opened =
+        |rs: &[rampart_store::RecordedAlert]| rs.iter().map(|r| r.opened).collect::<Vec<_>>();
+    assert_eq!(opened(&recorded), opened(&one_by_one));
+    assert_eq!(recorded.iter().filter(|r| r.opened).count(), 900 + 2 + 1);
+
+    // The same incidents, alike in every grouped property.
+    let list = |org| {
+        let store = store.clone();
+        async move {
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store
+                    .list_incidents(
+                        org,
+                        &IncidentQuery {
+                            sort: IncidentSort::CreatedAt,
+                            after,
+                            limit: 1000,
+                            ..IncidentQuery::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some((last.created_at.0, last.id));
+                all.extend(page);
+            }
+            let mut shapes: Vec<_> = all
+                .into_iter()
+                .map(|i| {
+                    (
+                        i.rule_id,
+                        i.group_key,
+                        i.first_seen,
+                        i.last_seen,
+                        i.occurrences,
+                        i.severity,
+                        i.event_ids,
+                        i.entities.ips,
+                    )
+                })
+                .collect();
+            shapes.sort();
+            shapes
+        }
+    };
+    let (ours, theirs) = (list(batched).await, list(single).await);
+    assert_eq!(ours.len(), 903);
+    assert_eq!(ours, theirs);
+    let split: Vec<_> = ours
+        .iter()
+        .filter(|s| s.0.as_deref() == Some("bf") && s.1.as_deref() == Some(key))
+        .map(|s| (s.2, s.3, s.4))
+        .collect();
+    assert_eq!(
+        split,
+        [
+            (Timestamp(5_000), Timestamp(5_000), 1),
+            (
+                Timestamp(5_000 + WINDOW + 1),
+                Timestamp(5_000 + WINDOW + 2),
+                2
+            )
+        ]
+    );
+
+    // Every alert is stored against the incident it was reported in.
+    let stored = store.list_alerts(batched, None, None, 1000).await.unwrap();
+    for a in &stored {
+        let r = recorded.iter().find(|r| r.alert == a.id).unwrap();
+        assert_eq!(r.incident, a.incident_id);
+    }
+
+    // A later batch joins what the large one opened.
+    let later = store
+        .record_alerts(
+            batched,
+            &[alert(
+                "bf",
+                "source.ip=198.51.3.149",
+                5,
+                3_000,
+                "198.51.3.149",
+            )],
+            WINDOW,
+            Timestamp(10),
+        )
+        .await
+        .unwrap();
+    assert!(!later[0].opened);
+    let joined = store
+        .get_incident(batched, later[0].incident)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((joined.occurrences, joined.severity), (2, 5));
 }
 
 fn manual(org: OrgId, title: &str, severity: u8, at: i64) -> Incident {

@@ -37,6 +37,11 @@ pub struct OrgDetection {
     compiled: RwLock<Compiled>,
     attempts: Mutex<SshAttempts>,
     correlator: Mutex<Correlator>,
+    /// Taken while a batch's alerts and hit counts are written, so this
+    /// node's requests queue here in order instead of contending for the
+    /// database's write lock (SQLite's busy wait sleeps; PostgreSQL could
+    /// deadlock on incidents two batches both update).
+    recording: tokio::sync::Mutex<()>,
 }
 
 struct Compiled {
@@ -160,6 +165,7 @@ impl Detection {
                     }),
                     attempts: Mutex::new(SshAttempts::default()),
                     correlator: Mutex::new(Correlator::new(Limits::default())),
+                    recording: tokio::sync::Mutex::new(()),
                 });
                 self.orgs
                     .lock()
@@ -381,6 +387,7 @@ pub async fn after_commit(
             }
         })
         .collect();
+    let _recording = detection.recording.lock().await;
     let now = state.clock.now();
     if !new_alerts.is_empty() {
         let window_ms = state.config.detection.incident_window_secs * 1000;
