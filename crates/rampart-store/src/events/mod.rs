@@ -28,8 +28,9 @@ pub struct PreparedEvents {
 pub(crate) enum Payload {
     /// Compressed blocks for SQLite.
     Blocks(Vec<sqlite_blocks::PreparedBlock>),
-    /// COPY text rows, one per event, without their id column.
-    Rows(Vec<(i64, String)>),
+    /// Binary COPY tuples, one per event (timestamp, tuple without its
+    /// field count and id column).
+    Rows(Vec<(i64, Vec<u8>)>),
 }
 
 impl PreparedEvents {

@@ -3,7 +3,6 @@
 //! (org_id, src_ip, ts). Filters become SQL over those indexes.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use rampart_core::event::IpMatch;
@@ -21,7 +20,11 @@ const DAYS_AHEAD: i64 = 3;
 
 const COPY_COLUMNS: &str = "COPY events (id, org_id, ts, received, source, severity, category, \
      action, outcome, src_ip, src_port, dst_ip, dst_port, host, user_name, process, url, message, \
-     tags, fields, warnings) FROM STDIN";
+     tags, fields, warnings) FROM STDIN WITH (FORMAT binary)";
+/// Columns of a COPY tuple, the id included.
+const COPY_FIELDS: i16 = 21;
+/// The binary COPY signature, flags and header extension length.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 const SELECT_COLUMNS: &str = "SELECT id, ts, received, source, severity, category, action, \
      outcome, host(src_ip) AS src_ip, src_port, host(dst_ip) AS dst_ip, dst_port, host, \
@@ -45,10 +48,9 @@ impl PostgresEvents {
     }
 
     pub(crate) fn prepare(org: OrgId, events: Vec<Event>) -> PreparedEvents {
-        let org_text = org.to_string();
         let rows = events
             .iter()
-            .map(|e| (e.timestamp.0, copy_row(&org_text, e)))
+            .map(|e| (e.timestamp.0, copy_tuple(org, e)))
             .collect();
         PreparedEvents {
             org,
@@ -104,7 +106,18 @@ impl PostgresEvents {
             }
         };
         let mut next_block = block_ids.into_iter();
-        let mut data = String::new();
+        let mut data = Vec::with_capacity(
+            COPY_HEADER.len()
+                + 2
+                + batches
+                    .iter()
+                    .map(|b| match &b.payload {
+                        Payload::Rows(rows) => rows.iter().map(|(_, r)| r.len() + 14).sum(),
+                        Payload::Blocks(_) => 0,
+                    })
+                    .sum::<usize>(),
+        );
+        data.extend_from_slice(COPY_HEADER);
         let mut all_ids = Vec::with_capacity(batches.len());
         for batch in batches {
             let Payload::Rows(rows) = &batch.payload else {
@@ -115,16 +128,19 @@ impl PostgresEvents {
                 let block = u64::try_from(next_block.next().unwrap_or_default()).unwrap_or(0);
                 for (index, (_, row)) in chunk.iter().enumerate() {
                     let id = EventId::new(block, index);
-                    let _ = write!(data, "{}\t", id.as_i64());
-                    data.push_str(row);
+                    data.extend_from_slice(&COPY_FIELDS.to_be_bytes());
+                    data.extend_from_slice(&8i32.to_be_bytes());
+                    data.extend_from_slice(&id.as_i64().to_be_bytes());
+                    data.extend_from_slice(row);
                     ids.push(id);
                 }
             }
             all_ids.push(ids);
         }
+        data.extend_from_slice(&(-1i16).to_be_bytes());
         let copied = async {
             let mut copy = tx.copy_in_raw(COPY_COLUMNS).await?;
-            copy.send(data.as_bytes()).await?;
+            copy.send(data).await?;
             copy.finish().await
         }
         .await;
@@ -439,57 +455,98 @@ fn event_from_row(row: &PgRow) -> Result<(EventId, Event)> {
     Ok((EventId::from_i64(row.try_get("id")?), event))
 }
 
-/// One COPY text-format row without the leading id column.
-fn copy_row(org: &str, e: &Event) -> String {
-    let mut row = String::with_capacity(256 + e.fields.len());
-    let mut text = |value: Option<&str>| {
-        match value {
-            None => row.push_str("\\N"),
-            Some(v) => escape_copy(&mut row, v),
-        }
-        row.push('\t');
-    };
-    text(Some(org));
-    text(Some(&e.timestamp.0.to_string()));
-    text(Some(&e.received.0.to_string()));
-    text(Some(&e.source));
-    text(e.severity.map(|s| s.to_string()).as_deref());
-    text(e.category.as_deref());
-    text(e.action.as_deref());
-    text(e.outcome.as_deref());
-    text(e.source_ip.map(|ip| ip.to_string()).as_deref());
-    text(e.source_port.map(|p| p.to_string()).as_deref());
-    text(e.destination_ip.map(|ip| ip.to_string()).as_deref());
-    text(e.destination_port.map(|p| p.to_string()).as_deref());
-    text(e.host.as_deref());
-    text(e.user.as_deref());
-    text(e.process.as_deref());
-    text(e.url.as_deref());
-    text(e.message.as_deref());
-    text(Some(
-        &serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
-    ));
-    text(Some(&e.fields));
-    text(Some(
-        &serde_json::to_string(&e.warnings).unwrap_or_else(|_| "[]".into()),
-    ));
-    row.pop(); // the last tab
-    row.push('\n');
-    row
+/// One binary COPY tuple without its field count and leading id column:
+/// each field is its length (-1 for NULL) and its bytes in PostgreSQL's
+/// binary form, in `COPY_COLUMNS` order.
+fn copy_tuple(org: OrgId, e: &Event) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(160 + e.fields.len() + e.message.as_ref().map_or(0, String::len));
+    put_field(&mut out, Some(org.0.as_bytes()));
+    put_field(&mut out, Some(&e.timestamp.0.to_be_bytes()));
+    put_field(&mut out, Some(&e.received.0.to_be_bytes()));
+    put_text(&mut out, Some(&e.source));
+    put_field(
+        &mut out,
+        e.severity
+            .map(|s| i16::from(s).to_be_bytes())
+            .as_ref()
+            .map(|b| &b[..]),
+    );
+    put_text(&mut out, e.category.as_deref());
+    put_text(&mut out, e.action.as_deref());
+    put_text(&mut out, e.outcome.as_deref());
+    put_inet(&mut out, e.source_ip);
+    put_field(
+        &mut out,
+        e.source_port
+            .map(|p| i32::from(p).to_be_bytes())
+            .as_ref()
+            .map(|b| &b[..]),
+    );
+    put_inet(&mut out, e.destination_ip);
+    put_field(
+        &mut out,
+        e.destination_port
+            .map(|p| i32::from(p).to_be_bytes())
+            .as_ref()
+            .map(|b| &b[..]),
+    );
+    put_text(&mut out, e.host.as_deref());
+    put_text(&mut out, e.user.as_deref());
+    put_text(&mut out, e.process.as_deref());
+    put_text(&mut out, e.url.as_deref());
+    put_text(&mut out, e.message.as_deref());
+    put_text(
+        &mut out,
+        Some(&serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into())),
+    );
+    put_text(&mut out, Some(&e.fields));
+    put_text(
+        &mut out,
+        Some(&serde_json::to_string(&e.warnings).unwrap_or_else(|_| "[]".into())),
+    );
+    out
 }
 
-/// COPY text escaping. PostgreSQL text cannot hold NUL: it becomes U+FFFD.
-fn escape_copy(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push('\u{fffd}'),
-            c => out.push(c),
+fn put_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        Some(bytes) => {
+            out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+            out.extend_from_slice(bytes);
         }
     }
+}
+
+/// PostgreSQL text cannot hold NUL: it becomes U+FFFD.
+fn put_text(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(text) if text.contains('\0') => {
+            put_field(out, Some(text.replace('\0', "\u{fffd}").as_bytes()))
+        }
+        Some(text) => put_field(out, Some(text.as_bytes())),
+        None => put_field(out, None),
+    }
+}
+
+/// `inet` in binary: family (2 = IPv4, 3 = IPv6), prefix bits, is-cidr
+/// flag, address length, address bytes.
+fn put_inet(out: &mut Vec<u8>, ip: Option<std::net::IpAddr>) {
+    let mut bytes = [0u8; 20];
+    let len = match ip {
+        None => return put_field(out, None),
+        Some(std::net::IpAddr::V4(v4)) => {
+            bytes[..4].copy_from_slice(&[2, 32, 0, 4]);
+            bytes[4..8].copy_from_slice(&v4.octets());
+            8
+        }
+        Some(std::net::IpAddr::V6(v6)) => {
+            bytes[..4].copy_from_slice(&[3, 128, 0, 16]);
+            bytes[4..20].copy_from_slice(&v6.octets());
+            20
+        }
+    };
+    put_field(out, Some(&bytes[..len]));
 }
 
 #[cfg(test)]
@@ -497,16 +554,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_rows_escape_what_copy_would_misread() {
+    fn copy_tuples_hold_every_column_in_binary_form() {
         let e = Event {
-            message: Some("a\tb\nc\\d\0".into()),
+            message: Some("a\tb\0".into()),
+            source_ip: "203.0.113.9".parse().ok(),
+            destination_ip: "2001:db8::1".parse().ok(),
+            severity: Some(7),
             fields: "{}".into(),
             ..Event::default()
         };
-        let row = copy_row("org", &e);
-        assert!(row.contains("a\\tb\\nc\\\\d\u{fffd}"));
-        assert_eq!(row.matches('\t').count(), 19);
-        assert!(row.ends_with('\n'));
+        let tuple = copy_tuple(OrgId::new(), &e);
+        // Walk the fields by their lengths: 20 after the id, ending exactly.
+        let (mut at, mut fields) = (0usize, Vec::new());
+        while at < tuple.len() {
+            let len = i32::from_be_bytes(tuple[at..at + 4].try_into().unwrap());
+            at += 4;
+            if len < 0 {
+                fields.push(None);
+            } else {
+                fields.push(Some(tuple[at..at + len as usize].to_vec()));
+                at += len as usize;
+            }
+        }
+        assert_eq!(at, tuple.len());
+        assert_eq!(fields.len(), COPY_FIELDS as usize - 1);
+        assert_eq!(fields[4].as_deref(), Some(&7i16.to_be_bytes()[..]));
+        assert_eq!(
+            fields[8].as_deref(),
+            Some(&[2, 32, 0, 4, 203, 0, 113, 9][..])
+        );
+        assert_eq!(
+            fields[10].as_ref().map(|f| &f[..4]),
+            Some(&[3, 128, 0, 16][..])
+        );
+        assert_eq!(fields[9], None, "no source port");
+        assert_eq!(fields[16].as_deref(), Some("a\tb\u{fffd}".as_bytes()));
         assert_eq!(escape_like("50%_\\"), "50\\%\\_\\\\");
     }
 }
