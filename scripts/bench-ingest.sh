@@ -2,7 +2,9 @@
 # Sustained HTTP ingest against a fresh server: `rampart bench ingest`
 # (NDJSON batches of 1,000 events, 8 clients) on the embedded default, or
 # on PostgreSQL when DATABASE_URL is set (an empty schema `bench` is made).
-# DETECTION=false turns detection off. Run it with nothing else running.
+# DETECTION=false turns detection off; QUERY_RUNS=N then times the search
+# queries of `rampart bench query` over what was ingested. Run it with
+# nothing else running.
 #   cargo build --release -p rampart
 #   scripts/bench-ingest.sh                      # SQLite
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-ingest.sh
@@ -32,8 +34,15 @@ token=$(curl -sf -XPOST "$base/auth/login" -H 'content-type: application/json' \
   -d '{"email":"admin@localhost","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 key=$(curl -sf -XPOST "$base/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"name":"bench","scopes":["ingest","read"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$server/stat"; }
 for run in $(seq 1 "$RUNS"); do
   echo "== run $run"
+  before=$(cpu)
   "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
     --clients 8 --server-pid "$server"
+  echo "server CPU: $(python3 -c "print(round($(cpu) - $before, 2))") s"
 done
+if [ -n "${QUERY_RUNS:-}" ]; then
+  [ -n "${DATABASE_URL:-}" ] && psql "$DATABASE_URL" -qc "SET search_path = bench; VACUUM ANALYZE events;"
+  "$RAMPART" bench query --url "http://127.0.0.1:$PORT" --token "$key" --runs "$QUERY_RUNS"
+fi

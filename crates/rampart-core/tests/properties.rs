@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
-use rampart_core::event::normalise;
+use rampart_core::event::{normalise, normalise_json, Json};
 use rampart_core::ingest::{parse_syslog, syslog_event, SshdEvent};
 use rampart_core::Timestamp;
 use serde_json::{json, Map, Value};
@@ -51,7 +51,35 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// One object's text holding the members of both objects: keys of `b`
+/// that `a` has too appear twice (JSON leaves duplicates to the reader).
+fn merged_text(a: &Map<String, Value>, b: &Map<String, Value>) -> String {
+    let members: Vec<String> = a
+        .iter()
+        .chain(b.iter())
+        .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 proptest! {
+    #[test]
+    fn the_borrowing_reader_normalises_as_serde_json_values_do(
+        a in any_json(),
+        b in any_json(),
+    ) {
+        let text = match (&a, &b) {
+            (Value::Object(a), Value::Object(b)) => merged_text(a, b),
+            _ => a.to_string(),
+        };
+        let reference: Value = serde_json::from_str(&text).unwrap();
+        let borrowed: Json<'_> = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(
+            normalise(reference, NOW, "prop"),
+            normalise_json(borrowed, NOW, "prop")
+        );
+    }
+
     #[test]
     fn normalise_never_panics_and_keeps_the_rest_as_an_object(value in any_json()) {
         if let Ok(event) = normalise(value, NOW, "prop") {

@@ -56,6 +56,11 @@ const POSTGRES: &[Source] = &[
         "detection, incidents, audit",
         include_str!("../migrations/postgres/0005_detection.sql"),
     ),
+    (
+        6,
+        "event ids by BRIN",
+        include_str!("../migrations/postgres/0006_events_id_brin.sql"),
+    ),
 ];
 
 /// The embedded store's event database (a file of its own).
@@ -69,6 +74,11 @@ const SQLITE_EVENTS: &[Source] = &[
         2,
         "summary index",
         include_str!("../migrations/sqlite-events/0002_summary_index.sql"),
+    ),
+    (
+        3,
+        "block postings",
+        include_str!("../migrations/sqlite-events/0003_block_postings.sql"),
     ),
 ];
 

@@ -21,6 +21,7 @@ rampart_store::conformance_suite!(
     pagination_is_stable_while_inserts_go_on,
     stats_count_buckets_and_top_values,
     retention_removes_only_expired_events_of_the_org,
+    a_batch_spanning_days_is_stored_whole_and_found_by_id,
 );
 
 /// A varied but deterministic event.
@@ -63,6 +64,33 @@ fn sample(i: usize) -> Event {
             vec![]
         },
     }
+}
+
+/// One batch whose events fall on several days (on PostgreSQL: several
+/// partitions, one before 1970) is stored in batch order, each event found
+/// again by its id and by time.
+async fn a_batch_spanning_days_is_stored_whole_and_found_by_id(store: Arc<dyn Store>) {
+    let org = OrgId::new();
+    const DAY: i64 = 86_400_000;
+    let events: Vec<Event> = [T0, T0 + DAY, T0 - 2 * DAY, -DAY / 2, T0 + DAY + 1]
+        .into_iter()
+        .enumerate()
+        .map(|(i, ts)| Event {
+            timestamp: Timestamp(ts),
+            ..sample(i)
+        })
+        .collect();
+    let ids = append(&store, org, events.clone()).await;
+    assert_eq!(ids.len(), events.len());
+    for (id, event) in ids.iter().zip(&events) {
+        assert_eq!(
+            store.get_event(org, *id).await.unwrap().as_ref(),
+            Some(event)
+        );
+    }
+    let found = query_all(&store, org, &EventFilter::default(), 2).await;
+    let times: Vec<i64> = found.iter().map(|(_, e)| e.timestamp.0).collect();
+    assert_eq!(times, [T0 + DAY + 1, T0 + DAY, T0, T0 - 2 * DAY, -DAY / 2]);
 }
 
 async fn append(store: &Arc<dyn Store>, org: OrgId, events: Vec<Event>) -> Vec<EventId> {
@@ -200,6 +228,24 @@ async fn queries_match_the_reference_filter_newest_first(store: Arc<dyn Store>) 
         },
         EventFilter {
             user: Some("nobody".into()),
+            ..Default::default()
+        },
+        // Terms that each occur in every block: meeting in some events,
+        // and never in one event (what block postings rule out).
+        EventFilter {
+            host: Some("web1".into()),
+            destination_ip: Some(IpMatch::Exact("2001:db8::2".parse().unwrap())),
+            ..Default::default()
+        },
+        EventFilter {
+            host: Some("web2".into()),
+            action: Some("ssh_login".into()),
+            user: Some("user3".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            category: Some("network".into()),
+            destination_ip: Some(IpMatch::Exact("2001:db8::4".parse().unwrap())),
             ..Default::default()
         },
     ];

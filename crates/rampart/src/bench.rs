@@ -398,7 +398,9 @@ const QUERIES: &[&str] = &[
     "limit=100&source_ip=10.0.0.0/8&min_severity=3",
     "limit=100&user=user42&action=ssh_login",
     "limit=100&host=fw-1&destination_ip=198.51.100.22",
+    "limit=100&host=web-3&category=authentication",
     "limit=1000&category=network",
+    "limit=100&q=user42%20from",
 ];
 
 async fn query(url: &str, token: &str, runs: usize) -> anyhow::Result<()> {

@@ -3,13 +3,17 @@
 
 mod filter;
 mod id;
+mod json;
 mod normalise;
 mod severity;
 mod view;
 
 pub use filter::{EventFilter, Filterable, IpMatch};
 pub use id::EventId;
-pub use normalise::{normalise, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS};
+pub use json::{Json, Object};
+pub use normalise::{
+    normalise, normalise_json, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS,
+};
 pub use severity::parse_severity;
 pub use view::{event_view, for_each_well_known};
 

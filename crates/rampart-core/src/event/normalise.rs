@@ -2,12 +2,14 @@
 //! fields, nested (`{"source": {"ip": …}}`) or dotted (`"source.ip"`), are
 //! taken out and checked; everything else stays as it came.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::json::{Json, Object};
 use super::{parse_severity, Event};
 use crate::Timestamp;
 
@@ -56,28 +58,38 @@ impl FieldError {
 
 /// Normalises one received value into an event.
 pub fn normalise(value: Value, received: Timestamp, source: &str) -> Result<Event, FieldError> {
-    let Value::Object(mut object) = value else {
+    normalise_json(Json::from(value), received, source)
+}
+
+/// Normalises one received value, read borrowing from the body (see
+/// [`Json`]), into an event.
+pub fn normalise_json(
+    value: Json<'_>,
+    received: Timestamp,
+    source: &str,
+) -> Result<Event, FieldError> {
+    let Json::Object(mut object) = value else {
         return Err(FieldError::new(
             "$",
             "not_an_object",
-            format!("an event must be a JSON object, not {}", kind(&value)),
+            format!("an event must be a JSON object, not {}", value.kind()),
         ));
     };
     let timestamp = match take(&mut object, "@timestamp") {
-        None | Some(Value::Null) => received,
+        None | Some(Json::Null) => received,
         Some(v) => parse_timestamp(&v)
             .ok_or_else(|| invalid("@timestamp", "an RFC 3339 time or epoch milliseconds", &v))?,
     };
     let severity = match take(&mut object, "event.severity") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(
+        None | Some(Json::Null) => None,
+        Some(Json::Number(n)) => Some(
             n.as_u64()
                 .and_then(|n| u8::try_from(n).ok())
                 .ok_or_else(|| {
                     FieldError::new("event.severity", "invalid_field", "must be 0–255 or a name")
                 })?,
         ),
-        Some(Value::String(s)) => Some(parse_severity(&s).ok_or_else(|| {
+        Some(Json::String(s)) => Some(parse_severity(&s).ok_or_else(|| {
             FieldError::new(
                 "event.severity",
                 "invalid_field",
@@ -107,7 +119,7 @@ pub fn normalise(value: Value, received: Timestamp, source: &str) -> Result<Even
         fields: if object.is_empty() {
             "{}".to_owned()
         } else {
-            Value::Object(object).to_string()
+            serde_json::to_string(&Json::Object(object)).unwrap_or_else(|_| "{}".to_owned())
         },
         warnings: Vec::new(),
     };
@@ -116,12 +128,12 @@ pub fn normalise(value: Value, received: Timestamp, source: &str) -> Result<Even
 
 /// Removes a field given by its dotted path, whether it was sent dotted at
 /// some level or nested; emptied parent objects are removed too.
-fn take(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
+fn take<'a>(object: &mut Object<'a>, path: &str) -> Option<Json<'a>> {
     if let Some(v) = object.remove(path) {
         return Some(v);
     }
     let (head, rest) = path.split_once('.')?;
-    let Some(Value::Object(child)) = object.get_mut(head) else {
+    let Some(Json::Object(child)) = object.get_mut(head) else {
         return None;
     };
     let found = take(child, rest);
@@ -131,30 +143,27 @@ fn take(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
     found
 }
 
-fn text(object: &mut Map<String, Value>, field: &str) -> Result<Option<String>, FieldError> {
+fn text(object: &mut Object<'_>, field: &str) -> Result<Option<String>, FieldError> {
     match take(object, field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => bounded(field, s).map(Some),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => bounded(field, s.into_owned()).map(Some),
+        Some(Json::Number(n)) => Ok(Some(n.to_string())),
+        Some(Json::Bool(b)) => Ok(Some(b.to_string())),
         Some(v) => Err(invalid(field, "a string", &v)),
     }
 }
 
 /// `event.category` is a list in ECS; Rampart keeps its first value.
-fn text_or_first(
-    object: &mut Map<String, Value>,
-    field: &str,
-) -> Result<Option<String>, FieldError> {
+fn text_or_first(object: &mut Object<'_>, field: &str) -> Result<Option<String>, FieldError> {
     match take(object, field) {
-        Some(Value::Array(items)) => match items.into_iter().next() {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => bounded(field, s).map(Some),
+        Some(Json::Array(items)) => match items.into_iter().next() {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => bounded(field, s.into_owned()).map(Some),
             Some(v) => Err(invalid(field, "a string or a list of strings", &v)),
         },
         other => {
             if let Some(v) = other {
-                object.insert(field.to_owned(), v);
+                object.insert(Cow::Owned(field.to_owned()), v);
             }
             text(object, field)
         }
@@ -172,10 +181,10 @@ fn bounded(field: &str, s: String) -> Result<String, FieldError> {
     Ok(s)
 }
 
-fn ip(object: &mut Map<String, Value>, field: &str) -> Result<Option<IpAddr>, FieldError> {
+fn ip(object: &mut Object<'_>, field: &str) -> Result<Option<IpAddr>, FieldError> {
     match take(object, field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => s.trim().parse().map(Some).map_err(|_| {
             FieldError::new(
                 field,
                 "invalid_field",
@@ -186,28 +195,28 @@ fn ip(object: &mut Map<String, Value>, field: &str) -> Result<Option<IpAddr>, Fi
     }
 }
 
-fn port(object: &mut Map<String, Value>, field: &str) -> Result<Option<u16>, FieldError> {
+fn port(object: &mut Object<'_>, field: &str) -> Result<Option<u16>, FieldError> {
     let bad = || FieldError::new(field, "invalid_field", "must be a port number 0–65535");
     match take(object, field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Number(n)) => n
             .as_u64()
             .and_then(|n| u16::try_from(n).ok())
             .map(Some)
             .ok_or_else(bad),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+        Some(Json::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
         Some(_) => Err(bad()),
     }
 }
 
-fn tags(object: &mut Map<String, Value>) -> Result<Vec<String>, FieldError> {
+fn tags(object: &mut Object<'_>) -> Result<Vec<String>, FieldError> {
     match take(object, "tags") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![bounded("tags", s)?]),
-        Some(Value::Array(items)) => items
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::String(s)) => Ok(vec![bounded("tags", s.into_owned())?]),
+        Some(Json::Array(items)) => items
             .into_iter()
             .map(|item| match item {
-                Value::String(s) => bounded("tags", s),
+                Json::String(s) => bounded("tags", s.into_owned()),
                 v => Err(invalid("tags", "a list of strings", &v)),
             })
             .collect(),
@@ -216,10 +225,10 @@ fn tags(object: &mut Map<String, Value>) -> Result<Vec<String>, FieldError> {
 }
 
 /// RFC 3339 text, or epoch milliseconds as a number or digits.
-pub(crate) fn parse_timestamp(value: &Value) -> Option<Timestamp> {
+fn parse_timestamp(value: &Json<'_>) -> Option<Timestamp> {
     match value {
-        Value::Number(n) => n.as_i64().map(Timestamp),
-        Value::String(s) => parse_timestamp_text(s),
+        Json::Number(n) => n.as_i64().map(Timestamp),
+        Json::String(s) => parse_timestamp_text(s),
         _ => None,
     }
 }
@@ -236,23 +245,12 @@ pub fn parse_timestamp_text(s: &str) -> Option<Timestamp> {
         .map(Timestamp)
 }
 
-fn invalid(field: &str, expected: &str, got: &Value) -> FieldError {
+fn invalid(field: &str, expected: &str, got: &Json<'_>) -> FieldError {
     FieldError::new(
         field,
         "invalid_field",
-        format!("expected {expected}, got {}", kind(got)),
+        format!("expected {expected}, got {}", got.kind()),
     )
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

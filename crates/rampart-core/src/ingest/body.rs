@@ -1,7 +1,7 @@
 //! Splits a request body into events: one JSON object, a JSON array of
 //! them, or NDJSON (one per line). Errors carry the position of the item.
 
-use serde_json::Value;
+use crate::event::Json;
 
 /// The body as a whole cannot be read (a JSON syntax error, say).
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +21,8 @@ pub struct ItemError {
 
 /// The items of a JSON body: the elements of a top-level array, otherwise
 /// the one value.
-pub fn json_items(body: &[u8]) -> Result<Vec<Value>, BodyError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError {
+pub fn json_items(body: &[u8]) -> Result<Vec<Json<'_>>, BodyError> {
+    let value: Json<'_> = serde_json::from_slice(body).map_err(|e| BodyError {
         line: e.line(),
         column: e.column(),
         detail: format!(
@@ -32,19 +32,21 @@ pub fn json_items(body: &[u8]) -> Result<Vec<Value>, BodyError> {
         ),
     })?;
     Ok(match value {
-        Value::Array(items) => items,
+        Json::Array(items) => items,
         one => vec![one],
     })
 }
 
 /// The non-blank lines of an NDJSON body with their 0-based line index,
 /// each parsed on its own so that one bad line spoils nothing else.
-pub fn ndjson_lines(body: &[u8]) -> impl Iterator<Item = (usize, Result<Value, ItemError>)> + '_ {
+pub fn ndjson_lines(
+    body: &[u8],
+) -> impl Iterator<Item = (usize, Result<Json<'_>, ItemError>)> + '_ {
     body.split(|b| *b == b'\n')
         .enumerate()
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
         .map(|(index, line)| {
-            let parsed = serde_json::from_slice::<Value>(line).map_err(|e| ItemError {
+            let parsed = serde_json::from_slice::<Json<'_>>(line).map_err(|e| ItemError {
                 code: "invalid_json",
                 detail: format!(
                     "line {}: malformed JSON at column {}: {e}",

@@ -1,9 +1,10 @@
 //! From a decoded body to events: split into items, normalise each, and
 //! collect per-item errors with the item's position. CPU-bound and pure.
 
+use rampart_core::event::{normalise_json, Json};
 use rampart_core::ingest::{json_items, ndjson_lines, parse_syslog, syslog_event};
 use rampart_core::validation::RuleSet;
-use rampart_core::{event::normalise, Event, Timestamp};
+use rampart_core::{Event, Timestamp};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -101,12 +102,9 @@ fn item_error(code: &str, detail: String, field: Option<String>) -> ItemError {
     }
 }
 
-fn normalised(
-    value: serde_json::Value,
-    received: Timestamp,
-    source: &str,
-) -> Result<Event, ItemError> {
-    normalise(value, received, source).map_err(|e| item_error(e.code, e.to_string(), Some(e.field)))
+fn normalised(value: Json<'_>, received: Timestamp, source: &str) -> Result<Event, ItemError> {
+    normalise_json(value, received, source)
+        .map_err(|e| item_error(e.code, e.to_string(), Some(e.field)))
 }
 
 /// Decodes a JSON or NDJSON body. A JSON body that is not valid JSON at all

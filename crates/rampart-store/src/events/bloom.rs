@@ -1,34 +1,61 @@
 //! A per-block membership summary: a Bloom filter of the `(field, value)`
-//! terms of a block's events, so queries skip blocks that cannot match.
+//! terms of a block's events, so queries skip blocks that cannot match
+//! (built in the same pass as the block's [`postings`]).
 //! The hash (FNV-1a) is fixed here because summaries are stored on disk.
 
 use rampart_core::Event;
+
+use super::postings::{self, Occurrence};
 
 /// Bits per distinct term: about 1 % false positives with three probes.
 const BITS_PER_TERM: usize = 10;
 const PROBES: u64 = 3;
 
-/// The fields whose values a summary records.
-pub(crate) fn event_terms(event: &Event, mut each: impl FnMut(&str, &str)) {
-    let mut text = |field: &str, value: &Option<String>| {
+/// The fields whose values a summary records, in a fixed order (stored
+/// postings name fields by their index here).
+pub(crate) const TERM_FIELDS: [&str; 7] = [
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "host.name",
+    "user.name",
+    "source.ip",
+    "destination.ip",
+];
+
+/// The index of a summarised field in [`TERM_FIELDS`].
+pub(crate) fn field_index(field: &str) -> Option<u8> {
+    TERM_FIELDS
+        .iter()
+        .position(|f| *f == field)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// Calls `each` with every summarised (field index, value) of the event.
+fn event_terms(event: &Event, mut each: impl FnMut(u8, &str)) {
+    for (i, value) in [
+        &event.category,
+        &event.action,
+        &event.outcome,
+        &event.host,
+        &event.user,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if let Some(v) = value {
-            each(field, v);
+            each(i as u8, v);
         }
-    };
-    text("event.category", &event.category);
-    text("event.action", &event.action);
-    text("event.outcome", &event.outcome);
-    text("host.name", &event.host);
-    text("user.name", &event.user);
+    }
     if let Some(ip) = event.source_ip {
-        each("source.ip", &ip.to_string());
+        each(5, &ip.to_string());
     }
     if let Some(ip) = event.destination_ip {
-        each("destination.ip", &ip.to_string());
+        each(6, &ip.to_string());
     }
 }
 
-fn term_hash(field: &str, value: &str) -> u64 {
+pub(crate) fn term_hash(field: &str, value: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in field.bytes().chain([0u8]).chain(value.bytes()) {
         h ^= u64::from(b);
@@ -44,12 +71,26 @@ fn probes(hash: u64, bits: u64) -> impl Iterator<Item = u64> {
     (0..PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % bits)
 }
 
-/// Builds the summary of a block's events.
-pub(crate) fn summarise(events: &[Event]) -> Vec<u8> {
+/// Builds the Bloom summary and the postings of a block's events.
+pub(crate) fn summarise(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
     let mut hashes = Vec::with_capacity(events.len() * 4);
-    for event in events {
-        event_terms(event, |f, v| hashes.push(term_hash(f, v)));
+    let mut occurrences: Vec<Occurrence> = Vec::with_capacity(events.len() * 4);
+    for (position, event) in events.iter().enumerate() {
+        let position = u16::try_from(position).unwrap_or(u16::MAX);
+        event_terms(event, |field, value| {
+            let hash = term_hash(TERM_FIELDS[usize::from(field)], value);
+            hashes.push(hash);
+            occurrences.push((field, postings::term_key(hash), position));
+        });
     }
+    (
+        bloom_of(hashes),
+        postings::encode(occurrences, events.len()),
+    )
+}
+
+/// A Bloom filter of these term hashes.
+fn bloom_of(mut hashes: Vec<u64>) -> Vec<u8> {
     hashes.sort_unstable();
     hashes.dedup();
     let bytes = (hashes.len() * BITS_PER_TERM).div_ceil(8).clamp(8, 1 << 16);
@@ -89,7 +130,7 @@ mod tests {
                 ..Event::default()
             })
             .collect();
-        let summary = summarise(&events);
+        let (summary, _) = summarise(&events);
         for i in 0..500 {
             assert!(may_contain(&summary, "user.name", &format!("user{i}")));
         }

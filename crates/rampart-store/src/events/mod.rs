@@ -5,6 +5,7 @@
 pub(crate) mod bloom;
 pub(crate) mod codec;
 pub(crate) mod postgres_rows;
+pub(crate) mod postings;
 pub(crate) mod sqlite_blocks;
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! day, loaded with COPY; BRIN on time, b-trees on (org_id, ts) and
 //! (org_id, src_ip, ts). Filters become SQL over those indexes.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 
 use rampart_core::event::IpMatch;
@@ -18,9 +18,10 @@ const DAY_MS: i64 = 86_400_000;
 /// Days of partitions kept ready ahead of "now".
 const DAYS_AHEAD: i64 = 3;
 
-const COPY_COLUMNS: &str = "COPY events (id, org_id, ts, received, source, severity, category, \
-     action, outcome, src_ip, src_port, dst_ip, dst_port, host, user_name, process, url, message, \
-     tags, fields, warnings) FROM STDIN WITH (FORMAT binary)";
+/// The columns of a COPY, in the order [`copy_tuple`] writes them.
+const COPY_COLUMNS: &str = "(id, org_id, ts, received, source, severity, category, action, \
+     outcome, src_ip, src_port, dst_ip, dst_port, host, user_name, process, url, message, tags, \
+     fields, warnings)";
 /// Columns of a COPY tuple, the id included.
 const COPY_FIELDS: i16 = 21;
 /// The binary COPY signature, flags and header extension length.
@@ -61,10 +62,11 @@ impl PostgresEvents {
 
     pub(crate) async fn append(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
         match self.append_once(batches).await {
-            // "no partition of relation found for row": another node's
-            // retention dropped a partition this node believed in.
+            // The day's partition is gone ("undefined table", or "no
+            // partition for row"): another node's retention dropped a
+            // partition this node believed in.
             Err(StoreError::Database(sqlx::Error::Database(e)))
-                if e.code().as_deref() == Some("23514") =>
+                if matches!(e.code().as_deref(), Some("42P01" | "23514")) =>
             {
                 self.partitions
                     .lock()
@@ -105,19 +107,10 @@ impl PostgresEvents {
                 return Err(e.into());
             }
         };
+        // One COPY per day straight into its partition: PostgreSQL then
+        // routes no row (routing costs it more per row than the insert).
         let mut next_block = block_ids.into_iter();
-        let mut data = Vec::with_capacity(
-            COPY_HEADER.len()
-                + 2
-                + batches
-                    .iter()
-                    .map(|b| match &b.payload {
-                        Payload::Rows(rows) => rows.iter().map(|(_, r)| r.len() + 14).sum(),
-                        Payload::Blocks(_) => 0,
-                    })
-                    .sum::<usize>(),
-        );
-        data.extend_from_slice(COPY_HEADER);
+        let mut by_day: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
         let mut all_ids = Vec::with_capacity(batches.len());
         for batch in batches {
             let Payload::Rows(rows) = &batch.payload else {
@@ -126,8 +119,13 @@ impl PostgresEvents {
             let mut ids = Vec::with_capacity(rows.len());
             for chunk in rows.chunks(MAX_BLOCK_EVENTS) {
                 let block = u64::try_from(next_block.next().unwrap_or_default()).unwrap_or(0);
-                for (index, (_, row)) in chunk.iter().enumerate() {
+                for (index, (ts, row)) in chunk.iter().enumerate() {
                     let id = EventId::new(block, index);
+                    let data = by_day.entry(ts.div_euclid(DAY_MS)).or_insert_with(|| {
+                        let mut data = Vec::with_capacity(rows.len() * (row.len() + 16));
+                        data.extend_from_slice(COPY_HEADER);
+                        data
+                    });
                     data.extend_from_slice(&COPY_FIELDS.to_be_bytes());
                     data.extend_from_slice(&8i32.to_be_bytes());
                     data.extend_from_slice(&id.as_i64().to_be_bytes());
@@ -137,15 +135,23 @@ impl PostgresEvents {
             }
             all_ids.push(ids);
         }
-        data.extend_from_slice(&(-1i16).to_be_bytes());
         let copied = async {
-            let mut copy = tx.copy_in_raw(COPY_COLUMNS).await?;
-            copy.send(data).await?;
-            copy.finish().await
+            for (day, mut data) in by_day {
+                data.extend_from_slice(&(-1i16).to_be_bytes());
+                let mut copy = tx
+                    .copy_in_raw(&format!(
+                        "COPY {} {COPY_COLUMNS} FROM STDIN WITH (FORMAT binary)",
+                        partition_name(day)
+                    ))
+                    .await?;
+                copy.send(data).await?;
+                copy.finish().await?;
+            }
+            Ok::<_, sqlx::Error>(())
         }
         .await;
         match copied {
-            Ok(_) => {
+            Ok(()) => {
                 tx.commit().await?;
                 Ok(all_ids)
             }

@@ -17,6 +17,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
 
+use super::postings::{self, Postings};
 use super::{
     bloom, codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
     MAX_BLOCK_EVENTS,
@@ -40,6 +41,7 @@ pub(crate) struct PreparedBlock {
     max_ts: i64,
     count: usize,
     summary: Vec<u8>,
+    postings: Vec<u8>,
     data: Vec<u8>,
 }
 
@@ -51,32 +53,71 @@ pub(crate) struct SqliteEvents {
     blooms: Mutex<BloomCache>,
 }
 
+/// What scans test a block by before opening it: its Bloom summary and,
+/// for blocks written since they exist, its postings.
+#[derive(Debug)]
+struct Summary {
+    bloom: Box<[u8]>,
+    postings: Option<Postings>,
+}
+
+impl Summary {
+    fn new(bloom: &[u8], postings: Option<&[u8]>) -> Summary {
+        Summary {
+            bloom: bloom.into(),
+            postings: postings.and_then(Postings::decode),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.bloom.len() + self.postings.as_ref().map_or(0, Postings::bytes)
+    }
+
+    /// False when no event of the block can hold every term: one is
+    /// certainly absent (Bloom, postings), or they never meet in one event
+    /// (postings). `keys` are the terms' postings keys, in `terms` order.
+    fn may_hold(&self, terms: &[(&str, String)], keys: &[(u8, u32)]) -> bool {
+        // Postings answer exactly for the fields they index; the Bloom
+        // summary for the others.
+        let indexed = |field: &str| {
+            self.postings
+                .as_ref()
+                .zip(bloom::field_index(field))
+                .is_some_and(|(p, i)| p.indexes(i))
+        };
+        self.postings.as_ref().is_none_or(|p| p.may_hold_all(keys))
+            && terms.iter().all(|(field, value)| {
+                indexed(field) || bloom::may_contain(&self.bloom, field, value)
+            })
+    }
+}
+
 /// Block summaries kept in memory, newest blocks preferred: scans test
 /// them without reading them from disk. Bounded by [`BLOOM_CACHE_BYTES`].
 #[derive(Default)]
 struct BloomCache {
-    by_block: BTreeMap<i64, Arc<[u8]>>,
+    by_block: BTreeMap<i64, Arc<Summary>>,
     bytes: usize,
 }
 
 impl BloomCache {
-    fn insert(&mut self, block: i64, bloom: Arc<[u8]>) {
-        self.bytes += bloom.len();
-        if let Some(old) = self.by_block.insert(block, bloom) {
-            self.bytes -= old.len();
+    fn insert(&mut self, block: i64, summary: Arc<Summary>) {
+        self.bytes += summary.bytes();
+        if let Some(old) = self.by_block.insert(block, summary) {
+            self.bytes -= old.bytes();
         }
         // Evict the oldest blocks: queries look at recent data most.
         while self.bytes > BLOOM_CACHE_BYTES {
             let Some((_, evicted)) = self.by_block.pop_first() else {
                 break;
             };
-            self.bytes -= evicted.len();
+            self.bytes -= evicted.bytes();
         }
     }
 
     fn remove(&mut self, block: i64) {
         if let Some(old) = self.by_block.remove(&block) {
-            self.bytes -= old.len();
+            self.bytes -= old.bytes();
         }
     }
 }
@@ -129,6 +170,7 @@ impl SqliteEvents {
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
                 let raw = codec::encode_block(chunk);
+                let (summary, postings) = bloom::summarise(chunk);
                 // Compressing a buffer in memory does not fail in practice; if it
                 // did, the block is stored uncompressed (its format byte tells).
                 let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
@@ -136,7 +178,8 @@ impl SqliteEvents {
                     min_ts: chunk.iter().map(|e| e.timestamp.0).min().unwrap_or(0),
                     max_ts: chunk.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
                     count: chunk.len(),
-                    summary: bloom::summarise(chunk),
+                    summary,
+                    postings,
                     data,
                 }
             })
@@ -163,14 +206,15 @@ impl SqliteEvents {
             let mut ids = Vec::with_capacity(batch.count);
             for block in blocks {
                 let inserted = sqlx::query(
-                    "INSERT INTO event_blocks (org_id, min_ts, max_ts, count, summary, data) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO event_blocks (org_id, min_ts, max_ts, count, summary, postings, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(batch.org.to_string())
                 .bind(block.min_ts)
                 .bind(block.max_ts)
                 .bind(block.count as i64)
                 .bind(&block.summary)
+                .bind(&block.postings)
                 .bind(&block.data)
                 .execute(&mut *tx)
                 .await;
@@ -181,7 +225,10 @@ impl SqliteEvents {
                         return Err(e.into());
                     }
                 };
-                new_blooms.push((block_id, Arc::<[u8]>::from(block.summary.as_slice())));
+                new_blooms.push((
+                    block_id,
+                    Arc::new(Summary::new(&block.summary, Some(&block.postings))),
+                ));
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
@@ -247,7 +294,7 @@ impl SqliteEvents {
     }
 
     /// The summaries of these blocks, from the cache or, for misses, disk.
-    async fn blooms(&self, blocks: &[i64]) -> Result<HashMap<i64, Arc<[u8]>>> {
+    async fn summaries(&self, blocks: &[i64]) -> Result<HashMap<i64, Arc<Summary>>> {
         let mut found = HashMap::with_capacity(blocks.len());
         let mut missing = Vec::new();
         {
@@ -263,7 +310,7 @@ impl SqliteEvents {
         }
         for chunk in missing.chunks(500) {
             let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT id, summary FROM event_blocks WHERE id IN (",
+                "SELECT id, summary, postings FROM event_blocks WHERE id IN (",
             );
             let mut list = sql.separated(", ");
             for block in chunk {
@@ -274,9 +321,12 @@ impl SqliteEvents {
             let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let id: i64 = row.try_get("id")?;
-                let bloom: Arc<[u8]> = Arc::from(row.try_get::<Vec<u8>, _>("summary")?);
-                cache.insert(id, bloom.clone());
-                found.insert(id, bloom);
+                let summary = Arc::new(Summary::new(
+                    row.try_get::<&[u8], _>("summary")?,
+                    row.try_get::<Option<&[u8]>, _>("postings")?,
+                ));
+                cache.insert(id, summary.clone());
+                found.insert(id, summary);
             }
         }
         Ok(found)
@@ -299,6 +349,13 @@ impl SqliteEvents {
             to = to.min(upper.0.saturating_add(1));
         }
         let terms = filter.required_terms();
+        let keys: Vec<(u8, u32)> = terms
+            .iter()
+            .filter_map(|(field, value)| {
+                let hash = bloom::term_hash(field, value);
+                Some((bloom::field_index(field)?, postings::term_key(hash)))
+            })
+            .collect();
         let mut after = None;
         loop {
             let page = self.ranges(org, from, to, after).await?;
@@ -307,18 +364,16 @@ impl SqliteEvents {
             };
             after = Some((last.1, last.0));
             let full = page.len() as i64 == SUMMARY_PAGE;
-            let blooms = if terms.is_empty() {
+            let summaries = if terms.is_empty() {
                 HashMap::new()
             } else {
                 let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
-                self.blooms(&ids).await?
+                self.summaries(&ids).await?
             };
             for (block, max_ts) in page {
-                let possible = blooms.get(&block).is_none_or(|bloom| {
-                    terms
-                        .iter()
-                        .all(|(field, value)| bloom::may_contain(bloom, field, value))
-                });
+                let possible = summaries
+                    .get(&block)
+                    .is_none_or(|summary| summary.may_hold(&terms, &keys));
                 if !possible {
                     continue;
                 }
@@ -506,11 +561,12 @@ impl SqliteEvents {
                 continue;
             };
             sqlx::query(
-                "UPDATE event_blocks SET min_ts = $1, summary = $2, data = $3 \
-                 WHERE id = $4 AND org_id = $5",
+                "UPDATE event_blocks SET min_ts = $1, summary = $2, postings = $3, data = $4 \
+                 WHERE id = $5 AND org_id = $6",
             )
             .bind(min_ts)
             .bind(&block_data.summary)
+            .bind(&block_data.postings)
             .bind(&block_data.data)
             .bind(block)
             .bind(&org_text)
@@ -519,7 +575,13 @@ impl SqliteEvents {
             self.blooms
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(block, Arc::from(block_data.summary.as_slice()));
+                .insert(
+                    block,
+                    Arc::new(Summary::new(
+                        &block_data.summary,
+                        Some(&block_data.postings),
+                    )),
+                );
             removed += changed;
         }
         Ok(removed)
