@@ -350,12 +350,6 @@ impl Detector {
             {
                 continue;
             }
-            let pairs: Vec<(String, String)> = correlation
-                .group_by
-                .iter()
-                .map(|&f| self.capture[f].clone())
-                .zip(group.iter().cloned())
-                .collect();
             let Some(fired) = state.update(
                 &correlation.key,
                 &correlation.window,
@@ -367,6 +361,12 @@ impl Detector {
             ) else {
                 continue;
             };
+            // Named only when it fires: most updates do not.
+            let pairs: Vec<(String, String)> = correlation
+                .group_by
+                .iter()
+                .filter_map(|&f| Some((self.capture[f].clone(), values.get(f).cloned().flatten()?)))
+                .collect();
             out.push(Alert {
                 rule: correlation.rule,
                 ts,

@@ -2,6 +2,7 @@
 //! SQLite keeps events in compressed blocks with per-block summaries;
 //! PostgreSQL keeps one row per event in day partitions, loaded with COPY.
 
+pub(crate) mod block_index;
 pub(crate) mod bloom;
 pub(crate) mod codec;
 pub(crate) mod postgres_rows;

@@ -17,6 +17,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
 
+use super::block_index::{BlockIndex, BlockRange};
 use super::postings::{self, Postings};
 use super::{
     bloom, codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
@@ -26,8 +27,11 @@ use crate::{Result, StoreError};
 
 /// zstd level: the fastest levels already shrink log events several-fold.
 const COMPRESSION_LEVEL: i32 = 1;
+/// The most a block's postings can take uncompressed: seven fields, one
+/// position (at most three varint bytes) per event, and a key per term.
+const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
 /// Block ranges read per round trip while scanning.
-const SUMMARY_PAGE: i64 = 1024;
+const SUMMARY_PAGE: usize = 1024;
 /// Memory for cached block summaries (about 4 KB per 1,000 events).
 const BLOOM_CACHE_BYTES: usize = 256 << 20;
 /// The timestamp that marks an event removed by retention inside a block
@@ -40,8 +44,12 @@ pub(crate) struct PreparedBlock {
     min_ts: i64,
     max_ts: i64,
     count: usize,
+    /// The Bloom summary as stored.
     summary: Vec<u8>,
+    /// The postings as stored (zstd-compressed).
     postings: Vec<u8>,
+    /// Both, read, for the summary cache once the block is committed.
+    cached: Arc<Summary>,
     data: Vec<u8>,
 }
 
@@ -51,6 +59,7 @@ pub(crate) struct SqliteEvents {
     pool: SqlitePool,
     migrator: Migrator,
     blooms: Mutex<BloomCache>,
+    blocks: Mutex<BlockIndex>,
 }
 
 /// What scans test a block by before opening it: its Bloom summary and,
@@ -62,10 +71,15 @@ struct Summary {
 }
 
 impl Summary {
-    fn new(bloom: &[u8], postings: Option<&[u8]>) -> Summary {
+    /// From the stored columns. Unreadable postings only cost pruning.
+    fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
+        let postings = stored_postings.and_then(|stored| {
+            let raw = zstd::bulk::decompress(stored, MAX_POSTINGS_BYTES).ok()?;
+            Postings::decode(&raw)
+        });
         Summary {
             bloom: bloom.into(),
-            postings: postings.and_then(Postings::decode),
+            postings,
         }
     }
 
@@ -142,6 +156,7 @@ impl SqliteEvents {
             pool,
             migrator: crate::migrations::sqlite_events(),
             blooms: Mutex::new(BloomCache::default()),
+            blocks: Mutex::new(BlockIndex::default()),
         })
     }
 
@@ -170,7 +185,13 @@ impl SqliteEvents {
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
                 let raw = codec::encode_block(chunk);
-                let (summary, postings) = bloom::summarise(chunk);
+                let (summary, raw_postings) = bloom::summarise(chunk);
+                let cached = Arc::new(Summary {
+                    bloom: summary.as_slice().into(),
+                    postings: Postings::decode(&raw_postings),
+                });
+                let postings =
+                    zstd::bulk::compress(&raw_postings, COMPRESSION_LEVEL).unwrap_or_default();
                 // Compressing a buffer in memory does not fail in practice; if it
                 // did, the block is stored uncompressed (its format byte tells).
                 let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
@@ -180,6 +201,7 @@ impl SqliteEvents {
                     count: chunk.len(),
                     summary,
                     postings,
+                    cached,
                     data,
                 }
             })
@@ -195,6 +217,7 @@ impl SqliteEvents {
         let mut tx = self.pool.begin().await?;
         let mut all_ids = Vec::with_capacity(batches.len());
         let mut new_blooms = Vec::new();
+        let mut new_ranges = Vec::new();
         for batch in batches {
             let Payload::Blocks(blocks) = &batch.payload else {
                 tx.rollback().await?;
@@ -225,16 +248,27 @@ impl SqliteEvents {
                         return Err(e.into());
                     }
                 };
-                new_blooms.push((
-                    block_id,
-                    Arc::new(Summary::new(&block.summary, Some(&block.postings))),
+                new_ranges.push((
+                    batch.org,
+                    BlockRange {
+                        id: block_id,
+                        min_ts: block.min_ts,
+                        max_ts: block.max_ts,
+                    },
                 ));
+                new_blooms.push((block_id, block.cached.clone()));
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
             all_ids.push(ids);
         }
         tx.commit().await?;
+        {
+            let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+            for (org, range) in new_ranges {
+                blocks.put(org, range);
+            }
+        }
         let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
         for (block, bloom) in new_blooms {
             cache.insert(block, bloom);
@@ -265,7 +299,8 @@ impl SqliteEvents {
     }
 
     /// Block ranges overlapping `[from, to)`, newest `max_ts` first, one
-    /// page after `after` (a `(max_ts, id)` key), from the index alone.
+    /// page after `after` (a `(max_ts, id)` key), from the in-memory
+    /// directory (read from the file on the organisation's first scan).
     async fn ranges(
         &self,
         org: OrgId,
@@ -273,24 +308,41 @@ impl SqliteEvents {
         to: i64,
         after: Option<(i64, i64)>,
     ) -> Result<Vec<(i64, i64)>> {
-        let (after_ts, after_id) = after.unwrap_or((i64::MAX, i64::MAX));
-        let rows = sqlx::query(
-            "SELECT id, max_ts FROM event_blocks INDEXED BY event_blocks_org_range \
-             WHERE org_id = $1 AND max_ts >= $2 AND min_ts < $3 \
-               AND (max_ts < $4 OR (max_ts = $4 AND id < $5)) \
-             ORDER BY max_ts DESC, id DESC LIMIT $6",
-        )
-        .bind(org.to_string())
-        .bind(from)
-        .bind(to)
-        .bind(after_ts)
-        .bind(after_id)
-        .bind(SUMMARY_PAGE)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("max_ts")?)))
-            .collect()
+        let loaded = self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_loaded(org);
+        if !loaded {
+            let rows = sqlx::query(
+                "SELECT id, min_ts, max_ts FROM event_blocks INDEXED BY event_blocks_org_range \
+                 WHERE org_id = $1",
+            )
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            let blocks = rows
+                .iter()
+                .map(|row| {
+                    Ok(BlockRange {
+                        id: row.try_get("id")?,
+                        min_ts: row.try_get("min_ts")?,
+                        max_ts: row.try_get("max_ts")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.blocks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .load(org, blocks);
+        }
+        Ok(self.blocks.lock().unwrap_or_else(|p| p.into_inner()).page(
+            org,
+            from,
+            to,
+            after,
+            SUMMARY_PAGE,
+        ))
     }
 
     /// The summaries of these blocks, from the cache or, for misses, disk.
@@ -363,7 +415,7 @@ impl SqliteEvents {
                 return Ok(());
             };
             after = Some((last.1, last.0));
-            let full = page.len() as i64 == SUMMARY_PAGE;
+            let full = page.len() == SUMMARY_PAGE;
             let summaries = if terms.is_empty() {
                 HashMap::new()
             } else {
@@ -511,33 +563,35 @@ impl SqliteEvents {
         .bind(cutoff.0)
         .fetch_one(&self.pool)
         .await?;
-        let doomed: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
+        let doomed: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, max_ts FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
                 .bind(&org_text)
                 .bind(cutoff.0)
                 .fetch_all(&self.pool)
                 .await?;
-        {
-            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
-            for block in &doomed {
-                cache.remove(*block);
-            }
-        }
         sqlx::query("DELETE FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
             .bind(&org_text)
             .bind(cutoff.0)
             .execute(&self.pool)
             .await?;
+        {
+            let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            for &(block, max_ts) in &doomed {
+                blocks.remove(org, block, max_ts);
+                cache.remove(block);
+            }
+        }
         // Blocks straddling the cutoff: tombstone the expired events in place.
-        let straddling: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM event_blocks WHERE org_id = $1 AND min_ts < $2 AND max_ts >= $2",
+        let straddling: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, max_ts FROM event_blocks WHERE org_id = $1 AND min_ts < $2 AND max_ts >= $2",
         )
         .bind(&org_text)
         .bind(cutoff.0)
         .fetch_all(&self.pool)
         .await?;
         let mut removed = u64::try_from(whole).unwrap_or_default();
-        for block in straddling {
+        for (block, max_ts) in straddling {
             let Some(mut events) = self.block_data(org, block).await? else {
                 continue;
             };
@@ -572,16 +626,18 @@ impl SqliteEvents {
             .bind(&org_text)
             .execute(&self.pool)
             .await?;
+            self.blocks.lock().unwrap_or_else(|p| p.into_inner()).put(
+                org,
+                BlockRange {
+                    id: block,
+                    min_ts,
+                    max_ts,
+                },
+            );
             self.blooms
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(
-                    block,
-                    Arc::new(Summary::new(
-                        &block_data.summary,
-                        Some(&block_data.postings),
-                    )),
-                );
+                .insert(block, block_data.cached.clone());
             removed += changed;
         }
         Ok(removed)
@@ -600,4 +656,54 @@ fn decompress(data: Vec<u8>) -> Result<Vec<u8>> {
         return Ok(data);
     }
     zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_postings_read_back_as_prepared() {
+        let events: Vec<Event> = (0..64)
+            .map(|i| Event {
+                host: Some(format!("host{}", i % 2)),
+                user: Some(format!("user{}", i % 4)),
+                ..Event::default()
+            })
+            .collect();
+        let Payload::Blocks(blocks) = SqliteEvents::prepare(OrgId::new(), events).payload else {
+            panic!("blocks");
+        };
+        let block = &blocks[0];
+        let read = Summary::new(&block.summary, Some(&block.postings));
+        let keys = |pairs: &[(&str, &str)]| -> Vec<(u8, u32)> {
+            pairs
+                .iter()
+                .map(|(f, v)| {
+                    let index = bloom::field_index(f).unwrap();
+                    (index, postings::term_key(bloom::term_hash(f, v)))
+                })
+                .collect()
+        };
+        for summary in [&read, &*block.cached] {
+            assert!(summary.postings.is_some());
+            // user1 is at odd positions only, host0 at even ones.
+            let never = [
+                ("host.name", "host0".to_owned()),
+                ("user.name", "user1".to_owned()),
+            ];
+            let never_keys = keys(&[("host.name", "host0"), ("user.name", "user1")]);
+            assert!(!summary.may_hold(&never, &never_keys));
+            let meet = [
+                ("host.name", "host1".to_owned()),
+                ("user.name", "user1".to_owned()),
+            ];
+            let meet_keys = keys(&[("host.name", "host1"), ("user.name", "user1")]);
+            assert!(summary.may_hold(&meet, &meet_keys));
+        }
+        // Damaged postings are ignored, not trusted.
+        assert!(Summary::new(&block.summary, Some(b"junk"))
+            .postings
+            .is_none());
+    }
 }
