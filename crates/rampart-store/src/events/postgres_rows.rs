@@ -471,31 +471,16 @@ fn copy_tuple(org: OrgId, e: &Event) -> Vec<u8> {
     put_field(&mut out, Some(&e.timestamp.0.to_be_bytes()));
     put_field(&mut out, Some(&e.received.0.to_be_bytes()));
     put_text(&mut out, Some(&e.source));
-    put_field(
-        &mut out,
-        e.severity
-            .map(|s| i16::from(s).to_be_bytes())
-            .as_ref()
-            .map(|b| &b[..]),
-    );
+    put_number(&mut out, e.severity.map(|s| i16::from(s).to_be_bytes()));
     put_text(&mut out, e.category.as_deref());
     put_text(&mut out, e.action.as_deref());
     put_text(&mut out, e.outcome.as_deref());
     put_inet(&mut out, e.source_ip);
-    put_field(
-        &mut out,
-        e.source_port
-            .map(|p| i32::from(p).to_be_bytes())
-            .as_ref()
-            .map(|b| &b[..]),
-    );
+    put_number(&mut out, e.source_port.map(|p| i32::from(p).to_be_bytes()));
     put_inet(&mut out, e.destination_ip);
-    put_field(
+    put_number(
         &mut out,
-        e.destination_port
-            .map(|p| i32::from(p).to_be_bytes())
-            .as_ref()
-            .map(|b| &b[..]),
+        e.destination_port.map(|p| i32::from(p).to_be_bytes()),
     );
     put_text(&mut out, e.host.as_deref());
     put_text(&mut out, e.user.as_deref());
@@ -522,6 +507,11 @@ fn put_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
             out.extend_from_slice(bytes);
         }
     }
+}
+
+/// A fixed-width number in network byte order, or NULL.
+fn put_number<const N: usize>(out: &mut Vec<u8>, value: Option<[u8; N]>) {
+    put_field(out, value.as_ref().map(|b| &b[..]));
 }
 
 /// PostgreSQL text cannot hold NUL: it becomes U+FFFD.
