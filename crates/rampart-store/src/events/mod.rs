@@ -8,6 +8,7 @@ pub(crate) mod codec;
 pub(crate) mod postgres_rows;
 pub(crate) mod postings;
 pub(crate) mod sqlite_blocks;
+pub(crate) mod summary;
 
 use async_trait::async_trait;
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};

@@ -18,22 +18,17 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
-use super::postings::{self, Postings};
+use super::summary::{self, PreparedSummary, Summary, SummaryCache};
 use super::{
-    bloom, codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
+    codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
     MAX_BLOCK_EVENTS,
 };
 use crate::{Result, StoreError};
 
 /// zstd level: the fastest levels already shrink log events several-fold.
 const COMPRESSION_LEVEL: i32 = 1;
-/// The most a block's postings can take uncompressed: seven fields, one
-/// position (at most three varint bytes) per event, and a key per term.
-const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
-/// Memory for cached block summaries (about 4 KB per 1,000 events).
-const BLOOM_CACHE_BYTES: usize = 256 << 20;
 /// The timestamp that marks an event removed by retention inside a block
 /// that still holds live events (positions must not move: they are ids).
 const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
@@ -44,12 +39,7 @@ pub(crate) struct PreparedBlock {
     min_ts: i64,
     max_ts: i64,
     count: usize,
-    /// The Bloom summary as stored.
-    summary: Vec<u8>,
-    /// The postings as stored (zstd-compressed).
-    postings: Vec<u8>,
-    /// Both, read, for the summary cache once the block is committed.
-    cached: Arc<Summary>,
+    summary: PreparedSummary,
     data: Vec<u8>,
 }
 
@@ -58,82 +48,8 @@ pub(crate) struct PreparedBlock {
 pub(crate) struct SqliteEvents {
     pool: SqlitePool,
     migrator: Migrator,
-    blooms: Mutex<BloomCache>,
+    blooms: Mutex<SummaryCache>,
     blocks: Mutex<BlockIndex>,
-}
-
-/// What scans test a block by before opening it: its Bloom summary and,
-/// for blocks written since they exist, its postings.
-#[derive(Debug)]
-struct Summary {
-    bloom: Box<[u8]>,
-    postings: Option<Postings>,
-}
-
-impl Summary {
-    /// From the stored columns. Unreadable postings only cost pruning.
-    fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
-        let postings = stored_postings.and_then(|stored| {
-            let raw = zstd::bulk::decompress(stored, MAX_POSTINGS_BYTES).ok()?;
-            Postings::decode(&raw)
-        });
-        Summary {
-            bloom: bloom.into(),
-            postings,
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        self.bloom.len() + self.postings.as_ref().map_or(0, Postings::bytes)
-    }
-
-    /// False when no event of the block can hold every term: one is
-    /// certainly absent (Bloom, postings), or they never meet in one event
-    /// (postings). `keys` are the terms' postings keys, in `terms` order.
-    fn may_hold(&self, terms: &[(&str, String)], keys: &[(u8, u32)]) -> bool {
-        // Postings answer exactly for the fields they index; the Bloom
-        // summary for the others.
-        let indexed = |field: &str| {
-            self.postings
-                .as_ref()
-                .zip(bloom::field_index(field))
-                .is_some_and(|(p, i)| p.indexes(i))
-        };
-        self.postings.as_ref().is_none_or(|p| p.may_hold_all(keys))
-            && terms.iter().all(|(field, value)| {
-                indexed(field) || bloom::may_contain(&self.bloom, field, value)
-            })
-    }
-}
-
-/// Block summaries kept in memory, newest blocks preferred: scans test
-/// them without reading them from disk. Bounded by [`BLOOM_CACHE_BYTES`].
-#[derive(Default)]
-struct BloomCache {
-    by_block: BTreeMap<i64, Arc<Summary>>,
-    bytes: usize,
-}
-
-impl BloomCache {
-    fn insert(&mut self, block: i64, summary: Arc<Summary>) {
-        self.bytes += summary.bytes();
-        if let Some(old) = self.by_block.insert(block, summary) {
-            self.bytes -= old.bytes();
-        }
-        // Evict the oldest blocks: queries look at recent data most.
-        while self.bytes > BLOOM_CACHE_BYTES {
-            let Some((_, evicted)) = self.by_block.pop_first() else {
-                break;
-            };
-            self.bytes -= evicted.bytes();
-        }
-    }
-
-    fn remove(&mut self, block: i64) {
-        if let Some(old) = self.by_block.remove(&block) {
-            self.bytes -= old.bytes();
-        }
-    }
 }
 
 impl SqliteEvents {
@@ -155,7 +71,7 @@ impl SqliteEvents {
         Ok(Self {
             pool,
             migrator: crate::migrations::sqlite_events(),
-            blooms: Mutex::new(BloomCache::default()),
+            blooms: Mutex::new(SummaryCache::default()),
             blocks: Mutex::new(BlockIndex::default()),
         })
     }
@@ -185,23 +101,15 @@ impl SqliteEvents {
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
                 let raw = codec::encode_block(chunk);
-                let (summary, raw_postings) = bloom::summarise(chunk);
-                let cached = Arc::new(Summary {
-                    bloom: summary.as_slice().into(),
-                    postings: Postings::decode(&raw_postings),
-                });
-                let postings =
-                    zstd::bulk::compress(&raw_postings, COMPRESSION_LEVEL).unwrap_or_default();
+                let summary = PreparedSummary::of(chunk);
                 // Compressing a buffer in memory does not fail in practice; if it
                 // did, the block is stored uncompressed (its format byte tells).
                 let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
                 PreparedBlock {
-                    min_ts: chunk.iter().map(|e| e.timestamp.0).min().unwrap_or(0),
-                    max_ts: chunk.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
+                    min_ts: summary.min_ts,
+                    max_ts: summary.max_ts,
                     count: chunk.len(),
                     summary,
-                    postings,
-                    cached,
                     data,
                 }
             })
@@ -236,8 +144,8 @@ impl SqliteEvents {
                 .bind(block.min_ts)
                 .bind(block.max_ts)
                 .bind(block.count as i64)
-                .bind(&block.summary)
-                .bind(&block.postings)
+                .bind(&block.summary.bloom)
+                .bind(&block.summary.postings)
                 .bind(&block.data)
                 .execute(&mut *tx)
                 .await;
@@ -256,7 +164,7 @@ impl SqliteEvents {
                         max_ts: block.max_ts,
                     },
                 ));
-                new_blooms.push((block_id, block.cached.clone()));
+                new_blooms.push((block_id, block.summary.cached.clone()));
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
@@ -352,7 +260,7 @@ impl SqliteEvents {
         {
             let cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
             for block in blocks {
-                match cache.by_block.get(block) {
+                match cache.get(*block) {
                     Some(bloom) => {
                         found.insert(*block, bloom.clone());
                     }
@@ -401,13 +309,7 @@ impl SqliteEvents {
             to = to.min(upper.0.saturating_add(1));
         }
         let terms = filter.required_terms();
-        let keys: Vec<(u8, u32)> = terms
-            .iter()
-            .filter_map(|(field, value)| {
-                let hash = bloom::term_hash(field, value);
-                Some((bloom::field_index(field)?, postings::term_key(hash)))
-            })
-            .collect();
+        let keys = summary::postings_keys(&terms);
         let mut after = None;
         loop {
             let page = self.ranges(org, from, to, after).await?;
@@ -619,8 +521,8 @@ impl SqliteEvents {
                  WHERE id = $5 AND org_id = $6",
             )
             .bind(min_ts)
-            .bind(&block_data.summary)
-            .bind(&block_data.postings)
+            .bind(&block_data.summary.bloom)
+            .bind(&block_data.summary.postings)
             .bind(&block_data.data)
             .bind(block)
             .bind(&org_text)
@@ -637,7 +539,7 @@ impl SqliteEvents {
             self.blooms
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(block, block_data.cached.clone());
+                .insert(block, block_data.summary.cached.clone());
             removed += changed;
         }
         Ok(removed)
@@ -656,54 +558,4 @@ fn decompress(data: Vec<u8>) -> Result<Vec<u8>> {
         return Ok(data);
     }
     zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_postings_read_back_as_prepared() {
-        let events: Vec<Event> = (0..64)
-            .map(|i| Event {
-                host: Some(format!("host{}", i % 2)),
-                user: Some(format!("user{}", i % 4)),
-                ..Event::default()
-            })
-            .collect();
-        let Payload::Blocks(blocks) = SqliteEvents::prepare(OrgId::new(), events).payload else {
-            panic!("blocks");
-        };
-        let block = &blocks[0];
-        let read = Summary::new(&block.summary, Some(&block.postings));
-        let keys = |pairs: &[(&str, &str)]| -> Vec<(u8, u32)> {
-            pairs
-                .iter()
-                .map(|(f, v)| {
-                    let index = bloom::field_index(f).unwrap();
-                    (index, postings::term_key(bloom::term_hash(f, v)))
-                })
-                .collect()
-        };
-        for summary in [&read, &*block.cached] {
-            assert!(summary.postings.is_some());
-            // user1 is at odd positions only, host0 at even ones.
-            let never = [
-                ("host.name", "host0".to_owned()),
-                ("user.name", "user1".to_owned()),
-            ];
-            let never_keys = keys(&[("host.name", "host0"), ("user.name", "user1")]);
-            assert!(!summary.may_hold(&never, &never_keys));
-            let meet = [
-                ("host.name", "host1".to_owned()),
-                ("user.name", "user1".to_owned()),
-            ];
-            let meet_keys = keys(&[("host.name", "host1"), ("user.name", "user1")]);
-            assert!(summary.may_hold(&meet, &meet_keys));
-        }
-        // Damaged postings are ignored, not trusted.
-        assert!(Summary::new(&block.summary, Some(b"junk"))
-            .postings
-            .is_none());
-    }
 }

@@ -1,0 +1,180 @@
+//! What scans test a block by before reading it: its Bloom summary and its
+//! postings. Both are built once per block at ingest (on the request's
+//! thread), stored beside the block, and cached in memory by block id.
+//! Both backends use them: SQLite beside its event blocks, PostgreSQL in a
+//! table of block summaries beside its event rows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rampart_core::Event;
+
+use super::postings::{self, Postings};
+use super::{bloom, MAX_BLOCK_EVENTS};
+
+/// zstd level of stored postings.
+const COMPRESSION_LEVEL: i32 = 1;
+/// The most a block's postings can take uncompressed: seven fields, one
+/// position (at most three varint bytes) per event, and a key per term.
+const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
+/// Memory for cached block summaries (a few KB per 1,000 events).
+const SUMMARY_CACHE_BYTES: usize = 256 << 20;
+
+/// A block's summary as prepared at ingest: its time range, the stored
+/// forms, and the form scans read (for the cache once it is committed).
+#[derive(Debug)]
+pub(crate) struct PreparedSummary {
+    pub min_ts: i64,
+    pub max_ts: i64,
+    /// The Bloom summary as stored.
+    pub bloom: Vec<u8>,
+    /// The postings as stored (zstd-compressed).
+    pub postings: Vec<u8>,
+    pub cached: Arc<Summary>,
+}
+
+impl PreparedSummary {
+    /// Summarises one block's events (at most [`MAX_BLOCK_EVENTS`]).
+    pub(crate) fn of(events: &[Event]) -> PreparedSummary {
+        let (bloom, raw_postings) = bloom::summarise(events);
+        let cached = Arc::new(Summary {
+            bloom: bloom.as_slice().into(),
+            postings: Postings::decode(&raw_postings),
+        });
+        // Compressing in memory does not fail in practice; if it did, the
+        // stored postings would be unreadable, which costs only pruning.
+        let postings = zstd::bulk::compress(&raw_postings, COMPRESSION_LEVEL).unwrap_or_default();
+        PreparedSummary {
+            min_ts: events.iter().map(|e| e.timestamp.0).min().unwrap_or(0),
+            max_ts: events.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
+            bloom,
+            postings,
+            cached,
+        }
+    }
+}
+
+/// The postings keys of a filter's required terms, in their order.
+pub(crate) fn postings_keys(terms: &[(&str, String)]) -> Vec<(u8, u32)> {
+    terms
+        .iter()
+        .filter_map(|(field, value)| {
+            let hash = bloom::term_hash(field, value);
+            Some((bloom::field_index(field)?, postings::term_key(hash)))
+        })
+        .collect()
+}
+
+/// What scans test a block by before opening it: its Bloom summary and,
+/// for blocks written since they exist, its postings.
+#[derive(Debug)]
+pub(crate) struct Summary {
+    bloom: Box<[u8]>,
+    postings: Option<Postings>,
+}
+
+impl Summary {
+    /// From the stored columns. Unreadable postings only cost pruning.
+    pub(crate) fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
+        let postings = stored_postings.and_then(|stored| {
+            let raw = zstd::bulk::decompress(stored, MAX_POSTINGS_BYTES).ok()?;
+            Postings::decode(&raw)
+        });
+        Summary {
+            bloom: bloom.into(),
+            postings,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bloom.len() + self.postings.as_ref().map_or(0, Postings::bytes)
+    }
+
+    /// False when no event of the block can hold every term: one is
+    /// certainly absent (Bloom, postings), or they never meet in one event
+    /// (postings). `keys` are the terms' postings keys, in `terms` order.
+    pub(crate) fn may_hold(&self, terms: &[(&str, String)], keys: &[(u8, u32)]) -> bool {
+        // Postings answer exactly for the fields they index; the Bloom
+        // summary for the others.
+        let indexed = |field: &str| {
+            self.postings
+                .as_ref()
+                .zip(bloom::field_index(field))
+                .is_some_and(|(p, i)| p.indexes(i))
+        };
+        self.postings.as_ref().is_none_or(|p| p.may_hold_all(keys))
+            && terms.iter().all(|(field, value)| {
+                indexed(field) || bloom::may_contain(&self.bloom, field, value)
+            })
+    }
+}
+
+/// Block summaries kept in memory, newest blocks preferred: scans test
+/// them without reading them from disk. Bounded by [`SUMMARY_CACHE_BYTES`].
+#[derive(Default)]
+pub(crate) struct SummaryCache {
+    by_block: BTreeMap<i64, Arc<Summary>>,
+    bytes: usize,
+}
+
+impl SummaryCache {
+    pub(crate) fn get(&self, block: i64) -> Option<&Arc<Summary>> {
+        self.by_block.get(&block)
+    }
+
+    pub(crate) fn insert(&mut self, block: i64, summary: Arc<Summary>) {
+        self.bytes += summary.bytes();
+        if let Some(old) = self.by_block.insert(block, summary) {
+            self.bytes -= old.bytes();
+        }
+        // Evict the oldest blocks: queries look at recent data most.
+        while self.bytes > SUMMARY_CACHE_BYTES {
+            let Some((_, evicted)) = self.by_block.pop_first() else {
+                break;
+            };
+            self.bytes -= evicted.bytes();
+        }
+    }
+
+    pub(crate) fn remove(&mut self, block: i64) {
+        if let Some(old) = self.by_block.remove(&block) {
+            self.bytes -= old.bytes();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_postings_read_back_as_prepared() {
+        let events: Vec<Event> = (0..64)
+            .map(|i| Event {
+                host: Some(format!("host{}", i % 2)),
+                user: Some(format!("user{}", i % 4)),
+                ..Event::default()
+            })
+            .collect();
+        let prepared = PreparedSummary::of(&events);
+        let read = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        // user1 is at odd positions only, host0 at even ones.
+        let never = [
+            ("host.name", "host0".to_owned()),
+            ("user.name", "user1".to_owned()),
+        ];
+        let meet = [
+            ("host.name", "host1".to_owned()),
+            ("user.name", "user1".to_owned()),
+        ];
+        for summary in [&read, &*prepared.cached] {
+            assert!(summary.postings.is_some());
+            assert!(!summary.may_hold(&never, &postings_keys(&never)));
+            assert!(summary.may_hold(&meet, &postings_keys(&meet)));
+        }
+        // Damaged postings are ignored, not trusted.
+        assert!(Summary::new(&prepared.bloom, Some(b"junk"))
+            .postings
+            .is_none());
+    }
+}
