@@ -61,6 +61,11 @@ const POSTGRES: &[Source] = &[
         "event ids by BRIN",
         include_str!("../migrations/postgres/0006_events_id_brin.sql"),
     ),
+    (
+        7,
+        "event block summaries",
+        include_str!("../migrations/postgres/0007_event_block_summaries.sql"),
+    ),
 ];
 
 /// The embedded store's event database (a file of its own).

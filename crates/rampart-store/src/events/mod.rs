@@ -32,8 +32,11 @@ pub(crate) enum Payload {
     /// Compressed blocks for SQLite.
     Blocks(Vec<sqlite_blocks::PreparedBlock>),
     /// Binary COPY tuples, one per event (timestamp, tuple without its
-    /// field count and id column).
-    Rows(Vec<(i64, Vec<u8>)>),
+    /// field count and id column), and the summary of each block of them.
+    Rows {
+        rows: Vec<(i64, Vec<u8>)>,
+        blocks: Vec<summary::PreparedSummary>,
+    },
 }
 
 impl PreparedEvents {

@@ -3,13 +3,14 @@
 //! (org_id, src_ip, ts). Filters become SQL over those indexes.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rampart_core::event::IpMatch;
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
 
+use super::summary::{self, PreparedSummary, Summary, SummaryCache};
 use super::MAX_BLOCK_EVENTS;
 use super::{top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest};
 use crate::{Result, StoreError};
@@ -35,6 +36,27 @@ const SELECT_COLUMNS: &str = "SELECT id, ts, received, source, severity, categor
 pub(crate) struct PostgresEvents {
     pool: PgPool,
     partitions: Mutex<HashSet<i64>>,
+    /// Block summaries read so far (they never change once written).
+    summaries: Mutex<SummaryCache>,
+    /// The first block with a summary (read once from the database).
+    first_summarised: Mutex<Option<i64>>,
+}
+
+/// Most candidate blocks a search reads by id range; past it, the plain
+/// SQL over the indexes is the better plan.
+const MAX_CANDIDATE_BLOCKS: usize = 64;
+
+/// Which events a search needs to read, from the block summaries.
+#[derive(Debug, PartialEq, Eq)]
+enum Candidates {
+    /// No restriction can be drawn: read as the filter says.
+    All,
+    /// Only these blocks (maybe none), plus the rows older than the
+    /// summaries (ids below the bound, when there are any).
+    Blocks {
+        blocks: Vec<i64>,
+        legacy_below: Option<i64>,
+    },
 }
 
 impl PostgresEvents {
@@ -45,6 +67,8 @@ impl PostgresEvents {
         Self {
             pool,
             partitions: Mutex::new(HashSet::new()),
+            summaries: Mutex::new(SummaryCache::default()),
+            first_summarised: Mutex::new(None),
         }
     }
 
@@ -53,10 +77,15 @@ impl PostgresEvents {
             .iter()
             .map(|e| (e.timestamp.0, copy_tuple(org, e)))
             .collect();
+        // The same chunks as `append` gives block ids to.
+        let blocks = events
+            .chunks(MAX_BLOCK_EVENTS)
+            .map(PreparedSummary::of)
+            .collect();
         PreparedEvents {
             org,
             count: events.len(),
-            payload: Payload::Rows(rows),
+            payload: Payload::Rows { rows, blocks },
         }
     }
 
@@ -82,7 +111,7 @@ impl PostgresEvents {
         let mut days = BTreeSet::new();
         let mut blocks_needed = 0i64;
         for batch in batches {
-            let Payload::Rows(rows) = &batch.payload else {
+            let Payload::Rows { rows, .. } = &batch.payload else {
                 return Err(StoreError::Corrupt {
                     column: "events",
                     detail: "events prepared for another backend".into(),
@@ -112,13 +141,16 @@ impl PostgresEvents {
         let mut next_block = block_ids.into_iter();
         let mut by_day: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
         let mut all_ids = Vec::with_capacity(batches.len());
+        let mut summaries: Vec<(i64, OrgId, &PreparedSummary)> = Vec::new();
         for batch in batches {
-            let Payload::Rows(rows) = &batch.payload else {
+            let Payload::Rows { rows, blocks } = &batch.payload else {
                 continue;
             };
             let mut ids = Vec::with_capacity(rows.len());
-            for chunk in rows.chunks(MAX_BLOCK_EVENTS) {
-                let block = u64::try_from(next_block.next().unwrap_or_default()).unwrap_or(0);
+            for (chunk, summary) in rows.chunks(MAX_BLOCK_EVENTS).zip(blocks) {
+                let block_id = next_block.next().unwrap_or_default();
+                summaries.push((block_id, batch.org, summary));
+                let block = u64::try_from(block_id).unwrap_or(0);
                 for (index, (ts, row)) in chunk.iter().enumerate() {
                     let id = EventId::new(block, index);
                     let data = by_day.entry(ts.div_euclid(DAY_MS)).or_insert_with(|| {
@@ -147,12 +179,32 @@ impl PostgresEvents {
                 copy.send(data).await?;
                 copy.finish().await?;
             }
+            for chunk in summaries.chunks(1000) {
+                let mut insert = QueryBuilder::<Postgres>::new(
+                    "INSERT INTO event_block_summaries \
+                     (block_id, org_id, min_ts, max_ts, summary, postings) ",
+                );
+                insert.push_values(chunk, |mut row, (block, org, summary)| {
+                    row.push_bind(*block)
+                        .push_bind(org.to_string())
+                        .push_unseparated("::uuid")
+                        .push_bind(summary.min_ts)
+                        .push_bind(summary.max_ts)
+                        .push_bind(summary.bloom.as_slice())
+                        .push_bind(summary.postings.as_slice());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
             Ok::<_, sqlx::Error>(())
         }
         .await;
         match copied {
             Ok(()) => {
                 tx.commit().await?;
+                let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+                for (block, _, summary) in &summaries {
+                    cache.insert(*block, summary.cached.clone());
+                }
                 Ok(all_ids)
             }
             Err(e) => {
@@ -210,8 +262,33 @@ impl PostgresEvents {
         after: Option<EventCursor>,
         limit: u32,
     ) -> Result<Vec<(EventId, Event)>> {
+        let candidates = self
+            .candidates(org, filter, after.map(|a| a.timestamp))
+            .await?;
         let mut sql = QueryBuilder::<Postgres>::new(SELECT_COLUMNS);
         push_where(&mut sql, org, filter);
+        if let Candidates::Blocks {
+            blocks,
+            legacy_below,
+        } = &candidates
+        {
+            if blocks.is_empty() && legacy_below.is_none() {
+                return Ok(Vec::new());
+            }
+            // Id ranges of the candidate blocks (the BRIN on id finds them).
+            sql.push(" AND (FALSE");
+            for block in blocks {
+                sql.push(" OR (id >= ")
+                    .push_bind(block << 20)
+                    .push(" AND id < ")
+                    .push_bind((block + 1) << 20)
+                    .push(")");
+            }
+            if let Some(bound) = legacy_below {
+                sql.push(" OR id < ").push_bind(*bound);
+            }
+            sql.push(")");
+        }
         if let Some(after) = after {
             sql.push(" AND (ts, id) < (")
                 .push_bind(after.timestamp.0)
@@ -223,6 +300,103 @@ impl PostgresEvents {
             .push_bind(i64::from(limit.clamp(1, 1000)));
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// The blocks a search can find events in, from their summaries: those
+    /// overlapping its time range (and older than the cursor) whose Bloom
+    /// summary and postings admit all its required terms.
+    async fn candidates(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        before: Option<Timestamp>,
+    ) -> Result<Candidates> {
+        let terms = filter.required_terms();
+        if terms.is_empty() {
+            return Ok(Candidates::All);
+        }
+        let keys = summary::postings_keys(&terms);
+        let from = filter.from.map_or(i64::MIN, |t| t.0);
+        let mut to = filter.to.map_or(i64::MAX, |t| t.0);
+        if let Some(before) = before {
+            to = to.min(before.0.saturating_add(1));
+        }
+        let ranges: Vec<i64> = sqlx::query_scalar(
+            "SELECT block_id FROM event_block_summaries \
+             WHERE org_id = $1::uuid AND max_ts >= $2 AND min_ts < $3",
+        )
+        .bind(org.to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut found: Vec<(i64, Arc<Summary>)> = Vec::with_capacity(ranges.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+            for block in ranges {
+                match cache.get(block) {
+                    Some(summary) => found.push((block, summary.clone())),
+                    None => missing.push(block),
+                }
+            }
+        }
+        for chunk in missing.chunks(1000) {
+            let rows = sqlx::query(
+                "SELECT block_id, summary, postings FROM event_block_summaries \
+                 WHERE block_id = ANY($1)",
+            )
+            .bind(chunk)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+            for row in rows {
+                let block: i64 = row.try_get("block_id")?;
+                let summary = Arc::new(Summary::new(
+                    row.try_get::<&[u8], _>("summary")?,
+                    row.try_get::<Option<&[u8]>, _>("postings")?,
+                ));
+                cache.insert(block, summary.clone());
+                found.push((block, summary));
+            }
+        }
+        let mut blocks = Vec::new();
+        for (block, summary) in found {
+            if summary.may_hold(&terms, &keys) {
+                if blocks.len() == MAX_CANDIDATE_BLOCKS {
+                    return Ok(Candidates::All);
+                }
+                blocks.push(block);
+            }
+        }
+        blocks.sort_unstable();
+        let first = self.first_summarised().await?;
+        // Rows older than the summaries exist only if blocks were numbered
+        // before them (sequences start at 1).
+        let legacy_below = (first > 1).then_some(first << 20);
+        Ok(Candidates::Blocks {
+            blocks,
+            legacy_below,
+        })
+    }
+
+    async fn first_summarised(&self) -> Result<i64> {
+        if let Some(first) = *self
+            .first_summarised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            return Ok(first);
+        }
+        let first: i64 = sqlx::query_scalar("SELECT first_block FROM event_summary_coverage")
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(1);
+        *self
+            .first_summarised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(first);
+        Ok(first)
     }
 
     pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
@@ -290,6 +464,12 @@ impl PostgresEvents {
             .bind(cutoff.0)
             .execute(&self.pool)
             .await?;
+        // Summaries of blocks whose events are all gone.
+        sqlx::query("DELETE FROM event_block_summaries WHERE org_id = $1::uuid AND max_ts < $2")
+            .bind(org.to_string())
+            .bind(cutoff.0)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -325,6 +505,12 @@ impl PostgresEvents {
                 tracing::info!(partition = %name, "dropped expired event partition");
             }
         }
+        // Every day before drop_before's is dropped: so are the events of
+        // blocks that ended before it.
+        sqlx::query("DELETE FROM event_block_summaries WHERE max_ts < $1")
+            .bind(drop_before.0.div_euclid(DAY_MS) * DAY_MS)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
