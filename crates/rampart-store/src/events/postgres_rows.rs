@@ -45,6 +45,8 @@ pub(crate) struct PostgresEvents {
 /// Most candidate blocks a search reads by id range; past it, the plain
 /// SQL over the indexes is the better plan.
 const MAX_CANDIDATE_BLOCKS: usize = 64;
+/// Block summaries read per round trip while looking for candidates.
+const SUMMARY_PAGE: i64 = 512;
 
 /// Which events a search needs to read, from the block summaries.
 #[derive(Debug, PartialEq, Eq)]
@@ -321,32 +323,75 @@ impl PostgresEvents {
         if let Some(before) = before {
             to = to.min(before.0.saturating_add(1));
         }
-        let ranges: Vec<i64> = sqlx::query_scalar(
-            "SELECT block_id FROM event_block_summaries \
-             WHERE org_id = $1::uuid AND max_ts >= $2 AND min_ts < $3",
-        )
-        .bind(org.to_string())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut found: Vec<(i64, Arc<Summary>)> = Vec::with_capacity(ranges.len());
+        // Newest first, in pages: a common term makes every block a
+        // candidate, and the search gives up on summaries after a few.
+        let mut blocks = Vec::new();
+        let mut after = (i64::MAX, i64::MAX);
+        loop {
+            let page: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT block_id, max_ts FROM event_block_summaries \
+                 WHERE org_id = $1::uuid AND max_ts >= $2 AND min_ts < $3 \
+                   AND (max_ts, block_id) < ($4, $5) \
+                 ORDER BY max_ts DESC, block_id DESC LIMIT $6",
+            )
+            .bind(org.to_string())
+            .bind(from)
+            .bind(to)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(SUMMARY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(&(last_block, last_ts)) = page.last() else {
+                break;
+            };
+            after = (last_ts, last_block);
+            let full = page.len() as i64 == SUMMARY_PAGE;
+            for (block, summary) in self.summaries_of(page.iter().map(|(b, _)| *b)).await? {
+                if summary.may_hold(&terms, &keys) {
+                    if blocks.len() == MAX_CANDIDATE_BLOCKS {
+                        return Ok(Candidates::All);
+                    }
+                    blocks.push(block);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        blocks.sort_unstable();
+        let first = self.first_summarised().await?;
+        // Rows older than the summaries exist only if blocks were numbered
+        // before them (sequences start at 1).
+        let legacy_below = (first > 1).then_some(first << 20);
+        Ok(Candidates::Blocks {
+            blocks,
+            legacy_below,
+        })
+    }
+
+    /// These blocks' summaries, from the cache or, for misses, the table.
+    async fn summaries_of(
+        &self,
+        blocks: impl Iterator<Item = i64>,
+    ) -> Result<Vec<(i64, Arc<Summary>)>> {
+        let mut found = Vec::new();
         let mut missing = Vec::new();
         {
             let cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-            for block in ranges {
+            for block in blocks {
                 match cache.get(block) {
                     Some(summary) => found.push((block, summary.clone())),
                     None => missing.push(block),
                 }
             }
         }
-        for chunk in missing.chunks(1000) {
+        if !missing.is_empty() {
             let rows = sqlx::query(
                 "SELECT block_id, summary, postings FROM event_block_summaries \
                  WHERE block_id = ANY($1)",
             )
-            .bind(chunk)
+            .bind(&missing)
             .fetch_all(&self.pool)
             .await?;
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
@@ -360,24 +405,7 @@ impl PostgresEvents {
                 found.push((block, summary));
             }
         }
-        let mut blocks = Vec::new();
-        for (block, summary) in found {
-            if summary.may_hold(&terms, &keys) {
-                if blocks.len() == MAX_CANDIDATE_BLOCKS {
-                    return Ok(Candidates::All);
-                }
-                blocks.push(block);
-            }
-        }
-        blocks.sort_unstable();
-        let first = self.first_summarised().await?;
-        // Rows older than the summaries exist only if blocks were numbered
-        // before them (sequences start at 1).
-        let legacy_below = (first > 1).then_some(first << 20);
-        Ok(Candidates::Blocks {
-            blocks,
-            legacy_below,
-        })
+        Ok(found)
     }
 
     async fn first_summarised(&self) -> Result<i64> {
