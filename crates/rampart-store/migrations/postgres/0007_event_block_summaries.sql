@@ -9,8 +9,12 @@ CREATE TABLE event_block_summaries (
     min_ts    BIGINT NOT NULL,
     max_ts    BIGINT NOT NULL,
     summary   BYTEA  NOT NULL,
-    postings  BYTEA  NOT NULL
-);
+    postings  BYTEA  NOT NULL  -- zstd-compressed by Rampart
+) WITH (toast_tuple_target = 8160);
+-- Both blobs arrive compressed or incompressible: no second compression,
+-- and rows of a few KB stay in the table's own pages.
+ALTER TABLE event_block_summaries ALTER COLUMN summary SET STORAGE EXTERNAL;
+ALTER TABLE event_block_summaries ALTER COLUMN postings SET STORAGE EXTERNAL;
 CREATE INDEX event_block_summaries_org_range
     ON event_block_summaries (org_id, max_ts, block_id, min_ts);
 

@@ -10,7 +10,7 @@ use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
 
-use super::summary::{self, PreparedSummary, Summary, SummaryCache};
+use super::summary::{self, Keeping, PreparedSummary, Summary, SummaryCache};
 use super::MAX_BLOCK_EVENTS;
 use super::{top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest};
 use crate::{Result, StoreError};
@@ -45,8 +45,10 @@ pub(crate) struct PostgresEvents {
 /// Most candidate blocks a search reads by id range; past it, the plain
 /// SQL over the indexes is the better plan.
 const MAX_CANDIDATE_BLOCKS: usize = 64;
-/// Block summaries read per round trip while looking for candidates.
-const SUMMARY_PAGE: i64 = 512;
+/// Block summaries read per round trip while looking for candidates: a
+/// small first page, then larger ones.
+const FIRST_SUMMARY_PAGE: i64 = 128;
+const SUMMARY_PAGE: i64 = 1024;
 
 /// Which events a search needs to read, from the block summaries.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,7 +84,7 @@ impl PostgresEvents {
         // The same chunks as `append` gives block ids to.
         let blocks = events
             .chunks(MAX_BLOCK_EVENTS)
-            .map(PreparedSummary::of)
+            .map(|chunk| PreparedSummary::of(chunk, Keeping::Compressed))
             .collect();
         PreparedEvents {
             org,
@@ -203,10 +205,6 @@ impl PostgresEvents {
         match copied {
             Ok(()) => {
                 tx.commit().await?;
-                let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-                for (block, _, summary) in &summaries {
-                    cache.insert(*block, summary.cached.clone());
-                }
                 Ok(all_ids)
             }
             Err(e) => {
@@ -313,8 +311,9 @@ impl PostgresEvents {
         filter: &EventFilter,
         before: Option<Timestamp>,
     ) -> Result<Candidates> {
+        // An exact source address has its own b-tree, which beats them.
         let terms = filter.required_terms();
-        if terms.is_empty() {
+        if terms.is_empty() || matches!(filter.source_ip, Some(IpMatch::Exact(_))) {
             return Ok(Candidates::All);
         }
         let keys = summary::postings_keys(&terms);
@@ -327,6 +326,7 @@ impl PostgresEvents {
         // candidate, and the search gives up on summaries after a few.
         let mut blocks = Vec::new();
         let mut after = (i64::MAX, i64::MAX);
+        let mut page_size = FIRST_SUMMARY_PAGE;
         loop {
             let page: Vec<(i64, i64)> = sqlx::query_as(
                 "SELECT block_id, max_ts FROM event_block_summaries \
@@ -339,14 +339,16 @@ impl PostgresEvents {
             .bind(to)
             .bind(after.0)
             .bind(after.1)
-            .bind(SUMMARY_PAGE)
+            .bind(page_size)
             .fetch_all(&self.pool)
             .await?;
             let Some(&(last_block, last_ts)) = page.last() else {
                 break;
             };
             after = (last_ts, last_block);
-            let full = page.len() as i64 == SUMMARY_PAGE;
+            let full = page.len() as i64 == page_size;
+            // A small first page settles common terms quickly.
+            page_size = SUMMARY_PAGE;
             for (block, summary) in self.summaries_of(page.iter().map(|(b, _)| *b)).await? {
                 if summary.may_hold(&terms, &keys) {
                     if blocks.len() == MAX_CANDIDATE_BLOCKS {

@@ -98,6 +98,12 @@ pub(crate) fn encode(mut occurrences: Vec<Occurrence>, events: usize) -> Vec<u8>
 }
 
 impl Postings {
+    /// Whether stored bytes are postings as [`encode`] wrote them (and not,
+    /// say, compressed: a zstd frame starts with another byte).
+    pub(crate) fn is_raw(stored: &[u8]) -> bool {
+        stored.first() == Some(&VERSION)
+    }
+
     /// Reads stored postings; `None` when they are damaged or of an
     /// unknown version (the block is then simply not pruned by them).
     pub(crate) fn decode(data: &[u8]) -> Option<Postings> {

@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
-use super::summary::{self, PreparedSummary, Summary, SummaryCache};
+use super::summary::{self, Keeping, PreparedSummary, Summary, SummaryCache};
 use super::{
     codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
     MAX_BLOCK_EVENTS,
@@ -101,7 +101,7 @@ impl SqliteEvents {
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
                 let raw = codec::encode_block(chunk);
-                let summary = PreparedSummary::of(chunk);
+                let summary = PreparedSummary::of(chunk, Keeping::CompressedAndCached);
                 // Compressing a buffer in memory does not fail in practice; if it
                 // did, the block is stored uncompressed (its format byte tells).
                 let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
@@ -164,7 +164,9 @@ impl SqliteEvents {
                         max_ts: block.max_ts,
                     },
                 ));
-                new_blooms.push((block_id, block.summary.cached.clone()));
+                if let Some(cached) = &block.summary.cached {
+                    new_blooms.push((block_id, cached.clone()));
+                }
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
@@ -536,10 +538,12 @@ impl SqliteEvents {
                     max_ts,
                 },
             );
-            self.blooms
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(block, block_data.summary.cached.clone());
+            if let Some(cached) = &block_data.summary.cached {
+                self.blooms
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(block, cached.clone());
+            }
             removed += changed;
         }
         Ok(removed)

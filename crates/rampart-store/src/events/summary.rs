@@ -21,7 +21,7 @@ const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
 const SUMMARY_CACHE_BYTES: usize = 256 << 20;
 
 /// A block's summary as prepared at ingest: its time range, the stored
-/// forms, and the form scans read (for the cache once it is committed).
+/// forms, and (for a backend that caches at write time) the form scans read.
 #[derive(Debug)]
 pub(crate) struct PreparedSummary {
     pub min_ts: i64,
@@ -30,20 +30,34 @@ pub(crate) struct PreparedSummary {
     pub bloom: Vec<u8>,
     /// The postings as stored (zstd-compressed).
     pub postings: Vec<u8>,
-    pub cached: Arc<Summary>,
+    pub cached: Option<Arc<Summary>>,
+}
+
+/// How a backend keeps the summaries it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keeping {
+    /// Compressed here, and read into the cache at once (SQLite: one node,
+    /// and the single writer should not do the reading).
+    CompressedAndCached,
+    /// Compressed here, and read into a node's cache only when a search
+    /// needs them (PostgreSQL: any node may search).
+    Compressed,
 }
 
 impl PreparedSummary {
     /// Summarises one block's events (at most [`MAX_BLOCK_EVENTS`]).
-    pub(crate) fn of(events: &[Event]) -> PreparedSummary {
+    pub(crate) fn of(events: &[Event], keeping: Keeping) -> PreparedSummary {
         let (bloom, raw_postings) = bloom::summarise(events);
-        let cached = Arc::new(Summary {
-            bloom: bloom.as_slice().into(),
-            postings: Postings::decode(&raw_postings),
+        let cached = (keeping == Keeping::CompressedAndCached).then(|| {
+            Arc::new(Summary {
+                bloom: bloom.as_slice().into(),
+                postings: Postings::decode(&raw_postings),
+            })
         });
         // Compressing in memory does not fail in practice; if it did, the
-        // stored postings would be unreadable, which costs only pruning.
-        let postings = zstd::bulk::compress(&raw_postings, COMPRESSION_LEVEL).unwrap_or_default();
+        // postings are stored raw, which reads back all the same.
+        let postings =
+            zstd::bulk::compress(&raw_postings, COMPRESSION_LEVEL).unwrap_or(raw_postings);
         PreparedSummary {
             min_ts: events.iter().map(|e| e.timestamp.0).min().unwrap_or(0),
             max_ts: events.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
@@ -77,6 +91,9 @@ impl Summary {
     /// From the stored columns. Unreadable postings only cost pruning.
     pub(crate) fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
         let postings = stored_postings.and_then(|stored| {
+            if Postings::is_raw(stored) {
+                return Postings::decode(stored);
+            }
             let raw = zstd::bulk::decompress(stored, MAX_POSTINGS_BYTES).ok()?;
             Postings::decode(&raw)
         });
@@ -156,8 +173,14 @@ mod tests {
                 ..Event::default()
             })
             .collect();
-        let prepared = PreparedSummary::of(&events);
+        let prepared = PreparedSummary::of(&events, Keeping::CompressedAndCached);
+        let uncached = PreparedSummary::of(&events, Keeping::Compressed);
+        assert!(uncached.cached.is_none());
+        // Raw postings (as a failed compression would leave them) read too.
+        let (_, raw) = bloom::summarise(&events);
         let read = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        let read_raw = Summary::new(&uncached.bloom, Some(&raw));
+        let cached = prepared.cached.clone().unwrap();
         // user1 is at odd positions only, host0 at even ones.
         let never = [
             ("host.name", "host0".to_owned()),
@@ -167,7 +190,7 @@ mod tests {
             ("host.name", "host1".to_owned()),
             ("user.name", "user1".to_owned()),
         ];
-        for summary in [&read, &*prepared.cached] {
+        for summary in [&read, &read_raw, &*cached] {
             assert!(summary.postings.is_some());
             assert!(!summary.may_hold(&never, &postings_keys(&never)));
             assert!(summary.may_hold(&meet, &postings_keys(&meet)));
