@@ -43,6 +43,6 @@ for run in $(seq 1 "$RUNS"); do
   echo "server CPU: $(python3 -c "print(round($(cpu) - $before, 2))") s"
 done
 if [ -n "${QUERY_RUNS:-}" ]; then
-  [ -n "${DATABASE_URL:-}" ] && psql "$DATABASE_URL" -q -c "SET search_path = bench" -c "VACUUM ANALYZE events"
+  [ -n "${DATABASE_URL:-}" ] && psql "$DATABASE_URL" -q -c "SET search_path = bench" -c "VACUUM ANALYZE events" -c "VACUUM ANALYZE event_block_summaries"
   "$RAMPART" bench query --url "http://127.0.0.1:$PORT" --token "$key" --runs "$QUERY_RUNS"
 fi
