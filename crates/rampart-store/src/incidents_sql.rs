@@ -419,43 +419,51 @@ macro_rules! impl_incidents_sql {
             })
         }
 
+        /// Binds an incident's columns, in `INCIDENT_COLUMNS` order.
+        fn bind_incident<'args>(
+            b: &mut sqlx::query_builder::Separated<'_, 'args, <$row as sqlx::Row>::Database, &'static str>,
+            i: &rampart_core::Incident,
+        ) {
+            use $crate::incidents_sql::{entities_json, ids_json};
+            b.push_bind(i.id.to_string())
+                .push_bind(i.org_id.to_string())
+                .push_bind(i.title.clone())
+                .push_bind(i.description.clone())
+                .push_bind(i64::from(i.severity))
+                .push_bind(i.status.as_str())
+                .push_bind(i64::from(i.escalation))
+                .push_bind(i.assignee.map(|a| a.to_string()))
+                .push_bind(i.rule_id.clone())
+                .push_bind(i.group_key.clone())
+                .push_bind(i.occurrences)
+                .push_bind(entities_json(&i.entities))
+                .push_bind(ids_json(&i.event_ids))
+                .push_bind(i.first_seen.0)
+                .push_bind(i.last_seen.0)
+                .push_bind(i.created_at.0)
+                .push_bind(i.updated_at.0)
+                .push_bind(i.created_by.clone());
+        }
+
         async fn write_incident<'c, E>(executor: E, i: &rampart_core::Incident, insert: bool) -> $crate::Result<()>
         where
             E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
         {
-            use $crate::incidents_sql::{entities_json, ids_json};
-            let sql = if insert {
-                format!(
-                    "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-                )
+            type Db = <$row as sqlx::Row>::Database;
+            let mut q = if insert {
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}) "));
+                q.push_values(std::iter::once(i), |mut b, i| bind_incident(&mut b, i));
+                q
             } else {
-                "UPDATE incidents SET org_id = $2, title = $3, description = $4, severity = $5, \
-                 status = $6, escalation = $7, assignee = $8, rule_id = $9, group_key = $10, \
-                 occurrences = $11, entities = $12, event_ids = $13, first_seen = $14, \
-                 last_seen = $15, created_at = $16, updated_at = $17, created_by = $18 \
-                 WHERE id = $1 AND org_id = $2"
-                    .to_owned()
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("UPDATE incidents SET ({INCIDENT_COLUMNS}) = ("));
+                bind_incident(&mut q.separated(", "), i);
+                q.push(") WHERE id = ")
+                    .push_bind(i.id.to_string())
+                    .push(" AND org_id = ")
+                    .push_bind(i.org_id.to_string());
+                q
             };
-            sqlx::query(&sql)
-                .bind(i.id.to_string())
-                .bind(i.org_id.to_string())
-                .bind(&i.title)
-                .bind(&i.description)
-                .bind(i64::from(i.severity))
-                .bind(i.status.as_str())
-                .bind(i64::from(i.escalation))
-                .bind(i.assignee.map(|a| a.to_string()))
-                .bind(&i.rule_id)
-                .bind(&i.group_key)
-                .bind(i.occurrences)
-                .bind(entities_json(&i.entities))
-                .bind(ids_json(&i.event_ids))
-                .bind(i.first_seen.0)
-                .bind(i.last_seen.0)
-                .bind(i.created_at.0)
-                .bind(i.updated_at.0)
-                .bind(&i.created_by)
+            q.build()
                 .execute(executor)
                 .await
                 .map_err($crate::StoreError::from_write)?;
@@ -523,26 +531,9 @@ macro_rules! impl_incidents_sql {
                     let mut q = sqlx::QueryBuilder::<Db>::new(format!(
                         "INSERT INTO incidents ({INCIDENT_COLUMNS}) "
                     ));
-                    q.push_values(chunk, |mut b, i| {
-                        b.push_bind(i.id.to_string())
-                            .push_bind(org_text.clone())
-                            .push_bind(i.title.clone())
-                            .push_bind(i.description.clone())
-                            .push_bind(i64::from(i.severity))
-                            .push_bind(i.status.as_str())
-                            .push_bind(i64::from(i.escalation))
-                            .push_bind(i.assignee.map(|a| a.to_string()))
-                            .push_bind(i.rule_id.clone())
-                            .push_bind(i.group_key.clone())
-                            .push_bind(i.occurrences)
-                            .push_bind(entities_json(&i.entities))
-                            .push_bind(ids_json(&i.event_ids))
-                            .push_bind(i.first_seen.0)
-                            .push_bind(i.last_seen.0)
-                            .push_bind(i.created_at.0)
-                            .push_bind(i.updated_at.0)
-                            .push_bind(i.created_by.clone());
-                    });
+                    // (Each incident's org_id is `org`: new ones are made so,
+                    // open ones were read from it.)
+                    q.push_values(chunk, |mut b, i| bind_incident(&mut b, i));
                     q.push(
                         " ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, \
                          occurrences = excluded.occurrences, entities = excluded.entities, \

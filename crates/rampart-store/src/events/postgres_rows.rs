@@ -1,6 +1,7 @@
 //! Events on PostgreSQL: one row per event in a table range-partitioned by
-//! day, loaded with COPY; BRIN on time, b-trees on (org_id, ts) and
-//! (org_id, src_ip, ts). Filters become SQL over those indexes.
+//! day, loaded with binary COPY; BRIN on time and id, b-trees on (org_id, ts)
+//! and (org_id, src_ip, ts). Filters become SQL over those indexes, narrowed
+//! to the blocks whose [`summary`] admits the filter's terms.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
@@ -84,7 +85,7 @@ impl PostgresEvents {
         // The same chunks as `append` gives block ids to.
         let blocks = events
             .chunks(MAX_BLOCK_EVENTS)
-            .map(|chunk| PreparedSummary::of(chunk, Keeping::Compressed))
+            .map(|chunk| PreparedSummary::of(chunk, Keeping::Stored))
             .collect();
         PreparedEvents {
             org,
@@ -157,11 +158,10 @@ impl PostgresEvents {
                 let block = u64::try_from(block_id).unwrap_or(0);
                 for (index, (ts, row)) in chunk.iter().enumerate() {
                     let id = EventId::new(block, index);
-                    let data = by_day.entry(ts.div_euclid(DAY_MS)).or_insert_with(|| {
-                        let mut data = Vec::with_capacity(rows.len() * (row.len() + 16));
-                        data.extend_from_slice(COPY_HEADER);
-                        data
-                    });
+                    // (Grown as needed: a batch may spread over many days.)
+                    let data = by_day
+                        .entry(ts.div_euclid(DAY_MS))
+                        .or_insert_with(|| COPY_HEADER.to_vec());
                     data.extend_from_slice(&COPY_FIELDS.to_be_bytes());
                     data.extend_from_slice(&8i32.to_be_bytes());
                     data.extend_from_slice(&id.as_i64().to_be_bytes());
@@ -375,19 +375,13 @@ impl PostgresEvents {
     /// These blocks' summaries, from the cache or, for misses, the table.
     async fn summaries_of(
         &self,
-        blocks: impl Iterator<Item = i64>,
+        blocks: impl IntoIterator<Item = i64>,
     ) -> Result<Vec<(i64, Arc<Summary>)>> {
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        {
-            let cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-            for block in blocks {
-                match cache.get(block) {
-                    Some(summary) => found.push((block, summary.clone())),
-                    None => missing.push(block),
-                }
-            }
-        }
+        let (mut found, missing) = self
+            .summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lookup(blocks);
         if !missing.is_empty() {
             let rows = sqlx::query(
                 "SELECT block_id, summary, postings FROM event_block_summaries \
@@ -399,11 +393,8 @@ impl PostgresEvents {
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let block: i64 = row.try_get("block_id")?;
-                let summary = Arc::new(Summary::new(
-                    row.try_get::<&[u8], _>("summary")?,
-                    row.try_get::<Option<&[u8]>, _>("postings")?,
-                ));
-                cache.insert(block, summary.clone());
+                let summary =
+                    cache.read_stored(block, row.try_get("summary")?, row.try_get("postings")?);
                 found.push((block, summary));
             }
         }

@@ -1,6 +1,7 @@
 //! Events on SQLite as compressed blocks: each block holds up to
 //! [`MAX_BLOCK_EVENTS`] events of one organisation, encoded by [`codec`],
-//! zstd-compressed, with its time range and a Bloom summary of its terms.
+//! zstd-compressed, with its time range and its [`summary`] (a Bloom
+//! filter of its terms and their postings).
 //! One row per block instead of one per event (plus two index entries) is
 //! what lets one SQLite writer keep up with the ingest rate; queries read
 //! summaries newest first and open only blocks that can match.
@@ -36,8 +37,6 @@ const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
 /// One encoded, compressed block ready to insert.
 #[derive(Debug)]
 pub(crate) struct PreparedBlock {
-    min_ts: i64,
-    max_ts: i64,
     count: usize,
     summary: PreparedSummary,
     data: Vec<u8>,
@@ -48,7 +47,7 @@ pub(crate) struct PreparedBlock {
 pub(crate) struct SqliteEvents {
     pool: SqlitePool,
     migrator: Migrator,
-    blooms: Mutex<SummaryCache>,
+    summaries: Mutex<SummaryCache>,
     blocks: Mutex<BlockIndex>,
 }
 
@@ -71,7 +70,7 @@ impl SqliteEvents {
         Ok(Self {
             pool,
             migrator: crate::migrations::sqlite_events(),
-            blooms: Mutex::new(SummaryCache::default()),
+            summaries: Mutex::new(SummaryCache::default()),
             blocks: Mutex::new(BlockIndex::default()),
         })
     }
@@ -101,13 +100,11 @@ impl SqliteEvents {
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
                 let raw = codec::encode_block(chunk);
-                let summary = PreparedSummary::of(chunk, Keeping::CompressedAndCached);
+                let summary = PreparedSummary::of(chunk, Keeping::Cached);
                 // Compressing a buffer in memory does not fail in practice; if it
                 // did, the block is stored uncompressed (its format byte tells).
                 let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
                 PreparedBlock {
-                    min_ts: summary.min_ts,
-                    max_ts: summary.max_ts,
                     count: chunk.len(),
                     summary,
                     data,
@@ -124,7 +121,7 @@ impl SqliteEvents {
     pub(crate) async fn append(&self, batches: &[PreparedEvents]) -> Result<Vec<Vec<EventId>>> {
         let mut tx = self.pool.begin().await?;
         let mut all_ids = Vec::with_capacity(batches.len());
-        let mut new_blooms = Vec::new();
+        let mut new_summaries = Vec::new();
         let mut new_ranges = Vec::new();
         for batch in batches {
             let Payload::Blocks(blocks) = &batch.payload else {
@@ -141,8 +138,8 @@ impl SqliteEvents {
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(batch.org.to_string())
-                .bind(block.min_ts)
-                .bind(block.max_ts)
+                .bind(block.summary.min_ts)
+                .bind(block.summary.max_ts)
                 .bind(block.count as i64)
                 .bind(&block.summary.bloom)
                 .bind(&block.summary.postings)
@@ -160,12 +157,12 @@ impl SqliteEvents {
                     batch.org,
                     BlockRange {
                         id: block_id,
-                        min_ts: block.min_ts,
-                        max_ts: block.max_ts,
+                        min_ts: block.summary.min_ts,
+                        max_ts: block.summary.max_ts,
                     },
                 ));
                 if let Some(cached) = &block.summary.cached {
-                    new_blooms.push((block_id, cached.clone()));
+                    new_summaries.push((block_id, cached.clone()));
                 }
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
@@ -179,9 +176,9 @@ impl SqliteEvents {
                 blocks.put(org, range);
             }
         }
-        let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
-        for (block, bloom) in new_blooms {
-            cache.insert(block, bloom);
+        let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        for (block, summary) in new_summaries {
+            cache.insert(block, summary);
         }
         Ok(all_ids)
     }
@@ -257,19 +254,12 @@ impl SqliteEvents {
 
     /// The summaries of these blocks, from the cache or, for misses, disk.
     async fn summaries(&self, blocks: &[i64]) -> Result<HashMap<i64, Arc<Summary>>> {
-        let mut found = HashMap::with_capacity(blocks.len());
-        let mut missing = Vec::new();
-        {
-            let cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
-            for block in blocks {
-                match cache.get(*block) {
-                    Some(bloom) => {
-                        found.insert(*block, bloom.clone());
-                    }
-                    None => missing.push(*block),
-                }
-            }
-        }
+        let (found, missing) = self
+            .summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lookup(blocks.iter().copied());
+        let mut found: HashMap<i64, Arc<Summary>> = found.into_iter().collect();
         for chunk in missing.chunks(500) {
             let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "SELECT id, summary, postings FROM event_blocks WHERE id IN (",
@@ -280,14 +270,11 @@ impl SqliteEvents {
             }
             sql.push(")");
             let rows = sql.build().fetch_all(&self.pool).await?;
-            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let id: i64 = row.try_get("id")?;
-                let summary = Arc::new(Summary::new(
-                    row.try_get::<&[u8], _>("summary")?,
-                    row.try_get::<Option<&[u8]>, _>("postings")?,
-                ));
-                cache.insert(id, summary.clone());
+                let summary =
+                    cache.read_stored(id, row.try_get("summary")?, row.try_get("postings")?);
                 found.insert(id, summary);
             }
         }
@@ -480,7 +467,7 @@ impl SqliteEvents {
             .await?;
         {
             let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
-            let mut cache = self.blooms.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for &(block, max_ts) in &doomed {
                 blocks.remove(org, block, max_ts);
                 cache.remove(block);
@@ -539,7 +526,7 @@ impl SqliteEvents {
                 },
             );
             if let Some(cached) = &block_data.summary.cached {
-                self.blooms
+                self.summaries
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(block, cached.clone());

@@ -36,19 +36,19 @@ pub(crate) struct PreparedSummary {
 /// How a backend keeps the summaries it writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Keeping {
-    /// Compressed here, and read into the cache at once (SQLite: one node,
-    /// and the single writer should not do the reading).
-    CompressedAndCached,
-    /// Compressed here, and read into a node's cache only when a search
-    /// needs them (PostgreSQL: any node may search).
-    Compressed,
+    /// Read into the cache at once (SQLite: one node, and the single
+    /// writer should not do the reading).
+    Cached,
+    /// Read into a node's cache only when a search needs them
+    /// (PostgreSQL: any node may search).
+    Stored,
 }
 
 impl PreparedSummary {
     /// Summarises one block's events (at most [`MAX_BLOCK_EVENTS`]).
     pub(crate) fn of(events: &[Event], keeping: Keeping) -> PreparedSummary {
         let (bloom, raw_postings) = bloom::summarise(events);
-        let cached = (keeping == Keeping::CompressedAndCached).then(|| {
+        let cached = (keeping == Keeping::Cached).then(|| {
             Arc::new(Summary {
                 bloom: bloom.as_slice().into(),
                 postings: Postings::decode(&raw_postings),
@@ -89,7 +89,7 @@ pub(crate) struct Summary {
 
 impl Summary {
     /// From the stored columns. Unreadable postings only cost pruning.
-    pub(crate) fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
+    fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
         let postings = stored_postings.and_then(|stored| {
             if Postings::is_raw(stored) {
                 return Postings::decode(stored);
@@ -135,8 +135,31 @@ pub(crate) struct SummaryCache {
 }
 
 impl SummaryCache {
-    pub(crate) fn get(&self, block: i64) -> Option<&Arc<Summary>> {
-        self.by_block.get(&block)
+    /// The cached summaries of these blocks, and the blocks not cached.
+    pub(crate) fn lookup(
+        &self,
+        blocks: impl IntoIterator<Item = i64>,
+    ) -> (Vec<(i64, Arc<Summary>)>, Vec<i64>) {
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        for block in blocks {
+            match self.by_block.get(&block) {
+                Some(summary) => found.push((block, summary.clone())),
+                None => missing.push(block),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Reads a block's stored summary columns and caches the result.
+    pub(crate) fn read_stored(
+        &mut self,
+        block: i64,
+        bloom: &[u8],
+        postings: Option<&[u8]>,
+    ) -> Arc<Summary> {
+        let summary = Arc::new(Summary::new(bloom, postings));
+        self.insert(block, summary.clone());
+        summary
     }
 
     pub(crate) fn insert(&mut self, block: i64, summary: Arc<Summary>) {
@@ -173,8 +196,8 @@ mod tests {
                 ..Event::default()
             })
             .collect();
-        let prepared = PreparedSummary::of(&events, Keeping::CompressedAndCached);
-        let uncached = PreparedSummary::of(&events, Keeping::Compressed);
+        let prepared = PreparedSummary::of(&events, Keeping::Cached);
+        let uncached = PreparedSummary::of(&events, Keeping::Stored);
         assert!(uncached.cached.is_none());
         // Raw postings (as a failed compression would leave them) read too.
         let (_, raw) = bloom::summarise(&events);
