@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
+use rampart_core::event::Json;
 use rampart_core::{Event, EventId};
-use serde_json::Value;
 
 use crate::compile::Placeholders;
 use crate::correlate::{Correlator, StateKey, Window};
@@ -257,7 +257,7 @@ impl Detector {
     }
 
     /// The detection rules matching `event` (stateless).
-    pub fn matches(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+    pub fn matches(&self, event: &Json<'_>, scratch: &mut Scratch, out: &mut Vec<usize>) {
         self.set.evaluate(event, scratch, out);
     }
 
@@ -289,7 +289,7 @@ impl Detector {
     }
 
     /// The values correlations need from `event`.
-    pub fn capture(&self, event: &Value) -> Captured {
+    pub fn capture(&self, event: &Json<'_>) -> Captured {
         self.capture_paths
             .iter()
             .map(|paths| paths.resolve(event).and_then(scalar_text))
@@ -387,12 +387,12 @@ impl Detector {
     }
 }
 
-fn scalar_text(value: &Value) -> Option<String> {
+fn scalar_text(value: &Json<'_>) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(items) => items.first().and_then(scalar_text),
+        Json::String(s) => Some(s.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        Json::Array(items) => items.first().and_then(scalar_text),
         _ => None,
     }
 }

@@ -1,12 +1,13 @@
 //! A compiled rule set: every rule's condition, one Aho-Corasick automaton
-//! over the literals the rules need, and logsource routing. Evaluating an
+//! (a double array, `daachorse`) over the literals the rules need, and
+//! logsource routing. Evaluating an
 //! event scans its values once, then evaluates only the rules whose
 //! literals occurred (and the few rules with no usable literal).
 
 use std::fmt::Write as _;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use serde_json::Value;
+use daachorse::DoubleArrayAhoCorasick;
+use rampart_core::event::Json;
 
 use crate::compile::{compile_rule, FieldTable, Placeholders};
 use crate::event::{for_each_leaf, EventContext, FieldPaths};
@@ -80,6 +81,9 @@ impl RuleSetBuilder {
             full_masks.push(full_mask(clauses.len()));
             for (clause, list) in clauses.into_iter().enumerate() {
                 for literal in list {
+                    // The scan runs over ASCII-lower-cased text (see
+                    // `evaluate`), so literals are lower-cased the same way.
+                    let literal = literal.to_ascii_lowercase();
                     let at = *index.entry(literal.clone()).or_insert_with(|| {
                         literals.push(literal);
                         literal_rules.push(Vec::new());
@@ -90,13 +94,7 @@ impl RuleSetBuilder {
             }
         }
         let prefilter = (!literals.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&literals)
-                    .ok()
-            })
+            .then(|| DoubleArrayAhoCorasick::<u32>::new(&literals).ok())
             .flatten();
         if prefilter.is_none() {
             // Without an automaton every rule is evaluated.
@@ -126,7 +124,7 @@ fn full_mask(clauses: usize) -> u64 {
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
     fields: Vec<FieldPaths>,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<DoubleArrayAhoCorasick<u32>>,
     literals: Vec<String>,
     /// For each literal, the (rule, clause) pairs it meets.
     literal_rules: Vec<Vec<(u32, u8)>>,
@@ -177,6 +175,11 @@ impl RuleSet {
         self.literals.len()
     }
 
+    /// The prefilter automaton's size in bytes.
+    pub fn prefilter_bytes(&self) -> usize {
+        self.prefilter.as_ref().map_or(0, |ac| ac.heap_bytes())
+    }
+
     /// The rules each prefilter literal triggers, most triggered first
     /// (for tuning rule sets).
     pub fn literal_fanout(&self) -> Vec<(String, usize)> {
@@ -191,7 +194,7 @@ impl RuleSet {
     }
 
     /// Indices of the rules matching `event`, in rule order, into `out`.
-    pub fn evaluate(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+    pub fn evaluate(&self, event: &Json<'_>, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
         if self.rules.is_empty() {
             return;
@@ -217,7 +220,7 @@ impl RuleSet {
             text.clear();
             for_each_leaf(event, &mut |leaf| {
                 match leaf {
-                    Value::String(s) => {
+                    Json::String(s) => {
                         text.push_str(s);
                         if !s.is_ascii() {
                             text.push('\n');
@@ -225,16 +228,17 @@ impl RuleSet {
                             text.push_str(lowered);
                         }
                     }
-                    Value::Number(n) => {
+                    Json::Number(n) => {
                         let _ = write!(text, "{n}");
                     }
-                    Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
+                    Json::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
                     _ => {}
                 }
                 text.push('\n');
             });
-            for hit in ac.find_overlapping_iter(text.as_str()) {
-                let literal = hit.pattern().as_usize();
+            text.make_ascii_lowercase();
+            for hit in ac.find_overlapping_iter(text.as_bytes()) {
+                let literal = hit.value() as usize;
                 if seen[literal] {
                     continue;
                 }
@@ -290,7 +294,7 @@ impl RuleSet {
 
     /// Evaluates one rule without the prefilter or routing: the plain
     /// verdict of its condition, to check the prefiltered path against.
-    pub fn rule_matches(&self, index: usize, event: &Value) -> bool {
+    pub fn rule_matches(&self, index: usize, event: &Json<'_>) -> bool {
         let mut ctx = EventContext::new(event, &self.fields);
         self.rules[index].expr.eval(&mut ctx)
     }

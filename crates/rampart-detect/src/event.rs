@@ -1,10 +1,11 @@
-//! The event as detection sees it: a JSON document whose fields are looked
-//! up by the paths a Sigma field name maps to, each field resolved once per
-//! event and its text lower-cased once.
+//! The event as detection sees it: a JSON document (borrowing its text
+//! from the input) whose fields are looked up by the paths a Sigma field
+//! name maps to, each field resolved once per event and its text
+//! lower-cased once.
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use rampart_core::event::Json;
 
 /// Index of a Sigma field name in a rule set's field table.
 pub type FieldId = u32;
@@ -37,25 +38,14 @@ impl FieldPaths {
     }
 
     /// The first path present in the event, as the value found there.
-    pub fn resolve<'e>(&self, event: &'e Value) -> Option<&'e Value> {
+    pub fn resolve<'e>(&self, event: &'e Json<'e>) -> Option<&'e Json<'e>> {
         let object = event.as_object()?;
         for path in &self.paths {
             if let Some(value) = object.get(&path.flat) {
                 return Some(unwrap_text(value));
             }
             if path.segments.len() > 1 {
-                let mut at = event;
-                let mut found = true;
-                for segment in &path.segments {
-                    match at.get(segment.as_str()) {
-                        Some(next) => at = next,
-                        None => {
-                            found = false;
-                            break;
-                        }
-                    }
-                }
-                if found {
+                if let Some(at) = event.path(path.segments.iter().map(String::as_str)) {
                     return Some(unwrap_text(at));
                 }
             }
@@ -66,9 +56,9 @@ impl FieldPaths {
 
 /// XML-to-JSON converters of EVTX write an element with attributes as
 /// `{"#attributes": {...}, "#text": value}`; the value is the text.
-fn unwrap_text(value: &Value) -> &Value {
+fn unwrap_text<'e>(value: &'e Json<'e>) -> &'e Json<'e> {
     match value {
-        Value::Object(map) => map.get("#text").unwrap_or(value),
+        Json::Object(map) => map.get("#text").unwrap_or(value),
         other => other,
     }
 }
@@ -76,7 +66,7 @@ fn unwrap_text(value: &Value) -> &Value {
 /// One scalar of a field (an array field has several).
 #[derive(Debug)]
 pub struct Scalar<'e> {
-    pub json: &'e Value,
+    pub json: &'e Json<'e>,
     /// The value as text; numbers and booleans written as JSON writes them.
     pub text: Cow<'e, str>,
     /// `text` lower-cased, for case-insensitive matching.
@@ -84,13 +74,13 @@ pub struct Scalar<'e> {
 }
 
 impl<'e> Scalar<'e> {
-    fn new(json: &'e Value) -> Option<Scalar<'e>> {
+    fn new(json: &'e Json<'e>) -> Option<Scalar<'e>> {
         let text: Cow<'e, str> = match json {
-            Value::String(s) => Cow::Borrowed(s.as_str()),
-            Value::Number(n) => Cow::Owned(n.to_string()),
-            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-            Value::Null => Cow::Borrowed(""),
-            Value::Array(_) | Value::Object(_) => return None,
+            Json::String(s) => Cow::Borrowed(s.as_ref()),
+            Json::Number(n) => Cow::Owned(n.to_string()),
+            Json::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Json::Null => Cow::Borrowed(""),
+            Json::Array(_) | Json::Object(_) => return None,
         };
         let lower = lower_case(&text);
         Some(Scalar { json, text, lower })
@@ -98,8 +88,8 @@ impl<'e> Scalar<'e> {
 
     pub fn number(&self) -> Option<f64> {
         match self.json {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
+            Json::Number(n) => n.as_f64(),
+            Json::String(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
@@ -128,10 +118,10 @@ pub enum Resolved<'e> {
 }
 
 impl<'e> Resolved<'e> {
-    fn of(value: Option<&'e Value>) -> Resolved<'e> {
+    fn of(value: Option<&'e Json<'e>>) -> Resolved<'e> {
         match value {
             None => Resolved::Absent,
-            Some(Value::Array(items)) => Resolved::Present(
+            Some(Json::Array(items)) => Resolved::Present(
                 items
                     .iter()
                     .map(unwrap_text)
@@ -160,14 +150,14 @@ impl<'e> Resolved<'e> {
 
 /// Per-event state: the event and the fields resolved so far.
 pub struct EventContext<'e, 'f> {
-    event: &'e Value,
+    event: &'e Json<'e>,
     fields: &'f [FieldPaths],
     resolved: Vec<(FieldId, Resolved<'e>)>,
     all_scalars: Option<Vec<Scalar<'e>>>,
 }
 
 impl<'e, 'f> EventContext<'e, 'f> {
-    pub fn new(event: &'e Value, fields: &'f [FieldPaths]) -> Self {
+    pub fn new(event: &'e Json<'e>, fields: &'f [FieldPaths]) -> Self {
         EventContext {
             event,
             fields,
@@ -219,11 +209,12 @@ impl<'e, 'f> EventContext<'e, 'f> {
     }
 }
 
-/// Calls `f` on every scalar leaf of a JSON value.
-pub fn for_each_leaf<'e>(value: &'e Value, f: &mut impl FnMut(&'e Value)) {
+/// Calls `f` on every scalar leaf of a JSON value (of duplicate keys, the
+/// last).
+pub fn for_each_leaf<'e>(value: &'e Json<'e>, f: &mut impl FnMut(&'e Json<'e>)) {
     match value {
-        Value::Object(map) => map.values().for_each(|v| for_each_leaf(v, f)),
-        Value::Array(items) => items.iter().for_each(|v| for_each_leaf(v, f)),
+        Json::Object(map) => map.iter().for_each(|(_, v)| for_each_leaf(v, f)),
+        Json::Array(items) => items.iter().for_each(|v| for_each_leaf(v, f)),
         leaf => f(leaf),
     }
 }

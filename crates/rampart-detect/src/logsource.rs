@@ -3,7 +3,7 @@
 //! `logsource` describes. What cannot be inferred is left open, and an open
 //! attribute does not exclude any rule.
 
-use serde_json::Value;
+use rampart_core::event::Json;
 
 use crate::sigma::LogSource;
 
@@ -34,25 +34,25 @@ impl EventSource {
     /// Infers the logsource from well-known fields: the Windows channel and
     /// event id (EVTX JSON, flat Sysmon/Winlogbeat fields), ECS
     /// `host.os.type`, and sshd events.
-    pub fn infer(event: &Value) -> EventSource {
+    pub fn infer(event: &Json<'_>) -> EventSource {
         let Some(object) = event.as_object() else {
             return EventSource::default();
         };
-        let system = event.pointer("/Event/System");
+        let system = event.path(["Event", "System"]);
         let channel = system
             .and_then(|s| s.get("Channel"))
             .or_else(|| object.get("Channel"))
             .or_else(|| object.get("winlog.channel"))
-            .or_else(|| event.pointer("/winlog/channel"))
-            .and_then(Value::as_str);
+            .or_else(|| event.path(["winlog", "channel"]))
+            .and_then(Json::as_str);
         let event_id = system
             .and_then(|s| s.get("EventID"))
             .map(|v| v.get("#text").unwrap_or(v))
             .or_else(|| object.get("EventID"))
             .or_else(|| object.get("winlog.event_id"))
             .and_then(|v| match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse().ok(),
+                Json::Number(n) => n.as_u64(),
+                Json::String(s) => s.trim().parse().ok(),
                 _ => None,
             });
         if let Some(channel) = channel {
@@ -72,8 +72,8 @@ impl EventSource {
         }
         let os = object
             .get("host.os.type")
-            .or_else(|| event.pointer("/host/os/type"))
-            .and_then(Value::as_str)
+            .or_else(|| event.path(["host", "os", "type"]))
+            .and_then(Json::as_str)
             .map(str::to_ascii_lowercase);
         let product = match os.as_deref() {
             Some("windows") => Some("windows"),
@@ -83,8 +83,8 @@ impl EventSource {
         };
         let process = object
             .get("process.name")
-            .or_else(|| event.pointer("/process/name"))
-            .and_then(Value::as_str);
+            .or_else(|| event.path(["process", "name"]))
+            .and_then(Json::as_str);
         if process == Some("sshd") {
             return EventSource {
                 product: Some("linux"),

@@ -1,7 +1,7 @@
 //! Compiled value tests and the expression tree a rule compiles to.
 
 use memchr::memmem;
-use rampart_core::event::IpMatch;
+use rampart_core::event::{IpMatch, Json};
 use regex::Regex;
 
 use crate::event::{EventContext, FieldId, Resolved, Scalar};
@@ -147,11 +147,11 @@ impl ValueTest {
                 Comparison::Lte => n <= *limit,
             }),
             ValueTest::Number { value: want, text } => match value.json {
-                serde_json::Value::Number(n) => n.as_f64() == Some(*want),
+                Json::Number(n) => n.as_f64() == Some(*want),
                 _ => value.text.trim() == text,
             },
             ValueTest::Bool(want) => match value.json {
-                serde_json::Value::Bool(b) => b == want,
+                Json::Bool(b) => b == want,
                 _ => value.lower.trim() == if *want { "true" } else { "false" },
             },
             ValueTest::FieldRef {

@@ -4,9 +4,9 @@
 //! event then tells which rules can possibly match (every clause met); only
 //! those are evaluated.
 //!
-//! Soundness: the scan is ASCII case-insensitive over every scalar of the
-//! event as written, and over the lower-cased text of every non-ASCII
-//! scalar. Case-insensitive tests compare lower-cased needles with the
+//! Soundness: the scan is ASCII case-insensitive (literals and text are
+//! ASCII-lower-cased) over every scalar of the event as written, and over
+//! the lower-cased text of every non-ASCII scalar. Case-insensitive tests compare lower-cased needles with the
 //! lower-cased value, so a needle found by a test is found by the scan.
 
 use crate::matcher::{Expr, FieldTest, ValueTest};
@@ -143,7 +143,11 @@ fn value_need(test: &ValueTest) -> Option<Clause> {
             .max_by_key(|r| r.len())
             .and_then(|r| literal(r)),
         ValueTest::Regex { need, .. } => need.clone(),
-        ValueTest::Number { text, .. } if text.parse::<i64>().is_ok() => literal(text),
+        // An integer is written the same way in any JSON number equal to
+        // it, short of exponent notation (which starts at 1e16).
+        ValueTest::Number { text, value } if text.parse::<i64>().is_ok() && value.abs() < 1e15 => {
+            literal(text)
+        }
         ValueTest::Bool(b) => literal(if *b { "true" } else { "false" }),
         ValueTest::Nothing => Some(Vec::new()),
         ValueTest::Number { .. }

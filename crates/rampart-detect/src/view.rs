@@ -1,10 +1,12 @@
 //! The event as detection rules see it: the well-known fields under their
 //! ECS dotted names (`source.ip`, `event.action`, …) with every other field
-//! of the event merged in at the top level, as it was received.
+//! of the event merged in at the top level, as it was received. The view
+//! borrows the event's text rather than copying it.
 
-use rampart_core::event::for_each_well_known;
+use std::borrow::Cow;
+
+use rampart_core::event::{for_each_well_known_json, Json, Object};
 use rampart_core::Event;
-use serde_json::{Map, Value};
 
 /// Set on an event that continues a login attempt already counted (see
 /// [`crate::sshd::SshAttempts`]); rules counting attempts exclude it.
@@ -12,32 +14,33 @@ pub const CONTINUED_ATTEMPT: &str = "rampart.continued_attempt";
 
 /// Builds the JSON document rules are matched against. A well-known field
 /// wins over a free-form field of the same name.
-pub fn detection_view(event: &Event, continued_attempt: bool) -> Value {
+pub fn detection_view(event: &Event, continued_attempt: bool) -> Json<'_> {
     let mut out = if event.fields.len() > 2 {
-        match serde_json::from_str::<Value>(&event.fields) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
+        match serde_json::from_str::<Json<'_>>(&event.fields) {
+            Ok(Json::Object(map)) => map,
+            _ => Object::default(),
         }
     } else {
-        Map::new()
+        Object::default()
     };
     out.insert(
-        "@timestamp".into(),
-        Value::String(event.timestamp.to_rfc3339()),
+        Cow::Borrowed("@timestamp"),
+        Json::String(Cow::Owned(event.timestamp.to_rfc3339())),
     );
-    for_each_well_known(event, |name, value| {
-        out.insert(name.to_owned(), value);
+    for_each_well_known_json(event, |name, value| {
+        out.insert(Cow::Borrowed(name), value);
     });
     if continued_attempt {
-        out.insert(CONTINUED_ATTEMPT.into(), Value::Bool(true));
+        out.insert(Cow::Borrowed(CONTINUED_ATTEMPT), Json::Bool(true));
     }
-    Value::Object(out)
+    Json::Object(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rampart_core::Timestamp;
+    use serde_json::Value;
 
     #[test]
     fn well_known_fields_are_dotted_and_extras_merged() {
@@ -48,7 +51,7 @@ mod tests {
             fields: r#"{"Image":"C:\\x.exe","source.ip":"spoofed","process":{"pid":"9"}}"#.into(),
             ..Event::default()
         };
-        let view = detection_view(&event, true);
+        let view = Value::from(detection_view(&event, true));
         assert_eq!(view["source.ip"], "203.0.113.9");
         assert_eq!(view["event.action"], "ssh_login");
         assert_eq!(view["Image"], "C:\\x.exe");

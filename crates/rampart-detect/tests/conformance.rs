@@ -5,6 +5,7 @@
 //! rule's condition, which must agree.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use rampart_core::event::Json;
 use rampart_detect::{
     parse_documents, Document, FieldMapping, Placeholders, RuleSetBuilder, Scratch,
 };
@@ -31,11 +32,14 @@ fn compile(yaml: &str, placeholders: Placeholders) -> Result<rampart_detect::Rul
 fn matches_with(detection: &str, event: Value, placeholders: Placeholders) -> bool {
     let set = compile(&rule_yaml(detection), placeholders).unwrap_or_else(|e| panic!("{e}"));
     let mut hits = Vec::new();
-    set.evaluate(&event, &mut Scratch::default(), &mut hits);
+    // Read from text, as ingest does: strings borrow from it.
+    let text = event.to_string();
+    let parsed: Json<'_> = serde_json::from_str(&text).unwrap();
+    set.evaluate(&parsed, &mut Scratch::default(), &mut hits);
     let prefiltered = !hits.is_empty();
     assert_eq!(
         prefiltered,
-        set.rule_matches(0, &event),
+        set.rule_matches(0, &Json::from(&event)),
         "prefiltered and plain verdicts differ for {event}"
     );
     prefiltered
@@ -451,7 +455,7 @@ fn organisation_mapping_overrides() {
     let set = builder.build();
     let mut hits = Vec::new();
     set.evaluate(
-        &json!({"proc": {"cmd": "WHOAMI /all"}}),
+        &Json::from(&json!({"proc": {"cmd": "WHOAMI /all"}})),
         &mut Scratch::default(),
         &mut hits,
     );
@@ -464,7 +468,7 @@ fn logsource_routing() {
     let set = compile(yaml, Placeholders::new()).unwrap();
     let eval = |event: Value| {
         let mut hits = Vec::new();
-        set.evaluate(&event, &mut Scratch::default(), &mut hits);
+        set.evaluate(&Json::from(&event), &mut Scratch::default(), &mut hits);
         !hits.is_empty()
     };
     let sysmon = |id: u64| json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": id, "CommandLine": "whoami"});

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
+use rampart_core::event::Json;
 use rampart_detect::sigma::{Condition, FieldSpec, Modifier, RawValue, Selection, SigmaRule};
 use rampart_detect::{
     parse_documents, Document, FieldMapping, Placeholders, RuleSetBuilder, Scratch,
@@ -330,7 +331,7 @@ proptest! {
         let mut scratch = Scratch::default();
         let mut hits = Vec::new();
         for event in &events {
-            set.evaluate(event, &mut scratch, &mut hits);
+            set.evaluate(&Json::from(event), &mut scratch, &mut hits);
             let expected = condition_holds(&parsed.detection.condition, &parsed, event);
             prop_assert_eq!(!hits.is_empty(), expected, "rule:\n{}\nevent: {}", rule, event);
         }
@@ -350,6 +351,6 @@ proptest! {
         }
         let set = builder.build();
         let mut hits = Vec::new();
-        set.evaluate(&json!({"A": "x", "s": 1}), &mut Scratch::default(), &mut hits);
+        set.evaluate(&Json::from(&json!({"A": "x", "s": 1})), &mut Scratch::default(), &mut hits);
     }
 }

@@ -41,6 +41,25 @@ impl<'a> Object<'a> {
         self.members.iter().rposition(|(k, _)| k == key)
     }
 
+    /// The value of `key` (the last, of duplicates).
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The members in the order received, each key once (the last of
+    /// duplicates counts, as in [`Object::get`]).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(at, (key, _))| !self.members[at + 1..].iter().any(|(k, _)| k == key))
+            .map(|(_, (k, v))| (k.as_ref(), v))
+    }
+
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json<'a>> {
         let at = self.last_position(key)?;
         Some(&mut self.members[at].1)
@@ -80,7 +99,38 @@ impl<'a> Object<'a> {
     }
 }
 
-impl Json<'_> {
+impl<'a> Json<'a> {
+    /// A string's text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object<'a>> {
+        match self {
+            Json::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Json::Null)
+    }
+
+    /// An object's member; `None` for anything else.
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.as_object()?.get(key)
+    }
+
+    /// Follows object keys from here, one per segment.
+    pub fn path<'k>(&self, segments: impl IntoIterator<Item = &'k str>) -> Option<&Json<'a>> {
+        segments
+            .into_iter()
+            .try_fold(self, |at, segment| at.get(segment))
+    }
+
     /// What kind of value this is, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -108,6 +158,52 @@ impl From<Value> for Json<'static> {
                     .map(|(k, v)| (Cow::Owned(k), Json::from(v)))
                     .collect(),
             }),
+        }
+    }
+}
+
+impl From<Json<'_>> for Value {
+    fn from(value: Json<'_>) -> Self {
+        match value {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(b),
+            Json::Number(n) => Value::Number(n),
+            Json::String(s) => Value::String(s.into_owned()),
+            Json::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
+            Json::Object(object) => Value::Object(
+                object
+                    .members
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), Value::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Borrows a `serde_json::Value`'s text (for callers that hold one).
+impl<'a> From<&'a Value> for Json<'a> {
+    fn from(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            Value::Array(items) => Json::Array(items.iter().map(Json::from).collect()),
+            Value::Object(map) => Json::Object(Object {
+                members: map
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from(v)))
+                    .collect(),
+            }),
+        }
+    }
+}
+
+impl<'a> FromIterator<(Cow<'a, str>, Json<'a>)> for Object<'a> {
+    fn from_iter<I: IntoIterator<Item = (Cow<'a, str>, Json<'a>)>>(members: I) -> Self {
+        Object {
+            members: members.into_iter().collect(),
         }
     }
 }
@@ -282,5 +378,20 @@ mod tests {
             serde_json::to_string(&Json::Object(object)).unwrap(),
             r#"{"b":true}"#
         );
+    }
+
+    #[test]
+    fn lookups_see_the_last_of_duplicate_keys() {
+        let text = r#"{"a":1,"b":{"c":"x"},"a":2}"#;
+        let ours: Json<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!(ours.get("a"), Some(&Json::Number(2.into())));
+        assert_eq!(ours.path(["b", "c"]).and_then(Json::as_str), Some("x"));
+        assert_eq!(ours.path(["b", "d"]), None);
+        let keys: Vec<&str> = ours.as_object().unwrap().iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["b", "a"]);
+        // Borrowed from a `Value` and back, nothing changes.
+        let theirs: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(Value::from(Json::from(&theirs)), theirs);
+        assert_eq!(Value::from(ours), theirs);
     }
 }

@@ -15,7 +15,7 @@ pub use normalise::{
     normalise, normalise_json, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS,
 };
 pub use severity::parse_severity;
-pub use view::{event_view, for_each_well_known};
+pub use view::{event_view, for_each_well_known, for_each_well_known_json};
 
 use std::net::IpAddr;
 

@@ -1,9 +1,12 @@
 //! The JSON shape of a stored event in API answers: the well-known fields
 //! under their ECS dotted names, the rest under `fields` as received.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
+
 use serde_json::{json, Map, Value};
 
-use super::{Event, EventId};
+use super::{Event, EventId, Json};
 
 /// Renders one stored event for the API.
 pub fn event_view(id: EventId, event: &Event) -> Value {
@@ -26,25 +29,42 @@ pub fn event_view(id: EventId, event: &Event) -> Value {
 /// Calls `put` with each well-known field the event has, under its ECS
 /// dotted name (`@timestamp` excluded).
 pub fn for_each_well_known(event: &Event, mut put: impl FnMut(&'static str, Value)) {
-    let mut some = |name: &'static str, value: Value| {
-        if !value.is_null() {
+    for_each_well_known_json(event, |name, value| put(name, Value::from(value)));
+}
+
+/// [`for_each_well_known`] with the values borrowing the event's text.
+pub fn for_each_well_known_json<'e>(event: &'e Event, mut put: impl FnMut(&'static str, Json<'e>)) {
+    let text = |s: &'e Option<String>| s.as_deref().map(|s| Json::String(Cow::Borrowed(s)));
+    let number = |n: Option<u16>| n.map(|n| Json::Number(n.into()));
+    let ip = |ip: Option<IpAddr>| ip.map(|ip| Json::String(Cow::Owned(ip.to_string())));
+    let fields = [
+        (
+            "event.severity",
+            event.severity.map(|n| Json::Number(n.into())),
+        ),
+        ("event.category", text(&event.category)),
+        ("event.action", text(&event.action)),
+        ("event.outcome", text(&event.outcome)),
+        ("source.ip", ip(event.source_ip)),
+        ("source.port", number(event.source_port)),
+        ("destination.ip", ip(event.destination_ip)),
+        ("destination.port", number(event.destination_port)),
+        ("host.name", text(&event.host)),
+        ("user.name", text(&event.user)),
+        ("process.name", text(&event.process)),
+        ("url.full", text(&event.url)),
+        ("message", text(&event.message)),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
             put(name, value);
         }
-    };
-    some("event.severity", json!(event.severity));
-    some("event.category", json!(event.category));
-    some("event.action", json!(event.action));
-    some("event.outcome", json!(event.outcome));
-    some("source.ip", json!(event.source_ip));
-    some("source.port", json!(event.source_port));
-    some("destination.ip", json!(event.destination_ip));
-    some("destination.port", json!(event.destination_port));
-    some("host.name", json!(event.host));
-    some("user.name", json!(event.user));
-    some("process.name", json!(event.process));
-    some("url.full", json!(event.url));
-    some("message", json!(event.message));
+    }
     if !event.tags.is_empty() {
-        some("tags", json!(event.tags));
+        let tags = event
+            .tags
+            .iter()
+            .map(|t| Json::String(Cow::Borrowed(t.as_str())));
+        put("tags", Json::Array(tags.collect()));
     }
 }
