@@ -3,8 +3,9 @@
 //! (a parameter, never the wall clock); state expires with its window and
 //! the number of tracked groups is capped, so memory stays bounded.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+
+use foldhash::fast::RandomState;
 
 use rampart_core::EventId;
 
@@ -72,7 +73,8 @@ struct Group {
 /// State of one correlation rule.
 #[derive(Debug, Default)]
 struct RuleState {
-    groups: HashMap<Vec<String>, Group>,
+    /// Keyed by [`group_key`].
+    groups: HashMap<String, Group, RandomState>,
     newest: i64,
     updates: u64,
 }
@@ -88,7 +90,7 @@ pub struct Fired {
 pub struct Correlator {
     /// Keyed by the correlation's key and its window definition, so that a
     /// rebuilt rule set keeps the state of the rules that did not change.
-    rules: HashMap<StateKey, RuleState>,
+    rules: HashMap<StateKey, RuleState, RandomState>,
     limits: Limits,
 }
 
@@ -98,7 +100,7 @@ pub type StateKey = (String, Window);
 impl Correlator {
     pub fn new(limits: Limits) -> Correlator {
         Correlator {
-            rules: HashMap::new(),
+            rules: HashMap::default(),
             limits,
         }
     }
@@ -114,7 +116,8 @@ impl Correlator {
     }
 
     /// Records that step `step` of correlation `key` matched at `ts` for
-    /// `group`, with `value` (value_count's field) and `events`; returns
+    /// `group` (its [`group_key`]), with `value` (value_count's field) and
+    /// `events`; returns
     /// the events when the correlation fires. A group that fired starts
     /// over, so the next alert needs a whole new set of matches.
     #[allow(clippy::too_many_arguments)]
@@ -122,7 +125,7 @@ impl Correlator {
         &mut self,
         key: &StateKey,
         window: &Window,
-        group: Vec<String>,
+        group: &str,
         step: usize,
         ts: i64,
         value: Option<&str>,
@@ -143,18 +146,19 @@ impl Correlator {
         if ts < state.newest - window.timespan_ms {
             return None; // older than every window still open
         }
-        let mut slot = match state.groups.entry(group) {
-            Entry::Occupied(slot) => slot,
-            Entry::Vacant(slot) => slot.insert_entry(Group {
-                seen: match &window.kind {
-                    CorrelationKind::EventCount => Seen::Count(VecDeque::new()),
-                    CorrelationKind::ValueCount { .. } => Seen::Values(Vec::new()),
-                    CorrelationKind::Temporal { .. } => Seen::Steps(vec![None; window.steps]),
-                },
-                newest: ts,
-            }),
-        };
-        let group_state = slot.get_mut();
+        // Looked up by reference: most updates find their group, and only
+        // a new group copies its key.
+        if !state.groups.contains_key(group) {
+            let seen = match &window.kind {
+                CorrelationKind::EventCount => Seen::Count(VecDeque::new()),
+                CorrelationKind::ValueCount { .. } => Seen::Values(Vec::new()),
+                CorrelationKind::Temporal { .. } => Seen::Steps(vec![None; window.steps]),
+            };
+            state
+                .groups
+                .insert(group.to_owned(), Group { seen, newest: ts });
+        }
+        let group_state = state.groups.get_mut(group)?;
         group_state.newest = group_state.newest.max(ts);
         let horizon = group_state.newest - window.timespan_ms;
         let fired = match (&mut group_state.seen, &window.kind) {
@@ -225,11 +229,31 @@ impl Correlator {
             (Seen::Steps(_), _) => None,
         };
         let mut events: Vec<EventId> = fired?;
-        slot.remove();
+        state.groups.remove(group);
         events.sort_unstable();
         events.dedup();
         events.truncate(MAX_ALERT_EVENTS);
         Some(Fired { events })
+    }
+}
+
+/// One string naming a group by its group-by values, in order: a single
+/// value as it is, several each prefixed by their length (so no two lists
+/// give the same key). Written into `out`, which is cleared first.
+pub fn group_key<'v>(values: impl IntoIterator<Item = &'v str>, out: &mut String) {
+    use std::fmt::Write as _;
+    out.clear();
+    let mut values = values.into_iter();
+    let Some(first) = values.next() else {
+        return;
+    };
+    match values.next() {
+        None => out.push_str(first),
+        Some(second) => {
+            for value in [first, second].into_iter().chain(values) {
+                let _ = write!(out, "{}:{value}", value.len());
+            }
+        }
     }
 }
 
@@ -249,5 +273,26 @@ fn sweep(state: &mut RuleState, timespan_ms: i64, max_groups: usize) {
         let (_, cutoff, _) = newest.select_nth_unstable(cut);
         let cutoff = *cutoff;
         state.groups.retain(|_, g| g.newest >= cutoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(values: &[&str]) -> String {
+        let mut out = String::from("stale");
+        group_key(values.iter().copied(), &mut out);
+        out
+    }
+
+    #[test]
+    fn group_keys_name_one_list_of_values_each() {
+        assert_eq!(key(&[]), "");
+        assert_eq!(key(&["203.0.113.9"]), "203.0.113.9");
+        assert_eq!(key(&["a", "bc"]), "1:a2:bc");
+        // Values that would run together under a separator stay apart.
+        assert_ne!(key(&["a:b", "c"]), key(&["a", "b:c"]));
+        assert_ne!(key(&["1:a", ""]), key(&["", "1:a"]));
     }
 }

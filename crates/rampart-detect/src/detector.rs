@@ -9,7 +9,7 @@ use rampart_core::event::Json;
 use rampart_core::{Event, EventId};
 
 use crate::compile::Placeholders;
-use crate::correlate::{Correlator, StateKey, Window};
+use crate::correlate::{group_key, Correlator, StateKey, Window};
 use crate::engine::{RuleSet, RuleSetBuilder, Scratch};
 use crate::event::FieldPaths;
 use crate::load::Document;
@@ -330,17 +330,24 @@ impl Detector {
         trigger: EventId,
         out: &mut Vec<Alert>,
     ) {
+        let mut group = String::new();
         for &(offset, step) in &self.feeds[rule] {
             let correlation = &self.correlations[offset];
             // An event without a group-by field belongs to no group.
-            let Some(group) = correlation
+            let present = correlation
                 .group_by
                 .iter()
-                .map(|&f| values.get(f).cloned().flatten())
-                .collect::<Option<Vec<String>>>()
-            else {
+                .all(|&f| values.get(f).is_some_and(Option::is_some));
+            if !present {
                 continue;
-            };
+            }
+            group_key(
+                correlation
+                    .group_by
+                    .iter()
+                    .filter_map(|&f| values.get(f).and_then(Option::as_deref)),
+                &mut group,
+            );
             let value = correlation
                 .value
                 .and_then(|f| values.get(f))
@@ -353,7 +360,7 @@ impl Detector {
             let Some(fired) = state.update(
                 &correlation.key,
                 &correlation.window,
-                group,
+                &group,
                 step,
                 ts,
                 value,

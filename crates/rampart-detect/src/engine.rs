@@ -10,7 +10,7 @@ use daachorse::DoubleArrayAhoCorasick;
 use rampart_core::event::Json;
 
 use crate::compile::{compile_rule, FieldTable, Placeholders};
-use crate::event::{for_each_leaf, EventContext, FieldPaths};
+use crate::event::{for_each_leaf_with_duplicates, EventContext, FieldPaths};
 use crate::logsource::EventSource;
 use crate::mapping::FieldMapping;
 use crate::matcher::Expr;
@@ -218,7 +218,7 @@ impl RuleSet {
             // One pass over all scalars joined by newlines: a literal that
             // spans two values only adds a candidate, never loses one.
             text.clear();
-            for_each_leaf(event, &mut |leaf| {
+            for_each_leaf_with_duplicates(event, &mut |leaf| {
                 match leaf {
                     Json::String(s) => {
                         text.push_str(s);

@@ -209,6 +209,20 @@ impl<'e, 'f> EventContext<'e, 'f> {
     }
 }
 
+/// Calls `f` on every scalar leaf of a JSON value, of duplicate keys every
+/// value (for the prefilter's scan, where more text only adds candidates).
+pub fn for_each_leaf_with_duplicates<'e>(value: &'e Json<'e>, f: &mut impl FnMut(&'e Json<'e>)) {
+    match value {
+        Json::Object(map) => map
+            .members()
+            .for_each(|(_, v)| for_each_leaf_with_duplicates(v, f)),
+        Json::Array(items) => items
+            .iter()
+            .for_each(|v| for_each_leaf_with_duplicates(v, f)),
+        leaf => f(leaf),
+    }
+}
+
 /// Calls `f` on every scalar leaf of a JSON value (of duplicate keys, the
 /// last).
 pub fn for_each_leaf<'e>(value: &'e Json<'e>, f: &mut impl FnMut(&'e Json<'e>)) {

@@ -23,15 +23,16 @@ pub fn detection_view(event: &Event, continued_attempt: bool) -> Json<'_> {
     } else {
         Object::default()
     };
-    out.insert(
+    // Pushed after the free-form fields, so they win (see `Object::push`).
+    out.push(
         Cow::Borrowed("@timestamp"),
         Json::String(Cow::Owned(event.timestamp.to_rfc3339())),
     );
     for_each_well_known_json(event, |name, value| {
-        out.insert(Cow::Borrowed(name), value);
+        out.push(Cow::Borrowed(name), value);
     });
     if continued_attempt {
-        out.insert(Cow::Borrowed(CONTINUED_ATTEMPT), Json::Bool(true));
+        out.push(Cow::Borrowed(CONTINUED_ATTEMPT), Json::Bool(true));
     }
     Json::Object(out)
 }

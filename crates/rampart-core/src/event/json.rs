@@ -75,6 +75,18 @@ impl<'a> Object<'a> {
         Some(value)
     }
 
+    /// Appends a member. Every reader takes the last of duplicate keys, so
+    /// it wins over an earlier member of the same name as [`Object::insert`]
+    /// would, without searching for one.
+    pub fn push(&mut self, key: Cow<'a, str>, value: Json<'a>) {
+        self.members.push((key, value));
+    }
+
+    /// Every member as received, duplicate keys included.
+    pub fn members(&self) -> impl Iterator<Item = &(Cow<'a, str>, Json<'a>)> {
+        self.members.iter()
+    }
+
     /// Sets `key`, replacing a value it had.
     pub fn insert(&mut self, key: Cow<'a, str>, value: Json<'a>) {
         self.remove(&key);
