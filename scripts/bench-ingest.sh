@@ -38,7 +38,7 @@ cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$server/stat"; }
 for run in $(seq 1 "$RUNS"); do
   echo "== run $run"
   before=$(cpu)
-  "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
+  /usr/bin/time -f "client CPU: %U s user, %S s system" "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
     --clients 8 --server-pid "$server"
   echo "server CPU: $(python3 -c "print(round($(cpu) - $before, 2))") s"
 done

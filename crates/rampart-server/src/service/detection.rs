@@ -20,6 +20,7 @@ use rampart_detect::{
 use rampart_store::{NewAlert, RuleHits, Store};
 
 use crate::error::ApiError;
+use crate::service::alert_recording::AlertRecorder;
 use crate::state::AppState;
 
 /// How long a compiled rule set is trusted before the store is asked
@@ -37,11 +38,11 @@ pub struct OrgDetection {
     compiled: RwLock<Compiled>,
     attempts: Mutex<SshAttempts>,
     correlator: Mutex<Correlator>,
-    /// Taken while a batch's alerts and hit counts are written, so this
-    /// node's requests queue here in order instead of contending for the
-    /// database's write lock (SQLite's busy wait sleeps; PostgreSQL could
-    /// deadlock on incidents two batches both update).
-    recording: tokio::sync::Mutex<()>,
+    /// Writes the alerts and hit counts of this node's batches together
+    /// and in order, so they never contend for the database's write lock
+    /// (SQLite's busy wait sleeps; PostgreSQL could deadlock on incidents
+    /// two batches both update).
+    recorder: Arc<AlertRecorder>,
 }
 
 struct Compiled {
@@ -165,7 +166,7 @@ impl Detection {
                     }),
                     attempts: Mutex::new(SshAttempts::default()),
                     correlator: Mutex::new(Correlator::new(Limits::default())),
-                    recording: tokio::sync::Mutex::new(()),
+                    recorder: Arc::default(),
                 });
                 self.orgs
                     .lock()
@@ -302,39 +303,50 @@ fn entities_of(event: &Event) -> Entities {
 }
 
 /// Correlates a stored batch's matches and records the alerts; `ids` are
-/// the stored events' ids in batch order. Failures are logged: the events
-/// themselves are stored already.
+/// the stored events' ids in batch order. Returns once they are written
+/// (with other batches' alerts: see [`AlertRecorder`]). Failures are
+/// logged: the events themselves are stored already.
 pub async fn after_commit(
     state: &AppState,
     org: OrgId,
-    detection: &OrgDetection,
+    detection: &Arc<OrgDetection>,
     scanned: Scanned,
     ids: &[EventId],
 ) {
     if scanned.hits.is_empty() {
         return;
     }
-    let detector = &scanned.detector;
-    let mut alerts = Vec::new();
-    {
+    let ticket = {
         let mut correlator = detection
             .correlator
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        for event in &scanned.events {
-            let Some(&id) = ids.get(event.index) else {
-                continue;
-            };
-            for &rule in &event.rules {
-                detector.correlate(
-                    &mut correlator,
-                    rule,
-                    event.ts,
-                    &event.captured,
-                    id,
-                    &mut alerts,
-                );
-            }
+        let (alerts, hits) = correlate(&mut correlator, scanned, ids);
+        // Queued under the correlator's lock, so in correlation order.
+        detection.recorder.enqueue(alerts, hits)
+    };
+    detection
+        .recorder
+        .clone()
+        .written(state.clone(), org, ticket)
+        .await;
+}
+
+/// Feeds a batch's matches to the correlator, in order; returns the
+/// alerts to record and the rule hit counts.
+fn correlate(
+    correlator: &mut Correlator,
+    scanned: Scanned,
+    ids: &[EventId],
+) -> (Vec<NewAlert>, Vec<RuleHits>) {
+    let detector = &scanned.detector;
+    let mut alerts = Vec::new();
+    for event in &scanned.events {
+        let Some(&id) = ids.get(event.index) else {
+            continue;
+        };
+        for &rule in &event.rules {
+            detector.correlate(correlator, rule, event.ts, &event.captured, id, &mut alerts);
         }
     }
     let entities: HashMap<EventId, &Entities> = scanned
@@ -387,24 +399,6 @@ pub async fn after_commit(
             }
         })
         .collect();
-    let _recording = detection.recording.lock().await;
-    let now = state.clock.now();
-    if !new_alerts.is_empty() {
-        let window_ms = state.config.detection.incident_window_secs * 1000;
-        match state
-            .store
-            .record_alerts(org, &new_alerts, window_ms, now)
-            .await
-        {
-            Ok(recorded) => {
-                let opened = recorded.iter().filter(|r| r.opened).count();
-                state.metrics.alerts_raised(recorded.len(), opened);
-            }
-            Err(error) => {
-                tracing::error!(%org, %error, alerts = new_alerts.len(), "alerts could not be stored")
-            }
-        }
-    }
     let hits: Vec<RuleHits> = hits
         .into_iter()
         .map(|(rule, (count, last))| RuleHits {
@@ -413,7 +407,5 @@ pub async fn after_commit(
             last_hit_at: Timestamp(last),
         })
         .collect();
-    if let Err(error) = state.store.add_rule_hits(org, &hits).await {
-        tracing::warn!(%org, %error, "rule hit counts could not be stored");
-    }
+    (new_alerts, hits)
 }

@@ -2,6 +2,7 @@
 //! extraction, and shared with the CLI.
 
 pub mod accounts;
+pub mod alert_recording;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
