@@ -4,17 +4,18 @@
 //! event scans its values once, then evaluates only the rules whose
 //! literals occurred (and the few rules with no usable literal).
 
-use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use daachorse::DoubleArrayAhoCorasick;
 use rampart_core::event::Json;
 
 use crate::compile::{compile_rule, FieldTable, Placeholders};
-use crate::event::{for_each_leaf_with_duplicates, EventContext, FieldPaths};
+use crate::event::{EventContext, FieldPaths};
 use crate::logsource::EventSource;
 use crate::mapping::FieldMapping;
 use crate::matcher::Expr;
-use crate::prefilter::{clauses, scan_lowercase};
+use crate::prefilter::clauses;
+use crate::scan::ValueScanner;
 use crate::sigma::{LogSource, SigmaRule};
 
 /// What a match reports about its rule.
@@ -100,7 +101,9 @@ impl RuleSetBuilder {
             // Without an automaton every rule is evaluated.
             always = (0..self.rules.len() as u32).collect();
         }
+        static BUILT: AtomicU64 = AtomicU64::new(1);
         RuleSet {
+            id: BUILT.fetch_add(1, Ordering::Relaxed),
             rules: self.rules,
             fields: self.fields.into_paths(),
             prefilter,
@@ -122,6 +125,8 @@ fn full_mask(clauses: usize) -> u64 {
 
 /// Compiled rules, ready to evaluate events.
 pub struct RuleSet {
+    /// Unique per built set: a [`Scratch`] remembers values per set.
+    id: u64,
     rules: Vec<CompiledRule>,
     fields: Vec<FieldPaths>,
     prefilter: Option<DoubleArrayAhoCorasick<u32>>,
@@ -145,8 +150,7 @@ pub struct Scratch {
     touched: Vec<u32>,
     marked: Vec<bool>,
     candidates: Vec<u32>,
-    text: String,
-    lowered: String,
+    scanner: ValueScanner,
     /// Rules evaluated since the scratch was made (a prefilter statistic).
     pub evaluated: u64,
 }
@@ -204,60 +208,35 @@ impl RuleSet {
         scratch.seen.resize(self.literal_rules.len(), false);
         scratch.candidates.clear();
         if let Some(ac) = &self.prefilter {
+            let owner = self.id;
             let Scratch {
-                met,
                 seen,
                 seen_list,
-                touched,
-                marked,
-                candidates,
-                text,
-                lowered,
+                scanner,
                 ..
             } = scratch;
-            // One pass over all scalars joined by newlines: a literal that
-            // spans two values only adds a candidate, never loses one.
-            text.clear();
-            for_each_leaf_with_duplicates(event, &mut |leaf| {
-                match leaf {
-                    Json::String(s) => {
-                        text.push_str(s);
-                        if !s.is_ascii() {
-                            text.push('\n');
-                            scan_lowercase(s, lowered);
-                            text.push_str(lowered);
-                        }
-                    }
-                    Json::Number(n) => {
-                        let _ = write!(text, "{n}");
-                    }
-                    Json::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
-                    _ => {}
+            scanner.scan(owner, ac, event, &mut |literal| {
+                let at = literal as usize;
+                if !seen[at] {
+                    seen[at] = true;
+                    seen_list.push(literal);
                 }
-                text.push('\n');
             });
-            text.make_ascii_lowercase();
-            for hit in ac.find_overlapping_iter(text.as_bytes()) {
-                let literal = hit.value() as usize;
-                if seen[literal] {
-                    continue;
-                }
-                seen[literal] = true;
-                seen_list.push(literal as u32);
-                for &(rule, clause) in &self.literal_rules[literal] {
+            for &literal in &scratch.seen_list {
+                for &(rule, clause) in &self.literal_rules[literal as usize] {
                     let r = rule as usize;
-                    let before = met[r];
+                    let before = scratch.met[r];
                     if before == self.full_masks[r] {
                         continue;
                     }
                     let after = before | (1u64 << clause);
                     if before == 0 {
-                        touched.push(rule);
+                        scratch.touched.push(rule);
                     }
-                    met[r] = after;
-                    if after == self.full_masks[r] && !marked[r] {
-                        marked[r] = true;
-                        candidates.push(rule);
+                    scratch.met[r] = after;
+                    if after == self.full_masks[r] && !scratch.marked[r] {
+                        scratch.marked[r] = true;
+                        scratch.candidates.push(rule);
                     }
                 }
             }

@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod matcher;
 pub mod pack;
 pub mod prefilter;
+pub mod scan;
 pub mod sigma;
 pub mod sshd;
 pub mod tester;

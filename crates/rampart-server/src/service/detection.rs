@@ -43,7 +43,13 @@ pub struct OrgDetection {
     /// (SQLite's busy wait sleeps; PostgreSQL could deadlock on incidents
     /// two batches both update).
     recorder: Arc<AlertRecorder>,
+    /// Scan buffers of batches not running now, at most
+    /// [`MAX_POOLED_SCRATCHES`].
+    scratches: Mutex<Vec<Scratch>>,
 }
+
+/// Scratches kept per organisation (each holds a bounded memo).
+const MAX_POOLED_SCRATCHES: usize = 8;
 
 struct Compiled {
     checked: Option<Instant>,
@@ -167,6 +173,7 @@ impl Detection {
                     attempts: Mutex::new(SshAttempts::default()),
                     correlator: Mutex::new(Correlator::new(Limits::default())),
                     recorder: Arc::default(),
+                    scratches: Mutex::default(),
                 });
                 self.orgs
                     .lock()
@@ -265,7 +272,7 @@ impl OrgDetection {
         } else {
             Vec::new()
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = self.take_scratch();
         let mut rules = Vec::new();
         for (index, event) in events.iter().enumerate() {
             let was_continued = continued.get(index).copied().unwrap_or(false);
@@ -285,7 +292,25 @@ impl OrgDetection {
                 });
             }
         }
+        self.return_scratch(scratch);
         scanned
+    }
+
+    /// A scratch from the pool: it remembers values the scans before it
+    /// saw (see `rampart_detect::scan`), so batches keep that.
+    fn take_scratch(&self) -> Scratch {
+        self.scratches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn return_scratch(&self, scratch: Scratch) {
+        let mut pool = self.scratches.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_POOLED_SCRATCHES {
+            pool.push(scratch);
+        }
     }
 }
 
