@@ -208,6 +208,8 @@ impl RuleSet {
         scratch.seen.resize(self.literal_rules.len(), false);
         scratch.candidates.clear();
         if let Some(ac) = &self.prefilter {
+            // Which literals occur (each listed once), then which rules
+            // have all their clauses met by them.
             let owner = self.id;
             let Scratch {
                 seen,
