@@ -243,6 +243,11 @@ impl Detector {
         &self.rules[index]
     }
 
+    /// The compiled rule set's id (see [`RuleSet::id`]).
+    pub fn rule_set_id(&self) -> u64 {
+        self.set.id()
+    }
+
     pub fn detection_rules(&self) -> usize {
         self.set.len()
     }

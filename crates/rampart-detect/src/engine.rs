@@ -155,7 +155,20 @@ pub struct Scratch {
     pub evaluated: u64,
 }
 
+impl Scratch {
+    /// The rule set whose values this scratch remembers (see
+    /// [`RuleSet::id`]); 0 for none.
+    pub fn remembers(&self) -> u64 {
+        self.scanner.owner()
+    }
+}
+
 impl RuleSet {
+    /// Unique among the rule sets this process built.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     pub fn len(&self) -> usize {
         self.rules.len()
     }

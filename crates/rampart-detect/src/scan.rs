@@ -127,6 +127,11 @@ impl ValueScanner {
         self.seen_once.clear();
     }
 
+    /// The rule set remembered for (0: none yet).
+    pub fn owner(&self) -> u64 {
+        self.owner
+    }
+
     /// Values remembered (a statistic).
     pub fn remembered(&self) -> usize {
         self.memo.len()

@@ -31,6 +31,7 @@ const RECHECK: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct Detection {
     orgs: Mutex<HashMap<OrgId, Arc<OrgDetection>>>,
+    scratches: Arc<ScratchPool>,
 }
 
 /// One organisation's compiled rules and stream state.
@@ -43,13 +44,36 @@ pub struct OrgDetection {
     /// (SQLite's busy wait sleeps; PostgreSQL could deadlock on incidents
     /// two batches both update).
     recorder: Arc<AlertRecorder>,
-    /// Scan buffers of batches not running now, at most
-    /// [`MAX_POOLED_SCRATCHES`].
-    scratches: Mutex<Vec<Scratch>>,
+    /// The node's scan buffers (shared by every organisation).
+    scratches: Arc<ScratchPool>,
 }
 
-/// Scratches kept per organisation (each holds a bounded memo).
+/// Scan buffers of batches not running now, for the whole node: each holds
+/// a bounded memo of the values it saw (see `rampart_detect::scan`), so
+/// memory stays bounded however many organisations there are.
+#[derive(Default)]
+pub struct ScratchPool(Mutex<Vec<Scratch>>);
+
+/// Scratches kept on the node.
 const MAX_POOLED_SCRATCHES: usize = 8;
+
+impl ScratchPool {
+    /// A scratch, preferably one that remembers `rule_set`'s values.
+    fn take(&self, rule_set: u64) -> Scratch {
+        let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match pool.iter().rposition(|s| s.remembers() == rule_set) {
+            Some(at) => pool.swap_remove(at),
+            None => pool.pop().unwrap_or_default(),
+        }
+    }
+
+    fn put(&self, scratch: Scratch) {
+        let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_POOLED_SCRATCHES {
+            pool.push(scratch);
+        }
+    }
+}
 
 struct Compiled {
     checked: Option<Instant>,
@@ -173,7 +197,7 @@ impl Detection {
                     attempts: Mutex::new(SshAttempts::default()),
                     correlator: Mutex::new(Correlator::new(Limits::default())),
                     recorder: Arc::default(),
-                    scratches: Mutex::default(),
+                    scratches: self.scratches.clone(),
                 });
                 self.orgs
                     .lock()
@@ -272,7 +296,7 @@ impl OrgDetection {
         } else {
             Vec::new()
         };
-        let mut scratch = self.take_scratch();
+        let mut scratch = self.scratches.take(detector.rule_set_id());
         let mut rules = Vec::new();
         for (index, event) in events.iter().enumerate() {
             let was_continued = continued.get(index).copied().unwrap_or(false);
@@ -292,25 +316,8 @@ impl OrgDetection {
                 });
             }
         }
-        self.return_scratch(scratch);
+        self.scratches.put(scratch);
         scanned
-    }
-
-    /// A scratch from the pool: it remembers values the scans before it
-    /// saw (see `rampart_detect::scan`), so batches keep that.
-    fn take_scratch(&self) -> Scratch {
-        self.scratches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_default()
-    }
-
-    fn return_scratch(&self, scratch: Scratch) {
-        let mut pool = self.scratches.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < MAX_POOLED_SCRATCHES {
-            pool.push(scratch);
-        }
     }
 }
 
@@ -433,4 +440,38 @@ fn correlate(
         })
         .collect();
     (new_alerts, hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::event::Json;
+    use rampart_detect::RuleSetBuilder;
+
+    #[test]
+    fn the_pool_hands_back_the_scratch_that_remembers_the_rule_set() {
+        let yaml = "title: t\nlogsource:\n  product: windows\ndetection:\n  sel:\n    CommandLine|contains: 'whoami'\n  condition: sel\n";
+        let Some(Ok(Document::Rule(rule))) = parse_documents(yaml).into_iter().next() else {
+            panic!("the rule parses");
+        };
+        let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
+        builder.add(&rule).unwrap();
+        let set = builder.build();
+        let event = serde_json::json!({"CommandLine": "cmd /c whoami /all"});
+        let mut warm = Scratch::default();
+        for _ in 0..2 {
+            set.evaluate(&Json::from(&event), &mut warm, &mut Vec::new());
+        }
+        assert_eq!(warm.remembers(), set.id());
+
+        let pool = ScratchPool::default();
+        pool.put(warm);
+        pool.put(Scratch::default());
+        assert_eq!(pool.take(set.id()).remembers(), set.id());
+        assert_eq!(pool.take(set.id()).remembers(), 0, "then any other");
+        for _ in 0..2 * MAX_POOLED_SCRATCHES {
+            pool.put(Scratch::default());
+        }
+        assert_eq!(pool.0.lock().unwrap().len(), MAX_POOLED_SCRATCHES);
+    }
 }
