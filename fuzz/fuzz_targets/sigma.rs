@@ -16,5 +16,5 @@ fuzz_target!(|data: &[u8]| {
     let set = builder.build();
     let event = serde_json::json!({"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c whoami", "EventID": 1});
     let mut hits = Vec::new();
-    set.evaluate(&event, &mut Scratch::default(), &mut hits);
+    set.evaluate(&rampart_core::event::Json::from(&event), &mut Scratch::default(), &mut hits);
 });
