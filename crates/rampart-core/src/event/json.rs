@@ -212,14 +212,6 @@ impl<'a> From<&'a Value> for Json<'a> {
     }
 }
 
-impl<'a> FromIterator<(Cow<'a, str>, Json<'a>)> for Object<'a> {
-    fn from_iter<I: IntoIterator<Item = (Cow<'a, str>, Json<'a>)>>(members: I) -> Self {
-        Object {
-            members: members.into_iter().collect(),
-        }
-    }
-}
-
 impl Serialize for Json<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
