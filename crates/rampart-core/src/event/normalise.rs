@@ -68,19 +68,20 @@ pub fn normalise_json(
     received: Timestamp,
     source: &str,
 ) -> Result<Event, FieldError> {
-    let Json::Object(mut object) = value else {
+    let Json::Object(object) = value else {
         return Err(FieldError::new(
             "$",
             "not_an_object",
             format!("an event must be a JSON object, not {}", value.kind()),
         ));
     };
-    let timestamp = match take(&mut object, "@timestamp") {
+    let mut object = Received::new(object);
+    let timestamp = match object.take("@timestamp") {
         None | Some(Json::Null) => received,
         Some(v) => parse_timestamp(&v)
             .ok_or_else(|| invalid("@timestamp", "an RFC 3339 time or epoch milliseconds", &v))?,
     };
-    let severity = match take(&mut object, "event.severity") {
+    let severity = match object.take("event.severity") {
         None | Some(Json::Null) => None,
         Some(Json::Number(n)) => Some(
             n.as_u64()
@@ -116,14 +117,68 @@ pub fn normalise_json(
         url: text(&mut object, "url.full")?,
         message: text(&mut object, "message")?,
         tags: tags(&mut object)?,
-        fields: if object.is_empty() {
+        fields: if object.object.is_empty() {
             "{}".to_owned()
         } else {
-            serde_json::to_string(&Json::Object(object)).unwrap_or_else(|_| "{}".to_owned())
+            serde_json::to_string(&Json::Object(object.object)).unwrap_or_else(|_| "{}".to_owned())
         },
         warnings: Vec::new(),
     };
     Ok(event)
+}
+
+/// The received object while its well-known fields are taken out. One
+/// pass over its keys tells which of them it may hold, so looking for the
+/// others (most events have only some) costs nothing.
+struct Received<'a> {
+    object: Object<'a>,
+    may_hold: u32,
+}
+
+impl<'a> Received<'a> {
+    fn new(object: Object<'a>) -> Received<'a> {
+        let may_hold = object
+            .members()
+            .fold(0, |bits, (key, _)| bits | well_known_bits(key));
+        Received { object, may_hold }
+    }
+
+    /// [`take`], for a path of [`WELL_KNOWN_FIELDS`].
+    fn take(&mut self, path: &str) -> Option<Json<'a>> {
+        if self.may_hold & well_known_bits(path) == 0 {
+            return None;
+        }
+        take(&mut self.object, path)
+    }
+}
+
+/// The well-known fields a top-level key may hold: its own (a dotted name),
+/// or those under it (the first segment of their path).
+fn well_known_bits(key: &str) -> u32 {
+    const fn bit(field: usize) -> u32 {
+        1 << field
+    }
+    match key {
+        "@timestamp" => bit(0),
+        "event.severity" => bit(1),
+        "event.category" => bit(2),
+        "event.action" => bit(3),
+        "event.outcome" => bit(4),
+        "event" => bit(1) | bit(2) | bit(3) | bit(4),
+        "source.ip" => bit(5),
+        "source.port" => bit(6),
+        "source" => bit(5) | bit(6),
+        "destination.ip" => bit(7),
+        "destination.port" => bit(8),
+        "destination" => bit(7) | bit(8),
+        "host.name" | "host" => bit(9),
+        "user.name" | "user" => bit(10),
+        "process.name" | "process" => bit(11),
+        "url.full" | "url" => bit(12),
+        "message" => bit(13),
+        "tags" => bit(14),
+        _ => 0,
+    }
 }
 
 /// Removes a field given by its dotted path, whether it was sent dotted at
@@ -143,8 +198,8 @@ fn take<'a>(object: &mut Object<'a>, path: &str) -> Option<Json<'a>> {
     found
 }
 
-fn text(object: &mut Object<'_>, field: &str) -> Result<Option<String>, FieldError> {
-    match take(object, field) {
+fn text(object: &mut Received<'_>, field: &str) -> Result<Option<String>, FieldError> {
+    match object.take(field) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) => bounded(field, s.into_owned()).map(Some),
         Some(Json::Number(n)) => Ok(Some(n.to_string())),
@@ -154,8 +209,8 @@ fn text(object: &mut Object<'_>, field: &str) -> Result<Option<String>, FieldErr
 }
 
 /// `event.category` is a list in ECS; Rampart keeps its first value.
-fn text_or_first(object: &mut Object<'_>, field: &str) -> Result<Option<String>, FieldError> {
-    match take(object, field) {
+fn text_or_first(object: &mut Received<'_>, field: &str) -> Result<Option<String>, FieldError> {
+    match object.take(field) {
         Some(Json::Array(items)) => match items.into_iter().next() {
             None | Some(Json::Null) => Ok(None),
             Some(Json::String(s)) => bounded(field, s.into_owned()).map(Some),
@@ -163,7 +218,7 @@ fn text_or_first(object: &mut Object<'_>, field: &str) -> Result<Option<String>,
         },
         other => {
             if let Some(v) = other {
-                object.insert(Cow::Owned(field.to_owned()), v);
+                object.object.insert(Cow::Owned(field.to_owned()), v);
             }
             text(object, field)
         }
@@ -181,8 +236,8 @@ fn bounded(field: &str, s: String) -> Result<String, FieldError> {
     Ok(s)
 }
 
-fn ip(object: &mut Object<'_>, field: &str) -> Result<Option<IpAddr>, FieldError> {
-    match take(object, field) {
+fn ip(object: &mut Received<'_>, field: &str) -> Result<Option<IpAddr>, FieldError> {
+    match object.take(field) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) => s.trim().parse().map(Some).map_err(|_| {
             FieldError::new(
@@ -195,9 +250,9 @@ fn ip(object: &mut Object<'_>, field: &str) -> Result<Option<IpAddr>, FieldError
     }
 }
 
-fn port(object: &mut Object<'_>, field: &str) -> Result<Option<u16>, FieldError> {
+fn port(object: &mut Received<'_>, field: &str) -> Result<Option<u16>, FieldError> {
     let bad = || FieldError::new(field, "invalid_field", "must be a port number 0–65535");
-    match take(object, field) {
+    match object.take(field) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Number(n)) => n
             .as_u64()
@@ -209,8 +264,8 @@ fn port(object: &mut Object<'_>, field: &str) -> Result<Option<u16>, FieldError>
     }
 }
 
-fn tags(object: &mut Object<'_>) -> Result<Vec<String>, FieldError> {
-    match take(object, "tags") {
+fn tags(object: &mut Received<'_>) -> Result<Vec<String>, FieldError> {
+    match object.take("tags") {
         None | Some(Json::Null) => Ok(Vec::new()),
         Some(Json::String(s)) => Ok(vec![bounded("tags", s.into_owned())?]),
         Some(Json::Array(items)) => items
@@ -257,6 +312,25 @@ fn invalid(field: &str, expected: &str, got: &Json<'_>) -> FieldError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_well_known_field_has_its_own_bit_under_its_key_and_its_parent() {
+        let mut all = 0;
+        for field in WELL_KNOWN_FIELDS {
+            let bits = well_known_bits(field);
+            assert_eq!(bits.count_ones(), 1, "{field}");
+            assert_eq!(all & bits, 0, "{field} shares a bit");
+            all |= bits;
+            if let Some((parent, _)) = field.split_once('.') {
+                assert_ne!(
+                    well_known_bits(parent) & bits,
+                    0,
+                    "{parent} may hold {field}"
+                );
+            }
+        }
+        assert_eq!(well_known_bits("fields"), 0);
+    }
 
     const NOW: Timestamp = Timestamp(1_700_000_000_000);
 
