@@ -34,11 +34,13 @@ token=$(curl -sf -XPOST "$base/auth/login" -H 'content-type: application/json' \
   -d '{"email":"admin@localhost","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 key=$(curl -sf -XPOST "$base/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"name":"bench","scopes":["ingest","read"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+# The client's CPU too, where GNU time is installed.
+timed=(); [ -x /usr/bin/time ] && timed=(/usr/bin/time -f "client CPU: %U s user, %S s system")
 cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$server/stat"; }
 for run in $(seq 1 "$RUNS"); do
   echo "== run $run"
   before=$(cpu)
-  /usr/bin/time -f "client CPU: %U s user, %S s system" "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
+  ${timed[@]+"${timed[@]}"} "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
     --clients 8 --server-pid "$server"
   echo "server CPU: $(python3 -c "print(round($(cpu) - $before, 2))") s"
 done

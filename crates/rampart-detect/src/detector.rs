@@ -261,11 +261,6 @@ impl Detector {
         &self.capture
     }
 
-    /// The detection rules matching `event` (stateless).
-    pub fn matches(&self, event: &Json<'_>, scratch: &mut Scratch, out: &mut Vec<usize>) {
-        self.set.evaluate(event, scratch, out);
-    }
-
     /// Matches a stored event (stateless): fills `hits` with the detection
     /// rules it matches and returns what correlating them needs, or `None`
     /// when no match leads to an alert or a correlation.

@@ -35,7 +35,6 @@ pub struct ValueScanner {
     seen_once: HashSet<u64, RandomState>,
     text: String,
     lowered: String,
-    number: String,
     literals: Vec<u32>,
 }
 
@@ -57,11 +56,11 @@ impl ValueScanner {
         for_each_leaf_with_duplicates(event, &mut |leaf| match leaf {
             Json::String(s) => self.scan_value(automaton, s, found),
             Json::Number(n) => {
-                let mut number = std::mem::take(&mut self.number);
-                number.clear();
-                let _ = write!(number, "{n}");
-                self.scan_text(automaton, &number, found);
-                self.number = number;
+                // Written straight into the scan buffer: digits need no
+                // lower-casing.
+                self.text.clear();
+                let _ = write!(self.text, "{n}");
+                self.scan_buffer(automaton, found);
             }
             Json::Bool(b) => self.scan_text(automaton, if *b { "true" } else { "false" }, found),
             Json::Null | Json::Array(_) | Json::Object(_) => {}
@@ -117,6 +116,11 @@ impl ValueScanner {
             self.text.push_str(&self.lowered);
         }
         self.text.make_ascii_lowercase();
+        self.scan_buffer(automaton, found);
+    }
+
+    /// Runs the automaton over the scan buffer.
+    fn scan_buffer(&self, automaton: &DoubleArrayAhoCorasick<u32>, found: &mut impl FnMut(u32)) {
         for hit in automaton.find_overlapping_iter(self.text.as_bytes()) {
             found(hit.value());
         }
