@@ -3,8 +3,10 @@
 # (NDJSON batches of 1,000 events, 8 clients) on the embedded default, or
 # on PostgreSQL when DATABASE_URL is set (an empty schema `bench` is made).
 # DETECTION=false turns detection off; QUERY_RUNS=N then times the search
-# queries of `rampart bench query` over what was ingested. Run it with
-# nothing else running.
+# queries of `rampart bench query` over what was ingested. Events carry live
+# timestamps; START_MS=epoch-ms sends late data instead (on PostgreSQL: into
+# sealed hours, which pay for their source b-tree). Run it with nothing
+# else running.
 #   cargo build --release -p rampart
 #   scripts/bench-ingest.sh                      # SQLite
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-ingest.sh
@@ -41,7 +43,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "== run $run"
   before=$(cpu)
   ${timed[@]+"${timed[@]}"} "$RAMPART" bench ingest --url "http://127.0.0.1:$PORT" --token "$key" --events "$EVENTS" \
-    --clients 8 --server-pid "$server"
+    --clients 8 --server-pid "$server" ${START_MS:+--start-ms "$START_MS"}
   echo "server CPU: $(python3 -c "print(round($(cpu) - $before, 2))") s"
 done
 if [ -n "${QUERY_RUNS:-}" ]; then

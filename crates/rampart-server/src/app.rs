@@ -141,6 +141,7 @@ impl Application {
             syslog_addrs.push(bound);
         }
         background.spawn(crate::ingest::retention::run_forever(state.clone()));
+        background.spawn(crate::ingest::sealing::run_forever(state.clone()));
         background.spawn(crate::service::validation::flush_forever(state.clone()));
         let (shutdown, _) = watch::channel(false);
         Ok(Self {

@@ -66,6 +66,11 @@ const POSTGRES: &[Source] = &[
         "event block summaries",
         include_str!("../migrations/postgres/0007_event_block_summaries.sql"),
     ),
+    (
+        8,
+        "hourly event partitions, source b-tree on seal",
+        include_str!("../migrations/postgres/0008_events_hourly_src_ip_on_seal.sql"),
+    ),
 ];
 
 /// The embedded store's event database (a file of its own).

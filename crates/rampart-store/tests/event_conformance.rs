@@ -22,6 +22,7 @@ rampart_store::conformance_suite!(
     stats_count_buckets_and_top_values,
     retention_removes_only_expired_events_of_the_org,
     a_batch_spanning_days_is_stored_whole_and_found_by_id,
+    sealing_changes_no_answer_and_late_events_still_land,
 );
 
 /// A varied but deterministic event.
@@ -91,6 +92,87 @@ async fn a_batch_spanning_days_is_stored_whole_and_found_by_id(store: Arc<dyn St
     let found = query_all(&store, org, &EventFilter::default(), 2).await;
     let times: Vec<i64> = found.iter().map(|(_, e)| e.timestamp.0).collect();
     assert_eq!(times, [T0 + DAY + 1, T0 + DAY, T0, T0 - 2 * DAY, -DAY / 2]);
+}
+
+/// Sealing (on PostgreSQL: indexing finished hour partitions by source
+/// address) changes no search's answer, happens once per partition, and
+/// events that arrive for sealed hours are stored and found like the rest.
+async fn sealing_changes_no_answer_and_late_events_still_land(store: Arc<dyn Store>) {
+    const HOUR: i64 = 3_600_000;
+    let (org, other) = (OrgId::new(), OrgId::new());
+    // Spread over four hours (T0 starts one; every 7th event is an hour late).
+    let spread = |i: usize| {
+        let e = sample(i);
+        Event {
+            timestamp: Timestamp(e.timestamp.0 + (i as i64 % 3) * HOUR),
+            ..e
+        }
+    };
+    let mut all = Vec::new();
+    for chunk in 0..2 {
+        let events: Vec<Event> = (chunk * 300..(chunk + 1) * 300).map(spread).collect();
+        all.extend(
+            append(&store, org, events.clone())
+                .await
+                .into_iter()
+                .zip(events),
+        );
+    }
+    append(&store, other, (0..300).map(spread).collect()).await;
+    let filters = [
+        EventFilter {
+            source_ip: Some("203.0.1.77".parse().unwrap()),
+            ..Default::default()
+        },
+        EventFilter {
+            source_ip: Some("198.51.100.1".parse().unwrap()),
+            ..Default::default()
+        },
+        EventFilter {
+            source_ip: Some("203.0.2.0/24".parse().unwrap()),
+            min_severity: Some(2),
+            ..Default::default()
+        },
+        EventFilter {
+            source_ip: Some("203.0.3.3".parse().unwrap()),
+            action: Some("ssh_login".into()),
+            ..Default::default()
+        },
+    ];
+    let check = |all: Vec<(EventId, Event)>| {
+        let store = store.clone();
+        let filters = filters.clone();
+        async move {
+            for filter in &filters {
+                let got: Vec<EventId> = query_all(&store, org, filter, 50)
+                    .await
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                assert_eq!(got, reference(&all, filter), "filter {filter:?}");
+            }
+        }
+    };
+    check(all.clone()).await;
+    // Nothing has ended long enough before T0 to be sealed.
+    assert_eq!(store.seal_event_storage(Timestamp(T0)).await.unwrap(), 0);
+    let later = Timestamp(T0 + 5 * HOUR);
+    store.seal_event_storage(later).await.unwrap();
+    assert_eq!(
+        store.seal_event_storage(later).await.unwrap(),
+        0,
+        "sealed once"
+    );
+    check(all.clone()).await;
+    // Late events for sealed hours.
+    let late: Vec<Event> = (600..900).map(spread).collect();
+    all.extend(
+        append(&store, org, late.clone())
+            .await
+            .into_iter()
+            .zip(late),
+    );
+    check(all).await;
 }
 
 async fn append(store: &Arc<dyn Store>, org: OrgId, events: Vec<Event>) -> Vec<EventId> {

@@ -32,6 +32,11 @@ pub enum BenchAction {
         /// Report the peak RSS (VmHWM) of this process id at the end.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// The first event's `@timestamp` (epoch ms); later ones advance by
+        /// 1 ms per 100 events. Default: now, as from a live source. An
+        /// older start sends late data (on PostgreSQL: into sealed hours).
+        #[arg(long)]
+        start_ms: Option<i64>,
     },
     /// The baseline: the same rows into one SQLite table with indexes on
     /// (org_id, ts) and (org_id, src_ip, ts), one transaction, prepared inserts.
@@ -137,7 +142,18 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
             batch,
             clients,
             server_pid,
-        } => ingest(&url, &token, events, batch, clients, server_pid).await,
+            start_ms,
+        } => {
+            let start_ms =
+                start_ms.unwrap_or_else(|| rampart_core::Clock::now(&rampart_core::SystemClock).0);
+            let load = Load {
+                events,
+                batch,
+                clients,
+                start_ms,
+            };
+            ingest(&url, &token, &load, server_pid).await
+        }
         BenchAction::NaiveSqlite { rows, path } => naive_sqlite(rows, &path).await,
         BenchAction::Rows { rows } => {
             use std::io::Write as _;
@@ -242,21 +258,39 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-async fn ingest(
-    url: &str,
-    token: &str,
+/// What `bench ingest` sends.
+struct Load {
     events: usize,
     batch: usize,
     clients: usize,
+    /// The first `@timestamp` (epoch ms).
+    start_ms: i64,
+}
+
+/// Sample events per millisecond of `@timestamp`.
+const EVENTS_PER_MS: usize = 100;
+
+async fn ingest(
+    url: &str,
+    token: &str,
+    load: &Load,
     server_pid: Option<u32>,
 ) -> anyhow::Result<()> {
+    let Load {
+        events,
+        batch,
+        clients,
+        start_ms: base_ms,
+    } = *load;
     if batch == 0 || clients == 0 {
         bail!("--batch and --clients must be positive");
+    }
+    if !(1_000_000_000_000..10_000_000_000_000).contains(&base_ms) {
+        bail!("--start-ms must be a 13-digit epoch millisecond time");
     }
     // Pre-built bodies, so the client spends its CPU on sending, not
     // formatting; each request stamps fresh, advancing @timestamps into a
     // copy (fixed-width epoch ms at known offsets), as a live source would.
-    let base_ms = 1_795_000_000_000;
     let bodies: Vec<(bytes::Bytes, Vec<usize>)> = (0..64)
         .map(|b| {
             let text: String = (0..batch)
@@ -275,7 +309,7 @@ async fn ingest(
         let (body, offsets) = &shared[n % shared.len()];
         let mut copy = body.to_vec();
         for (j, at) in offsets.iter().enumerate() {
-            let ts = (base_ms + (n * batch + j) as i64).to_string();
+            let ts = (base_ms + ((n * batch + j) / EVENTS_PER_MS) as i64).to_string();
             copy[*at..*at + ts.len()].copy_from_slice(ts.as_bytes());
         }
         bytes::Bytes::from(copy)

@@ -4,6 +4,7 @@
 pub mod body;
 pub mod pipeline;
 pub mod retention;
+pub mod sealing;
 pub mod syslog;
 pub mod writer;
 

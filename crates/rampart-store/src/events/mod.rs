@@ -146,6 +146,11 @@ pub trait EventStore: Send + Sync {
     /// Backend housekeeping for time `now`: PostgreSQL creates the coming
     /// days' partitions and drops those older than `drop_before`.
     async fn maintain_event_storage(&self, now: Timestamp, drop_before: Timestamp) -> Result<()>;
+
+    /// Indexes what is finished by time `now`: PostgreSQL builds the source
+    /// address b-tree of each hour partition sealed since the last call.
+    /// Returns how many partitions it indexed.
+    async fn seal_event_storage(&self, now: Timestamp) -> Result<usize>;
 }
 
 /// Top-N of a count map, most frequent first, ties by value.
@@ -224,6 +229,13 @@ macro_rules! delegate_event_store {
                 drop_before: rampart_core::Timestamp,
             ) -> $crate::Result<()> {
                 self.events.maintain(now, drop_before).await
+            }
+
+            async fn seal_event_storage(
+                &self,
+                now: rampart_core::Timestamp,
+            ) -> $crate::Result<usize> {
+                self.events.seal(now).await
             }
         }
     };
