@@ -91,6 +91,15 @@ async fn only_sealed_hours_get_the_source_index_and_old_whole_days_keep_working(
             format!("events_d{day}_h{:02}", h + 1),
         ]
     );
+    // The hour still written has the interim src_ip index; sealed ones lose it.
+    let interim: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_indexes WHERE schemaname = current_schema() \
+         AND indexname LIKE '%\\_src\\_ip\\_hot' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(interim, [format!("events_d{day}_h{:02}", h + 2)]);
     // Searches read both kinds alike.
     let filter = EventFilter {
         source_ip: Some("192.0.2.3".parse().unwrap()),
