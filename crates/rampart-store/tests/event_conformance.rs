@@ -288,6 +288,23 @@ async fn queries_match_the_reference_filter_newest_first(store: Arc<dyn Store>) 
             source_ip: Some("203.0.2.0/24".parse().unwrap()),
             ..Default::default()
         },
+        // Networks wider, narrower and other than the summaries record.
+        EventFilter {
+            source_ip: Some("203.0.0.0/20".parse().unwrap()),
+            ..Default::default()
+        },
+        EventFilter {
+            source_ip: Some("203.0.1.64/26".parse().unwrap()),
+            ..Default::default()
+        },
+        EventFilter {
+            source_ip: Some("198.51.100.0/24".parse().unwrap()),
+            ..Default::default()
+        },
+        EventFilter {
+            destination_ip: Some("2001:db8:1::/48".parse().unwrap()),
+            ..Default::default()
+        },
         EventFilter {
             destination_ip: Some(IpMatch::Exact("2001:db8::4".parse().unwrap())),
             ..Default::default()

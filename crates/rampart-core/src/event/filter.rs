@@ -40,6 +40,67 @@ impl IpMatch {
     }
 }
 
+/// The prefix lengths at which block summaries record each address's
+/// network (IPv4, IPv6), so CIDR searches can rule blocks out too.
+const SUMMARY_PREFIXES_V4: [u8; 3] = [8, 16, 24];
+const SUMMARY_PREFIXES_V6: [u8; 3] = [32, 48, 64];
+
+/// The summary terms of an address's networks: `(prefix, network)` at each
+/// of the recorded prefix lengths of its family.
+pub fn summary_networks(ip: IpAddr) -> impl Iterator<Item = (u8, IpAddr)> {
+    let prefixes = match ip {
+        IpAddr::V4(_) => SUMMARY_PREFIXES_V4,
+        IpAddr::V6(_) => SUMMARY_PREFIXES_V6,
+    };
+    prefixes.into_iter().map(move |p| (p, network_of(ip, p)))
+}
+
+/// `ip` with all but its first `prefix` bits cleared.
+fn network_of(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = masked(u128::from(u32::from(v4)), prefix, 32);
+            IpAddr::V4(u32::try_from(bits).unwrap_or_default().into())
+        }
+        IpAddr::V6(v6) => IpAddr::V6(masked(u128::from(v6), prefix, 128).into()),
+    }
+}
+
+/// The name a summary gives the networks of `field` at `prefix` bits.
+pub fn network_field(field: &'static str, prefix: u8) -> Option<&'static str> {
+    Some(match (field, prefix) {
+        ("source.ip", 8) => "source.ip/8",
+        ("source.ip", 16) => "source.ip/16",
+        ("source.ip", 24) => "source.ip/24",
+        ("source.ip", 32) => "source.ip/32",
+        ("source.ip", 48) => "source.ip/48",
+        ("source.ip", 64) => "source.ip/64",
+        ("destination.ip", 8) => "destination.ip/8",
+        ("destination.ip", 16) => "destination.ip/16",
+        ("destination.ip", 24) => "destination.ip/24",
+        ("destination.ip", 32) => "destination.ip/32",
+        ("destination.ip", 48) => "destination.ip/48",
+        ("destination.ip", 64) => "destination.ip/64",
+        _ => return None,
+    })
+}
+
+impl IpMatch {
+    /// The summary term every address this matches carries: the address
+    /// itself, or, for a network, its widest recorded enclosing network.
+    fn summary_term(&self, field: &'static str) -> Option<(&'static str, String)> {
+        match *self {
+            IpMatch::Exact(ip) => Some((field, ip.to_string())),
+            IpMatch::Network { base, prefix } => {
+                let (recorded, network) = summary_networks(base)
+                    .filter(|(p, _)| *p <= prefix)
+                    .last()?;
+                Some((network_field(field, recorded)?, network.to_string()))
+            }
+        }
+    }
+}
+
 fn masked(value: u128, prefix: u8, width: u8) -> u128 {
     if prefix == 0 {
         return 0;
@@ -227,11 +288,13 @@ impl EventFilter {
         push("event.outcome", self.outcome.clone());
         push("host.name", self.host.clone());
         push("user.name", self.user.clone());
-        if let Some(IpMatch::Exact(ip)) = self.source_ip {
-            push("source.ip", Some(ip.to_string()));
-        }
-        if let Some(IpMatch::Exact(ip)) = self.destination_ip {
-            push("destination.ip", Some(ip.to_string()));
+        for (field, want) in [
+            ("source.ip", &self.source_ip),
+            ("destination.ip", &self.destination_ip),
+        ] {
+            if let Some((field, value)) = want.as_ref().and_then(|w| w.summary_term(field)) {
+                terms.push((field, value));
+            }
         }
         terms
     }

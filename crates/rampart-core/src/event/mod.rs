@@ -8,7 +8,7 @@ mod normalise;
 mod severity;
 mod view;
 
-pub use filter::{EventFilter, Filterable, IpMatch};
+pub use filter::{network_field, summary_networks, EventFilter, Filterable, IpMatch};
 pub use id::EventId;
 pub use json::{Json, Object};
 pub use normalise::{

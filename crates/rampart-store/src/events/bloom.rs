@@ -3,6 +3,7 @@
 //! (built in the same pass as the block's [`postings`]).
 //! The hash (FNV-1a) is fixed here because summaries are stored on disk.
 
+use rampart_core::event::{network_field, summary_networks};
 use rampart_core::Event;
 
 use super::postings::{self, Occurrence};
@@ -29,6 +30,12 @@ pub(crate) fn field_index(field: &str) -> Option<u8> {
         .iter()
         .position(|f| *f == field)
         .and_then(|i| u8::try_from(i).ok())
+}
+
+/// Whether a summary term names an address network (`source.ip/24`), which
+/// only summaries of postings version 2 and later record.
+pub(crate) fn is_network_field(field: &str) -> bool {
+    field.contains('/')
 }
 
 /// Calls `each` with every summarised (field index, value) of the event.
@@ -82,6 +89,18 @@ pub(crate) fn summarise(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
             hashes.push(hash);
             occurrences.push((field, postings::term_key(hash), position));
         });
+        // The addresses' networks, for CIDR searches (Bloom only: postings
+        // of version 2 and later say the summary holds them).
+        for (field, ip) in [
+            ("source.ip", event.source_ip),
+            ("destination.ip", event.destination_ip),
+        ] {
+            for (prefix, network) in ip.into_iter().flat_map(summary_networks) {
+                if let Some(name) = network_field(field, prefix) {
+                    hashes.push(term_hash(name, &network.to_string()));
+                }
+            }
+        }
     }
     (
         bloom_of(hashes),

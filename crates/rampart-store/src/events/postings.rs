@@ -10,8 +10,12 @@
 //! Bloom summary already rules blocks out). Terms are identified by a 32-bit
 //! hash, so a collision can only make a block look possible, never hide one.
 
-/// Encoding version, the first byte of stored postings.
-const VERSION: u8 = 1;
+/// Encoding version, the first byte of stored postings. Version 2 has the
+/// layout of version 1 and says one more thing: the block's Bloom summary
+/// also holds its addresses' networks (see `bloom::summarise`).
+const VERSION: u8 = 2;
+/// The oldest version still read.
+const FIRST_VERSION: u8 = 1;
 
 /// One term occurrence: the field's index, the term's key and the event's
 /// position in its block.
@@ -27,6 +31,8 @@ pub(crate) fn term_key(hash: u64) -> u32 {
 /// bitmap is both smaller and quicker to test).
 #[derive(Debug, Default)]
 pub(crate) struct Postings {
+    /// The encoding version they were stored with.
+    version: u8,
     /// Bit `i` set: field `i` is indexed in this block.
     fields: u32,
     /// Term keys, sorted (apart from `terms` so lookups touch less memory).
@@ -101,7 +107,14 @@ impl Postings {
     /// Whether stored bytes are postings as [`encode`] wrote them (and not,
     /// say, compressed: a zstd frame starts with another byte).
     pub(crate) fn is_raw(stored: &[u8]) -> bool {
-        stored.first() == Some(&VERSION)
+        stored
+            .first()
+            .is_some_and(|v| (FIRST_VERSION..=VERSION).contains(v))
+    }
+
+    /// Whether the block's Bloom summary holds its addresses' networks.
+    pub(crate) fn summary_has_networks(&self) -> bool {
+        self.version >= 2
     }
 
     /// Reads stored postings; `None` when they are damaged or of an
@@ -113,13 +126,15 @@ impl Postings {
             *at += 1;
             Some(b)
         };
-        if byte(&mut at)? != VERSION {
+        let version = byte(&mut at)?;
+        if !(FIRST_VERSION..=VERSION).contains(&version) {
             return None;
         }
         let fields = u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?);
         at += 4;
         let count = usize::try_from(get_varint(data, &mut at)?).ok()?;
         let mut postings = Postings {
+            version,
             fields,
             keys: Vec::with_capacity(count.min(data.len())),
             terms: Vec::with_capacity(count.min(data.len())),

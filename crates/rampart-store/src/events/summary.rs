@@ -119,9 +119,17 @@ impl Summary {
                 .zip(bloom::field_index(field))
                 .is_some_and(|(p, i)| p.indexes(i))
         };
+        // Address networks are in the Bloom summaries of newer blocks only.
+        let unrecorded = |field: &str| {
+            bloom::is_network_field(field)
+                && !self
+                    .postings
+                    .as_ref()
+                    .is_some_and(Postings::summary_has_networks)
+        };
         self.postings.as_ref().is_none_or(|p| p.may_hold_all(keys))
             && terms.iter().all(|(field, value)| {
-                indexed(field) || bloom::may_contain(&self.bloom, field, value)
+                indexed(field) || unrecorded(field) || bloom::may_contain(&self.bloom, field, value)
             })
     }
 }
@@ -186,6 +194,7 @@ impl SummaryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rampart_core::EventFilter;
 
     #[test]
     fn stored_postings_read_back_as_prepared() {
@@ -222,5 +231,60 @@ mod tests {
         assert!(Summary::new(&prepared.bloom, Some(b"junk"))
             .postings
             .is_none());
+    }
+
+    #[test]
+    fn networks_rule_blocks_out_only_where_the_summary_records_them() {
+        let events: Vec<Event> = (0..200)
+            .map(|i| Event {
+                source_ip: format!("10.1.{}.{}", i % 4, i).parse().ok(),
+                destination_ip: "2001:db8:5::1".parse().ok(),
+                ..Event::default()
+            })
+            .collect();
+        let prepared = PreparedSummary::of(&events, Keeping::Stored);
+        let (_, raw) = bloom::summarise(&events);
+        let terms_of = |source: &str, destination: Option<&str>| {
+            EventFilter {
+                source_ip: source.parse().ok(),
+                destination_ip: destination.and_then(|d| d.parse().ok()),
+                ..EventFilter::default()
+            }
+            .required_terms()
+        };
+        let holds = |summary: &Summary, terms: &[(&str, String)]| {
+            summary.may_hold(terms, &postings_keys(terms))
+        };
+        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        for present in [
+            terms_of("10.0.0.0/8", None),
+            terms_of("10.1.0.0/16", None),
+            terms_of("10.1.2.0/24", None),
+            terms_of("10.1.2.128/25", None),
+            terms_of("10.1.0.0/20", Some("2001:db8:5::/48")),
+            terms_of("0.0.0.0/0", Some("2001:db8::/32")),
+        ] {
+            assert!(holds(&summary, &present), "{present:?}");
+        }
+        for absent in [
+            terms_of("11.0.0.0/8", None),
+            terms_of("10.2.0.0/16", None),
+            terms_of("10.1.9.0/24", None),
+            terms_of("10.1.0.0/16", Some("2001:db8:6::/48")),
+        ] {
+            assert!(!holds(&summary, &absent), "{absent:?}");
+        }
+        // Postings of version 1 (written before networks were recorded):
+        // the same Bloom bytes must not rule a block out by a network.
+        let mut old = raw.clone();
+        old[0] = 1;
+        let summary = Summary::new(&prepared.bloom, Some(&old));
+        assert!(summary.postings.is_some());
+        assert!(holds(&summary, &terms_of("10.2.0.0/16", None)));
+        assert!(!holds(&summary, &terms_of("10.1.2.200", None)));
+        assert!(holds(
+            &Summary::new(&prepared.bloom, None),
+            &terms_of("11.0.0.0/8", None)
+        ));
     }
 }
