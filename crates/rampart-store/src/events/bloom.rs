@@ -41,8 +41,17 @@ pub(crate) fn is_network_field(field: &str) -> bool {
     field.contains('/')
 }
 
+/// `ip` as text in `buffer` (reused: summaries format several addresses
+/// per event, and allocating each showed in ingest profiles).
+fn ip_text(buffer: &mut String, ip: std::net::IpAddr) -> &str {
+    use std::fmt::Write as _;
+    buffer.clear();
+    let _ = write!(buffer, "{ip}");
+    buffer
+}
+
 /// Calls `each` with every summarised (field index, value) of the event.
-fn event_terms(event: &Event, mut each: impl FnMut(u8, &str)) {
+fn event_terms(event: &Event, buffer: &mut String, mut each: impl FnMut(u8, &str)) {
     for (i, value) in [
         &event.category,
         &event.action,
@@ -58,10 +67,10 @@ fn event_terms(event: &Event, mut each: impl FnMut(u8, &str)) {
         }
     }
     if let Some(ip) = event.source_ip {
-        each(5, &ip.to_string());
+        each(5, ip_text(buffer, ip));
     }
     if let Some(ip) = event.destination_ip {
-        each(6, &ip.to_string());
+        each(6, ip_text(buffer, ip));
     }
 }
 
@@ -85,9 +94,10 @@ fn probes(hash: u64, bits: u64) -> impl Iterator<Item = u64> {
 pub(crate) fn summarise(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
     let mut hashes = Vec::with_capacity(events.len() * 4);
     let mut occurrences: Vec<Occurrence> = Vec::with_capacity(events.len() * 4);
+    let mut buffer = String::with_capacity(48);
     for (position, event) in events.iter().enumerate() {
         let position = u16::try_from(position).unwrap_or(u16::MAX);
-        event_terms(event, |field, value| {
+        event_terms(event, &mut buffer, |field, value| {
             let hash = term_hash(TERM_FIELDS[usize::from(field)], value);
             hashes.push(hash);
             occurrences.push((field, postings::term_key(hash), position));
@@ -100,7 +110,7 @@ pub(crate) fn summarise(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
         ] {
             for (prefix, network) in ip.into_iter().flat_map(summary_networks) {
                 if let Some(name) = network_field(field, prefix) {
-                    hashes.push(term_hash(name, &network.to_string()));
+                    hashes.push(term_hash(name, ip_text(&mut buffer, network)));
                 }
             }
         }
