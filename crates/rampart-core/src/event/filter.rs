@@ -246,10 +246,11 @@ pub struct EventFilter {
 
 impl EventFilter {
     pub fn matches<E: Filterable + ?Sized>(&self, event: &E) -> bool {
-        let eq = |want: &Option<String>, have: Option<&str>| match want {
-            None => true,
-            Some(w) => have == Some(w.as_str()),
-        };
+        // Fields are read only when the filter asks for them: an event read
+        // in place may still have to decode them.
+        fn eq<'e>(want: &Option<String>, have: impl FnOnce() -> Option<&'e str>) -> bool {
+            want.as_ref().is_none_or(|w| have() == Some(w.as_str()))
+        }
         let ip = |want: &Option<IpMatch>, have: Option<IpAddr>| match want {
             None => true,
             Some(w) => have.is_some_and(|h| w.matches(h)),
@@ -260,11 +261,11 @@ impl EventFilter {
             && self
                 .min_severity
                 .is_none_or(|min| event.severity().is_some_and(|s| s >= min))
-            && eq(&self.category, event.category())
-            && eq(&self.action, event.action())
-            && eq(&self.outcome, event.outcome())
-            && eq(&self.host, event.host())
-            && eq(&self.user, event.user())
+            && eq(&self.category, || event.category())
+            && eq(&self.action, || event.action())
+            && eq(&self.outcome, || event.outcome())
+            && eq(&self.host, || event.host())
+            && eq(&self.user, || event.user())
             && ip(&self.source_ip, event.source_ip())
             && ip(&self.destination_ip, event.destination_ip())
             && self.text.as_ref().is_none_or(|needle| {

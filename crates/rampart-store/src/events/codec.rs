@@ -75,23 +75,30 @@ pub(crate) fn scan_block(
     Ok(())
 }
 
-/// An encoded event read in place: the filtered fields borrowed, the rest skipped.
+/// An encoded event read in place: the filtered fields borrowed (text as
+/// bytes, checked as UTF-8 only when a filter reads it), the rest skipped.
 pub(crate) struct EventRef<'a> {
     pub timestamp: Timestamp,
-    source: &'a str,
+    source: &'a [u8],
     severity: Option<u8>,
-    category: Option<&'a str>,
-    action: Option<&'a str>,
-    outcome: Option<&'a str>,
+    category: Option<&'a [u8]>,
+    action: Option<&'a [u8]>,
+    outcome: Option<&'a [u8]>,
     source_ip: Option<IpAddr>,
     source_port: Option<u16>,
     destination_ip: Option<IpAddr>,
     destination_port: Option<u16>,
-    host: Option<&'a str>,
-    user: Option<&'a str>,
-    process: Option<&'a str>,
-    url: Option<&'a str>,
-    message: Option<&'a str>,
+    host: Option<&'a [u8]>,
+    user: Option<&'a [u8]>,
+    process: Option<&'a [u8]>,
+    url: Option<&'a [u8]>,
+    message: Option<&'a [u8]>,
+}
+
+/// Stored text, as a filter reads it (damaged text reads as absent; a kept
+/// event is decoded in full, which reports it).
+fn text(bytes: Option<&[u8]>) -> Option<&str> {
+    bytes.and_then(|b| std::str::from_utf8(b).ok())
 }
 
 impl rampart_core::event::Filterable for EventRef<'_> {
@@ -99,7 +106,7 @@ impl rampart_core::event::Filterable for EventRef<'_> {
         self.timestamp
     }
     fn source(&self) -> &str {
-        self.source
+        text(Some(self.source)).unwrap_or_default()
     }
     fn source_port(&self) -> Option<u16> {
         self.source_port
@@ -108,28 +115,28 @@ impl rampart_core::event::Filterable for EventRef<'_> {
         self.destination_port
     }
     fn process(&self) -> Option<&str> {
-        self.process
+        text(self.process)
     }
     fn url(&self) -> Option<&str> {
-        self.url
+        text(self.url)
     }
     fn severity(&self) -> Option<u8> {
         self.severity
     }
     fn category(&self) -> Option<&str> {
-        self.category
+        text(self.category)
     }
     fn action(&self) -> Option<&str> {
-        self.action
+        text(self.action)
     }
     fn outcome(&self) -> Option<&str> {
-        self.outcome
+        text(self.outcome)
     }
     fn host(&self) -> Option<&str> {
-        self.host
+        text(self.host)
     }
     fn user(&self) -> Option<&str> {
-        self.user
+        text(self.user)
     }
     fn source_ip(&self) -> Option<IpAddr> {
         self.source_ip
@@ -138,7 +145,7 @@ impl rampart_core::event::Filterable for EventRef<'_> {
         self.destination_ip
     }
     fn message(&self) -> Option<&str> {
-        self.message
+        text(self.message)
     }
 }
 
@@ -284,12 +291,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn opt_ref(&mut self) -> Result<Option<&'a str>, String> {
+    fn opt_ref(&mut self) -> Result<Option<&'a [u8]>, String> {
         match self.len()? {
             0 => Ok(None),
-            n => std::str::from_utf8(self.take(n - 1)?)
-                .map(Some)
-                .map_err(|_| "invalid UTF-8".into()),
+            n => self.take(n - 1).map(Some),
         }
     }
 
@@ -309,7 +314,7 @@ impl<'a> Reader<'a> {
         let timestamp = Timestamp(unzigzag(self.varint()?));
         let _received = base.wrapping_add(unzigzag(self.varint()?));
         let n = self.len()?;
-        let source = std::str::from_utf8(self.take(n)?).map_err(|_| "invalid UTF-8")?;
+        let source = self.take(n)?;
         let severity = self.small()?;
         let category = self.opt_ref()?;
         let action = self.opt_ref()?;

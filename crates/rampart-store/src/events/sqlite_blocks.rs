@@ -30,6 +30,8 @@ use crate::{Result, StoreError};
 const COMPRESSION_LEVEL: i32 = 1;
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
+/// Most blocks a scan reads in one trip.
+const MAX_READ_CHUNK: usize = 16;
 /// The timestamp that marks an event removed by retention inside a block
 /// that still holds live events (positions must not move: they are ids).
 const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
@@ -198,6 +200,39 @@ impl SqliteEvents {
         Ok(Some(raw))
     }
 
+    /// The decompressed bytes of these blocks, in the order asked, without
+    /// those removed meanwhile: one query and one trip to a blocking thread
+    /// for all of them (a trip per block cost scans more than decoding).
+    async fn blocks_bytes(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, data FROM event_blocks WHERE org_id = ",
+        );
+        sql.push_bind(org.to_string()).push(" AND id IN (");
+        let mut list = sql.separated(", ");
+        for block in blocks {
+            list.push_bind(*block);
+        }
+        sql.push(")");
+        let mut rows: HashMap<i64, Vec<u8>> = sql
+            .build_query_as::<(i64, Vec<u8>)>()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let ordered: Vec<(i64, Vec<u8>)> = blocks
+            .iter()
+            .filter_map(|block| rows.remove(block).map(|data| (*block, data)))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            ordered
+                .into_iter()
+                .map(|(block, data)| Ok((block, decompress(data)?)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await
+        .map_err(|e| corrupt(format!("block decoder stopped: {e}")))?
+    }
+
     async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
         match self.block_bytes(org, block).await? {
             None => Ok(None),
@@ -300,6 +335,7 @@ impl SqliteEvents {
         let terms = filter.required_terms();
         let keys = summary::postings_keys(&terms);
         let mut after = None;
+        let mut read_size = 1usize;
         loop {
             let page = self.ranges(org, from, to, after).await?;
             let Some(last) = page.last() else {
@@ -313,18 +349,29 @@ impl SqliteEvents {
                 let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
                 self.summaries(&ids).await?
             };
-            for (block, max_ts) in page {
-                let possible = summaries
-                    .get(&block)
-                    .is_none_or(|summary| summary.may_hold(&terms, &keys));
-                if !possible {
-                    continue;
-                }
-                let Some(raw) = self.block_bytes(org, block).await? else {
-                    continue; // removed meanwhile by retention
-                };
-                if !visit(block, max_ts, &raw)? {
-                    return Ok(());
+            let candidates: Vec<(i64, i64)> = page
+                .into_iter()
+                .filter(|(block, _)| {
+                    summaries
+                        .get(block)
+                        .is_none_or(|summary| summary.may_hold(&terms, &keys))
+                })
+                .collect();
+            // Read in growing chunks: a search that the first block
+            // satisfies reads one, one that needs many makes few trips.
+            let mut rest = &candidates[..];
+            while !rest.is_empty() {
+                let (chunk, later) = rest.split_at(read_size.min(rest.len()));
+                rest = later;
+                read_size = (read_size * 2).min(MAX_READ_CHUNK);
+                let ids: Vec<i64> = chunk.iter().map(|(block, _)| *block).collect();
+                let max_ts: HashMap<i64, i64> = chunk.iter().copied().collect();
+                // (Blocks removed meanwhile by retention are left out.)
+                for (block, raw) in self.blocks_bytes(org, &ids).await? {
+                    let max_ts = max_ts.get(&block).copied().unwrap_or(i64::MAX);
+                    if !visit(block, max_ts, &raw)? {
+                        return Ok(());
+                    }
                 }
             }
             if !full {
