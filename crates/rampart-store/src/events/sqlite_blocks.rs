@@ -30,8 +30,6 @@ use crate::{Result, StoreError};
 const COMPRESSION_LEVEL: i32 = 1;
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
-/// A block's id and its decompressed bytes.
-type BlockBytes = (i64, Vec<u8>);
 /// Most blocks a scan reads in one trip.
 const MAX_READ_CHUNK: usize = 16;
 /// The timestamp that marks an event removed by retention inside a block
@@ -202,15 +200,37 @@ impl SqliteEvents {
         Ok(Some(raw))
     }
 
-    /// Starts reading these blocks (of `(id, max_ts)`) in a task of its own.
-    fn read_blocks(
-        &self,
-        org: OrgId,
-        blocks: &[(i64, i64)],
-    ) -> tokio::task::JoinHandle<Result<Vec<BlockBytes>>> {
-        let pool = self.pool.clone();
-        let ids: Vec<i64> = blocks.iter().map(|(id, _)| *id).collect();
-        tokio::spawn(async move { blocks_bytes(&pool, org, &ids).await })
+    /// The decompressed bytes of these blocks, in the order asked, without
+    /// those removed meanwhile: one query and one trip to a blocking thread
+    /// for all of them (a trip per block cost scans more than decoding).
+    async fn blocks_bytes(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, data FROM event_blocks WHERE org_id = ",
+        );
+        sql.push_bind(org.to_string()).push(" AND id IN (");
+        let mut list = sql.separated(", ");
+        for block in blocks {
+            list.push_bind(*block);
+        }
+        sql.push(")");
+        let mut rows: HashMap<i64, Vec<u8>> = sql
+            .build_query_as::<(i64, Vec<u8>)>()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let ordered: Vec<(i64, Vec<u8>)> = blocks
+            .iter()
+            .filter_map(|block| rows.remove(block).map(|data| (*block, data)))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            ordered
+                .into_iter()
+                .map(|(block, data)| Ok((block, decompress(data)?)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await
+        .map_err(|e| corrupt(format!("block decoder stopped: {e}")))?
     }
 
     async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
@@ -338,34 +358,21 @@ impl SqliteEvents {
                 })
                 .collect();
             // Read in growing chunks: a search that the first block
-            // satisfies reads one, one that needs many makes few trips. The
-            // next chunk is read (on other threads) while this one is
-            // visited.
+            // satisfies reads one, one that needs many makes few trips.
             let mut rest = &candidates[..];
-            let mut next_chunk = |rest: &mut &[(i64, i64)]| {
+            while !rest.is_empty() {
                 let (chunk, later) = rest.split_at(read_size.min(rest.len()));
-                *rest = later;
+                rest = later;
                 read_size = (read_size * 2).min(MAX_READ_CHUNK);
-                chunk.to_vec()
-            };
-            let mut chunk = next_chunk(&mut rest);
-            let mut reading = self.read_blocks(org, &chunk);
-            while !chunk.is_empty() {
-                let loaded = reading
-                    .await
-                    .map_err(|e| corrupt(format!("block reader stopped: {e}")))??;
-                let following = next_chunk(&mut rest);
-                reading = self.read_blocks(org, &following);
+                let ids: Vec<i64> = chunk.iter().map(|(block, _)| *block).collect();
                 let max_ts: HashMap<i64, i64> = chunk.iter().copied().collect();
                 // (Blocks removed meanwhile by retention are left out.)
-                for (block, raw) in loaded {
+                for (block, raw) in self.blocks_bytes(org, &ids).await? {
                     let max_ts = max_ts.get(&block).copied().unwrap_or(i64::MAX);
                     if !visit(block, max_ts, &raw)? {
-                        reading.abort();
                         return Ok(());
                     }
                 }
-                chunk = following;
             }
             if !full {
                 return Ok(());
@@ -580,42 +587,6 @@ impl SqliteEvents {
         }
         Ok(removed)
     }
-}
-
-/// The decompressed bytes of these blocks, in the order asked, without
-/// those removed meanwhile: one query and one trip to a blocking thread
-/// for all of them (a trip per block cost scans more than decoding).
-async fn blocks_bytes(pool: &SqlitePool, org: OrgId, blocks: &[i64]) -> Result<Vec<BlockBytes>> {
-    if blocks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "SELECT id, data FROM event_blocks WHERE org_id = ",
-    );
-    sql.push_bind(org.to_string()).push(" AND id IN (");
-    let mut list = sql.separated(", ");
-    for block in blocks {
-        list.push_bind(*block);
-    }
-    sql.push(")");
-    let mut rows: HashMap<i64, Vec<u8>> = sql
-        .build_query_as::<(i64, Vec<u8>)>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
-    let ordered: Vec<(i64, Vec<u8>)> = blocks
-        .iter()
-        .filter_map(|block| rows.remove(block).map(|data| (*block, data)))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        ordered
-            .into_iter()
-            .map(|(block, data)| Ok((block, decompress(data)?)))
-            .collect::<Result<Vec<_>>>()
-    })
-    .await
-    .map_err(|e| corrupt(format!("block decoder stopped: {e}")))?
 }
 
 fn corrupt(detail: String) -> StoreError {
