@@ -31,7 +31,7 @@ const DAYS_AHEAD: i64 = 3;
 const HOURS_AHEAD: i64 = 24;
 /// How long after its end an hour is sealed and gets its source b-tree.
 /// Events that arrive later still land in it, paying for the b-tree.
-pub(crate) const SEAL_AFTER_MS: i64 = 10 * 60_000;
+const SEAL_AFTER_MS: i64 = 10 * 60_000;
 
 /// The columns of a COPY, in the order [`copy_tuple`] writes them.
 const COPY_COLUMNS: &str = "(id, org_id, ts, received, source, severity, category, action, \
@@ -265,22 +265,7 @@ impl PostgresEvents {
                 let split = match day_is_split.get(&day) {
                     Some(split) => *split,
                     None => {
-                        sqlx::query(&format!(
-                            "CREATE TABLE IF NOT EXISTS {day_table} PARTITION OF events \
-                             FOR VALUES FROM ({}) TO ({}) PARTITION BY RANGE (ts)",
-                            day * DAY_MS,
-                            (day + 1) * DAY_MS
-                        ))
-                        .execute(&mut *tx)
-                        .await?;
-                        // A day made before hours existed is one table.
-                        let kind: Option<String> = sqlx::query_scalar(
-                            "SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)",
-                        )
-                        .bind(&day_table)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let split = kind.as_deref() == Some("p");
+                        let split = create_day(&mut tx, day).await?;
                         day_is_split.insert(day, split);
                         split
                     }
@@ -658,6 +643,26 @@ impl PostgresEvents {
             .await?;
         Ok(())
     }
+}
+
+/// Creates the day's partition (split by hour) unless it exists; returns
+/// whether it is split by hour (a day made before hours existed is one table).
+async fn create_day(tx: &mut sqlx::PgConnection, day: i64) -> sqlx::Result<bool> {
+    let day_table = day_name(day);
+    sqlx::query(&format!(
+        "CREATE TABLE IF NOT EXISTS {day_table} PARTITION OF events \
+         FOR VALUES FROM ({}) TO ({}) PARTITION BY RANGE (ts)",
+        day * DAY_MS,
+        (day + 1) * DAY_MS
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
+            .bind(&day_table)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(kind.as_deref() == Some("p"))
 }
 
 /// A day's partition. Days before 1970 would be negative; they get a

@@ -185,25 +185,11 @@ impl SqliteEvents {
         Ok(all_ids)
     }
 
-    /// The block's encoded events, decompressed (off the async threads).
-    async fn block_bytes(&self, org: OrgId, block: i64) -> Result<Option<Vec<u8>>> {
-        let data: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM event_blocks WHERE id = $1 AND org_id = $2")
-                .bind(block)
-                .bind(org.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(data) = data else { return Ok(None) };
-        let raw = tokio::task::spawn_blocking(move || decompress(data))
-            .await
-            .map_err(|e| corrupt(format!("block decoder stopped: {e}")))??;
-        Ok(Some(raw))
-    }
-
-    /// The decompressed bytes of these blocks, in the order asked, without
-    /// those removed meanwhile: one query and one trip to a blocking thread
-    /// for all of them (a trip per block cost scans more than decoding).
-    async fn blocks_bytes(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
+    /// The decompressed bytes of these blocks, in the order asked (`None`
+    /// for one removed meanwhile): one query and one trip to a blocking
+    /// thread for all of them (a trip per block cost scans more than
+    /// decoding).
+    async fn blocks_bytes(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<Option<Vec<u8>>>> {
         let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT id, data FROM event_blocks WHERE org_id = ",
         );
@@ -219,14 +205,11 @@ impl SqliteEvents {
             .await?
             .into_iter()
             .collect();
-        let ordered: Vec<(i64, Vec<u8>)> = blocks
-            .iter()
-            .filter_map(|block| rows.remove(block).map(|data| (*block, data)))
-            .collect();
+        let ordered: Vec<Option<Vec<u8>>> = blocks.iter().map(|block| rows.remove(block)).collect();
         tokio::task::spawn_blocking(move || {
             ordered
                 .into_iter()
-                .map(|(block, data)| Ok((block, decompress(data)?)))
+                .map(|data| data.map(decompress).transpose())
                 .collect::<Result<Vec<_>>>()
         })
         .await
@@ -234,7 +217,7 @@ impl SqliteEvents {
     }
 
     async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
-        match self.block_bytes(org, block).await? {
+        match self.blocks_bytes(org, &[block]).await?.pop().flatten() {
             None => Ok(None),
             Some(raw) => codec::decode_block(&raw).map(Some).map_err(corrupt),
         }
@@ -365,10 +348,11 @@ impl SqliteEvents {
                 rest = later;
                 read_size = (read_size * 2).min(MAX_READ_CHUNK);
                 let ids: Vec<i64> = chunk.iter().map(|(block, _)| *block).collect();
-                let max_ts: HashMap<i64, i64> = chunk.iter().copied().collect();
-                // (Blocks removed meanwhile by retention are left out.)
-                for (block, raw) in self.blocks_bytes(org, &ids).await? {
-                    let max_ts = max_ts.get(&block).copied().unwrap_or(i64::MAX);
+                let read = self.blocks_bytes(org, &ids).await?;
+                for (&(block, max_ts), raw) in chunk.iter().zip(read) {
+                    let Some(raw) = raw else {
+                        continue; // removed meanwhile by retention
+                    };
                     if !visit(block, max_ts, &raw)? {
                         return Ok(());
                     }
