@@ -1,6 +1,8 @@
 //! A compact binary encoding of events for the embedded store's blocks:
 //! varints and length-prefixed text, in a fixed field order. Decoding
 //! checks every length, so a damaged block is an error, never a panic.
+//! A block of format 1 is a header and its events; the frames of format 2
+//! ([`super::framed`]) hold runs of events without a header.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -9,16 +11,24 @@ use rampart_core::{Event, Timestamp};
 /// Format version written at the start of every block.
 pub(crate) const BLOCK_FORMAT: u8 = 1;
 
+/// A whole block of format 1 (kept for tests: blocks are now written in
+/// frames, but those of format 1 on disk must still read).
+#[cfg(test)]
 pub(crate) fn encode_block(events: &[Event]) -> Vec<u8> {
     let mut out = Vec::with_capacity(events.len() * 256);
     out.push(BLOCK_FORMAT);
     put_varint(&mut out, events.len() as u64);
     let base = events.first().map_or(0, |e| e.received.0);
     put_varint(&mut out, zigzag(base));
-    for event in events {
-        encode_event(&mut out, event, base);
-    }
+    encode_events(&mut out, events, base);
     out
+}
+
+/// Appends these events, their received times relative to `base`.
+pub(crate) fn encode_events(out: &mut Vec<u8>, events: &[Event], base: i64) {
+    for event in events {
+        encode_event(out, event, base);
+    }
 }
 
 fn encode_event(out: &mut Vec<u8>, e: &Event, base: i64) {
@@ -43,28 +53,54 @@ fn encode_event(out: &mut Vec<u8>, e: &Event, base: i64) {
     put_list(out, &e.warnings);
 }
 
-/// Decodes a whole block.
+/// Decodes a whole block of format 1.
 pub(crate) fn decode_block(data: &[u8]) -> Result<Vec<Event>, String> {
     let mut r = Reader { data, at: 0 };
     let (count, base) = r.header()?;
     let mut events = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
-        events.push(r.event(base)?);
-    }
+    decode_events(&data[r.at..], count, base, &mut events)?;
     Ok(events)
 }
 
-/// Calls `visit(index, event)` for every live event of a block that
-/// `keep` accepts, decoding each event borrowed first and allocating an
-/// owned [`Event`] only for those kept.
+/// Decodes `count` headerless events and appends them to `out`.
+pub(crate) fn decode_events(
+    data: &[u8],
+    count: usize,
+    base: i64,
+    out: &mut Vec<Event>,
+) -> Result<(), String> {
+    let mut r = Reader { data, at: 0 };
+    for _ in 0..count {
+        out.push(r.event(base)?);
+    }
+    r.finished()
+}
+
+/// Calls `visit(index, event)` for every event of a block of format 1
+/// that `keep` accepts (see [`scan_events`]).
 pub(crate) fn scan_block(
     data: &[u8],
+    keep: impl FnMut(usize, &EventRef<'_>) -> bool,
+    visit: impl FnMut(usize, Event),
+) -> Result<(), String> {
+    let mut r = Reader { data, at: 0 };
+    let (count, base) = r.header()?;
+    scan_events(&data[r.at..], 0, count, base, keep, visit)
+}
+
+/// Calls `visit(index, event)` for every one of `count` headerless events
+/// (numbered from `first`) that `keep` accepts, decoding each event
+/// borrowed first and allocating an owned [`Event`] only for those kept.
+pub(crate) fn scan_events(
+    data: &[u8],
+    first: usize,
+    count: usize,
+    base: i64,
     mut keep: impl FnMut(usize, &EventRef<'_>) -> bool,
     mut visit: impl FnMut(usize, Event),
 ) -> Result<(), String> {
     let mut r = Reader { data, at: 0 };
-    let (count, base) = r.header()?;
-    for index in 0..count {
+    for index in first..first + count {
         let start = r.at;
         let view = r.event_ref(base)?;
         if keep(index, &view) {
@@ -72,7 +108,7 @@ pub(crate) fn scan_block(
             visit(index, again.event(base)?);
         }
     }
-    Ok(())
+    r.finished()
 }
 
 /// An encoded event read in place: the filtered fields borrowed (text as
@@ -149,15 +185,15 @@ impl rampart_core::event::Filterable for EventRef<'_> {
     }
 }
 
-fn zigzag(v: i64) -> u64 {
+pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -201,12 +237,22 @@ fn put_ip(out: &mut Vec<u8>, ip: Option<IpAddr>) {
     }
 }
 
-struct Reader<'a> {
+/// Reads encoded values in order, checking every length.
+pub(crate) struct Reader<'a> {
     data: &'a [u8],
     at: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Reader { data, at: 0 }
+    }
+
+    /// What is left to read.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.data[self.at..]
+    }
+
     /// The block header: format byte, event count, base received time.
     fn header(&mut self) -> Result<(usize, i64), String> {
         let format = self.byte()?;
@@ -217,18 +263,27 @@ impl<'a> Reader<'a> {
         Ok((count, unzigzag(self.varint()?)))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+    /// Events are followed by nothing: trailing bytes mean damage.
+    fn finished(&self) -> Result<(), String> {
+        if self.at == self.data.len() {
+            Ok(())
+        } else {
+            Err("bytes after the last event".into())
+        }
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.at.checked_add(n).ok_or("length overflow")?;
         let slice = self.data.get(self.at..end).ok_or("block ends early")?;
         self.at = end;
         Ok(slice)
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    pub(crate) fn byte(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    pub(crate) fn varint(&mut self) -> Result<u64, String> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -240,7 +295,7 @@ impl<'a> Reader<'a> {
         Err("varint too long".into())
     }
 
-    fn len(&mut self) -> Result<usize, String> {
+    pub(crate) fn len(&mut self) -> Result<usize, String> {
         usize::try_from(self.varint()?).map_err(|_| "bad length".into())
     }
 

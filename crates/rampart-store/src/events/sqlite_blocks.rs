@@ -1,7 +1,8 @@
 //! Events on SQLite as compressed blocks: each block holds up to
-//! [`MAX_BLOCK_EVENTS`] events of one organisation, encoded by [`codec`],
-//! zstd-compressed, with its time range and its [`summary`] (a Bloom
-//! filter of its terms and their postings).
+//! [`MAX_BLOCK_EVENTS`] events of one organisation, stored as [`framed`]
+//! (compressed frames of [`super::codec`]-encoded events after their address
+//! hashes), with its time range and its [`summary`] (a Bloom filter of its
+//! terms and their postings).
 //! One row per block instead of one per event (plus two index entries) is
 //! what lets one SQLite writer keep up with the ingest rate; queries read
 //! summaries newest first and open only blocks that can match.
@@ -19,19 +20,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
+use super::framed::{self, Addresses};
 use super::summary::{self, Keeping, PreparedSummary, Summary, SummaryCache};
 use super::{
-    codec, top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
-    MAX_BLOCK_EVENTS,
+    top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest, MAX_BLOCK_EVENTS,
 };
 use crate::{Result, StoreError};
 
-/// zstd level: the fastest levels already shrink log events several-fold.
-const COMPRESSION_LEVEL: i32 = 1;
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
 /// Most blocks a scan reads in one trip.
 const MAX_READ_CHUNK: usize = 16;
+/// Most blocking threads one scan decodes on at once.
+const MAX_SCAN_THREADS: usize = 4;
 /// The timestamp that marks an event removed by retention inside a block
 /// that still holds live events (positions must not move: they are ids).
 const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
@@ -51,6 +52,9 @@ pub(crate) struct SqliteEvents {
     migrator: Migrator,
     summaries: Mutex<SummaryCache>,
     blocks: Mutex<BlockIndex>,
+    /// Blocking threads one scan spreads its blocks over: the cores, up to
+    /// [`MAX_SCAN_THREADS`].
+    scan_threads: usize,
 }
 
 impl SqliteEvents {
@@ -74,6 +78,9 @@ impl SqliteEvents {
             migrator: crate::migrations::sqlite_events(),
             summaries: Mutex::new(SummaryCache::default()),
             blocks: Mutex::new(BlockIndex::default()),
+            scan_threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_SCAN_THREADS),
         })
     }
 
@@ -101,11 +108,8 @@ impl SqliteEvents {
         let blocks = events
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
-                let raw = codec::encode_block(chunk);
                 let summary = PreparedSummary::of(chunk, Keeping::Cached);
-                // Compressing a buffer in memory does not fail in practice; if it
-                // did, the block is stored uncompressed (its format byte tells).
-                let data = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).unwrap_or(raw);
+                let data = framed::encode(chunk);
                 PreparedBlock {
                     count: chunk.len(),
                     summary,
@@ -185,11 +189,9 @@ impl SqliteEvents {
         Ok(all_ids)
     }
 
-    /// The decompressed bytes of these blocks, in the order asked (`None`
-    /// for one removed meanwhile): one query and one trip to a blocking
-    /// thread for all of them (a trip per block cost scans more than
-    /// decoding).
-    async fn blocks_bytes(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<Option<Vec<u8>>>> {
+    /// The stored (compressed) bytes of these blocks, in the order asked
+    /// (`None` for one removed meanwhile), in one query.
+    async fn stored_blocks(&self, org: OrgId, blocks: &[i64]) -> Result<Vec<Option<Vec<u8>>>> {
         let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT id, data FROM event_blocks WHERE org_id = ",
         );
@@ -205,22 +207,55 @@ impl SqliteEvents {
             .await?
             .into_iter()
             .collect();
-        let ordered: Vec<Option<Vec<u8>>> = blocks.iter().map(|block| rows.remove(block)).collect();
-        tokio::task::spawn_blocking(move || {
-            ordered
-                .into_iter()
-                .map(|data| data.map(decompress).transpose())
-                .collect::<Result<Vec<_>>>()
-        })
-        .await
-        .map_err(|e| corrupt(format!("block decoder stopped: {e}")))?
+        Ok(blocks.iter().map(|block| rows.remove(block)).collect())
+    }
+
+    /// Reads these blocks and runs `work` on each one's stored bytes,
+    /// spread over up to `scan_threads` blocking threads (each takes a
+    /// contiguous share), answering in the order asked (`None` for a block
+    /// removed meanwhile). One query, and one trip to a blocking thread per
+    /// share: a trip per block cost scans more than decoding.
+    async fn read_blocks<T, W>(
+        &self,
+        org: OrgId,
+        blocks: &[i64],
+        work: &Arc<W>,
+    ) -> Result<Vec<Option<T>>>
+    where
+        T: Send + 'static,
+        W: Fn(i64, &[u8]) -> Result<T> + Send + Sync + 'static,
+    {
+        let stored = self.stored_blocks(org, blocks).await?;
+        let share = blocks.len().div_ceil(self.scan_threads).max(1);
+        let mut tasks = Vec::with_capacity(self.scan_threads);
+        let mut stored = stored.into_iter();
+        for ids in blocks.chunks(share) {
+            let part: Vec<(i64, Option<Vec<u8>>)> =
+                ids.iter().copied().zip(stored.by_ref()).collect();
+            let work = Arc::clone(work);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|(block, data)| data.map(|data| work(block, &data)).transpose())
+                    .collect::<Result<Vec<_>>>()
+            }));
+        }
+        let mut results = Vec::with_capacity(blocks.len());
+        for task in tasks {
+            let done = task
+                .await
+                .map_err(|e| corrupt(format!("block decoder stopped: {e}")))??;
+            results.extend(done);
+        }
+        Ok(results)
     }
 
     async fn block_data(&self, org: OrgId, block: i64) -> Result<Option<Vec<Event>>> {
-        match self.blocks_bytes(org, &[block]).await?.pop().flatten() {
-            None => Ok(None),
-            Some(raw) => codec::decode_block(&raw).map(Some).map_err(corrupt),
-        }
+        let decode = Arc::new(|_: i64, stored: &[u8]| framed::decode(stored).map_err(corrupt));
+        Ok(self
+            .read_blocks(org, &[block], &decode)
+            .await?
+            .pop()
+            .flatten())
     }
 
     /// Block ranges overlapping `[from, to)`, newest `max_ts` first, one
@@ -299,16 +334,24 @@ impl SqliteEvents {
         Ok(found)
     }
 
-    /// Calls `visit` with the decompressed bytes of every block of the
-    /// range that the filter's summary terms do not rule out, newest first,
-    /// until it returns false.
-    async fn scan(
+    /// Runs `work` on the stored bytes of every block of the range
+    /// that the filter's summary terms do not rule out (on blocking threads,
+    /// several blocks at once), and calls `merge` with each block's id,
+    /// newest timestamp and result, newest block first, until it returns
+    /// false.
+    async fn scan<T, W>(
         &self,
         org: OrgId,
         filter: &EventFilter,
         upper: Option<Timestamp>,
-        mut visit: impl FnMut(i64, i64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
+        work: W,
+        mut merge: impl FnMut(i64, i64, T) -> Result<bool>,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        W: Fn(i64, &[u8]) -> Result<T> + Send + Sync + 'static,
+    {
+        let work = Arc::new(work);
         let from = filter.from.map_or(i64::MIN, |t| t.0);
         let mut to = filter.to.map_or(i64::MAX, |t| t.0);
         if let Some(upper) = upper {
@@ -348,12 +391,12 @@ impl SqliteEvents {
                 rest = later;
                 read_size = (read_size * 2).min(MAX_READ_CHUNK);
                 let ids: Vec<i64> = chunk.iter().map(|(block, _)| *block).collect();
-                let read = self.blocks_bytes(org, &ids).await?;
-                for (&(block, max_ts), raw) in chunk.iter().zip(read) {
-                    let Some(raw) = raw else {
+                let read = self.read_blocks(org, &ids, &work).await?;
+                for (&(block, max_ts), done) in chunk.iter().zip(read) {
+                    let Some(done) = done else {
                         continue; // removed meanwhile by retention
                     };
-                    if !visit(block, max_ts, &raw)? {
+                    if !merge(block, max_ts, done)? {
                         return Ok(());
                     }
                 }
@@ -373,37 +416,50 @@ impl SqliteEvents {
     ) -> Result<Vec<(EventId, Event)>> {
         let limit = limit.clamp(1, 1000) as usize;
         let mut best: Vec<(EventCursor, Event)> = Vec::with_capacity(limit + 1);
+        // The oldest key of a full page, shared with the decoding threads so
+        // that they skip events it already beats (a stale value only lets
+        // more through: the merge below checks again).
+        let worst_shared: Arc<Mutex<Option<EventCursor>>> = Arc::new(Mutex::new(None));
+        let wanted = filter.clone();
+        let addresses = Addresses::of(filter);
+        let worst_seen = Arc::clone(&worst_shared);
+        let pick = move |block: i64, stored: &[u8]| {
+            let worst = *worst_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let block_id = u64::try_from(block).unwrap_or_default();
+            let key_of = |index: usize, timestamp: Timestamp| EventCursor {
+                timestamp,
+                id: EventId::new(block_id, index),
+            };
+            let mut found = Vec::new();
+            framed::scan(
+                stored,
+                &addresses,
+                |index, event| {
+                    let key = key_of(index, event.timestamp);
+                    event.timestamp != TOMBSTONE
+                        && after.is_none_or(|a| key < a)
+                        && worst.is_none_or(|w| key > w)
+                        && wanted.matches(event)
+                },
+                |index, event| found.push((key_of(index, event.timestamp), event)),
+            )
+            .map_err(corrupt)?;
+            Ok(found)
+        };
         self.scan(
             org,
             filter,
             after.map(|c| c.timestamp),
-            |block, max_ts, raw| {
+            pick,
+            |_, max_ts, found| {
                 let worst = (best.len() == limit)
                     .then(|| best.last().map(|(k, _)| *k))
                     .flatten();
                 // Once the page is full, a block whose newest event is older
-                // than the page's oldest cannot contribute.
+                // than the page's oldest cannot contribute, nor can any after it.
                 if worst.is_some_and(|w| max_ts < w.timestamp.0) {
                     return Ok(false);
                 }
-                let block_id = u64::try_from(block).unwrap_or_default();
-                let key_of = |index: usize, timestamp: Timestamp| EventCursor {
-                    timestamp,
-                    id: EventId::new(block_id, index),
-                };
-                let mut found = Vec::new();
-                codec::scan_block(
-                    raw,
-                    |index, event| {
-                        let key = key_of(index, event.timestamp);
-                        event.timestamp != TOMBSTONE
-                            && after.is_none_or(|a| key < a)
-                            && worst.is_none_or(|w| key > w)
-                            && filter.matches(event)
-                    },
-                    |index, event| found.push((key_of(index, event.timestamp), event)),
-                )
-                .map_err(corrupt)?;
                 for (key, event) in found {
                     if best.len() == limit && best.last().is_some_and(|(k, _)| key <= *k) {
                         continue;
@@ -411,6 +467,10 @@ impl SqliteEvents {
                     let at = best.partition_point(|(k, _)| *k > key);
                     best.insert(at, (key, event));
                     best.truncate(limit);
+                }
+                if best.len() == limit {
+                    *worst_shared.lock().unwrap_or_else(|p| p.into_inner()) =
+                        best.last().map(|(k, _)| *k);
                 }
                 Ok(true)
             },
@@ -423,50 +483,64 @@ impl SqliteEvents {
         let Ok(block) = i64::try_from(id.block()) else {
             return Ok(None);
         };
-        let events = self.block_data(org, block).await?;
-        Ok(events
-            .and_then(|mut events| {
-                (id.index() < events.len()).then(|| events.swap_remove(id.index()))
-            })
-            .filter(|e| e.timestamp != TOMBSTONE))
+        let index = id.index();
+        let one =
+            Arc::new(move |_: i64, stored: &[u8]| framed::get(stored, index).map_err(corrupt));
+        let event = self.read_blocks(org, &[block], &one).await?.pop().flatten();
+        Ok(event.flatten().filter(|e| e.timestamp != TOMBSTONE))
     }
 
     pub(crate) async fn stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats> {
         let bucket = request.bucket_ms.max(1);
-        let mut total = 0u64;
-        let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
-        let mut values: HashMap<String, u64> = HashMap::new();
-        self.scan(org, request.filter, None, |_, _, raw| {
-            // Counted on the borrowed view: nothing is kept, nothing allocated
-            // but the top field's value.
-            codec::scan_block(
-                raw,
+        let wanted = request.filter.clone();
+        let addresses = Addresses::of(request.filter);
+        let top_field = request.top_field.map(str::to_owned);
+        // Each block is counted on the borrowed view (nothing is kept,
+        // nothing allocated but the top field's values), then merged.
+        let count = move |_: i64, stored: &[u8]| {
+            let mut part = BlockCounts::default();
+            framed::scan(
+                stored,
+                &addresses,
                 |_, event| {
-                    if event.timestamp == TOMBSTONE || !request.filter.matches(event) {
+                    if event.timestamp == TOMBSTONE || !wanted.matches(event) {
                         return false;
                     }
-                    total += 1;
-                    *buckets
+                    part.total += 1;
+                    *part
+                        .buckets
                         .entry(event.timestamp.0.div_euclid(bucket) * bucket)
                         .or_default() += 1;
-                    if let Some(value) = request.top_field.and_then(|f| event.field_text(f)) {
-                        *values.entry(value).or_default() += 1;
+                    if let Some(value) = top_field.as_deref().and_then(|f| event.field_text(f)) {
+                        *part.values.entry(value).or_default() += 1;
                     }
                     false
                 },
                 |_, _| {},
             )
             .map_err(corrupt)?;
+            Ok(part)
+        };
+        let mut all = BlockCounts::default();
+        self.scan(org, request.filter, None, count, |_, _, part| {
+            all.total += part.total;
+            for (at, n) in part.buckets {
+                *all.buckets.entry(at).or_default() += n;
+            }
+            for (value, n) in part.values {
+                *all.values.entry(value).or_default() += n;
+            }
             Ok(true)
         })
         .await?;
         Ok(EventStats {
-            total,
-            buckets: buckets
+            total: all.total,
+            buckets: all
+                .buckets
                 .into_iter()
                 .map(|(t, n)| (Timestamp(t), n))
                 .collect(),
-            top: top_values(values, request.top_limit),
+            top: top_values(all.values, request.top_limit),
         })
     }
 
@@ -573,16 +647,17 @@ impl SqliteEvents {
     }
 }
 
+/// What [`SqliteEvents::stats`] counts, per block and in all.
+#[derive(Default)]
+struct BlockCounts {
+    total: u64,
+    buckets: BTreeMap<i64, u64>,
+    values: HashMap<String, u64>,
+}
+
 fn corrupt(detail: String) -> StoreError {
     StoreError::Corrupt {
         column: "event_blocks.data",
         detail,
     }
-}
-
-fn decompress(data: Vec<u8>) -> Result<Vec<u8>> {
-    if data.first() == Some(&codec::BLOCK_FORMAT) {
-        return Ok(data);
-    }
-    zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))
 }
