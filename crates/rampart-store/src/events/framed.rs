@@ -19,6 +19,7 @@ use rampart_core::event::IpMatch;
 use rampart_core::{Event, EventFilter};
 
 use super::codec::{self, EventRef, Reader};
+use super::MAX_BLOCK_EVENTS;
 
 /// Format byte of a framed block (format 1 starts with 1, or with zstd's
 /// magic number when compressed).
@@ -41,8 +42,7 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Encodes and compresses a block of events (at most
-/// [`super::MAX_BLOCK_EVENTS`]).
+/// Encodes and compresses a block of events (at most [`MAX_BLOCK_EVENTS`]).
 pub(crate) fn encode(events: &[Event]) -> Vec<u8> {
     let base = events.first().map_or(0, |e| e.received.0);
     let mut out = Vec::with_capacity(events.len() * 64);
@@ -193,9 +193,14 @@ impl<'a> Framed<'a> {
             return Err("not a framed block".into());
         }
         let count = r.len()?;
+        // Blocks never hold more; a larger count is damage, and must not
+        // size an allocation.
+        if count > MAX_BLOCK_EVENTS {
+            return Err(format!("block of {count} events"));
+        }
         let base = codec::unzigzag(r.varint()?);
         let hashes = Section::read(&mut r)?;
-        let mut frames = Vec::with_capacity(count.div_ceil(FRAME_EVENTS).min(1024));
+        let mut frames = Vec::with_capacity(count.div_ceil(FRAME_EVENTS));
         let mut first = 0usize;
         while first < count {
             let events = r.len()?;
@@ -452,6 +457,11 @@ mod tests {
                 |_, _| {},
             );
         }
+        // A damaged event count is refused before it sizes anything.
+        let mut huge = vec![FRAMED_FORMAT];
+        codec::put_varint(&mut huge, 1 << 40);
+        huge.extend_from_slice(&stored[1 + 2..]); // 600 took two varint bytes
+        assert!(decode(&huge).unwrap_err().contains("events"));
         let mut flipped = stored.clone();
         for at in (0..flipped.len()).step_by(7) {
             flipped[at] ^= 0x5a;

@@ -523,13 +523,7 @@ impl SqliteEvents {
         };
         let mut all = BlockCounts::default();
         self.scan(org, request.filter, None, count, |_, _, part| {
-            all.total += part.total;
-            for (at, n) in part.buckets {
-                *all.buckets.entry(at).or_default() += n;
-            }
-            for (value, n) in part.values {
-                *all.values.entry(value).or_default() += n;
-            }
+            all.add(part);
             Ok(true)
         })
         .await?;
@@ -653,6 +647,18 @@ struct BlockCounts {
     total: u64,
     buckets: BTreeMap<i64, u64>,
     values: HashMap<String, u64>,
+}
+
+impl BlockCounts {
+    fn add(&mut self, part: BlockCounts) {
+        self.total += part.total;
+        for (at, n) in part.buckets {
+            *self.buckets.entry(at).or_default() += n;
+        }
+        for (value, n) in part.values {
+            *self.values.entry(value).or_default() += n;
+        }
+    }
 }
 
 fn corrupt(detail: String) -> StoreError {
