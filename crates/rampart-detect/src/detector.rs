@@ -15,7 +15,7 @@ use crate::event::FieldPaths;
 use crate::load::Document;
 use crate::mapping::FieldMapping;
 use crate::sigma::{CorrelationKind, CorrelationRule};
-use crate::view::detection_view;
+use crate::view::{detection_view, prescan_event};
 
 /// Whether a rule matches single events or correlates matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,8 +275,14 @@ impl Detector {
         if self.set.is_empty() {
             return None;
         }
+        let candidates = self.set.prescan(scratch, |walk| {
+            prescan_event(walk, event, continued_attempt)
+        });
+        if !candidates {
+            return None;
+        }
         let view = detection_view(event, continued_attempt);
-        self.set.evaluate(&view, scratch, hits);
+        self.set.evaluate_candidates(&view, scratch, hits);
         hits.iter()
             .any(|&r| self.is_consequential(r))
             .then(|| self.capture(&view))

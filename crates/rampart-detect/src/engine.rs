@@ -1,9 +1,13 @@
-//! A compiled rule set: every rule's condition, one Aho-Corasick automaton
-//! (a double array, `daachorse`) over the literals the rules need, and
-//! logsource routing. Evaluating an
-//! event scans its values once, then evaluates only the rules whose
-//! literals occurred (and the few rules with no usable literal).
+//! A compiled rule set: every rule's condition, Aho-Corasick automata
+//! (double arrays, `daachorse`) over the literals the rules need, one per
+//! group of fields read from the same places, and logsource routing.
+//! Evaluating an event first walks its values once (see [`crate::prescan`]):
+//! each is scanned with the automaton of the fields read where it sits.
+//! Only the rules whose literals all occurred (and the few rules with no
+//! usable literal), and that the event's logsource admits, are evaluated,
+//! on a tree of the event built for them.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use daachorse::DoubleArrayAhoCorasick;
@@ -11,10 +15,12 @@ use rampart_core::event::Json;
 
 use crate::compile::{compile_rule, FieldTable, Placeholders};
 use crate::event::{EventContext, FieldPaths};
+use crate::locate::Places;
 use crate::logsource::EventSource;
 use crate::mapping::FieldMapping;
 use crate::matcher::Expr;
-use crate::prefilter::clauses;
+use crate::prefilter::{clauses, Clause};
+use crate::prescan::{Found, Hints, Walk};
 use crate::scan::ValueScanner;
 use crate::sigma::{LogSource, SigmaRule};
 
@@ -38,7 +44,7 @@ pub struct RuleSetBuilder {
     fields: FieldTable,
     placeholders: Placeholders,
     rules: Vec<CompiledRule>,
-    clauses: Vec<Vec<Vec<String>>>,
+    clauses: Vec<Vec<Clause>>,
 }
 
 impl RuleSetBuilder {
@@ -69,24 +75,42 @@ impl RuleSetBuilder {
     }
 
     pub fn build(self) -> RuleSet {
+        let fields = self.fields.into_paths();
+        let rule_count = self.rules.len();
+        let mut scoped = vec![false; fields.len()];
+        for needle in self.clauses.iter().flatten().flatten() {
+            if let Some(field) = needle.field {
+                scoped[field as usize] = true;
+            }
+        }
+        let places = Places::build(&fields, |f| scoped[f as usize]);
+        // One automaton per field group, then the keywords'; a literal is
+        // a string in one of them.
+        let keyword_automaton = places.groups();
+        let mut patterns: Vec<Vec<(String, u32)>> = vec![Vec::new(); keyword_automaton + 1];
         let mut literals: Vec<String> = Vec::new();
         let mut literal_rules: Vec<Vec<(u32, u8)>> = Vec::new();
-        let mut index = std::collections::HashMap::new();
+        let mut index = HashMap::new();
         let mut always = Vec::new();
-        let mut full_masks = Vec::with_capacity(self.clauses.len());
+        let mut full_masks = Vec::with_capacity(rule_count);
         for (rule, clauses) in self.clauses.into_iter().enumerate() {
             let rule = rule as u32;
             if clauses.is_empty() {
                 always.push(rule);
             }
             full_masks.push(full_mask(clauses.len()));
-            for (clause, list) in clauses.into_iter().enumerate() {
-                for literal in list {
+            for (clause, needles) in clauses.into_iter().enumerate() {
+                for needle in needles {
+                    let automaton = needle
+                        .field
+                        .and_then(|f| places.field_group(f))
+                        .map_or(keyword_automaton, |g| g as usize);
                     // The scan runs over ASCII-lower-cased text (see
-                    // `evaluate`), so literals are lower-cased the same way.
-                    let literal = literal.to_ascii_lowercase();
-                    let at = *index.entry(literal.clone()).or_insert_with(|| {
-                        literals.push(literal);
+                    // `scan`), so literals are lower-cased the same way.
+                    let text = needle.text.to_ascii_lowercase();
+                    let at = *index.entry((automaton, text.clone())).or_insert_with(|| {
+                        patterns[automaton].push((text.clone(), literals.len() as u32));
+                        literals.push(text);
                         literal_rules.push(Vec::new());
                         literals.len() - 1
                     });
@@ -94,18 +118,37 @@ impl RuleSetBuilder {
                 }
             }
         }
-        let prefilter = (!literals.is_empty())
-            .then(|| DoubleArrayAhoCorasick::<u32>::new(&literals).ok())
-            .flatten();
-        if prefilter.is_none() {
-            // Without an automaton every rule is evaluated.
-            always = (0..self.rules.len() as u32).collect();
-        }
+        let keywords = patterns.pop().unwrap_or_default();
+        let built: Option<Vec<DoubleArrayAhoCorasick<u32>>> = patterns
+            .into_iter()
+            .map(|p| DoubleArrayAhoCorasick::with_values(p).ok())
+            .collect();
+        let keywords = match keywords.is_empty() {
+            true => Some(None),
+            false => DoubleArrayAhoCorasick::with_values(keywords).ok().map(Some),
+        };
+        let prefilter = match (built, keywords) {
+            (Some(automata), Some(keywords)) => Prefilter {
+                places,
+                automata,
+                keywords,
+            },
+            _ => {
+                // An automaton could not be built: every rule is
+                // evaluated, and the prescan only reads the logsource.
+                always = (0..rule_count as u32).collect();
+                Prefilter {
+                    places: Places::build(&fields, |_| false),
+                    automata: Vec::new(),
+                    keywords: None,
+                }
+            }
+        };
         static BUILT: AtomicU64 = AtomicU64::new(1);
         RuleSet {
             id: BUILT.fetch_add(1, Ordering::Relaxed),
             rules: self.rules,
-            fields: self.fields.into_paths(),
+            fields,
             prefilter,
             literals,
             literal_rules,
@@ -123,13 +166,21 @@ fn full_mask(clauses: usize) -> u64 {
     }
 }
 
+/// The prefilter: where values sit, and the automata to scan them with.
+struct Prefilter {
+    places: Places,
+    /// Per field group.
+    automata: Vec<DoubleArrayAhoCorasick<u32>>,
+    keywords: Option<DoubleArrayAhoCorasick<u32>>,
+}
+
 /// Compiled rules, ready to evaluate events.
 pub struct RuleSet {
     /// Unique per built set: a [`Scratch`] remembers values per set.
     id: u64,
     rules: Vec<CompiledRule>,
     fields: Vec<FieldPaths>,
-    prefilter: Option<DoubleArrayAhoCorasick<u32>>,
+    prefilter: Prefilter,
     literals: Vec<String>,
     /// For each literal, the (rule, clause) pairs it meets.
     literal_rules: Vec<Vec<(u32, u8)>>,
@@ -143,16 +194,20 @@ pub struct RuleSet {
 pub struct Scratch {
     /// Per rule, the clauses met so far in this event.
     met: Vec<u64>,
-    /// Literals already seen in this event, and the list to reset them.
-    seen: Vec<bool>,
-    seen_list: Vec<u32>,
     /// Rules with a bit set in `met` (to reset them).
     touched: Vec<u32>,
     marked: Vec<bool>,
     candidates: Vec<u32>,
+    found: Found,
+    hints: Hints,
+    /// The logsource the prescan found, for the candidates' evaluation.
+    source: Option<EventSource>,
     scanner: ValueScanner,
     /// Rules evaluated since the scratch was made (a prefilter statistic).
     pub evaluated: u64,
+    /// Events some rule was evaluated on (the others ended at the
+    /// prescan).
+    pub evaluated_events: u64,
 }
 
 impl Scratch {
@@ -192,9 +247,21 @@ impl RuleSet {
         self.literals.len()
     }
 
-    /// The prefilter automaton's size in bytes.
+    /// The prefilter automata's size in bytes.
     pub fn prefilter_bytes(&self) -> usize {
-        self.prefilter.as_ref().map_or(0, |ac| ac.heap_bytes())
+        let prefilter = &self.prefilter;
+        prefilter
+            .automata
+            .iter()
+            .chain(&prefilter.keywords)
+            .map(DoubleArrayAhoCorasick::heap_bytes)
+            .sum()
+    }
+
+    /// How many automata the prefilter scans with (one per group of
+    /// fields read from the same places, and one for keywords).
+    pub fn prefilter_automata(&self) -> usize {
+        self.prefilter.automata.len() + usize::from(self.prefilter.keywords.is_some())
     }
 
     /// The rules each prefilter literal triggers, most triggered first
@@ -213,46 +280,72 @@ impl RuleSet {
     /// Indices of the rules matching `event`, in rule order, into `out`.
     pub fn evaluate(&self, event: &Json<'_>, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
-        if self.rules.is_empty() {
-            return;
+        if self.prescan(scratch, |walk| walk.json_tree(event)) {
+            self.evaluate_candidates(event, scratch, out);
         }
+    }
+
+    /// [`RuleSet::evaluate`] on an event's JSON text. The text is parsed
+    /// into a tree only when a rule may match it.
+    pub fn evaluate_json(
+        &self,
+        text: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<usize>,
+    ) -> Result<(), serde_json::Error> {
+        out.clear();
+        let mut read = Ok(());
+        let candidates = self.prescan(scratch, |walk| read = walk.json_text(text));
+        read?;
+        if candidates {
+            let event: Json<'_> = serde_json::from_str(text)?;
+            self.evaluate_candidates(&event, scratch, out);
+        }
+        Ok(())
+    }
+
+    /// The first half of an evaluation: `feed` walks the event's values
+    /// (see [`Walk`]), and the rules that may match it are kept in
+    /// `scratch`: those whose prefilter clauses are all met, and those
+    /// without any, that the event's logsource admits. Returns whether
+    /// there are any; if so, [`RuleSet::evaluate_candidates`] evaluates
+    /// them on the event's tree.
+    pub fn prescan(&self, scratch: &mut Scratch, feed: impl FnOnce(&mut Walk<'_>)) -> bool {
+        scratch.candidates.clear();
+        scratch.source = None;
+        if self.rules.is_empty() {
+            return false;
+        }
+        let prefilter = &self.prefilter;
         scratch.marked.resize(self.rules.len(), false);
         scratch.met.resize(self.rules.len(), 0);
-        scratch.seen.resize(self.literal_rules.len(), false);
-        scratch.candidates.clear();
-        if let Some(ac) = &self.prefilter {
-            // Which literals occur (each listed once), then which rules
-            // have all their clauses met by them.
-            let owner = self.id;
-            let Scratch {
-                seen,
-                seen_list,
-                scanner,
-                ..
-            } = scratch;
-            scanner.scan(owner, ac, event, &mut |literal| {
-                let at = literal as usize;
-                if !seen[at] {
-                    seen[at] = true;
-                    seen_list.push(literal);
+        scratch.found.reset(self.literal_rules.len());
+        scratch.hints.reset(prefilter.places.watches());
+        scratch.scanner.start(self.id);
+        feed(&mut Walk {
+            places: &prefilter.places,
+            automata: &prefilter.automata,
+            keywords: prefilter.keywords.as_ref(),
+            scanner: &mut scratch.scanner,
+            found: &mut scratch.found,
+            hints: &mut scratch.hints,
+        });
+        // Which rules have all their clauses met by the literals found.
+        for &literal in &scratch.found.list {
+            for &(rule, clause) in &self.literal_rules[literal as usize] {
+                let r = rule as usize;
+                let before = scratch.met[r];
+                if before == self.full_masks[r] {
+                    continue;
                 }
-            });
-            for &literal in &scratch.seen_list {
-                for &(rule, clause) in &self.literal_rules[literal as usize] {
-                    let r = rule as usize;
-                    let before = scratch.met[r];
-                    if before == self.full_masks[r] {
-                        continue;
-                    }
-                    let after = before | (1u64 << clause);
-                    if before == 0 {
-                        scratch.touched.push(rule);
-                    }
-                    scratch.met[r] = after;
-                    if after == self.full_masks[r] && !scratch.marked[r] {
-                        scratch.marked[r] = true;
-                        scratch.candidates.push(rule);
-                    }
+                let after = before | (1u64 << clause);
+                if before == 0 {
+                    scratch.touched.push(rule);
+                }
+                scratch.met[r] = after;
+                if after == self.full_masks[r] && !scratch.marked[r] {
+                    scratch.marked[r] = true;
+                    scratch.candidates.push(rule);
                 }
             }
         }
@@ -260,30 +353,55 @@ impl RuleSet {
             scratch.met[rule as usize] = 0;
         }
         scratch.touched.clear();
-        for &literal in &scratch.seen_list {
-            scratch.seen[literal as usize] = false;
-        }
-        scratch.seen_list.clear();
         for &rule in &self.always {
             if !scratch.marked[rule as usize] {
                 scratch.marked[rule as usize] = true;
                 scratch.candidates.push(rule);
             }
         }
+        for &rule in &scratch.candidates {
+            scratch.marked[rule as usize] = false;
+        }
+        if scratch.candidates.is_empty() {
+            return false;
+        }
+        scratch.source = scratch.hints.source(&prefilter.places);
+        if let Some(source) = &scratch.source {
+            let rules = &self.rules;
+            scratch
+                .candidates
+                .retain(|&r| source.admits(&rules[r as usize].meta.logsource));
+        }
+        scratch.candidates.sort_unstable();
+        !scratch.candidates.is_empty()
+    }
+
+    /// The second half of an evaluation (after [`RuleSet::prescan`]): the
+    /// candidate rules matching `event`, in rule order, into `out`.
+    pub fn evaluate_candidates(
+        &self,
+        event: &Json<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<usize>,
+    ) {
+        out.clear();
         if scratch.candidates.is_empty() {
             return;
         }
-        scratch.candidates.sort_unstable();
         scratch.evaluated += scratch.candidates.len() as u64;
-        let source = EventSource::infer(event);
+        scratch.evaluated_events += 1;
+        let source = scratch
+            .source
+            .take()
+            .unwrap_or_else(|| EventSource::infer(event));
         let mut ctx = EventContext::new(event, &self.fields);
         for &rule in &scratch.candidates {
-            scratch.marked[rule as usize] = false;
             let compiled = &self.rules[rule as usize];
             if source.admits(&compiled.meta.logsource) && compiled.expr.eval(&mut ctx) {
                 out.push(rule as usize);
             }
         }
+        scratch.candidates.clear();
     }
 
     /// Evaluates one rule without the prefilter or routing: the plain

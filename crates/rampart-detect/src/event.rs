@@ -37,6 +37,17 @@ impl FieldPaths {
         FieldPaths { paths: seen }
     }
 
+    /// Every key path the field may be read from, from the top of the
+    /// event: the flat key, and the nested keys of a dotted path.
+    pub fn key_paths(&self) -> impl Iterator<Item = Vec<&str>> + '_ {
+        self.paths.iter().flat_map(|path| {
+            let flat = std::iter::once(vec![path.flat.as_str()]);
+            let nested = (path.segments.len() > 1)
+                .then(|| path.segments.iter().map(String::as_str).collect());
+            flat.chain(nested)
+        })
+    }
+
     /// The first path present in the event, as the value found there.
     pub fn resolve<'e>(&self, event: &'e Json<'e>) -> Option<&'e Json<'e>> {
         let object = event.as_object()?;
@@ -206,20 +217,6 @@ impl<'e, 'f> EventContext<'e, 'f> {
     /// [`EventContext::resolve_all_scalars`].
     pub fn all_scalars(&self) -> &[Scalar<'e>] {
         self.all_scalars.as_deref().unwrap_or_default()
-    }
-}
-
-/// Calls `f` on every scalar leaf of a JSON value, of duplicate keys every
-/// value (for the prefilter's scan, where more text only adds candidates).
-pub fn for_each_leaf_with_duplicates<'e>(value: &'e Json<'e>, f: &mut impl FnMut(&'e Json<'e>)) {
-    match value {
-        Json::Object(map) => map
-            .members()
-            .for_each(|(_, v)| for_each_leaf_with_duplicates(v, f)),
-        Json::Array(items) => items
-            .iter()
-            .for_each(|v| for_each_leaf_with_duplicates(v, f)),
-        leaf => f(leaf),
     }
 }
 

@@ -35,25 +35,48 @@ impl EventSource {
     /// event id (EVTX JSON, flat Sysmon/Winlogbeat fields), ECS
     /// `host.os.type`, and sshd events.
     pub fn infer(event: &Json<'_>) -> EventSource {
-        let Some(object) = event.as_object() else {
+        if event.as_object().is_none() {
             return EventSource::default();
+        }
+        let system_present = event.path(SYSTEM_PATH.iter().copied()).is_some();
+        EventSource::infer_from(system_present, |slot| {
+            let value = event.path(slot.path().iter().copied())?;
+            let value = match slot.unwraps_text() {
+                true => value.get("#text").unwrap_or(value),
+                false => value,
+            };
+            Some(match value {
+                Json::String(s) => SlotValue::Text(s),
+                Json::Number(n) => SlotValue::Number(n.as_u64()),
+                _ => SlotValue::Other,
+            })
+        })
+    }
+
+    /// Infers the logsource from the values found at each [`Slot`] (`None`
+    /// where the event has nothing), and whether the event has an
+    /// `Event.System` member.
+    pub fn infer_from<'v>(
+        system_present: bool,
+        value_at: impl Fn(Slot) -> Option<SlotValue<'v>>,
+    ) -> EventSource {
+        let first = |slots: &[Slot]| slots.iter().find_map(|&slot| value_at(slot));
+        let text = |value: SlotValue<'v>| match value {
+            SlotValue::Text(t) => Some(t),
+            _ => None,
         };
-        let system = event.path(["Event", "System"]);
-        let channel = system
-            .and_then(|s| s.get("Channel"))
-            .or_else(|| object.get("Channel"))
-            .or_else(|| object.get("winlog.channel"))
-            .or_else(|| event.path(["winlog", "channel"]))
-            .and_then(Json::as_str);
-        let event_id = system
-            .and_then(|s| s.get("EventID"))
-            .map(|v| v.get("#text").unwrap_or(v))
-            .or_else(|| object.get("EventID"))
-            .or_else(|| object.get("winlog.event_id"))
+        let channel = first(&[
+            Slot::SystemChannel,
+            Slot::Channel,
+            Slot::WinlogChannelFlat,
+            Slot::WinlogChannel,
+        ])
+        .and_then(text);
+        let event_id = first(&[Slot::SystemEventId, Slot::EventId, Slot::WinlogEventIdFlat])
             .and_then(|v| match v {
-                Json::Number(n) => n.as_u64(),
-                Json::String(s) => s.trim().parse().ok(),
-                _ => None,
+                SlotValue::Number(n) => n,
+                SlotValue::Text(s) => s.trim().parse().ok(),
+                SlotValue::Other => None,
             });
         if let Some(channel) = channel {
             let service = windows_service(channel);
@@ -64,16 +87,14 @@ impl EventSource {
                 service,
             };
         }
-        if system.is_some() {
+        if system_present {
             return EventSource {
                 product: Some("windows"),
                 ..EventSource::default()
             };
         }
-        let os = object
-            .get("host.os.type")
-            .or_else(|| event.path(["host", "os", "type"]))
-            .and_then(Json::as_str)
+        let os = first(&[Slot::HostOsTypeFlat, Slot::HostOsType])
+            .and_then(text)
             .map(str::to_ascii_lowercase);
         let product = match os.as_deref() {
             Some("windows") => Some("windows"),
@@ -81,10 +102,7 @@ impl EventSource {
             Some("macos") => Some("macos"),
             _ => None,
         };
-        let process = object
-            .get("process.name")
-            .or_else(|| event.path(["process", "name"]))
-            .and_then(Json::as_str);
+        let process = first(&[Slot::ProcessNameFlat, Slot::ProcessName]).and_then(text);
         if process == Some("sshd") {
             return EventSource {
                 product: Some("linux"),
@@ -97,6 +115,75 @@ impl EventSource {
             ..EventSource::default()
         }
     }
+}
+
+/// Where the EVTX layout keeps an event's system part; its presence alone
+/// says the event comes from Windows.
+pub const SYSTEM_PATH: [&str; 2] = ["Event", "System"];
+
+/// A place in an event that logsource inference reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    SystemChannel,
+    Channel,
+    WinlogChannelFlat,
+    WinlogChannel,
+    SystemEventId,
+    EventId,
+    WinlogEventIdFlat,
+    HostOsTypeFlat,
+    HostOsType,
+    ProcessNameFlat,
+    ProcessName,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 11] = [
+        Slot::SystemChannel,
+        Slot::Channel,
+        Slot::WinlogChannelFlat,
+        Slot::WinlogChannel,
+        Slot::SystemEventId,
+        Slot::EventId,
+        Slot::WinlogEventIdFlat,
+        Slot::HostOsTypeFlat,
+        Slot::HostOsType,
+        Slot::ProcessNameFlat,
+        Slot::ProcessName,
+    ];
+
+    /// The object keys leading to the slot from the top of the event.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            Slot::SystemChannel => &["Event", "System", "Channel"],
+            Slot::Channel => &["Channel"],
+            Slot::WinlogChannelFlat => &["winlog.channel"],
+            Slot::WinlogChannel => &["winlog", "channel"],
+            Slot::SystemEventId => &["Event", "System", "EventID"],
+            Slot::EventId => &["EventID"],
+            Slot::WinlogEventIdFlat => &["winlog.event_id"],
+            Slot::HostOsTypeFlat => &["host.os.type"],
+            Slot::HostOsType => &["host", "os", "type"],
+            Slot::ProcessNameFlat => &["process.name"],
+            Slot::ProcessName => &["process", "name"],
+        }
+    }
+
+    /// Whether an object found there stands for its `#text` member (EVTX
+    /// writes `EventID` with attributes that way).
+    pub fn unwraps_text(self) -> bool {
+        self == Slot::SystemEventId
+    }
+}
+
+/// What a [`Slot`] holds, as far as inference cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotValue<'v> {
+    Text(&'v str),
+    /// A JSON number, as an unsigned integer if it is one.
+    Number(Option<u64>),
+    /// Anything else (an object, an array, a boolean, null).
+    Other,
 }
 
 fn windows_service(channel: &str) -> Option<&'static str> {

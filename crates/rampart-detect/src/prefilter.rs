@@ -1,18 +1,31 @@
 //! Necessary literals. For a compiled rule this works out clauses of
-//! strings such that, for every clause, at least one of its strings occurs
-//! in the text of any event the rule matches. One Aho-Corasick pass over an
-//! event then tells which rules can possibly match (every clause met); only
-//! those are evaluated.
+//! needles (a string, and the field it must occur in, or any value for a
+//! keyword) such that, for every clause, at least one of its needles
+//! occurs in any event the rule matches. One Aho-Corasick pass over the
+//! values of an event then tells which rules can possibly match (every
+//! clause met); only those are evaluated.
 //!
 //! Soundness: the scan is ASCII case-insensitive (literals and text are
-//! ASCII-lower-cased) over every scalar of the event as written, and over
-//! the lower-cased text of every non-ASCII scalar. Case-insensitive tests compare lower-cased needles with the
-//! lower-cased value, so a needle found by a test is found by the scan.
+//! ASCII-lower-cased) over every scalar as written, and over the
+//! lower-cased text of every non-ASCII scalar. Case-insensitive tests
+//! compare lower-cased needles with the lower-cased value, so a needle
+//! found by a test is found by the scan. A needle of a field is looked for
+//! in every value sitting at one of the places the field may be read from
+//! (see [`crate::locate`]), which includes the value the test reads.
 
+use crate::event::FieldId;
 use crate::matcher::{Expr, FieldTest, ValueTest};
 
-/// Strings one of which must occur.
-pub type Clause = Vec<String>;
+/// A string that must occur in a field's value, or (`field: None`) in
+/// some value of the event.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Needle {
+    pub field: Option<FieldId>,
+    pub text: String,
+}
+
+/// Needles one of which must occur.
+pub type Clause = Vec<Needle>;
 
 /// At most this many clauses are kept per rule: the most selective few
 /// decide; more only add literals to scan for.
@@ -47,7 +60,11 @@ pub fn clauses(expr: &Expr) -> Vec<Clause> {
 /// literal first, then fewer literals.
 fn selectivity(clause: &Clause) -> (usize, usize) {
     (
-        clause.iter().map(String::len).min().unwrap_or(usize::MAX),
+        clause
+            .iter()
+            .map(|n| n.text.len())
+            .min()
+            .unwrap_or(usize::MAX),
         usize::MAX - clause.len(),
     )
 }
@@ -59,18 +76,19 @@ fn cnf(expr: &Expr) -> Vec<Clause> {
         Expr::And(items) => items.iter().flat_map(cnf).collect(),
         Expr::AtLeast(min, items) if *min >= items.len() => items.iter().flat_map(cnf).collect(),
         Expr::Or(items) | Expr::AtLeast(_, items) => or_cnf(items.iter().map(cnf).collect()),
-        Expr::Field(_, test) | Expr::Keyword(test) => test_cnf(test),
+        Expr::Field(field, test) => test_cnf(test, Some(*field)),
+        Expr::Keyword(test) => test_cnf(test, None),
     }
 }
 
-fn test_cnf(test: &FieldTest) -> Vec<Clause> {
+fn test_cnf(test: &FieldTest, field: Option<FieldId>) -> Vec<Clause> {
     match test {
         FieldTest::Null | FieldTest::Exists(_) => Vec::new(),
         FieldTest::Values { groups, all } => {
             let per_group: Vec<Vec<Clause>> = groups
                 .iter()
                 .map(|alternatives| {
-                    union(alternatives.iter().map(value_need))
+                    union(alternatives.iter().map(|t| value_need(t, field)))
                         .into_iter()
                         .collect()
                 })
@@ -133,8 +151,16 @@ fn union(items: impl Iterator<Item = Option<Clause>>) -> Option<Clause> {
     Some(normalise(all))
 }
 
-/// What one value test needs: `None` for nothing known.
-fn value_need(test: &ValueTest) -> Option<Clause> {
+/// What one value test of `field` needs: `None` for nothing known.
+fn value_need(test: &ValueTest, field: Option<FieldId>) -> Option<Clause> {
+    let literal = |text: &str| {
+        (!text.is_empty()).then(|| {
+            vec![Needle {
+                field,
+                text: text.to_owned(),
+            }]
+        })
+    };
     match test {
         ValueTest::Text { needle, .. } => literal(needle),
         ValueTest::Glob { glob, .. } => glob
@@ -142,7 +168,15 @@ fn value_need(test: &ValueTest) -> Option<Clause> {
             .iter()
             .max_by_key(|r| r.len())
             .and_then(|r| literal(r)),
-        ValueTest::Regex { need, .. } => need.clone(),
+        ValueTest::Regex { need, .. } => need.as_ref().map(|texts| {
+            texts
+                .iter()
+                .map(|text| Needle {
+                    field,
+                    text: text.clone(),
+                })
+                .collect()
+        }),
         // An integer is written the same way in any JSON number equal to
         // it, short of exponent notation (which starts at 1e16).
         ValueTest::Number { text, value } if text.parse::<i64>().is_ok() && value.abs() < 1e15 => {
@@ -157,13 +191,9 @@ fn value_need(test: &ValueTest) -> Option<Clause> {
     }
 }
 
-fn literal(needle: &str) -> Option<Clause> {
-    (!needle.is_empty()).then(|| vec![needle.to_owned()])
-}
-
 /// Strings one of which starts every match of a regex (its literal
 /// prefixes), or `None` when they are unbounded or include the empty string.
-pub fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Clause> {
+pub fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix);
@@ -177,7 +207,9 @@ pub fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Clause> {
         }
         out.push(text.to_ascii_lowercase());
     }
-    (!out.is_empty()).then(|| normalise(out))
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
 }
 
 /// Lower-cases non-ASCII text for the scan the way case-insensitive tests
@@ -207,7 +239,12 @@ mod tests {
     }
 
     fn strings(list: &[&str]) -> Clause {
-        list.iter().map(|s| s.to_string()).collect()
+        list.iter()
+            .map(|s| Needle {
+                field: Some(0),
+                text: s.to_string(),
+            })
+            .collect()
     }
 
     #[test]
@@ -249,7 +286,10 @@ mod tests {
     #[test]
     fn regex_prefixes_are_extracted() {
         let hir = regex_syntax::parse(r"ipconfig\s+/all|route\s+print").unwrap();
-        assert_eq!(regex_prefixes(&hir), Some(strings(&["ipconfig", "route"])));
+        assert_eq!(
+            regex_prefixes(&hir),
+            Some(vec!["ipconfig".to_string(), "route".to_string()])
+        );
         let hir = regex_syntax::parse(r".*x").unwrap();
         assert_eq!(regex_prefixes(&hir), None);
     }

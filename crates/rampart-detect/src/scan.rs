@@ -1,9 +1,9 @@
-//! The prefilter's scan: which of a rule set's literals occur in an event's
-//! values. Each scalar is ASCII-lower-cased (a non-ASCII one is also
+//! The prefilter's scan of one value: which of an automaton's literals
+//! occur in it. The value is ASCII-lower-cased (a non-ASCII one is also
 //! scanned fully lower-cased, see [`scan_lowercase`]) and run through the
 //! automaton on its own. Values repeat from event to event (images,
-//! channels, users, hosts), so a value seen twice has its literals kept in
-//! a bounded memo and is not scanned again.
+//! channels, users, hosts), so a value seen twice at the same kind of place
+//! has its literals kept in a bounded memo and is not scanned again.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -11,9 +11,7 @@ use std::hash::BuildHasher;
 
 use daachorse::DoubleArrayAhoCorasick;
 use foldhash::fast::RandomState;
-use rampart_core::event::Json;
 
-use crate::event::for_each_leaf_with_duplicates;
 use crate::prefilter::scan_lowercase;
 
 /// Values shorter than this are scanned: cheaper than looking them up.
@@ -25,50 +23,45 @@ const MEMO_ENTRIES: usize = 4096;
 /// Most values seen once kept track of; past it they start over.
 const SEEN_ONCE_ENTRIES: usize = 4 * MEMO_ENTRIES;
 
+/// One remembered value: which automaton it was scanned with, the value,
+/// and the literals found.
+struct Remembered {
+    automaton: u32,
+    value: Box<str>,
+    literals: Box<[u32]>,
+}
+
 /// Per-thread state of the scan (part of [`crate::Scratch`]).
 #[derive(Default)]
 pub struct ValueScanner {
     /// The rule set the memo was filled for (its literal numbering).
     owner: u64,
-    memo: HashMap<Box<str>, Box<[u32]>, RandomState>,
+    /// By hash of (automaton, value); a colliding value is just scanned.
+    memo: HashMap<u64, Remembered, RandomState>,
     /// Hashes of values seen once: a second sighting is memoised.
     seen_once: HashSet<u64, RandomState>,
+    hasher: RandomState,
     text: String,
     lowered: String,
     literals: Vec<u32>,
 }
 
 impl ValueScanner {
-    /// Calls `found` with every literal occurring in a scalar of `event`
-    /// (possibly more than once). `owner` identifies the automaton's rule
-    /// set; a scanner used with another set forgets what it remembered.
-    pub fn scan(
-        &mut self,
-        owner: u64,
-        automaton: &DoubleArrayAhoCorasick<u32>,
-        event: &Json<'_>,
-        found: &mut impl FnMut(u32),
-    ) {
+    /// Readies the scanner for the rule set `owner`; a scanner used with
+    /// another set forgets what it remembered.
+    pub fn start(&mut self, owner: u64) {
         if self.owner != owner {
             self.forget();
             self.owner = owner;
         }
-        for_each_leaf_with_duplicates(event, &mut |leaf| match leaf {
-            Json::String(s) => self.scan_value(automaton, s, found),
-            Json::Number(n) => {
-                // Written straight into the scan buffer: digits need no
-                // lower-casing.
-                self.text.clear();
-                let _ = write!(self.text, "{n}");
-                self.scan_buffer(automaton, found);
-            }
-            Json::Bool(b) => self.scan_text(automaton, if *b { "true" } else { "false" }, found),
-            Json::Null | Json::Array(_) | Json::Object(_) => {}
-        });
     }
 
-    fn scan_value(
+    /// Calls `found` with every literal of `automaton` (the rule set's
+    /// automaton number `which`) occurring in the string `value`, possibly
+    /// more than once.
+    pub fn scan_str(
         &mut self,
+        which: u32,
         automaton: &DoubleArrayAhoCorasick<u32>,
         value: &str,
         found: &mut impl FnMut(u32),
@@ -76,11 +69,14 @@ impl ValueScanner {
         if !(MEMO_MIN_LEN..=MEMO_MAX_LEN).contains(&value.len()) {
             return self.scan_text(automaton, value, found);
         }
-        if let Some(literals) = self.memo.get(value) {
-            literals.iter().for_each(|&l| found(l));
-            return;
+        let hash = self.hasher.hash_one((which, value));
+        if let Some(known) = self.memo.get(&hash) {
+            if known.automaton == which && *known.value == *value {
+                known.literals.iter().for_each(|&l| found(l));
+                return;
+            }
+            return self.scan_text(automaton, value, found);
         }
-        let hash = self.memo.hasher().hash_one(value);
         if self.seen_once.len() >= SEEN_ONCE_ENTRIES {
             self.seen_once.clear();
         }
@@ -97,8 +93,36 @@ impl ValueScanner {
         if self.memo.len() >= MEMO_ENTRIES {
             self.forget();
         }
-        self.memo.insert(value.into(), literals.as_slice().into());
+        self.memo.insert(
+            hash,
+            Remembered {
+                automaton: which,
+                value: value.into(),
+                literals: literals.as_slice().into(),
+            },
+        );
         self.literals = literals;
+    }
+
+    /// A JSON number, as JSON writes it (digits need no lower-casing).
+    pub fn scan_number(
+        &mut self,
+        automaton: &DoubleArrayAhoCorasick<u32>,
+        number: &serde_json::Number,
+        found: &mut impl FnMut(u32),
+    ) {
+        self.text.clear();
+        let _ = write!(self.text, "{number}");
+        self.scan_buffer(automaton, found);
+    }
+
+    pub fn scan_bool(
+        &mut self,
+        automaton: &DoubleArrayAhoCorasick<u32>,
+        value: bool,
+        found: &mut impl FnMut(u32),
+    ) {
+        self.scan_text(automaton, if value { "true" } else { "false" }, found);
     }
 
     /// Scans one value's text.
@@ -152,8 +176,42 @@ mod tests {
         ac: &DoubleArrayAhoCorasick<u32>,
         event: &serde_json::Value,
     ) -> Vec<u32> {
+        found_with(scanner, owner, 0, ac, event)
+    }
+
+    /// Scans every leaf of `event` as automaton number `which`.
+    fn found_with(
+        scanner: &mut ValueScanner,
+        owner: u64,
+        which: u32,
+        ac: &DoubleArrayAhoCorasick<u32>,
+        event: &serde_json::Value,
+    ) -> Vec<u32> {
+        fn leaves(
+            scanner: &mut ValueScanner,
+            which: u32,
+            ac: &DoubleArrayAhoCorasick<u32>,
+            value: &serde_json::Value,
+            out: &mut Vec<u32>,
+        ) {
+            use serde_json::Value;
+            let mut found = |l| out.push(l);
+            match value {
+                Value::String(s) => scanner.scan_str(which, ac, s, &mut found),
+                Value::Number(n) => scanner.scan_number(ac, n, &mut found),
+                Value::Bool(b) => scanner.scan_bool(ac, *b, &mut found),
+                Value::Null => {}
+                Value::Array(items) => items
+                    .iter()
+                    .for_each(|v| leaves(scanner, which, ac, v, out)),
+                Value::Object(map) => map
+                    .values()
+                    .for_each(|v| leaves(scanner, which, ac, v, out)),
+            }
+        }
+        scanner.start(owner);
         let mut out = Vec::new();
-        scanner.scan(owner, ac, &Json::from(event), &mut |l| out.push(l));
+        leaves(scanner, which, ac, event, &mut out);
         out.sort_unstable();
         out.dedup();
         out
@@ -179,6 +237,10 @@ mod tests {
             first,
             "answered from the memo"
         );
+        // Another automaton of the set: the memo does not answer for it.
+        let other = DoubleArrayAhoCorasick::<u32>::new(["windows"]).unwrap();
+        assert_eq!(found_with(&mut scanner, 1, 7, &other, &event), [0]);
+        assert_eq!(found(&mut scanner, 1, &ac, &event), first);
         // Another rule set's numbering: forgotten.
         let other = DoubleArrayAhoCorasick::<u32>::new(["cmd"]).unwrap();
         assert!(found(&mut scanner, 2, &other, &event).is_empty());

@@ -1,12 +1,15 @@
 //! The event as detection rules see it: the well-known fields under their
 //! ECS dotted names (`source.ip`, `event.action`, …) with every other field
 //! of the event merged in at the top level, as it was received. The view
-//! borrows the event's text rather than copying it.
+//! borrows the event's text rather than copying it, and the prescan walks
+//! the same values without building it.
 
 use std::borrow::Cow;
 
 use rampart_core::event::{for_each_well_known_json, Json, Object};
 use rampart_core::Event;
+
+use crate::prescan::Walk;
 
 /// Set on an event that continues a login attempt already counted (see
 /// [`crate::sshd::SshAttempts`]); rules counting attempts exclude it.
@@ -35,6 +38,25 @@ pub fn detection_view(event: &Event, continued_attempt: bool) -> Json<'_> {
         out.push(Cow::Borrowed(CONTINUED_ATTEMPT), Json::Bool(true));
     }
     Json::Object(out)
+}
+
+/// Walks the values of [`detection_view`] for the prescan, without
+/// building it.
+pub fn prescan_event(walk: &mut Walk<'_>, event: &Event, continued_attempt: bool) {
+    if event.fields.len() > 2 {
+        // The view leaves out free-form fields it cannot read; what the
+        // walk read of them only adds candidates, and the walk leaves the
+        // logsource to the view.
+        let _ = walk.json_text(&event.fields);
+    }
+    if walk.reads_member("@timestamp") {
+        let timestamp = Json::String(Cow::Owned(event.timestamp.to_rfc3339()));
+        walk.member("@timestamp", &timestamp);
+    }
+    for_each_well_known_json(event, |name, value| walk.member(name, &value));
+    if continued_attempt {
+        walk.member(CONTINUED_ATTEMPT, &Json::Bool(true));
+    }
 }
 
 #[cfg(test)]
