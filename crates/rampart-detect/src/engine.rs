@@ -101,20 +101,26 @@ impl RuleSetBuilder {
             full_masks.push(full_mask(clauses.len()));
             for (clause, needles) in clauses.into_iter().enumerate() {
                 for needle in needles {
-                    let automaton = needle
-                        .field
-                        .and_then(|f| places.field_group(f))
-                        .map_or(keyword_automaton, |g| g as usize);
                     // The scan runs over ASCII-lower-cased text (see
                     // `scan`), so literals are lower-cased the same way.
                     let text = needle.text.to_ascii_lowercase();
-                    let at = *index.entry((automaton, text.clone())).or_insert_with(|| {
-                        patterns[automaton].push((text.clone(), literals.len() as u32));
-                        literals.push(text);
-                        literal_rules.push(Vec::new());
-                        literals.len() - 1
-                    });
-                    literal_rules[at].push((rule, clause as u8));
+                    let scoped = needle.field.and_then(|f| places.field_group(f));
+                    // A keyword is also looked for by every group's
+                    // automaton, so a value at a field's place is scanned
+                    // once.
+                    let automata = match scoped {
+                        Some(group) => group as usize..group as usize + 1,
+                        None => 0..keyword_automaton + 1,
+                    };
+                    for automaton in automata {
+                        let at = *index.entry((automaton, text.clone())).or_insert_with(|| {
+                            patterns[automaton].push((text.clone(), literals.len() as u32));
+                            literals.push(text.clone());
+                            literal_rules.push(Vec::new());
+                            literals.len() - 1
+                        });
+                        literal_rules[at].push((rule, clause as u8));
+                    }
                 }
             }
         }

@@ -31,8 +31,8 @@ pub type Clause = Vec<Needle>;
 /// decide; more only add literals to scan for.
 pub const MAX_CLAUSES: usize = 4;
 
-/// Clauses with a literal shorter than this are met by almost any event;
-/// they are dropped when the rule has other clauses.
+/// Keyword clauses with a literal shorter than this are met by almost any
+/// event; they are dropped when the rule has other clauses.
 const MIN_USEFUL_LITERAL: usize = 3;
 
 /// A disjunction of conjunctions is distributed into clauses only while
@@ -46,14 +46,17 @@ pub fn clauses(expr: &Expr) -> Vec<Clause> {
     out.sort_by_key(|c| std::cmp::Reverse(selectivity(c)));
     out.dedup();
     out.truncate(MAX_CLAUSES);
-    while out.len() > 1
-        && out
-            .last()
-            .is_some_and(|c| selectivity(c).0 < MIN_USEFUL_LITERAL)
-    {
-        out.pop();
+    if out.iter().any(useful) {
+        out.retain(useful);
     }
     out
+}
+
+/// Whether a clause tells events apart: a short literal looked for in
+/// every value is met by almost any event, in one field's values it is not
+/// (a port, an event id).
+fn useful(clause: &Clause) -> bool {
+    selectivity(clause).0 >= MIN_USEFUL_LITERAL || clause.iter().all(|n| n.field.is_some())
 }
 
 /// A rough measure of how rarely a clause is met: longer shortest
@@ -258,9 +261,20 @@ mod tests {
             clauses(&e),
             vec![strings(&["uvwx", "wxyz"]), strings(&["abc"])]
         );
-        // A clause of very short literals is dropped beside better ones.
-        let e = Expr::And(vec![text("ab"), text("abcd")]);
+        // A keyword clause of very short literals is dropped beside
+        // better ones; in one field's values, a short literal is kept.
+        let keyword = Expr::Keyword(FieldTest::Values {
+            groups: vec![vec![ValueTest::text(
+                "ab".into(),
+                Position::Contains,
+                false,
+            )]],
+            all: false,
+        });
+        let e = Expr::And(vec![keyword, text("abcd")]);
         assert_eq!(clauses(&e), vec![strings(&["abcd"])]);
+        let e = Expr::And(vec![text("88"), text("abcd")]);
+        assert_eq!(clauses(&e), vec![strings(&["abcd"]), strings(&["88"])]);
     }
 
     #[test]

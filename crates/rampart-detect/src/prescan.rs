@@ -121,8 +121,9 @@ enum Scalar<'v> {
 /// and the scratch.
 pub struct Walk<'a> {
     pub(crate) places: &'a Places,
-    /// Per field group, its automaton; the keyword automaton scans every
-    /// value and is remembered under number `automata.len()`.
+    /// Per field group, its automaton (with the keywords); the keyword
+    /// automaton scans the values at no group's place, and is remembered
+    /// under number `automata.len()`.
     pub(crate) automata: &'a [DoubleArrayAhoCorasick<u32>],
     pub(crate) keywords: Option<&'a DoubleArrayAhoCorasick<u32>>,
     pub(crate) scanner: &'a mut ValueScanner,
@@ -222,18 +223,21 @@ impl Walk<'_> {
             hints,
         } = self;
         let mut add = |literal| found.add(literal);
+        let mut group = None;
         if let Some(at) = place {
             hints.sight(places, at, false);
             if let Some(role) = places.slot(at) {
                 hints.record(role, value);
             }
-            if let Some(group) = places.group(at) {
-                let automaton = &automata[group as usize];
-                scan(scanner, group, automaton, value, &mut add);
-            }
+            group = places.group(at);
         }
-        if let Some(automaton) = keywords {
-            scan(scanner, automata.len() as u32, automaton, value, &mut add);
+        // A group's automaton also holds the keywords.
+        match (group, keywords) {
+            (Some(group), _) => scan(scanner, group, &automata[group as usize], value, &mut add),
+            (None, Some(automaton)) => {
+                scan(scanner, automata.len() as u32, automaton, value, &mut add)
+            }
+            (None, None) => {}
         }
     }
 }
