@@ -125,16 +125,15 @@ impl RuleSetBuilder {
             }
         }
         let keywords = patterns.pop().unwrap_or_default();
-        let built: Option<Vec<DoubleArrayAhoCorasick<u32>>> = patterns
+        let automata: Result<Vec<_>, _> = patterns
             .into_iter()
-            .map(|p| DoubleArrayAhoCorasick::with_values(p).ok())
+            .map(DoubleArrayAhoCorasick::with_values)
             .collect();
-        let keywords = match keywords.is_empty() {
-            true => Some(None),
-            false => DoubleArrayAhoCorasick::with_values(keywords).ok().map(Some),
-        };
-        let prefilter = match (built, keywords) {
-            (Some(automata), Some(keywords)) => Prefilter {
+        let keywords = (!keywords.is_empty())
+            .then(|| DoubleArrayAhoCorasick::with_values(keywords))
+            .transpose();
+        let prefilter = match (automata, keywords) {
+            (Ok(automata), Ok(keywords)) => Prefilter {
                 places,
                 automata,
                 keywords,
@@ -248,7 +247,8 @@ impl RuleSet {
         self.always.len()
     }
 
-    /// How many distinct literals the prefilter scans for.
+    /// How many literals the prefilter's automata hold (a keyword counts
+    /// once per automaton holding it).
     pub fn literal_count(&self) -> usize {
         self.literals.len()
     }
@@ -271,15 +271,18 @@ impl RuleSet {
     }
 
     /// The rules each prefilter literal triggers, most triggered first
-    /// (for tuning rule sets).
+    /// (for tuning rule sets). A literal held by several automata (a
+    /// keyword is held by every group's) is listed once, with the most
+    /// rules any of them triggers.
     pub fn literal_fanout(&self) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = self
-            .literals
-            .iter()
-            .zip(&self.literal_rules)
-            .map(|(l, r)| (l.clone(), r.len()))
-            .collect();
-        out.sort_by_key(|e| std::cmp::Reverse(e.1));
+        let mut most: HashMap<&str, usize> = HashMap::new();
+        for (literal, rules) in self.literals.iter().zip(&self.literal_rules) {
+            let count = most.entry(literal.as_str()).or_default();
+            *count = (*count).max(rules.len());
+        }
+        let mut out: Vec<(String, usize)> =
+            most.into_iter().map(|(l, n)| (l.to_owned(), n)).collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         out
     }
 

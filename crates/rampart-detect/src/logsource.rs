@@ -138,6 +138,7 @@ pub enum Slot {
 }
 
 impl Slot {
+    /// Every slot, in declaration order (`slot as usize` indexes it).
     pub const ALL: [Slot; 11] = [
         Slot::SystemChannel,
         Slot::Channel,
@@ -263,5 +264,17 @@ fn windows_categories(service: Option<&str>, id: u64) -> &'static [&'static str]
             _ => &[],
         },
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_slot_is_listed_at_its_own_index() {
+        for (i, slot) in Slot::ALL.into_iter().enumerate() {
+            assert_eq!(slot as usize, i);
+        }
     }
 }

@@ -207,13 +207,12 @@ impl Walk<'_> {
         Some(at)
     }
 
-    fn scalar(&mut self, place: Option<PlaceId>, value: Scalar<'_>) {
-        let place = place.filter(|&p| {
-            p != ROOT || {
-                self.leave_source_open();
-                false
-            }
-        });
+    fn scalar(&mut self, mut place: Option<PlaceId>, value: Scalar<'_>) {
+        if place == Some(ROOT) {
+            // The event is a bare value, not an object.
+            self.leave_source_open();
+            place = None;
+        }
         let Walk {
             places,
             automata,
