@@ -26,6 +26,6 @@ pub use correlate::{Correlator, Limits};
 pub use detector::{Alert, Detector, DetectorBuilder, RuleInfo, RuleKind};
 pub use engine::{RuleMeta, RuleSet, RuleSetBuilder, Scratch};
 pub use load::{load_dir, parse_documents, Document, LoadedFile};
-pub use mapping::FieldMapping;
+pub use mapping::{FieldMapping, MappingError};
 pub use prescan::Walk;
 pub use sigma::SigmaRule;

@@ -3,7 +3,7 @@
 //! write events), the EVTX-as-JSON layout (`Event.System.*`,
 //! `Event.EventData.*`), and per-organisation overrides.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -81,16 +81,82 @@ const DEFAULT_MAPPING: &[(&str, &[&str])] = &[
     ("r-dns", &["url.domain"]),
 ];
 
+/// Most Sigma field names one organisation may map.
+pub const MAX_MAPPED_FIELDS: usize = 1000;
+/// Most event paths one Sigma field name may map to.
+pub const MAX_PATHS_PER_FIELD: usize = 8;
+/// Longest field name or path accepted.
+const MAX_NAME_BYTES: usize = 256;
+
+/// The built-in mapping: Sigma field name → event paths, tried in order.
+pub fn default_mapping() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    DEFAULT_MAPPING.iter().copied()
+}
+
+/// Why an organisation's mapping was refused, naming the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct MappingError {
+    /// The Sigma field name of the offending entry (empty for the whole).
+    pub field: String,
+    pub reason: String,
+}
+
 /// Per-organisation field mapping: Sigma field name → event paths tried in
 /// order. The event's own key of that name is always tried first, so events
-/// already written with Sigma's names need no mapping.
+/// already written with Sigma's names need no mapping; the organisation's
+/// paths come next, then the built-in ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldMapping {
     #[serde(flatten)]
-    pub overrides: HashMap<String, Vec<String>>,
+    pub overrides: BTreeMap<String, Vec<String>>,
 }
 
 impl FieldMapping {
+    /// Checks an organisation's own mapping: bounded in size, every name
+    /// and path non-empty, paths without empty dotted segments.
+    pub fn check(&self) -> Result<(), MappingError> {
+        let refuse = |field: &str, reason: String| MappingError {
+            field: field.to_owned(),
+            reason,
+        };
+        if self.overrides.len() > MAX_MAPPED_FIELDS {
+            return Err(refuse(
+                "",
+                format!("at most {MAX_MAPPED_FIELDS} fields may be mapped"),
+            ));
+        }
+        for (name, paths) in &self.overrides {
+            if name.trim().is_empty() || name.len() > MAX_NAME_BYTES {
+                return Err(refuse(
+                    name,
+                    format!("a field name must have 1 to {MAX_NAME_BYTES} bytes"),
+                ));
+            }
+            if paths.is_empty() || paths.len() > MAX_PATHS_PER_FIELD {
+                return Err(refuse(
+                    name,
+                    format!("map a field to 1 to {MAX_PATHS_PER_FIELD} event paths"),
+                ));
+            }
+            for path in paths {
+                if path.is_empty()
+                    || path.len() > MAX_NAME_BYTES
+                    || path.split('.').any(|segment| segment.trim().is_empty())
+                {
+                    return Err(refuse(
+                        name,
+                        format!(
+                            "\"{path}\" is not an event path (dotted keys such as \
+                             process.command_line, at most {MAX_NAME_BYTES} bytes)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Where to look for `name`, most specific first.
     pub fn paths(&self, name: &str) -> FieldPaths {
         let mut paths = vec![name.to_owned()];
@@ -106,5 +172,53 @@ impl FieldMapping {
             paths.push(format!("winlog.event_data.{name}"));
         }
         FieldPaths::new(paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mapping(entries: &[(&str, &[&str])]) -> FieldMapping {
+        FieldMapping {
+            overrides: entries
+                .iter()
+                .map(|(n, p)| (n.to_string(), p.iter().map(|p| p.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_sound_mapping_passes_the_check() {
+        let m = mapping(&[("Image", &["proc.exe", "process.executable"])]);
+        assert_eq!(m.check(), Ok(()));
+    }
+
+    #[test]
+    fn the_check_names_the_offending_field() {
+        for (bad, reason) in [
+            (mapping(&[("Image", &[])]), "1 to 8 event paths"),
+            (mapping(&[("Image", &["proc..exe"])]), "not an event path"),
+            (mapping(&[("Image", &[""])]), "not an event path"),
+            (mapping(&[("", &["a"])]), "field name"),
+        ] {
+            let err = bad.check().unwrap_err();
+            assert!(err.reason.contains(reason), "{err}");
+            assert_eq!(&err.field, bad.overrides.keys().next().unwrap());
+        }
+    }
+
+    #[test]
+    fn own_paths_come_after_the_name_and_before_the_defaults() {
+        let m = mapping(&[("Image", &["proc.exe"])]);
+        let resolved = m.paths("Image");
+        let paths: Vec<Vec<&str>> = resolved.key_paths().collect();
+        let flat: Vec<&str> = paths
+            .iter()
+            .filter(|p| p.len() == 1)
+            .map(|p| p[0])
+            .collect();
+        assert_eq!(&flat[..3], ["Image", "proc.exe", "process.executable"]);
     }
 }

@@ -24,6 +24,7 @@ use crate::routes;
         routes::rules::list, routes::rules::create, routes::rules::get, routes::rules::replace,
         routes::rules::delete, routes::rules::enable, routes::rules::disable,
         routes::rules::validate, routes::rules::test,
+        routes::rules::field_mapping, routes::rules::replace_field_mapping,
         routes::incidents::list, routes::incidents::create, routes::incidents::get,
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
         routes::audit::list,

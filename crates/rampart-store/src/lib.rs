@@ -35,7 +35,7 @@ pub use model::{
     ThrottlePolicy, UserUpdate,
 };
 pub use postgres::PostgresStore;
-pub use rules_sql::{RuleHits, RuleStore};
+pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use validation_sql::{CountDelta, ValidationStore};

@@ -28,6 +28,11 @@ const SQLITE: &[Source] = &[
         "detection, incidents, audit",
         include_str!("../migrations/sqlite/0004_detection.sql"),
     ),
+    (
+        5,
+        "detection field mappings",
+        include_str!("../migrations/sqlite/0005_field_mappings.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -70,6 +75,11 @@ const POSTGRES: &[Source] = &[
         8,
         "hourly event partitions, source b-tree on seal",
         include_str!("../migrations/postgres/0008_events_hourly_src_ip_on_seal.sql"),
+    ),
+    (
+        9,
+        "detection field mappings",
+        include_str!("../migrations/postgres/0009_field_mappings.sql"),
     ),
 ];
 

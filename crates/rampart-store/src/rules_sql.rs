@@ -14,6 +14,23 @@ pub struct RuleHits {
     pub last_hit_at: Timestamp,
 }
 
+/// What detection compiles from, summarised: it changes whenever a rule
+/// is created, changed or deleted or the field mapping is replaced, so
+/// every node knows when to recompile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RulesVersion {
+    pub rules: i64,
+    pub newest_rule: i64,
+    pub mapping: i64,
+}
+
+/// An organisation's own field mapping as stored (JSON text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFieldMapping {
+    pub mapping: String,
+    pub updated_at: Timestamp,
+}
+
 #[async_trait]
 pub trait RuleStore: Send + Sync {
     /// Adds the built-in rules an organisation lacks and refreshes the text
@@ -39,9 +56,19 @@ pub trait RuleStore: Send + Sync {
     ) -> Result<Vec<DetectionRule>>;
     /// Every enabled rule (what detection loads).
     async fn enabled_rules(&self, org: OrgId) -> Result<Vec<DetectionRule>>;
-    /// Changes whenever a rule is created, changed or deleted (so other
+    /// Changes whenever a rule or the field mapping changes (so other
     /// nodes know to reload).
-    async fn rules_version(&self, org: OrgId) -> Result<(i64, i64)>;
+    async fn rules_version(&self, org: OrgId) -> Result<RulesVersion>;
+    /// The organisation's own field mapping, if it set one.
+    async fn field_mapping(&self, org: OrgId) -> Result<Option<StoredFieldMapping>>;
+    /// Replaces the organisation's own field mapping (`None` removes it),
+    /// with its audit entry.
+    async fn set_field_mapping(
+        &self,
+        org: OrgId,
+        mapping: Option<&StoredFieldMapping>,
+        audit: &AuditEntry,
+    ) -> Result<()>;
     async fn add_rule_hits(&self, org: OrgId, hits: &[RuleHits]) -> Result<()>;
 }
 
@@ -229,16 +256,81 @@ macro_rules! impl_rules_sql {
                 rows.iter().map(detection_rule_from_row).collect()
             }
 
-            async fn rules_version(&self, org: rampart_core::OrgId) -> $crate::Result<(i64, i64)> {
+            async fn rules_version(
+                &self,
+                org: rampart_core::OrgId,
+            ) -> $crate::Result<$crate::rules_sql::RulesVersion> {
                 use sqlx::Row as _;
                 let row = sqlx::query(
-                    "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS newest \
+                    "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS newest, \
+                     (SELECT COALESCE(MAX(updated_at), 0) FROM detection_field_mappings \
+                      WHERE org_id = $1) AS mapping \
                      FROM detection_rules WHERE org_id = $1",
                 )
                 .bind(org.to_string())
                 .fetch_one(&self.pool)
                 .await?;
-                Ok((row.try_get("n")?, row.try_get("newest")?))
+                Ok($crate::rules_sql::RulesVersion {
+                    rules: row.try_get("n")?,
+                    newest_rule: row.try_get("newest")?,
+                    mapping: row.try_get("mapping")?,
+                })
+            }
+
+            async fn field_mapping(
+                &self,
+                org: rampart_core::OrgId,
+            ) -> $crate::Result<Option<$crate::rules_sql::StoredFieldMapping>> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "SELECT mapping, updated_at FROM detection_field_mappings WHERE org_id = $1",
+                )
+                .bind(org.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok($crate::rules_sql::StoredFieldMapping {
+                        mapping: r.try_get("mapping")?,
+                        updated_at: rampart_core::Timestamp(r.try_get("updated_at")?),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn set_field_mapping(
+                &self,
+                org: rampart_core::OrgId,
+                mapping: Option<&$crate::rules_sql::StoredFieldMapping>,
+                audit: &rampart_core::AuditEntry,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                match mapping {
+                    Some(m) => {
+                        // The version never goes back, even if clocks differ between nodes.
+                        sqlx::query(
+                            "INSERT INTO detection_field_mappings (org_id, mapping, updated_at) \
+                             VALUES ($1, $2, $3) ON CONFLICT (org_id) DO UPDATE SET \
+                             mapping = excluded.mapping, updated_at = CASE WHEN \
+                             detection_field_mappings.updated_at < excluded.updated_at \
+                             THEN excluded.updated_at ELSE detection_field_mappings.updated_at + 1 END",
+                        )
+                        .bind(org.to_string())
+                        .bind(&m.mapping)
+                        .bind(m.updated_at.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::from_write)?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM detection_field_mappings WHERE org_id = $1")
+                            .bind(org.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                insert_audit(&mut tx, org, audit).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn add_rule_hits(

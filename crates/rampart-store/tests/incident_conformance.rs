@@ -9,11 +9,13 @@ use rampart_core::{
     IncidentStatus, OrgId, Organisation, Role, Timestamp, UserId,
 };
 use rampart_store::{
-    AuditQuery, Change, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits, Store, StoreError,
+    AuditQuery, Change, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits, Store,
+    StoreError, StoredFieldMapping,
 };
 
 rampart_store::conformance_suite!(
     rules_are_confined_and_count_hits,
+    field_mappings_are_confined_versioned_and_audited,
     alerts_group_into_incidents_by_rule_key_and_window,
     a_large_batch_of_alerts_groups_as_one_by_one,
     incident_changes_are_guarded_and_audited,
@@ -168,6 +170,65 @@ async fn rules_are_confined_and_count_hits(store: Arc<dyn Store>) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+async fn field_mappings_are_confined_versioned_and_audited(store: Arc<dyn Store>) {
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    assert_eq!(store.field_mapping(a).await.unwrap(), None);
+    let before = store.rules_version(a).await.unwrap();
+    let mapping = |text: &str, at: i64| StoredFieldMapping {
+        mapping: text.into(),
+        updated_at: Timestamp(at),
+    };
+    let first = mapping(r#"{"Image":["proc.exe"]}"#, 50);
+    store
+        .set_field_mapping(a, Some(&first), &audit(a, "field_mapping.update", "a"))
+        .await
+        .unwrap();
+    assert_eq!(store.field_mapping(a).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.field_mapping(b).await.unwrap(), None, "confined");
+    let set = store.rules_version(a).await.unwrap();
+    assert_ne!(set, before);
+    assert_eq!(store.rules_version(b).await.unwrap().mapping, 0);
+
+    // A replacement written with an older clock still changes the version.
+    let second = mapping(r#"{"Image":["p.exe"]}"#, 40);
+    store
+        .set_field_mapping(a, Some(&second), &audit(a, "field_mapping.update", "a"))
+        .await
+        .unwrap();
+    let replaced = store.rules_version(a).await.unwrap();
+    assert!(replaced.mapping > set.mapping, "{replaced:?} after {set:?}");
+    assert_eq!(
+        store.field_mapping(a).await.unwrap().unwrap().mapping,
+        second.mapping
+    );
+
+    store
+        .set_field_mapping(a, None, &audit(a, "field_mapping.delete", "a"))
+        .await
+        .unwrap();
+    assert_eq!(store.field_mapping(a).await.unwrap(), None);
+    assert_ne!(store.rules_version(a).await.unwrap(), replaced);
+    let trail = store
+        .list_audit(
+            a,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "field_mapping.delete",
+            "field_mapping.update",
+            "field_mapping.update"
+        ]
     );
 }
 

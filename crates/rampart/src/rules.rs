@@ -31,13 +31,29 @@ pub enum RulesAction {
         /// Print one JSON object {"matched", "total", "matches"} instead.
         #[arg(long)]
         json: bool,
+        /// A field mapping to use beside the defaults, as a JSON object of
+        /// Sigma field name → event paths (what
+        /// GET /api/v1/detection/field-mapping shows as `mapping`).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
     },
 }
 
 pub fn run(action: RulesAction) -> anyhow::Result<()> {
     match action {
         RulesAction::Check { paths, verbose } => check(&paths, verbose),
-        RulesAction::Test { rule, events, json } => test(&rule, &events, json),
+        RulesAction::Test {
+            rule,
+            events,
+            json,
+            mapping,
+        } => {
+            let mapping = match mapping {
+                Some(path) => read_mapping(&path)?,
+                None => FieldMapping::default(),
+            };
+            test(&rule, &events, json, mapping)
+        }
     }
 }
 
@@ -92,11 +108,27 @@ fn check(paths: &[PathBuf], verbose: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Compiles every rule of one file (detection and correlation rules).
-pub fn compile_file(path: &Path) -> anyhow::Result<Detector> {
+/// Reads and checks a field mapping file (JSON).
+fn read_mapping(path: &Path) -> anyhow::Result<FieldMapping> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
+    let mapping: FieldMapping = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a field mapping (a JSON object of field name -> [paths])",
+            path.display()
+        )
+    })?;
+    mapping
+        .check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(mapping)
+}
+
+/// Compiles every rule of one file (detection and correlation rules).
+pub fn compile_file(path: &Path, mapping: FieldMapping) -> anyhow::Result<Detector> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut builder = DetectorBuilder::new(mapping, Placeholders::new());
     for (n, doc) in rampart_detect::parse_documents(&text)
         .into_iter()
         .enumerate()
@@ -118,8 +150,8 @@ pub fn compile_file(path: &Path) -> anyhow::Result<Detector> {
     Ok(detector)
 }
 
-fn test(rule: &Path, events: &Path, json: bool) -> anyhow::Result<()> {
-    let detector = compile_file(rule)?;
+fn test(rule: &Path, events: &Path, json: bool, mapping: FieldMapping) -> anyhow::Result<()> {
+    let detector = compile_file(rule, mapping)?;
     let file =
         std::fs::File::open(events).with_context(|| format!("reading {}", events.display()))?;
     let received = SystemClock.now();

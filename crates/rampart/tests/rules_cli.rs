@@ -73,6 +73,58 @@ fn rules_test_prints_matches_and_a_json_summary() {
 }
 
 #[test]
+fn rules_test_reads_fields_where_a_mapping_file_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rule, events, mapping) = (
+        dir.path().join("rule.yml"),
+        dir.path().join("events.ndjson"),
+        dir.path().join("mapping.json"),
+    );
+    std::fs::write(&rule, RULE).unwrap();
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"proc":{"path":"C:\\Windows\\certutil.exe","cmd":"certutil -urlcache x"}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "rules",
+            "test",
+            rule.to_str().unwrap(),
+            events.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        rampart(&args)
+    };
+    let report = |out: std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(report(run(&[]))["matched"], 0);
+    std::fs::write(
+        &mapping,
+        r#"{"Image": ["proc.path"], "CommandLine": ["proc.cmd"]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        report(run(&["--mapping", mapping.to_str().unwrap()]))["matched"],
+        1
+    );
+    std::fs::write(&mapping, r#"{"Image": []}"#).unwrap();
+    let out = run(&["--mapping", mapping.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Image"));
+}
+
+#[test]
 fn rules_test_names_the_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     let rule = dir.path().join("rule.yml");

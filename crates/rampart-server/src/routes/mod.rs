@@ -139,6 +139,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/rules/{id}/enable", post(rules::enable))
         .route("/rules/{id}/disable", post(rules::disable))
+        .route(
+            "/detection/field-mapping",
+            get(rules::field_mapping).put(rules::replace_field_mapping),
+        )
         .route("/incidents", get(incidents::list).post(incidents::create))
         .route(
             "/incidents/{id}",

@@ -1,5 +1,6 @@
 //! `/api/v1/rules`: detection rules (Sigma YAML) with hit counts; admins
-//! write them, analysts validate and test them, readers read them.
+//! write them, analysts validate and test them, readers read them. Also
+//! `/api/v1/detection/field-mapping`, the Sigma field names' mapping.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
+use crate::service::field_mapping::{self, FieldMappingInput, FieldMappingView};
 use crate::service::rules::{self, RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 use crate::state::AppState;
 
@@ -151,4 +153,32 @@ pub async fn test(
 ) -> Result<Json<TestReport>, ApiError> {
     principal.require(Permission::Analyse)?;
     Ok(Json(rules::test(&state, principal.org_id, input).await?))
+}
+
+/// The organisation's Sigma field mapping: its own entries and the
+/// built-in defaults.
+#[utoipa::path(get, path = "/api/v1/detection/field-mapping", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = FieldMappingView), (status = 403, body = Problem)))]
+pub async fn field_mapping(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<FieldMappingView>, ApiError> {
+    principal.require(Permission::Read)?;
+    Ok(Json(field_mapping::get(&state, principal.org_id).await?))
+}
+
+/// Replace the organisation's own field mapping (admin); the rules are
+/// recompiled with it. An empty `mapping` leaves only the defaults.
+#[utoipa::path(put, path = "/api/v1/detection/field-mapping", tag = "rules", security(("bearer" = [])),
+    request_body = FieldMappingInput,
+    responses((status = 200, body = FieldMappingView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn replace_field_mapping(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<FieldMappingInput>,
+) -> Result<Json<FieldMappingView>, ApiError> {
+    principal.require(Permission::Admin)?;
+    Ok(Json(
+        field_mapping::replace(&state, &principal, input).await?,
+    ))
 }

@@ -17,10 +17,11 @@ use rampart_detect::{
     parse_documents, Correlator, Detector, DetectorBuilder, Document, FieldMapping, Limits,
     Placeholders, RuleKind, Scratch,
 };
-use rampart_store::{NewAlert, RuleHits, Store};
+use rampart_store::{NewAlert, RuleHits, RulesVersion, Store};
 
 use crate::error::ApiError;
 use crate::service::alert_recording::AlertRecorder;
+use crate::service::field_mapping::org_mapping;
 use crate::state::AppState;
 
 /// How long a compiled rule set is trusted before the store is asked
@@ -77,7 +78,8 @@ impl ScratchPool {
 
 struct Compiled {
     checked: Option<Instant>,
-    version: (i64, i64),
+    /// What the detector was compiled from; `None` before the first look.
+    version: Option<RulesVersion>,
     detector: Arc<Detector>,
 }
 
@@ -136,9 +138,10 @@ pub fn rule_row(
     }
 }
 
-/// Compiles rules; a rule that no longer compiles, or a correlation whose
-/// rules are disabled, is left out (and logged) rather than stopping the rest.
-pub fn compile(org: OrgId, rules: &[DetectionRule]) -> Detector {
+/// Compiles rules with the organisation's field mapping; a rule that no
+/// longer compiles, or a correlation whose rules are disabled, is left out
+/// (and logged) rather than stopping the rest.
+pub fn compile(org: OrgId, rules: &[DetectionRule], mapping: &FieldMapping) -> Detector {
     let mut docs: Vec<(String, Document)> = Vec::with_capacity(rules.len());
     for rule in rules {
         match parse_documents(&rule.yaml).into_iter().next() {
@@ -150,7 +153,7 @@ pub fn compile(org: OrgId, rules: &[DetectionRule]) -> Detector {
         }
     }
     loop {
-        let mut builder = DetectorBuilder::new(FieldMapping::default(), Placeholders::new());
+        let mut builder = DetectorBuilder::new(mapping.clone(), Placeholders::new());
         docs.retain(|(id, doc)| match builder.add(id, doc) {
             Ok(()) => true,
             Err(e) => {
@@ -191,8 +194,8 @@ impl Detection {
                 let state = Arc::new(OrgDetection {
                     compiled: RwLock::new(Compiled {
                         checked: None,
-                        version: (-1, -1),
-                        detector: Arc::new(compile(org, &[])),
+                        version: None,
+                        detector: Arc::new(compile(org, &[], &FieldMapping::default())),
                     }),
                     attempts: Mutex::new(SshAttempts::default()),
                     correlator: Mutex::new(Correlator::new(Limits::default())),
@@ -220,9 +223,10 @@ impl Detection {
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .version;
-            if version != current {
+            if Some(version) != current {
                 let rules = store.enabled_rules(org).await?;
-                let detector = Arc::new(compile(org, &rules));
+                let mapping = org_mapping(store, org).await?;
+                let detector = Arc::new(compile(org, &rules, &mapping));
                 state
                     .correlator
                     .lock()
@@ -230,7 +234,7 @@ impl Detection {
                     .retain(&detector.state_keys());
                 let mut compiled = state.compiled.write().unwrap_or_else(|p| p.into_inner());
                 compiled.detector = detector;
-                compiled.version = version;
+                compiled.version = Some(version);
             }
             state
                 .compiled

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod detection;
+pub mod field_mapping;
 pub mod incidents;
 pub mod rules;
 pub mod validation;

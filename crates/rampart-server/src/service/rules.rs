@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::extract::Principal;
 use crate::service::audit;
 use crate::service::detection::rule_row;
+use crate::service::field_mapping::org_mapping;
 use crate::state::AppState;
 
 /// Most sample events one test takes.
@@ -167,7 +168,7 @@ async fn checked_rule(
     }
     let doc = docs.remove(0);
     let mut builder = rampart_detect::DetectorBuilder::new(
-        rampart_detect::FieldMapping::default(),
+        org_mapping(&*state.store, org).await?,
         rampart_detect::Placeholders::new(),
     );
     builder.add(key, &doc).map_err(invalid_rule)?;
@@ -383,7 +384,7 @@ pub async fn test(state: &AppState, org: OrgId, input: TestInput) -> Result<Test
     let tested: Vec<String> = (0..docs.len()).map(|n| format!("test:{n}")).collect();
     // The tested documents, and the stored rules correlations may refer to.
     let mut builder = rampart_detect::DetectorBuilder::new(
-        rampart_detect::FieldMapping::default(),
+        org_mapping(&*state.store, org).await?,
         rampart_detect::Placeholders::new(),
     );
     for (doc, key) in docs.iter().zip(&tested) {

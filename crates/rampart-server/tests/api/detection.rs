@@ -15,6 +15,7 @@ on_every_backend!(
     rules_are_managed_validated_tested_and_confined,
     incidents_follow_the_workflow_and_are_audited_and_confined,
     changes_to_users_keys_and_settings_are_audited,
+    field_mapping_is_the_organisations_own_and_recompiles_rules,
 );
 
 /// RFC 5424 sshd lines at 10:00:SS on 2026-11-23.
@@ -814,4 +815,118 @@ async fn changes_to_users_keys_and_settings_are_audited(app: &TestApp) {
         (r.status, r.body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("from"))
     );
+}
+
+async fn field_mapping_is_the_organisations_own_and_recompiles_rules(app: &TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "ana@example.test", "analyst").await;
+    let analyst = app.token("ana@example.test", "user-password-123").await;
+    let other = app.second_org("mapless").await;
+    let rule = "title: Whoami run\nid: 6f1a0d42-3c55-4ec1-9d1e-0c1f1b0a7e11\n\
+                logsource:\n  product: windows\n  category: process_creation\n\
+                detection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\nlevel: high\n";
+    for token in [&admin, &other] {
+        let r = app
+            .post("/api/v1/rules", Some(token), json!({"yaml": rule}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    // A shipper that writes the command line where no default looks.
+    let event = json!({"@timestamp": "2026-11-23T10:00:00Z", "proc": {"cmdline": "WHOAMI /all"}});
+    let ingest = |token: String| {
+        let event = event.clone();
+        async move {
+            let r = app.post("/api/v1/events", Some(&token), event).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+        }
+    };
+    let tried = |token: String| {
+        let event = event.clone();
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/rules/test",
+                    Some(&token),
+                    json!({"yaml": rule, "events": [event]}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body["matched"].as_u64().unwrap()
+        }
+    };
+    ingest(admin.clone()).await;
+    assert!(incidents(app, &admin, "").await.is_empty());
+    assert_eq!(tried(admin.clone()).await, 0);
+
+    let view = app.get("/api/v1/detection/field-mapping", &analyst).await;
+    assert_eq!(view.status, StatusCode::OK, "{:?}", view.body);
+    assert_eq!(view.body["mapping"], json!({}));
+    assert_eq!(view.body["updated_at"], Value::Null);
+    assert_eq!(
+        view.body["defaults"]["CommandLine"],
+        json!(["process.command_line"])
+    );
+
+    // Only admins change it, and a bad entry is named.
+    let put = |token: &String, body: Value| {
+        let token = token.clone();
+        async move {
+            app.request(
+                Method::PUT,
+                "/api/v1/detection/field-mapping",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let mapping = json!({"mapping": {"CommandLine": ["proc.cmdline"]}});
+    let r = put(&analyst, mapping.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = put(
+        &admin,
+        json!({"mapping": {"CommandLine": ["proc..cmdline"]}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert_eq!(r.body["field"], "mapping.CommandLine");
+    let r = put(&admin, json!({"mapping": {"CommandLine": []}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = put(&admin, mapping.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["mapping"], mapping["mapping"]);
+    assert!(r.body["updated_at"].is_string());
+
+    // Detection reads the new place at once, in ingest and in tests.
+    ingest(admin.clone()).await;
+    let found = incidents(app, &admin, "").await;
+    assert_eq!(titles(&found), ["Whoami run"]);
+    assert_eq!(tried(admin.clone()).await, 1);
+
+    // Another organisation keeps the defaults.
+    let theirs = app.get("/api/v1/detection/field-mapping", &other).await;
+    assert_eq!(theirs.body["mapping"], json!({}));
+    assert_eq!(tried(other.clone()).await, 0);
+    ingest(other.clone()).await;
+    assert!(incidents(app, &other, "").await.is_empty());
+
+    // Emptying it goes back to the defaults; both changes are audited.
+    let r = put(&admin, json!({"mapping": {}})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(tried(admin.clone()).await, 0);
+    let trail = app
+        .get("/api/v1/audit?target_type=settings&limit=10", &admin)
+        .await;
+    let entries = trail.body["items"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["field_mapping.reset", "field_mapping.update"]);
+    assert_eq!(entries[1]["after"], mapping["mapping"]);
+    assert_eq!(entries[0]["before"], mapping["mapping"]);
+    let theirs = app
+        .get("/api/v1/audit?target_type=settings&limit=10", &other)
+        .await;
+    assert_eq!(theirs.body["items"], json!([]));
 }
