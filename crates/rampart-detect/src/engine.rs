@@ -1,14 +1,20 @@
 //! A compiled rule set: every rule's condition, Aho-Corasick automata
 //! (double arrays, `daachorse`) over the literals the rules need, one per
 //! group of fields read from the same places, and logsource routing.
-//! Evaluating an event first walks its values once (see [`crate::prescan`]):
-//! each is scanned with the automaton of the fields read where it sits.
-//! Only the rules whose literals all occurred (and the few rules with no
-//! usable literal), and that the event's logsource admits, are evaluated,
-//! on a tree of the event built for them.
+//! Evaluating an event first walks its values once (see [`crate::prescan`]),
+//! collecting them and the event's logsource; each value is then scanned
+//! with the automaton of the fields read where it sits, *routed*: built
+//! over the literals of only the rules that logsource admits (a Sysmon
+//! image-load event is not scanned for the literals of process-creation or
+//! Security-log rules). Routed automata are built on first use, per
+//! logsource, and kept with the rule set. Only the rules whose literals all
+//! occurred (and the few rules with no usable literal), and that the
+//! event's logsource admits, are evaluated, on a tree of the event built
+//! for them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use daachorse::DoubleArrayAhoCorasick;
 use rampart_core::event::Json;
@@ -20,7 +26,7 @@ use crate::logsource::EventSource;
 use crate::mapping::FieldMapping;
 use crate::matcher::Expr;
 use crate::prefilter::{clauses, Clause};
-use crate::prescan::{Found, Hints, Walk};
+use crate::prescan::{Found, Hints, Values, Walk, KEYWORDS};
 use crate::scan::ValueScanner;
 use crate::sigma::{LogSource, SigmaRule};
 
@@ -90,6 +96,8 @@ impl RuleSetBuilder {
         let mut patterns: Vec<Vec<(String, u32)>> = vec![Vec::new(); keyword_automaton + 1];
         let mut literals: Vec<String> = Vec::new();
         let mut literal_rules: Vec<Vec<(u32, u8)>> = Vec::new();
+        let mut literal_automaton: Vec<u32> = Vec::new();
+        let mut literal_scoped: Vec<bool> = Vec::new();
         let mut index = HashMap::new();
         let mut always = Vec::new();
         let mut full_masks = Vec::with_capacity(rule_count);
@@ -117,35 +125,40 @@ impl RuleSetBuilder {
                             patterns[automaton].push((text.clone(), literals.len() as u32));
                             literals.push(text.clone());
                             literal_rules.push(Vec::new());
+                            literal_automaton.push(automaton as u32);
+                            literal_scoped.push(false);
                             literals.len() - 1
                         });
                         literal_rules[at].push((rule, clause as u8));
+                        literal_scoped[at] |= scoped.is_some();
                     }
                 }
             }
         }
-        let keywords = patterns.pop().unwrap_or_default();
-        let automata: Result<Vec<_>, _> = patterns
-            .into_iter()
-            .map(DoubleArrayAhoCorasick::with_values)
-            .collect();
-        let keywords = (!keywords.is_empty())
-            .then(|| DoubleArrayAhoCorasick::with_values(keywords))
-            .transpose();
-        let prefilter = match (automata, keywords) {
-            (Ok(automata), Ok(keywords)) => Prefilter {
+        let own = own_patterns(
+            &literal_automaton,
+            &literal_scoped,
+            |_| true,
+            keyword_automaton,
+        );
+        let prefilter = match Automata::build(patterns, &own) {
+            Ok(full) => Prefilter {
                 places,
-                automata,
-                keywords,
+                full,
+                literal_automaton,
+                literal_scoped,
+                routes: RwLock::default(),
             },
-            _ => {
+            Err(_) => {
                 // An automaton could not be built: every rule is
                 // evaluated, and the prescan only reads the logsource.
                 always = (0..rule_count as u32).collect();
                 Prefilter {
                     places: Places::build(&fields, |_| false),
-                    automata: Vec::new(),
-                    keywords: None,
+                    full: Automata::default(),
+                    literal_automaton: Vec::new(),
+                    literal_scoped: Vec::new(),
+                    routes: RwLock::default(),
                 }
             }
         };
@@ -171,12 +184,112 @@ fn full_mask(clauses: usize) -> u64 {
     }
 }
 
+/// Per group, whether its automaton holds a wanted literal of the group's
+/// own (from a needle scoped to its fields, not only a keyword's copy).
+fn own_patterns(
+    literal_automaton: &[u32],
+    literal_scoped: &[bool],
+    wanted: impl Fn(usize) -> bool,
+    groups: usize,
+) -> Vec<bool> {
+    let mut own = vec![false; groups];
+    for (literal, &automaton) in literal_automaton.iter().enumerate() {
+        let automaton = automaton as usize;
+        if automaton < groups && literal_scoped[literal] && !own[automaton] && wanted(literal) {
+            own[automaton] = true;
+        }
+    }
+    own
+}
+
+/// Most logsources a rule set keeps routed automata for; events of
+/// others are scanned with the automata of every rule.
+const MAX_ROUTES: usize = 64;
+
+/// Automata over some of a rule set's literals: one per field group (each
+/// also holding the keywords), and the keywords' own, for values at no
+/// group's place. A group with nothing of its own to look for is scanned
+/// with the keywords' automaton (a keyword's copies in every automaton
+/// meet the same rules); one with nothing at all is not scanned.
+#[derive(Default)]
+struct Automata {
+    pool: Vec<DoubleArrayAhoCorasick<u32>>,
+    /// Per group, its automaton in `pool`.
+    groups: Vec<Option<u32>>,
+    keywords: Option<u32>,
+}
+
+impl Automata {
+    /// From the patterns (literal text, literal number) of each group's
+    /// automaton, the keywords' last; `own[g]` tells whether group `g` has
+    /// patterns besides the keywords.
+    fn build(
+        mut patterns: Vec<Vec<(String, u32)>>,
+        own: &[bool],
+    ) -> daachorse::errors::Result<Automata> {
+        let mut pool = Vec::new();
+        let mut add = |patterns: Vec<(String, u32)>| -> daachorse::errors::Result<Option<u32>> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            pool.push(DoubleArrayAhoCorasick::with_values(patterns)?);
+            Ok(Some(pool.len() as u32 - 1))
+        };
+        let keywords = add(patterns.pop().unwrap_or_default())?;
+        let mut groups = Vec::with_capacity(patterns.len());
+        for (group, patterns) in patterns.into_iter().enumerate() {
+            groups.push(match own.get(group) {
+                Some(true) => add(patterns)?,
+                _ => keywords,
+            });
+        }
+        Ok(Automata {
+            pool,
+            groups,
+            keywords,
+        })
+    }
+
+    /// The automaton for a value of `group` ([`KEYWORDS`] for one at no
+    /// group's place), with its number in the pool.
+    fn get(&self, group: u32) -> Option<(u32, &DoubleArrayAhoCorasick<u32>)> {
+        let at = if group == KEYWORDS {
+            self.keywords
+        } else {
+            self.groups.get(group as usize).copied().flatten()
+        }?;
+        Some((at, self.pool.get(at as usize)?))
+    }
+
+    fn bytes(&self) -> usize {
+        self.pool
+            .iter()
+            .map(DoubleArrayAhoCorasick::heap_bytes)
+            .sum()
+    }
+}
+
+/// Automata over the literals of the rules one logsource admits.
+struct Routed {
+    /// Numbers this route's automata in the scan memo (0 is the full set).
+    id: u32,
+    automata: Automata,
+}
+
 /// The prefilter: where values sit, and the automata to scan them with.
 struct Prefilter {
     places: Places,
-    /// Per field group.
-    automata: Vec<DoubleArrayAhoCorasick<u32>>,
-    keywords: Option<DoubleArrayAhoCorasick<u32>>,
+    /// Over every rule's literals.
+    full: Automata,
+    /// Per literal, the automaton holding it (its group; the number of
+    /// groups for the keywords' automaton).
+    literal_automaton: Vec<u32>,
+    /// Per literal, whether a needle scoped to a field group put it there
+    /// (else it is only a keyword's copy).
+    literal_scoped: Vec<bool>,
+    /// Per logsource seen, its routed automata (`None`: it admits every
+    /// rule, so the full automata serve).
+    routes: RwLock<HashMap<EventSource, Option<Arc<Routed>>>>,
 }
 
 /// Compiled rules, ready to evaluate events.
@@ -204,6 +317,7 @@ pub struct Scratch {
     marked: Vec<bool>,
     candidates: Vec<u32>,
     found: Found,
+    values: Values,
     hints: Hints,
     /// The logsource the prescan found, for the candidates' evaluation.
     source: Option<EventSource>,
@@ -255,19 +369,13 @@ impl RuleSet {
 
     /// The prefilter automata's size in bytes.
     pub fn prefilter_bytes(&self) -> usize {
-        let prefilter = &self.prefilter;
-        prefilter
-            .automata
-            .iter()
-            .chain(&prefilter.keywords)
-            .map(DoubleArrayAhoCorasick::heap_bytes)
-            .sum()
+        self.prefilter.full.bytes()
     }
 
     /// How many automata the prefilter scans with (one per group of
     /// fields read from the same places, and one for keywords).
     pub fn prefilter_automata(&self) -> usize {
-        self.prefilter.automata.len() + usize::from(self.prefilter.keywords.is_some())
+        self.prefilter.full.pool.len()
     }
 
     /// The rules each prefilter literal triggers, most triggered first
@@ -329,16 +437,42 @@ impl RuleSet {
         scratch.marked.resize(self.rules.len(), false);
         scratch.met.resize(self.rules.len(), 0);
         scratch.found.reset(self.literal_rules.len());
+        scratch.values.reset();
         scratch.hints.reset(prefilter.places.watches());
         scratch.scanner.start(self.id);
         feed(&mut Walk {
             places: &prefilter.places,
-            automata: &prefilter.automata,
-            keywords: prefilter.keywords.as_ref(),
-            scanner: &mut scratch.scanner,
-            found: &mut scratch.found,
+            keywords: prefilter.full.keywords.is_some(),
+            values: &mut scratch.values,
             hints: &mut scratch.hints,
         });
+        let source = scratch.hints.source(&prefilter.places);
+        let routed = self.route(source.as_ref());
+        let (automata, route) = match &routed {
+            Some(routed) => (&routed.automata, routed.id),
+            None => (&prefilter.full, 0),
+        };
+        // Memo numbers: one per automaton of each route.
+        let per_route = prefilter.places.groups() as u32 + 1;
+        let Scratch {
+            values,
+            scanner,
+            found,
+            ..
+        } = scratch;
+        let mut add = |literal| found.add(literal);
+        for span in &values.spans {
+            let Some((at, automaton)) = automata.get(span.group) else {
+                continue;
+            };
+            let text = values.of(span);
+            if span.string {
+                let which = route.wrapping_mul(per_route).wrapping_add(at);
+                scanner.scan_str(which, automaton, text, &mut add);
+            } else {
+                scanner.scan_text(automaton, text, &mut add);
+            }
+        }
         // Which rules have all their clauses met by the literals found.
         for &literal in &scratch.found.list {
             for &(rule, clause) in &self.literal_rules[literal as usize] {
@@ -374,7 +508,7 @@ impl RuleSet {
         if scratch.candidates.is_empty() {
             return false;
         }
-        scratch.source = scratch.hints.source(&prefilter.places);
+        scratch.source = source;
         if let Some(source) = &scratch.source {
             let rules = &self.rules;
             scratch
@@ -383,6 +517,80 @@ impl RuleSet {
         }
         scratch.candidates.sort_unstable();
         !scratch.candidates.is_empty()
+    }
+
+    /// The routed automata for an event's logsource, built on first use;
+    /// `None` when the full automata serve (the logsource is unknown, admits
+    /// every rule, or too many logsources were seen).
+    fn route(&self, source: Option<&EventSource>) -> Option<Arc<Routed>> {
+        let source = source.filter(|s| **s != EventSource::default())?;
+        let prefilter = &self.prefilter;
+        if prefilter.literal_automaton.is_empty() {
+            return None;
+        }
+        if let Some(route) = prefilter
+            .routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(source)
+        {
+            return route.clone();
+        }
+        let mut routes = prefilter.routes.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(route) = routes.get(source) {
+            return route.clone();
+        }
+        if routes.len() >= MAX_ROUTES {
+            return None;
+        }
+        let route = self.build_route(source, routes.len() as u32 + 1);
+        routes.insert(source.clone(), route.clone());
+        route
+    }
+
+    /// Automata over the literals of the rules `source` admits; `None`
+    /// when it admits every rule (or an automaton cannot be built).
+    fn build_route(&self, source: &EventSource, id: u32) -> Option<Arc<Routed>> {
+        let admitted: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| source.admits(&r.meta.logsource))
+            .collect();
+        if admitted.iter().all(|&a| a) {
+            return None;
+        }
+        let groups = self.prefilter.full.groups.len();
+        let wanted = |literal: usize| {
+            self.literal_rules[literal]
+                .iter()
+                .any(|&(rule, _)| admitted[rule as usize])
+        };
+        let mut patterns = vec![Vec::new(); groups + 1];
+        for literal in (0..self.literals.len()).filter(|&l| wanted(l)) {
+            let automaton = self.prefilter.literal_automaton[literal] as usize;
+            patterns[automaton].push((self.literals[literal].clone(), literal as u32));
+        }
+        let own = own_patterns(
+            &self.prefilter.literal_automaton,
+            &self.prefilter.literal_scoped,
+            wanted,
+            groups,
+        );
+        let automata = Automata::build(patterns, &own).ok()?;
+        Some(Arc::new(Routed { id, automata }))
+    }
+
+    /// How many logsources have routed automata, and their size in bytes
+    /// (statistics).
+    pub fn routes(&self) -> (usize, usize) {
+        let routes = self
+            .prefilter
+            .routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        let routed = routes.values().flatten();
+        let bytes = routed.clone().map(|r| r.automata.bytes()).sum();
+        (routed.count(), bytes)
     }
 
     /// The second half of an evaluation (after [`RuleSet::prescan`]): the

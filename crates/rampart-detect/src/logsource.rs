@@ -8,7 +8,7 @@ use rampart_core::event::Json;
 use crate::sigma::LogSource;
 
 /// The logsource attributes known of one event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EventSource {
     pub product: Option<&'static str>,
     /// The categories the event belongs to (a Sysmon registry event is
@@ -187,39 +187,74 @@ pub enum SlotValue<'v> {
     Other,
 }
 
+/// Windows channels (lower-cased) and the Sigma service of each.
+const WINDOWS_SERVICES: &[(&str, &str)] = &[
+    ("security", "security"),
+    ("system", "system"),
+    ("application", "application"),
+    ("microsoft-windows-sysmon/operational", "sysmon"),
+    ("windows powershell", "powershell-classic"),
+    ("microsoft-windows-powershell/operational", "powershell"),
+    (
+        "microsoft-windows-windows defender/operational",
+        "windefend",
+    ),
+    (
+        "microsoft-windows-taskscheduler/operational",
+        "taskscheduler",
+    ),
+    ("microsoft-windows-wmi-activity/operational", "wmi"),
+    ("microsoft-windows-bits-client/operational", "bits-client"),
+    (
+        "microsoft-windows-codeintegrity/operational",
+        "codeintegrity-operational",
+    ),
+    ("microsoft-windows-dns-client/operational", "dns-client"),
+    ("dns server", "dns-server"),
+    (
+        "microsoft-windows-windows firewall with advanced security/firewall",
+        "firewall-as",
+    ),
+    (
+        "microsoft-windows-terminalservices-localsessionmanager/operational",
+        "terminalservices-localsessionmanager",
+    ),
+    (
+        "microsoft-windows-appxdeployment-server/operational",
+        "appxdeployment-server",
+    ),
+    ("microsoft-windows-smbclient/security", "smbclient-security"),
+    ("microsoft-windows-ntlm/operational", "ntlm"),
+    ("microsoft-windows-ldap-client/debug", "ldap"),
+    ("microsoft-windows-printservice/admin", "printservice-admin"),
+    (
+        "microsoft-windows-printservice/operational",
+        "printservice-operational",
+    ),
+    ("microsoft-windows-shell-core/operational", "shell-core"),
+    ("microsoft-windows-openssh/operational", "openssh"),
+    ("microsoft-windows-vhdmp/operational", "vhdmp"),
+    (
+        "microsoft-windows-diagnosis-scripted/operational",
+        "diagnosis-scripted",
+    ),
+    (
+        "microsoft-windows-security-mitigations/kernel mode",
+        "security-mitigations",
+    ),
+    (
+        "microsoft-windows-security-mitigations/user mode",
+        "security-mitigations",
+    ),
+];
+
+/// The Sigma service of a Windows channel (compared ignoring ASCII case,
+/// without allocating: this runs for every event).
 fn windows_service(channel: &str) -> Option<&'static str> {
-    Some(match channel.to_ascii_lowercase().as_str() {
-        "security" => "security",
-        "system" => "system",
-        "application" => "application",
-        "microsoft-windows-sysmon/operational" => "sysmon",
-        "windows powershell" => "powershell-classic",
-        "microsoft-windows-powershell/operational" => "powershell",
-        "microsoft-windows-windows defender/operational" => "windefend",
-        "microsoft-windows-taskscheduler/operational" => "taskscheduler",
-        "microsoft-windows-wmi-activity/operational" => "wmi",
-        "microsoft-windows-bits-client/operational" => "bits-client",
-        "microsoft-windows-codeintegrity/operational" => "codeintegrity-operational",
-        "microsoft-windows-dns-client/operational" => "dns-client",
-        "dns server" => "dns-server",
-        "microsoft-windows-windows firewall with advanced security/firewall" => "firewall-as",
-        "microsoft-windows-terminalservices-localsessionmanager/operational" => {
-            "terminalservices-localsessionmanager"
-        }
-        "microsoft-windows-appxdeployment-server/operational" => "appxdeployment-server",
-        "microsoft-windows-smbclient/security" => "smbclient-security",
-        "microsoft-windows-ntlm/operational" => "ntlm",
-        "microsoft-windows-ldap-client/debug" => "ldap",
-        "microsoft-windows-printservice/admin" => "printservice-admin",
-        "microsoft-windows-printservice/operational" => "printservice-operational",
-        "microsoft-windows-shell-core/operational" => "shell-core",
-        "microsoft-windows-openssh/operational" => "openssh",
-        "microsoft-windows-vhdmp/operational" => "vhdmp",
-        "microsoft-windows-diagnosis-scripted/operational" => "diagnosis-scripted",
-        "microsoft-windows-security-mitigations/kernel mode"
-        | "microsoft-windows-security-mitigations/user mode" => "security-mitigations",
-        _ => return None,
-    })
+    WINDOWS_SERVICES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(channel))
+        .map(|(_, service)| *service)
 }
 
 /// The Sigma categories of a Windows event: Sysmon event ids, the

@@ -1,18 +1,20 @@
 //! The prescan: one pass over an event's values, read straight from its
-//! JSON text (no tree is built) or from a tree, that feeds the prefilter's
-//! scan and notes the values logsource inference reads. Most events end
-//! there: only those some rule may match are parsed into a tree.
+//! JSON text (no tree is built) or from a tree, that collects the values
+//! the prefilter scans (with the field group whose place each sits at) and
+//! notes the values logsource inference reads. The values are scanned once
+//! the walk is over, with the automata of the rules the event's logsource
+//! admits. Most events end there: only those some rule may match are
+//! parsed into a tree.
 
 use std::fmt;
+use std::fmt::Write as _;
 
-use daachorse::DoubleArrayAhoCorasick;
 use rampart_core::event::Json;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
 use crate::locate::{PlaceId, Places, SlotRole, ROOT};
 use crate::logsource::{EventSource, Slot, SlotValue};
-use crate::scan::ValueScanner;
 
 /// The literals found in one event, each listed once.
 #[derive(Default)]
@@ -30,12 +32,72 @@ impl Found {
         self.seen.resize(literals, false);
     }
 
-    fn add(&mut self, literal: u32) {
+    pub(crate) fn add(&mut self, literal: u32) {
         let at = literal as usize;
         if !self.seen[at] {
             self.seen[at] = true;
             self.list.push(literal);
         }
+    }
+}
+
+/// The group of a value at no field group's place: scanned for keywords.
+pub(crate) const KEYWORDS: u32 = u32::MAX;
+
+/// One collected value: where its text is in [`Values::text`], the field
+/// group it is scanned for, and whether it is a string (strings repeat and
+/// are worth remembering; numbers and booleans are not).
+#[derive(Clone, Copy)]
+pub(crate) struct Span {
+    pub(crate) group: u32,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) string: bool,
+}
+
+/// The values of one event the prefilter scans, as text written one after
+/// another into one buffer (reused from event to event).
+#[derive(Default)]
+pub(crate) struct Values {
+    pub(crate) text: String,
+    pub(crate) spans: Vec<Span>,
+}
+
+impl Values {
+    pub(crate) fn reset(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn push(&mut self, group: u32, value: Scalar<'_>) {
+        let start = self.text.len();
+        let string = match value {
+            Scalar::Str(s) => {
+                self.text.push_str(s);
+                true
+            }
+            // As JSON writes it (digits need no lower-casing).
+            Scalar::Number(n) => {
+                let _ = write!(self.text, "{n}");
+                false
+            }
+            Scalar::Bool(b) => {
+                self.text.push_str(if b { "true" } else { "false" });
+                false
+            }
+            Scalar::Null | Scalar::Container => return,
+        };
+        self.spans.push(Span {
+            group,
+            start,
+            end: self.text.len(),
+            string,
+        });
+    }
+
+    /// The text of a span.
+    pub(crate) fn of(&self, span: &Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
     }
 }
 
@@ -121,13 +183,10 @@ enum Scalar<'v> {
 /// and the scratch.
 pub struct Walk<'a> {
     pub(crate) places: &'a Places,
-    /// Per field group, its automaton (with the keywords); the keyword
-    /// automaton scans the values at no group's place, and is remembered
-    /// under number `automata.len()`.
-    pub(crate) automata: &'a [DoubleArrayAhoCorasick<u32>],
-    pub(crate) keywords: Option<&'a DoubleArrayAhoCorasick<u32>>,
-    pub(crate) scanner: &'a mut ValueScanner,
-    pub(crate) found: &'a mut Found,
+    /// Whether some rule has keywords: then values at no field group's
+    /// place are collected too.
+    pub(crate) keywords: bool,
+    pub(crate) values: &'a mut Values,
     pub(crate) hints: &'a mut Hints,
 }
 
@@ -163,7 +222,7 @@ impl Walk<'_> {
     /// Whether a top-level member `key` would be looked at (else it need
     /// not be built for [`Walk::member`]).
     pub fn reads_member(&self, key: &str) -> bool {
-        self.keywords.is_some() || self.places.child(ROOT, key).is_some()
+        self.keywords || self.places.child(ROOT, key).is_some()
     }
 
     /// Leaves the logsource to be inferred from the tree.
@@ -213,46 +272,20 @@ impl Walk<'_> {
             self.leave_source_open();
             place = None;
         }
-        let Walk {
-            places,
-            automata,
-            keywords,
-            scanner,
-            found,
-            hints,
-        } = self;
-        let mut add = |literal| found.add(literal);
         let mut group = None;
         if let Some(at) = place {
-            hints.sight(places, at, false);
-            if let Some(role) = places.slot(at) {
-                hints.record(role, value);
+            self.hints.sight(self.places, at, false);
+            if let Some(role) = self.places.slot(at) {
+                self.hints.record(role, value);
             }
-            group = places.group(at);
+            group = self.places.group(at);
         }
         // A group's automaton also holds the keywords.
-        match (group, keywords) {
-            (Some(group), _) => scan(scanner, group, &automata[group as usize], value, &mut add),
-            (None, Some(automaton)) => {
-                scan(scanner, automata.len() as u32, automaton, value, &mut add)
-            }
-            (None, None) => {}
+        match group {
+            Some(group) => self.values.push(group, value),
+            None if self.keywords => self.values.push(KEYWORDS, value),
+            None => {}
         }
-    }
-}
-
-fn scan(
-    scanner: &mut ValueScanner,
-    which: u32,
-    automaton: &DoubleArrayAhoCorasick<u32>,
-    value: Scalar<'_>,
-    found: &mut impl FnMut(u32),
-) {
-    match value {
-        Scalar::Str(s) => scanner.scan_str(which, automaton, s, found),
-        Scalar::Number(n) => scanner.scan_number(automaton, n, found),
-        Scalar::Bool(b) => scanner.scan_bool(automaton, b, found),
-        Scalar::Null | Scalar::Container => {}
     }
 }
 

@@ -6,7 +6,6 @@
 //! has its literals kept in a bounded memo and is not scanned again.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::hash::BuildHasher;
 
 use daachorse::DoubleArrayAhoCorasick;
@@ -104,29 +103,9 @@ impl ValueScanner {
         self.literals = literals;
     }
 
-    /// A JSON number, as JSON writes it (digits need no lower-casing).
-    pub fn scan_number(
-        &mut self,
-        automaton: &DoubleArrayAhoCorasick<u32>,
-        number: &serde_json::Number,
-        found: &mut impl FnMut(u32),
-    ) {
-        self.text.clear();
-        let _ = write!(self.text, "{number}");
-        self.scan_buffer(automaton, found);
-    }
-
-    pub fn scan_bool(
-        &mut self,
-        automaton: &DoubleArrayAhoCorasick<u32>,
-        value: bool,
-        found: &mut impl FnMut(u32),
-    ) {
-        self.scan_text(automaton, if value { "true" } else { "false" }, found);
-    }
-
-    /// Scans one value's text.
-    fn scan_text(
+    /// Scans one value's text, without the memo (for numbers and
+    /// booleans, written as JSON writes them).
+    pub fn scan_text(
         &mut self,
         automaton: &DoubleArrayAhoCorasick<u32>,
         value: &str,
@@ -198,8 +177,8 @@ mod tests {
             let mut found = |l| out.push(l);
             match value {
                 Value::String(s) => scanner.scan_str(which, ac, s, &mut found),
-                Value::Number(n) => scanner.scan_number(ac, n, &mut found),
-                Value::Bool(b) => scanner.scan_bool(ac, *b, &mut found),
+                Value::Number(n) => scanner.scan_text(ac, &n.to_string(), &mut found),
+                Value::Bool(b) => scanner.scan_text(ac, &b.to_string(), &mut found),
                 Value::Null => {}
                 Value::Array(items) => items
                     .iter()

@@ -232,10 +232,12 @@ pub fn detect(
         lines.len()
     );
     println!(
-        "prefilter: {} literals ({} automata, {} KiB); rules evaluated per event: {:.2}, on {:.1}% of events",
+        "prefilter: {} literals ({} automata, {} KiB; routed for {} logsources, {} KiB); rules evaluated per event: {:.2}, on {:.1}% of events",
         set.literal_count(),
         set.prefilter_automata(),
         set.prefilter_bytes() / 1024,
+        set.routes().0,
+        set.routes().1 / 1024,
         evaluated as f64 / lines.len().max(1) as f64,
         100.0 * evaluated_events as f64 / lines.len().max(1) as f64
     );
