@@ -206,6 +206,9 @@ fn own_patterns(
 /// others are scanned with the automata of every rule.
 const MAX_ROUTES: usize = 64;
 
+/// Routes a [`Scratch`] keeps at hand.
+const SCRATCH_ROUTES: usize = 16;
+
 /// Automata over some of a rule set's literals: one per field group (each
 /// also holding the keywords), and the keywords' own, for values at no
 /// group's place. A group with nothing of its own to look for is scanned
@@ -319,6 +322,10 @@ pub struct Scratch {
     found: Found,
     values: Values,
     hints: Hints,
+    /// The routes this scratch took lately, for the rule set `routes_of`:
+    /// looked up here first, without the rule set's lock and hashing.
+    routes: Vec<(EventSource, Option<Arc<Routed>>)>,
+    routes_of: u64,
     /// The logsource the prescan found, for the candidates' evaluation.
     source: Option<EventSource>,
     scanner: ValueScanner,
@@ -447,7 +454,22 @@ impl RuleSet {
             hints: &mut scratch.hints,
         });
         let source = scratch.hints.source(&prefilter.places);
-        let routed = self.route(source.as_ref());
+        if scratch.routes_of != self.id {
+            scratch.routes.clear();
+            scratch.routes_of = self.id;
+        }
+        let known = source
+            .as_ref()
+            .and_then(|source| scratch.routes.iter().find(|(s, _)| s == source));
+        let routed = match (known, &source) {
+            (Some((_, routed)), _) => routed.clone(),
+            (None, Some(source)) if scratch.routes.len() < SCRATCH_ROUTES => {
+                let routed = self.route(Some(source));
+                scratch.routes.push((source.clone(), routed.clone()));
+                routed
+            }
+            (None, _) => self.route(source.as_ref()),
+        };
         let (automata, route) = match &routed {
             Some(routed) => (&routed.automata, routed.id),
             None => (&prefilter.full, 0),

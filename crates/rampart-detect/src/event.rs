@@ -82,6 +82,8 @@ pub struct Scalar<'e> {
     pub text: Cow<'e, str>,
     /// `text` lower-cased, for case-insensitive matching.
     pub lower: Cow<'e, str>,
+    /// `text` read as an IP address, once the first CIDR test asks.
+    ip: std::cell::OnceCell<Option<std::net::IpAddr>>,
 }
 
 impl<'e> Scalar<'e> {
@@ -94,7 +96,18 @@ impl<'e> Scalar<'e> {
             Json::Array(_) | Json::Object(_) => return None,
         };
         let lower = lower_case(&text);
-        Some(Scalar { json, text, lower })
+        Some(Scalar {
+            json,
+            text,
+            lower,
+            ip: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The value as an IP address, if it is one (read once per event
+    /// however many CIDR tests ask).
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        *self.ip.get_or_init(|| self.text.trim().parse().ok())
     }
 
     pub fn number(&self) -> Option<f64> {

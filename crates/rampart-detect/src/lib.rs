@@ -19,6 +19,7 @@ pub mod scan;
 pub mod sigma;
 pub mod sshd;
 pub mod tester;
+mod textwalk;
 pub mod view;
 
 pub use compile::Placeholders;

@@ -139,7 +139,7 @@ impl ValueTest {
                 glob.matches(if *cased { &value.text } else { &value.lower })
             }
             ValueTest::Regex { regex, .. } => regex.is_match(&value.text),
-            ValueTest::Cidr(net) => value.text.trim().parse().is_ok_and(|ip| net.matches(ip)),
+            ValueTest::Cidr(net) => value.ip().is_some_and(|ip| net.matches(ip)),
             ValueTest::Compare(op, limit) => value.number().is_some_and(|n| match op {
                 Comparison::Gt => n > *limit,
                 Comparison::Gte => n >= *limit,

@@ -15,6 +15,7 @@ use serde_json::Number;
 
 use crate::locate::{PlaceId, Places, SlotRole, ROOT};
 use crate::logsource::{EventSource, Slot, SlotValue};
+use crate::textwalk::walk_text;
 
 /// The literals found in one event, each listed once.
 #[derive(Default)]
@@ -61,6 +62,8 @@ pub(crate) struct Span {
 pub(crate) struct Values {
     pub(crate) text: String,
     pub(crate) spans: Vec<Span>,
+    /// Where the text reader decodes strings with escapes.
+    decoded: String,
 }
 
 impl Values {
@@ -101,7 +104,7 @@ impl Values {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 enum HintKind {
     #[default]
     Absent,
@@ -170,7 +173,7 @@ impl Hints {
 }
 
 #[derive(Clone, Copy)]
-enum Scalar<'v> {
+pub(crate) enum Scalar<'v> {
     Str(&'v str),
     Number(&'v Number),
     Bool(bool),
@@ -195,6 +198,23 @@ impl Walk<'_> {
     /// add to it) straight from its text. On an error, what was read so
     /// far has been scanned and the logsource is left to the tree.
     pub fn json_text(&mut self, text: &str) -> Result<(), serde_json::Error> {
+        let (spans, bytes) = (self.values.spans.len(), self.values.text.len());
+        let mut buffer = std::mem::take(&mut self.values.decoded);
+        let read = walk_text(self, text, &mut buffer);
+        self.values.decoded = buffer;
+        if read.is_ok() {
+            return Ok(());
+        }
+        // Read again by serde_json, which decides and says why; what the
+        // first reading saw of the logsource is not trusted.
+        self.values.spans.truncate(spans);
+        self.values.text.truncate(bytes);
+        self.leave_source_open();
+        self.serde_text(text)
+    }
+
+    /// [`Walk::json_text`] by serde_json.
+    fn serde_text(&mut self, text: &str) -> Result<(), serde_json::Error> {
         let mut reader = serde_json::Deserializer::from_str(text);
         let read = ValueSeed {
             walk: self,
@@ -252,7 +272,7 @@ impl Walk<'_> {
 
     /// An object or array at `place`; returns the place of an array's
     /// items (the array's own: a field reads each of its items).
-    fn enter(&mut self, place: Option<PlaceId>, array: bool) -> Option<PlaceId> {
+    pub(crate) fn enter(&mut self, place: Option<PlaceId>, array: bool) -> Option<PlaceId> {
         let at = place?;
         if at == ROOT && array {
             // Not an object: nothing is at any slot, or any field's place.
@@ -266,7 +286,7 @@ impl Walk<'_> {
         Some(at)
     }
 
-    fn scalar(&mut self, mut place: Option<PlaceId>, value: Scalar<'_>) {
+    pub(crate) fn scalar(&mut self, mut place: Option<PlaceId>, value: Scalar<'_>) {
         if place == Some(ROOT) {
             // The event is a bare value, not an object.
             self.leave_source_open();
@@ -391,5 +411,255 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 
     fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
         Ok(self.place.and_then(|p| self.places.child(p, key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::fmt::Write as _;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::event::FieldPaths;
+    use crate::mapping::FieldMapping;
+
+    /// What one reading produced: the values with their groups, and what
+    /// the logsource slots saw.
+    #[derive(Debug, PartialEq)]
+    struct Reading {
+        values: Vec<(u32, String, bool)>,
+        sightings: Vec<u8>,
+        kinds: Vec<HintKind>,
+        texts: Vec<String>,
+        open: bool,
+    }
+
+    fn places() -> Places {
+        let mapping = FieldMapping::default();
+        let fields: Vec<FieldPaths> = ["Image", "CommandLine", "EventID", "Computer"]
+            .iter()
+            .map(|name| mapping.paths(name))
+            .collect();
+        Places::build(&fields, |f| f != 2)
+    }
+
+    fn read(places: &Places, text: &str, by_serde: bool) -> (bool, Reading) {
+        let (mut values, mut hints) = (Values::default(), Hints::default());
+        hints.reset(places.watches());
+        let mut walk = Walk {
+            places,
+            keywords: true,
+            values: &mut values,
+            hints: &mut hints,
+        };
+        let ok = if by_serde {
+            walk.serde_text(text).is_ok()
+        } else {
+            let mut buffer = String::new();
+            walk_text(&mut walk, text, &mut buffer).is_ok()
+        };
+        let reading = Reading {
+            values: values
+                .spans
+                .iter()
+                .map(|s| (s.group, values.of(s).to_owned(), s.string))
+                .collect(),
+            sightings: hints.sightings.clone(),
+            kinds: hints.kinds.to_vec(),
+            texts: hints
+                .kinds
+                .iter()
+                .zip(&hints.texts)
+                .map(|(k, t)| {
+                    if *k == HintKind::Text {
+                        t.clone()
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect(),
+            open: hints.open,
+        };
+        (ok, reading)
+    }
+
+    /// JSON text of a value, written with random whitespace and escapes.
+    fn write(value: &serde_json::Value, style: &mut impl Iterator<Item = u8>, out: &mut String) {
+        let space =
+            |out: &mut String, style: &mut dyn Iterator<Item = u8>| match style.next().unwrap_or(0)
+                % 8
+            {
+                0 => out.push(' '),
+                1 => out.push_str("\n\t "),
+                _ => {}
+            };
+        match value {
+            serde_json::Value::String(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    match (c, style.next().unwrap_or(0) % 4) {
+                        ('"', _) => out.push_str("\\\""),
+                        ('\\', _) => out.push_str("\\\\"),
+                        (c, _) if (c as u32) < 0x20 => {
+                            let _ = write!(out, "\\u{:04x}", c as u32);
+                        }
+                        ('/', 0) => out.push_str("\\/"),
+                        (c, 0) => {
+                            let mut units = [0u16; 2];
+                            for unit in c.encode_utf16(&mut units) {
+                                let _ = write!(out, "\\u{unit:04X}");
+                            }
+                        }
+                        (c, _) => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    space(out, style);
+                    write(item, style, out);
+                    space(out, style);
+                }
+                out.push(']');
+            }
+            serde_json::Value::Object(map) => {
+                out.push('{');
+                for (n, (key, item)) in map.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    space(out, style);
+                    write(&serde_json::Value::String(key.clone()), style, out);
+                    space(out, style);
+                    out.push(':');
+                    write(item, style, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let text = prop_oneof![
+            Just("Microsoft-Windows-Sysmon/Operational".to_owned()),
+            Just("C:\\Windows\\cmd.exe".to_owned()),
+            "[a-zA-Z \\\\\"/é😀\u{1}\t-]{0,12}",
+        ];
+        let number = prop_oneof![
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<u64>().prop_map(|n| serde_json::json!(n)),
+            (-1e20f64..1e20).prop_map(|n| serde_json::json!(n)),
+            Just(serde_json::json!(1)),
+        ];
+        let leaf = prop_oneof![
+            text.prop_map(serde_json::Value::String),
+            number,
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            Just(serde_json::Value::Null),
+        ];
+        let key = prop::sample::select(vec![
+            "Image",
+            "CommandLine",
+            "EventID",
+            "Computer",
+            "Channel",
+            "Event",
+            "System",
+            "EventData",
+            "#text",
+            "host",
+            "name",
+            "winlog",
+            "channel",
+            "other",
+            "é\"k",
+        ]);
+        leaf.prop_recursive(4, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6).prop_map(|members| {
+                    serde_json::Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_text_reader_reads_as_serde_json_does(
+            value in json(),
+            style in prop::collection::vec(any::<u8>(), 64),
+        ) {
+            let places = places();
+            let mut text = String::new();
+            write(&value, &mut style.iter().copied().cycle(), &mut text);
+            let (serde_ok, by_serde) = read(&places, &text, true);
+            prop_assert!(serde_ok, "{}", text);
+            let (ok, by_reader) = read(&places, &text, false);
+            prop_assert!(ok, "{}", text);
+            prop_assert_eq!(by_reader, by_serde, "{}", text);
+        }
+
+        #[test]
+        fn the_text_reader_accepts_only_json(text in "[\\[\\]{}\":,0-9eE.+ a-z\\\\-]{0,24}") {
+            let places = places();
+            let (ok, by_reader) = read(&places, &text, false);
+            let (serde_ok, by_serde) = read(&places, &text, true);
+            if ok {
+                prop_assert!(serde_ok, "{}", text);
+                prop_assert_eq!(by_reader, by_serde, "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_them() {
+        let places = places();
+        for text in [
+            "0",
+            "-0",
+            "12",
+            "-12",
+            "1.0",
+            "1e2",
+            "1E+2",
+            "-1.5e-3",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "0.1",
+        ] {
+            let doc = format!("{{\"EventID\": {text}, \"x\": [{text}]}}");
+            let (ok, by_reader) = read(&places, &doc, false);
+            assert!(ok, "{doc}");
+            assert_eq!(by_reader, read(&places, &doc, true).1, "{doc}");
+        }
+        for bad in [
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "{\"a\":1,}",
+            "[1 2]",
+            "\"\\ud800\"",
+        ] {
+            assert!(!read(&places, bad, false).0, "{bad}");
+        }
     }
 }
