@@ -107,14 +107,8 @@ impl Reader<'_, '_> {
     }
 
     fn object(&mut self, walk: &mut Walk<'_>, place: Option<PlaceId>, depth: usize) -> Read<()> {
-        if depth > MAX_DEPTH {
-            return Err(GaveUp);
-        }
-        self.at += 1;
         let place = walk.enter(place, false);
-        self.whitespace();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
+        if self.open(depth, b'}')? {
             return Ok(());
         }
         loop {
@@ -127,46 +121,55 @@ impl Reader<'_, '_> {
             self.expect(b':')?;
             self.whitespace();
             self.value(walk, child, depth)?;
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.whitespace();
-                }
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(GaveUp),
+            if self.closed(b'}')? {
+                return Ok(());
             }
         }
     }
 
     fn array(&mut self, walk: &mut Walk<'_>, place: Option<PlaceId>, depth: usize) -> Read<()> {
-        if depth > MAX_DEPTH {
-            return Err(GaveUp);
-        }
-        self.at += 1;
         let place = walk.enter(place, true);
-        self.whitespace();
-        if self.peek() == Some(b']') {
-            self.at += 1;
+        if self.open(depth, b']')? {
             return Ok(());
         }
         loop {
             self.value(walk, place, depth)?;
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.whitespace();
-                }
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(GaveUp),
+            if self.closed(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// Steps into an object or array (the reader is at its opening byte);
+    /// true when it is empty (and has been stepped over).
+    fn open(&mut self, depth: usize, close: u8) -> Read<bool> {
+        if depth > MAX_DEPTH {
+            return Err(GaveUp);
+        }
+        self.at += 1;
+        self.whitespace();
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.at += 1;
+        }
+        Ok(empty)
+    }
+
+    /// After a member or item: true at the closing byte (stepped over),
+    /// false after a comma (and the whitespace after it).
+    fn closed(&mut self, close: u8) -> Read<bool> {
+        self.whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                self.whitespace();
+                Ok(false)
+            }
+            Some(byte) if byte == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(GaveUp),
         }
     }
 
