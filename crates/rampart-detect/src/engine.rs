@@ -202,8 +202,9 @@ fn own_patterns(
     own
 }
 
-/// Most logsources a rule set keeps routed automata for; events of
-/// others are scanned with the automata of every rule.
+/// Most logsources a rule set keeps routed automata for (their memory is
+/// bounded too, see [`RuleSet::route`]); events of others are scanned with
+/// the automata of every rule.
 const MAX_ROUTES: usize = 64;
 
 /// Routes a [`Scratch`] keeps at hand.
@@ -565,7 +566,17 @@ impl RuleSet {
         if routes.len() >= MAX_ROUTES {
             return None;
         }
-        let route = self.build_route(source, routes.len() as u32 + 1);
+        let mut route = self.build_route(source, routes.len() as u32 + 1);
+        // Routes together stay within twice the full automata's memory;
+        // past that, new logsources are scanned with the full automata.
+        let routed: usize = routes.values().flatten().map(|r| r.automata.bytes()).sum();
+        let budget = 2 * prefilter.full.bytes();
+        if route
+            .as_ref()
+            .is_some_and(|r| routed + r.automata.bytes() > budget)
+        {
+            route = None;
+        }
         routes.insert(source.clone(), route.clone());
         route
     }
