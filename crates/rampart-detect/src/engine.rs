@@ -343,6 +343,12 @@ impl Scratch {
     pub fn remembers(&self) -> u64 {
         self.scanner.owner()
     }
+
+    /// The rules [`RuleSet::prescan`] kept for evaluation (until
+    /// [`RuleSet::evaluate_candidates`] runs), for tuning rule sets.
+    pub fn candidates(&self) -> &[u32] {
+        &self.candidates
+    }
 }
 
 impl RuleSet {

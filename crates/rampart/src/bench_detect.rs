@@ -178,6 +178,34 @@ fn load_rules(dir: &Path, limit: Option<usize>) -> anyhow::Result<Vec<rampart_de
     Ok(rules)
 }
 
+/// Prints the rules the prefilter lets through most often without their
+/// matching (where a sharper literal would help most).
+fn print_idle_candidates(set: &rampart_detect::RuleSet, lines: &[&str]) -> anyhow::Result<()> {
+    let mut idle = vec![0usize; set.len()];
+    let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
+    for line in lines {
+        let mut read = Ok(());
+        if set.prescan(&mut scratch, |walk| read = walk.json_text(line)) {
+            read?;
+            let candidates = scratch.candidates().to_vec();
+            let event: rampart_core::event::Json<'_> = serde_json::from_str(line)?;
+            set.evaluate_candidates(&event, &mut scratch, &mut hits);
+            for rule in candidates {
+                if !hits.contains(&(rule as usize)) {
+                    idle[rule as usize] += 1;
+                }
+            }
+        }
+    }
+    let mut ranked: Vec<(usize, usize)> = idle.into_iter().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("rules evaluated most often without matching:");
+    for (rule, count) in ranked.into_iter().take(15).filter(|r| r.1 > 0) {
+        println!("  {count:7}  {}", set.rule(rule).title);
+    }
+    Ok(())
+}
+
 /// Single-threaded evaluation of `events` against the rules: each NDJSON
 /// line is prescanned as it is read, and parsed into a tree (strings
 /// borrowing from the line, as ingest does) only when a rule may match;
@@ -245,6 +273,7 @@ pub fn detect(
         for (literal, rules) in set.literal_fanout().iter().take(25) {
             println!("  {rules:4} rules  {literal:?}");
         }
+        print_idle_candidates(&set, &lines)?;
     }
     let median = rates[rates.len() / 2];
     println!(
