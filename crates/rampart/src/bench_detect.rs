@@ -198,7 +198,7 @@ fn print_idle_candidates(set: &rampart_detect::RuleSet, lines: &[&str]) -> anyho
         }
     }
     let mut ranked: Vec<(usize, usize)> = idle.into_iter().enumerate().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("rules evaluated most often without matching:");
     for (rule, count) in ranked.into_iter().take(15).filter(|r| r.1 > 0) {
         println!("  {count:7}  {}", set.rule(rule).title);
