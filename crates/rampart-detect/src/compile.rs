@@ -10,7 +10,7 @@ use regex::RegexBuilder;
 use crate::event::{FieldId, FieldPaths};
 use crate::mapping::FieldMapping;
 use crate::matcher::{Comparison, Expr, FieldTest, Position, StarGlob, ValueTest};
-use crate::prefilter::regex_prefixes;
+use crate::prefilter::regex_needs;
 use crate::sigma::{
     Condition, FieldSpec, Modifier, Pattern, Piece, RawValue, Selection, SigmaRule,
 };
@@ -216,7 +216,7 @@ fn compile_value(
             .build()
             .parse(pattern)
             .ok()
-            .and_then(|hir| regex_prefixes(&hir));
+            .and_then(|hir| regex_needs(&hir));
         return Ok(vec![ValueTest::Regex { regex, need }]);
     }
     if m.has(Cidr) {

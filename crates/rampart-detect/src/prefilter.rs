@@ -194,6 +194,144 @@ fn value_need(test: &ValueTest, field: Option<FieldId>) -> Option<Clause> {
     }
 }
 
+/// Strings one of which occurs in every match of a regex (lower-cased as
+/// the scan reads text), or `None` when nothing is known: the more
+/// selective of its literal prefixes and its required factors.
+pub fn regex_needs(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    let rank = |set: &Vec<String>| {
+        (
+            set.iter().map(|s| s.chars().count()).min().unwrap_or(0),
+            usize::MAX - set.len(),
+        )
+    };
+    match (regex_prefixes(hir), required_factors(hir)) {
+        (Some(a), Some(b)) => Some(if rank(&b) > rank(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Most alternatives a set of required factors may hold.
+const MAX_FACTORS: usize = 64;
+
+/// A piece of a regex that always matches one ASCII string, modulo case
+/// (given lower-cased): an ASCII literal, or a class of one ASCII letter's
+/// cases (`(?i)k` also holds the Kelvin sign, `(?i)s` the long s, both of
+/// which the scan's lower-casing folds to ASCII; see [`scan_lowercase`]).
+/// Pieces are ASCII so that a string joined from several is found in the
+/// scanned text whatever case each piece matched in.
+fn exact_ascii(hir: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind};
+    let fold = |c: char| -> Option<char> {
+        let mut lower = scan_lowercase_char(c);
+        let first = lower.next()?;
+        (lower.next().is_none() && first.is_ascii()).then_some(first)
+    };
+    let mut single: Option<char> = None;
+    let mut add = |c: char| -> Option<()> {
+        let folded = fold(c)?;
+        match single {
+            None => single = Some(folded),
+            Some(seen) if seen == folded => {}
+            Some(_) => return None,
+        }
+        Some(())
+    };
+    match hir.kind() {
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0).ok()?;
+            text.is_ascii().then(|| text.to_ascii_lowercase())
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            for range in class.ranges() {
+                if u32::from(range.end()) - u32::from(range.start()) > 4 {
+                    return None;
+                }
+                for c in range.start()..=range.end() {
+                    add(c)?;
+                }
+            }
+            single.map(String::from)
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            for range in class.ranges() {
+                for b in range.start()..=range.end() {
+                    add(char::from(b).is_ascii().then_some(char::from(b))?)?;
+                }
+            }
+            single.map(String::from)
+        }
+        HirKind::Capture(capture) => exact_ascii(&capture.sub),
+        _ => None,
+    }
+}
+
+/// One character as [`scan_lowercase`] lower-cases it.
+fn scan_lowercase_char(c: char) -> impl Iterator<Item = char> {
+    let long_s = c == '\u{17F}';
+    c.to_lowercase().map(move |l| if long_s { 's' } else { l })
+}
+
+/// Strings one of which occurs in every match of `hir` (lower-cased as the
+/// scan reads text), or `None` when nothing is known. A concatenation
+/// gives its most selective part, adjacent ASCII pieces joined into one
+/// string; an alternation the union of its branches'; a repetition of at
+/// least one its body's; a literal that is not ASCII its own text.
+fn required_factors(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::HirKind;
+    if let Some(text) = exact_ascii(hir) {
+        return (!text.is_empty()).then(|| vec![text]);
+    }
+    let best = |sets: Vec<Vec<String>>| {
+        sets.into_iter()
+            .filter(|s| !s.is_empty() && s.iter().all(|t| !t.is_empty()))
+            .max_by_key(|set| {
+                (
+                    set.iter().map(|s| s.chars().count()).min().unwrap_or(0),
+                    usize::MAX - set.len(),
+                )
+            })
+    };
+    match hir.kind() {
+        // Matched as written: found in the ASCII-lower-cased text.
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0).ok()?;
+            Some(vec![text.to_ascii_lowercase()])
+        }
+        HirKind::Capture(capture) => required_factors(&capture.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required_factors(&rep.sub),
+        HirKind::Concat(items) => {
+            let mut sets = Vec::new();
+            let mut run = String::new();
+            for item in items {
+                match exact_ascii(item) {
+                    Some(text) => run.push_str(&text),
+                    None => {
+                        sets.push(vec![std::mem::take(&mut run)]);
+                        if let Some(set) = required_factors(item) {
+                            sets.push(set);
+                        }
+                    }
+                }
+            }
+            sets.push(vec![run]);
+            best(sets)
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required_factors(branch)?);
+                if all.len() > MAX_FACTORS {
+                    return None;
+                }
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// Strings one of which starts every match of a regex (its literal
 /// prefixes), or `None` when they are unbounded or include the empty string.
 pub fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
@@ -230,6 +368,7 @@ pub fn scan_lowercase(text: &str, out: &mut String) {
 mod tests {
     use super::*;
     use crate::matcher::Position;
+    use proptest::prelude::*;
 
     fn text(s: &str) -> Expr {
         Expr::Field(
@@ -295,6 +434,73 @@ mod tests {
         let e = Expr::Or(vec![text("ab"), Expr::Not(Box::new(text("x")))]);
         assert!(clauses(&e).is_empty());
         assert_eq!(clauses(&Expr::Const(false)), vec![Clause::new()]);
+    }
+
+    #[test]
+    fn regexes_give_their_required_factors() {
+        let needs = |pattern: &str| regex_needs(&regex_syntax::parse(pattern).unwrap());
+        assert_eq!(
+            needs(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe"#),
+            Some(vec!["werfaultsecure.exe".to_string()])
+        );
+        assert_eq!(
+            needs(r"\w+`(?:\w+|-|.)`[\w+|\s]"),
+            Some(vec!["`".to_string()])
+        );
+        // Here the prefixes (eight of them) say more than the factor "${".
+        let env = needs(r"(?i)\$\{`?e`?n`?v").unwrap();
+        assert!(env.len() == 8 && env.iter().all(|n| n.starts_with("${") && n.len() >= 5));
+        assert_eq!(
+            needs(r"[0-9]+(abc|de)"),
+            Some(vec!["abc".to_string(), "de".to_string()])
+        );
+        assert_eq!(needs(r"\d+|x"), None);
+    }
+
+    fn scanned(text: &str) -> String {
+        let mut out = text.to_ascii_lowercase();
+        if !text.is_ascii() {
+            let mut lowered = String::new();
+            scan_lowercase(text, &mut lowered);
+            out.push('\n');
+            out.push_str(&lowered);
+        }
+        out
+    }
+
+    fn regex_text() -> impl Strategy<Value = String> {
+        let atom = prop::sample::select(vec![
+            "a", "B", "é", "É", "k", "K", "s", "S", "ſ", "Σ", "σ", "\\.", "[ab]", "[kK]", ".",
+            "\\w", "\\s", " ", "(?i:k)", "(?i:s)", "(?i:é)", "(?i:σ)", "(?i:ab)", "(a|bk)",
+        ]);
+        let quantifier = prop::sample::select(vec!["", "", "", "?", "*", "+", "{2}"]);
+        let piece = (atom, quantifier).prop_map(|(a, q)| format!("{a}{q}"));
+        let branch = prop::collection::vec(piece, 1..5).prop_map(|p| p.concat());
+        (prop::collection::vec(branch, 1..3), any::<bool>())
+            .prop_map(|(b, i)| format!("{}{}", if i { "(?i)" } else { "" }, b.join("|")))
+    }
+
+    fn some_text() -> impl Strategy<Value = String> {
+        let c = prop::sample::select(vec![
+            'a', 'A', 'b', 'B', 'é', 'É', 'k', 'K', '\u{212A}', 's', 'S', 'ſ', 'Σ', 'σ', 'ς', '.',
+            ' ', 'x',
+        ]);
+        prop::collection::vec(c, 0..10).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_regex_match_contains_one_of_its_needs(pattern in regex_text(), text in some_text()) {
+            let Ok(hir) = regex_syntax::parse(&pattern) else { return Ok(()) };
+            let regex = regex::Regex::new(&pattern).unwrap();
+            if let (true, Some(needs)) = (regex.is_match(&text), regex_needs(&hir)) {
+                let hay = scanned(&text);
+                proptest::prop_assert!(
+                    needs.iter().any(|n| hay.contains(n.to_ascii_lowercase().as_str())),
+                    "{pattern:?} matches {text:?}, but none of {needs:?} is in {hay:?}"
+                );
+            }
+        }
     }
 
     #[test]
