@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use regex::RegexBuilder;
 
 use crate::event::{FieldId, FieldPaths};
 use crate::mapping::FieldMapping;
@@ -14,6 +13,30 @@ use crate::prefilter::regex_needs;
 use crate::sigma::{
     Condition, FieldSpec, Modifier, Pattern, Piece, RawValue, Selection, SigmaRule,
 };
+
+/// A regular expression as rules use it: only ever asked whether it
+/// matches. The bounded backtracker is left out: on short values it was
+/// chosen for large expressions (Unicode classes repeated, as in
+/// `[^"]{0,64}`) and cleared a visited set of hundreds of kilobytes per
+/// value; the lazy DFA, then the PikeVM, answer instead.
+fn sigma_regex(
+    pattern: &str,
+    syntax: regex_automata::util::syntax::Config,
+) -> Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Builder::new()
+        .configure(
+            regex_automata::meta::Regex::config()
+                .backtrack(false)
+                .nfa_size_limit(Some(1 << 22)),
+        )
+        .syntax(syntax)
+        .build(pattern)
+        .map_err(|e| match e.syntax_error() {
+            // The parser's own message says what is not supported.
+            Some(syntax) => syntax.to_string(),
+            None => e.to_string(),
+        })
+}
 
 /// Values for `%name%` placeholders of the `expand` modifier.
 pub type Placeholders = HashMap<String, Vec<String>>;
@@ -197,18 +220,16 @@ fn compile_value(
         let RawValue::Str(pattern) = value else {
             return Err("`re` needs a text value".into());
         };
-        let regex = RegexBuilder::new(pattern)
+        let syntax = regex_automata::util::syntax::Config::new()
             .case_insensitive(m.has(ReIgnoreCase))
             .multi_line(m.has(ReMultiLine))
-            .dot_matches_new_line(m.has(ReDotAll))
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| {
-                format!(
-                    "regular expression {pattern:?} is not supported: {}",
-                    first_line(&e.to_string())
-                )
-            })?;
+            .dot_matches_new_line(m.has(ReDotAll));
+        let regex = sigma_regex(pattern, syntax).map_err(|e| {
+            format!(
+                "regular expression {pattern:?} is not supported: {}",
+                first_line(&e)
+            )
+        })?;
         let need = regex_syntax::ParserBuilder::new()
             .case_insensitive(m.has(ReIgnoreCase))
             .multi_line(m.has(ReMultiLine))
@@ -439,7 +460,8 @@ fn pattern_test(pattern: Pattern, position: Position, cased: bool) -> Result<Val
             }
         }
         source.push('$');
-        let regex = regex::Regex::new(&source).map_err(|e| e.to_string())?;
+        let syntax = regex_automata::util::syntax::Config::new();
+        let regex = sigma_regex(&source, syntax)?;
         let need = pattern
             .literals()
             .max_by_key(|l| l.len())

@@ -2,7 +2,7 @@
 
 use memchr::memmem;
 use rampart_core::event::{IpMatch, Json};
-use regex::Regex;
+use regex_automata::meta::Regex;
 
 use crate::event::{EventContext, FieldId, Resolved, Scalar};
 
@@ -138,7 +138,7 @@ impl ValueTest {
             ValueTest::Glob { glob, cased } => {
                 glob.matches(if *cased { &value.text } else { &value.lower })
             }
-            ValueTest::Regex { regex, .. } => regex.is_match(&value.text),
+            ValueTest::Regex { regex, .. } => regex.is_match(value.text.as_bytes()),
             ValueTest::Cidr(net) => value.ip().is_some_and(|ip| net.matches(ip)),
             ValueTest::Compare(op, limit) => value.number().is_some_and(|n| match op {
                 Comparison::Gt => n > *limit,
