@@ -273,6 +273,34 @@ impl Automata {
     }
 }
 
+/// The routes a [`Scratch`] took lately, for one rule set: looked up here
+/// first, without the rule set's lock and hashing (a few logsources make
+/// up most of a stream).
+#[derive(Default)]
+struct RecentRoutes {
+    rule_set: u64,
+    routes: Vec<(EventSource, Option<Arc<Routed>>)>,
+}
+
+impl RecentRoutes {
+    /// [`RuleSet::route`], remembered.
+    fn get(&mut self, set: &RuleSet, source: Option<&EventSource>) -> Option<Arc<Routed>> {
+        if self.rule_set != set.id {
+            self.routes.clear();
+            self.rule_set = set.id;
+        }
+        let source = source?;
+        if let Some((_, routed)) = self.routes.iter().find(|(s, _)| s == source) {
+            return routed.clone();
+        }
+        let routed = set.route(source);
+        if self.routes.len() < SCRATCH_ROUTES {
+            self.routes.push((source.clone(), routed.clone()));
+        }
+        routed
+    }
+}
+
 /// Automata over the literals of the rules one logsource admits.
 struct Routed {
     /// Numbers this route's automata in the scan memo (0 is the full set).
@@ -323,10 +351,7 @@ pub struct Scratch {
     found: Found,
     values: Values,
     hints: Hints,
-    /// The routes this scratch took lately, for the rule set `routes_of`:
-    /// looked up here first, without the rule set's lock and hashing.
-    routes: Vec<(EventSource, Option<Arc<Routed>>)>,
-    routes_of: u64,
+    routes: RecentRoutes,
     /// The logsource the prescan found, for the candidates' evaluation.
     source: Option<EventSource>,
     scanner: ValueScanner,
@@ -461,22 +486,7 @@ impl RuleSet {
             hints: &mut scratch.hints,
         });
         let source = scratch.hints.source(&prefilter.places);
-        if scratch.routes_of != self.id {
-            scratch.routes.clear();
-            scratch.routes_of = self.id;
-        }
-        let known = source
-            .as_ref()
-            .and_then(|source| scratch.routes.iter().find(|(s, _)| s == source));
-        let routed = match (known, &source) {
-            (Some((_, routed)), _) => routed.clone(),
-            (None, Some(source)) if scratch.routes.len() < SCRATCH_ROUTES => {
-                let routed = self.route(Some(source));
-                scratch.routes.push((source.clone(), routed.clone()));
-                routed
-            }
-            (None, _) => self.route(source.as_ref()),
-        };
+        let routed = scratch.routes.get(self, source.as_ref());
         let (automata, route) = match &routed {
             Some(routed) => (&routed.automata, routed.id),
             None => (&prefilter.full, 0),
@@ -551,8 +561,10 @@ impl RuleSet {
     /// The routed automata for an event's logsource, built on first use;
     /// `None` when the full automata serve (the logsource is unknown, admits
     /// every rule, or too many logsources were seen).
-    fn route(&self, source: Option<&EventSource>) -> Option<Arc<Routed>> {
-        let source = source.filter(|s| **s != EventSource::default())?;
+    fn route(&self, source: &EventSource) -> Option<Arc<Routed>> {
+        if *source == EventSource::default() {
+            return None;
+        }
         let prefilter = &self.prefilter;
         if prefilter.literal_automaton.is_empty() {
             return None;

@@ -198,16 +198,19 @@ fn value_need(test: &ValueTest, field: Option<FieldId>) -> Option<Clause> {
 /// the scan reads text), or `None` when nothing is known: the more
 /// selective of its literal prefixes and its required factors.
 pub fn regex_needs(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
-    let rank = |set: &Vec<String>| {
-        (
-            set.iter().map(|s| s.chars().count()).min().unwrap_or(0),
-            usize::MAX - set.len(),
-        )
-    };
     match (regex_prefixes(hir), required_factors(hir)) {
         (Some(a), Some(b)) => Some(if rank(&b) > rank(&a) { b } else { a }),
         (a, b) => a.or(b),
     }
+}
+
+/// How selective a set of strings one of which must occur is: longer
+/// shortest string first, then fewer strings.
+fn rank(set: &[String]) -> (usize, usize) {
+    (
+        set.iter().map(|s| s.chars().count()).min().unwrap_or(0),
+        usize::MAX - set.len(),
+    )
 }
 
 /// Most alternatives a set of required factors may hold.
@@ -284,12 +287,7 @@ fn required_factors(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     let best = |sets: Vec<Vec<String>>| {
         sets.into_iter()
             .filter(|s| !s.is_empty() && s.iter().all(|t| !t.is_empty()))
-            .max_by_key(|set| {
-                (
-                    set.iter().map(|s| s.chars().count()).min().unwrap_or(0),
-                    usize::MAX - set.len(),
-                )
-            })
+            .max_by_key(|set| rank(set))
     };
     match hir.kind() {
         // Matched as written: found in the ASCII-lower-cased text.

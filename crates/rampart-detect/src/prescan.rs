@@ -196,7 +196,7 @@ pub struct Walk<'a> {
 impl Walk<'_> {
     /// Reads a JSON document (the event, or the members of an object to
     /// add to it) straight from its text. On an error, what was read so
-    /// far has been scanned and the logsource is left to the tree.
+    /// far has been collected and the logsource is left to the tree.
     pub fn json_text(&mut self, text: &str) -> Result<(), serde_json::Error> {
         let (spans, bytes) = (self.values.spans.len(), self.values.text.len());
         let mut buffer = std::mem::take(&mut self.values.decoded);

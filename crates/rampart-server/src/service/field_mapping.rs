@@ -38,24 +38,26 @@ pub struct FieldMappingInput {
     pub mapping: BTreeMap<String, Vec<String>>,
 }
 
-/// The organisation's mapping as detection compiles it. A stored mapping
-/// that no longer reads (it was checked when written) is logged and the
-/// defaults apply.
+/// The organisation's mapping as detection compiles it.
 pub async fn org_mapping(store: &dyn Store, org: OrgId) -> Result<FieldMapping, ApiError> {
-    let Some(stored) = store.field_mapping(org).await? else {
-        return Ok(FieldMapping::default());
+    Ok(read_stored(org, store.field_mapping(org).await?.as_ref()))
+}
+
+/// A stored mapping; one that no longer reads (it was checked when
+/// written) is logged and the defaults apply.
+fn read_stored(org: OrgId, stored: Option<&StoredFieldMapping>) -> FieldMapping {
+    let Some(stored) = stored else {
+        return FieldMapping::default();
     };
-    Ok(
-        serde_json::from_str(&stored.mapping).unwrap_or_else(|e: serde_json::Error| {
-            tracing::warn!(%org, error = %e, "stored field mapping does not read; defaults apply");
-            FieldMapping::default()
-        }),
-    )
+    serde_json::from_str(&stored.mapping).unwrap_or_else(|e: serde_json::Error| {
+        tracing::warn!(%org, error = %e, "stored field mapping does not read; defaults apply");
+        FieldMapping::default()
+    })
 }
 
 pub async fn get(state: &AppState, org: OrgId) -> Result<FieldMappingView, ApiError> {
     let stored = state.store.field_mapping(org).await?;
-    let own = org_mapping(&*state.store, org).await?;
+    let own = read_stored(org, stored.as_ref());
     Ok(FieldMappingView {
         mapping: own.overrides,
         updated_at: stored.map(|s| s.updated_at),
