@@ -21,6 +21,7 @@ pub mod sshd;
 pub mod tester;
 mod textwalk;
 pub mod view;
+mod yaml_depth;
 
 pub use compile::Placeholders;
 pub use correlate::{Correlator, Limits};

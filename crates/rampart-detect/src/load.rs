@@ -7,6 +7,7 @@ use serde::Deserialize;
 use yaml_serde::Value;
 
 use crate::sigma::{CorrelationRule, SigmaRule};
+use crate::yaml_depth::{flow_depth_exceeds, MAX_FLOW_DEPTH};
 
 /// One document of a rule file.
 #[derive(Debug, Clone)]
@@ -59,6 +60,14 @@ impl std::fmt::Display for LoadError {
 /// Parses every YAML document of `text`.
 pub fn parse_documents(text: &str) -> Vec<Result<Document, LoadError>> {
     let mut out = Vec::new();
+    if flow_depth_exceeds(text, MAX_FLOW_DEPTH) {
+        out.push(Err(LoadError {
+            id: None,
+            title: None,
+            reason: format!("invalid YAML: brackets nest deeper than {MAX_FLOW_DEPTH} levels"),
+        }));
+        return out;
+    }
     for doc in yaml_serde::Deserializer::from_str(text) {
         let value = match Value::deserialize(doc) {
             Ok(value) => value,
@@ -144,4 +153,21 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_without_exhausting_the_stack() {
+        for hostile in [
+            format!("title: t\ndetection: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("title: t\ndetection: {}1{}\n", "{a: ".repeat(50_000), "}".repeat(50_000)),
+            format!("title: t\ndetection:\n{}", (0..300).map(|d| format!("{}k{d}:\n", " ".repeat(d))).collect::<String>()),
+        ] {
+            let docs = parse_documents(&hostile);
+            assert!(matches!(docs.as_slice(), [Err(_)]), "{docs:?}");
+        }
+    }
 }

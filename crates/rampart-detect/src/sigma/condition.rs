@@ -2,6 +2,11 @@
 //! `all of sel_*`, `1 of them`, `all of them`; `not` binds tightest, then
 //! `and`, then `or`.
 
+/// How deeply a condition may nest (parentheses and `not`s). Real rules
+/// nest a few levels; the bound keeps a hostile condition from exhausting
+/// the stack of the parser, the compiler or the evaluator.
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
 /// A parsed condition over the rule's selections (by index).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
@@ -93,6 +98,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Condition, String
     let mut parser = Parser {
         tokens,
         at: 0,
+        depth: 0,
         names,
     };
     let condition = parser.or()?;
@@ -122,6 +128,8 @@ fn describe(token: &Token) -> String {
 struct Parser<'a> {
     tokens: Vec<Token>,
     at: usize,
+    /// Open parentheses and `not`s around the token at `at`.
+    depth: usize,
     names: &'a [String],
 }
 
@@ -157,15 +165,31 @@ impl Parser<'_> {
     fn not(&mut self) -> Result<Condition, String> {
         if self.peek() == Some(&Token::Not) {
             self.at += 1;
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            self.descend()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary()
+    }
+
+    /// One level deeper, refused past [`MAX_CONDITION_DEPTH`].
+    fn descend(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_CONDITION_DEPTH {
+            return Err(format!(
+                "condition nests deeper than {MAX_CONDITION_DEPTH} levels of parentheses and `not`"
+            ));
+        }
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Condition, String> {
         match self.next() {
             Some(Token::Open) => {
+                self.descend()?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Token::Close) => Ok(inner),
                     _ => Err("missing `)` in condition".into()),
@@ -287,5 +311,24 @@ mod tests {
             .contains("correlation"));
         assert!(parse_condition("(sel_a", &n).is_err());
         assert!(parse_condition("sel_c", &n).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_exhausting_the_stack() {
+        let n = names(&["a", "b"]);
+        let ok = format!("{}a{}", "(".repeat(MAX_CONDITION_DEPTH), ")".repeat(MAX_CONDITION_DEPTH));
+        assert!(parse_condition(&ok, &n).is_ok());
+        let deep = format!("{}a{}", "(".repeat(MAX_CONDITION_DEPTH + 1), ")".repeat(MAX_CONDITION_DEPTH + 1));
+        assert!(parse_condition(&deep, &n).unwrap_err().contains("nests deeper"));
+        for hostile in [
+            format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("{}a", "not ".repeat(50_000)),
+            format!("{}a", "( not ".repeat(30_000)),
+        ] {
+            assert!(parse_condition(&hostile, &n).unwrap_err().contains("nests deeper"));
+        }
+        // Many siblings are flat, not deep.
+        let wide = vec!["a"; 10_000].join(" or ");
+        assert!(parse_condition(&wide, &n).is_ok());
     }
 }
