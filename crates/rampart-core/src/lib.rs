@@ -23,4 +23,4 @@ pub use ids::{
     AlertId, ApiKeyId, AuditId, CommentId, IncidentId, OrgId, SessionId, UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
-pub use tenancy::{ApiKey, Organisation, User};
+pub use tenancy::{ApiKey, CreatorState, Organisation, User};

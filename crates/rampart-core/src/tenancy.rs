@@ -39,10 +39,23 @@ pub struct ApiKey {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The state of the user who made the key; absent for keys made at the
+    /// command line. A key works only while its creator is active.
+    pub creator_state: Option<CreatorState>,
+}
+
+/// Where the user who made an API key stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatorState {
+    Active,
+    Disabled,
+    Deleted,
 }
 
 impl ApiKey {
+    /// Not revoked, and its creator (if any) neither disabled nor deleted.
     pub fn is_active(&self) -> bool {
-        self.revoked_at.is_none()
+        self.revoked_at.is_none() && matches!(self.creator_state, None | Some(CreatorState::Active))
     }
 }

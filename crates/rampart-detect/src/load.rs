@@ -162,9 +162,22 @@ mod tests {
     #[test]
     fn deeply_nested_yaml_is_refused_without_exhausting_the_stack() {
         for hostile in [
-            format!("title: t\ndetection: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
-            format!("title: t\ndetection: {}1{}\n", "{a: ".repeat(50_000), "}".repeat(50_000)),
-            format!("title: t\ndetection:\n{}", (0..300).map(|d| format!("{}k{d}:\n", " ".repeat(d))).collect::<String>()),
+            format!(
+                "title: t\ndetection: {}1{}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+            format!(
+                "title: t\ndetection: {}1{}\n",
+                "{a: ".repeat(50_000),
+                "}".repeat(50_000)
+            ),
+            format!(
+                "title: t\ndetection:\n{}",
+                (0..300)
+                    .map(|d| format!("{}k{d}:\n", " ".repeat(d)))
+                    .collect::<String>()
+            ),
         ] {
             let docs = parse_documents(&hostile);
             assert!(matches!(docs.as_slice(), [Err(_)]), "{docs:?}");

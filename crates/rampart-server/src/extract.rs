@@ -50,6 +50,15 @@ impl Principal {
         }
     }
 
+    /// The standing this caller changes other users with.
+    pub fn changed_by(&self) -> crate::service::accounts::ChangedBy {
+        use crate::service::accounts::ChangedBy;
+        match &self.actor {
+            Actor::User { user, .. } if user.platform_admin => ChangedBy::PlatformAdmin,
+            _ => ChangedBy::OrgAdmin,
+        }
+    }
+
     pub fn user(&self) -> Option<&User> {
         match &self.actor {
             Actor::User { user, .. } => Some(user),

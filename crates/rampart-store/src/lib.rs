@@ -129,7 +129,8 @@ pub trait Store:
         update: &UserUpdate,
         now: Timestamp,
     ) -> Result<Option<User>>;
-    async fn delete_user(&self, org: OrgId, id: UserId) -> Result<bool>;
+    /// Deletes the user; the API keys it made stop working (creator deleted).
+    async fn delete_user(&self, org: OrgId, id: UserId, now: Timestamp) -> Result<bool>;
     /// Active (not disabled) admins of the organisation.
     async fn count_active_admins(&self, org: OrgId) -> Result<i64>;
     /// Authentication look-up by e-mail (e-mail addresses are unique platform-wide).

@@ -33,6 +33,11 @@ const SQLITE: &[Source] = &[
         "detection field mappings",
         include_str!("../migrations/sqlite/0005_field_mappings.sql"),
     ),
+    (
+        6,
+        "API key creator deleted",
+        include_str!("../migrations/sqlite/0006_api_key_creator.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -80,6 +85,11 @@ const POSTGRES: &[Source] = &[
         9,
         "detection field mappings",
         include_str!("../migrations/postgres/0009_field_mappings.sql"),
+    ),
+    (
+        10,
+        "API key creator deleted",
+        include_str!("../migrations/postgres/0010_api_key_creator.sql"),
     ),
 ];
 

@@ -16,8 +16,13 @@ pub(crate) const USER_COLUMNS: &str =
 pub(crate) const USER_RETURNING: &str =
     "id, org_id, email, display_name, role, platform_admin, disabled, created_at";
 
+/// An API key's columns, with its creator's disabled flag (a subquery, so
+/// the list also serves `UPDATE … RETURNING`).
 pub(crate) const API_KEY_COLUMNS: &str =
-    "id, org_id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
+    "id, org_id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at, \
+     creator_deleted_at, \
+     (SELECT CASE WHEN u.disabled THEN 1 ELSE 0 END FROM users u \
+     WHERE u.id = api_keys.created_by) AS creator_disabled";
 
 /// A page size within the API's bounds (1–1000).
 pub(crate) fn page_limit(limit: u32) -> i64 {
@@ -56,7 +61,7 @@ macro_rules! impl_store_sql {
     ($store:ty, $backend:expr, $row:ty) => {
         use async_trait::async_trait;
         use rampart_core::{
-            ApiKey, ApiKeyId, OrgId, Organisation, SessionId, Timestamp, User, UserId,
+            ApiKey, ApiKeyId, CreatorState, OrgId, Organisation, SessionId, Timestamp, User, UserId,
         };
         use sqlx::Row as _;
 
@@ -103,6 +108,15 @@ macro_rules! impl_store_sql {
                 created_at: Timestamp(row.try_get("created_at")?),
                 last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
                 revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp),
+                creator_state: if row.try_get::<Option<i64>, _>("creator_deleted_at")?.is_some() {
+                    Some(CreatorState::Deleted)
+                } else {
+                    match (created_by, row.try_get::<Option<i32>, _>("creator_disabled")?) {
+                        (None, _) => None,
+                        (Some(_), Some(1)) => Some(CreatorState::Disabled),
+                        (Some(_), _) => Some(CreatorState::Active),
+                    }
+                },
             })
         }
 
@@ -270,12 +284,23 @@ macro_rules! impl_store_sql {
                 row.as_ref().map(user_from_row).transpose()
             }
 
-            async fn delete_user(&self, org: OrgId, id: UserId) -> Result<bool> {
+            async fn delete_user(&self, org: OrgId, id: UserId, now: Timestamp) -> Result<bool> {
+                // The user's keys stop working with the user, in one step.
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE api_keys SET creator_deleted_at = $3 WHERE org_id = $1 AND created_by = $2",
+                )
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?;
                 let done = sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
                     .bind(org.to_string())
                     .bind(id.to_string())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(done.rows_affected() > 0)
             }
 

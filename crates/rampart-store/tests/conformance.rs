@@ -116,7 +116,10 @@ async fn users_are_confined_to_their_organisation(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_none());
-    assert!(!store.delete_user(org_b, admin_a).await.unwrap());
+    assert!(!store
+        .delete_user(org_b, admin_a, Timestamp(0))
+        .await
+        .unwrap());
     let listed_b = store.list_users(org_b, None, 100).await.unwrap();
     assert!(listed_b.iter().all(|u| u.org_id == org_b));
     assert_eq!(listed_b.len(), 1);

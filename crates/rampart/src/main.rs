@@ -258,7 +258,14 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 password: Some(password),
                 ..Default::default()
             };
-            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            accounts::update_user(
+                &state,
+                accounts::ChangedBy::Operator,
+                user.org_id,
+                user.id,
+                change,
+            )
+            .await?;
             println!(
                 "password of {} changed; their sessions are ended",
                 user.email
@@ -273,7 +280,14 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 role: Some(role),
                 ..Default::default()
             };
-            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            accounts::update_user(
+                &state,
+                accounts::ChangedBy::Operator,
+                user.org_id,
+                user.id,
+                change,
+            )
+            .await?;
             println!("{} is now {role}", user.email);
         }
         UserAction::Disable { email, enable } => {
@@ -282,7 +296,14 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 disabled: Some(!enable),
                 ..Default::default()
             };
-            accounts::update_user(&state, user.org_id, user.id, change).await?;
+            accounts::update_user(
+                &state,
+                accounts::ChangedBy::Operator,
+                user.org_id,
+                user.id,
+                change,
+            )
+            .await?;
             println!(
                 "{} is now {}",
                 user.email,

@@ -316,16 +316,28 @@ mod tests {
     #[test]
     fn nesting_is_bounded_without_exhausting_the_stack() {
         let n = names(&["a", "b"]);
-        let ok = format!("{}a{}", "(".repeat(MAX_CONDITION_DEPTH), ")".repeat(MAX_CONDITION_DEPTH));
+        let ok = format!(
+            "{}a{}",
+            "(".repeat(MAX_CONDITION_DEPTH),
+            ")".repeat(MAX_CONDITION_DEPTH)
+        );
         assert!(parse_condition(&ok, &n).is_ok());
-        let deep = format!("{}a{}", "(".repeat(MAX_CONDITION_DEPTH + 1), ")".repeat(MAX_CONDITION_DEPTH + 1));
-        assert!(parse_condition(&deep, &n).unwrap_err().contains("nests deeper"));
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_CONDITION_DEPTH + 1),
+            ")".repeat(MAX_CONDITION_DEPTH + 1)
+        );
+        assert!(parse_condition(&deep, &n)
+            .unwrap_err()
+            .contains("nests deeper"));
         for hostile in [
             format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000)),
             format!("{}a", "not ".repeat(50_000)),
             format!("{}a", "( not ".repeat(30_000)),
         ] {
-            assert!(parse_condition(&hostile, &n).unwrap_err().contains("nests deeper"));
+            assert!(parse_condition(&hostile, &n)
+                .unwrap_err()
+                .contains("nests deeper"));
         }
         // Many siblings are flat, not deep.
         let wide = vec!["a"; 10_000].join(" or ");

@@ -27,6 +27,32 @@ pub struct UserChange {
     pub password: Option<SecretString>,
 }
 
+/// Who asks for a change to a user: the operator at the command line, or
+/// an API caller whose standing decides what it may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// `rampart user …` on the server itself.
+    Operator,
+    /// A signed-in platform admin.
+    PlatformAdmin,
+    /// An organisation admin, or an API key with the admin scope.
+    OrgAdmin,
+}
+
+impl ChangedBy {
+    /// Only a platform admin (or the operator) may change a platform admin:
+    /// otherwise an organisation admin of the platform admin's organisation
+    /// could take over the account and reach every tenant.
+    fn may_change(self, target: &User) -> Result<(), ApiError> {
+        if target.platform_admin && self == ChangedBy::OrgAdmin {
+            return Err(ApiError::forbidden(
+                "only a platform admin may change or delete a platform admin",
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn check_email(email: &str) -> Result<(), ApiError> {
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -90,6 +116,7 @@ pub async fn create_user(state: &AppState, org: OrgId, input: UserInput) -> Resu
 /// refused; a new password or disabling ends the user's sessions.
 pub async fn update_user(
     state: &AppState,
+    by: ChangedBy,
     org: OrgId,
     id: UserId,
     change: UserChange,
@@ -105,6 +132,7 @@ pub async fn update_user(
         .get_user(org, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
+    by.may_change(&current)?;
     let loses_admin = current.role == Role::Admin
         && !current.disabled
         && (change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true));
@@ -134,16 +162,22 @@ pub async fn update_user(
     Ok(user)
 }
 
-pub async fn delete_user(state: &AppState, org: OrgId, id: UserId) -> Result<(), ApiError> {
+pub async fn delete_user(
+    state: &AppState,
+    by: ChangedBy,
+    org: OrgId,
+    id: UserId,
+) -> Result<(), ApiError> {
     let current = state
         .store
         .get_user(org, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
+    by.may_change(&current)?;
     if current.role == Role::Admin && !current.disabled {
         ensure_another_admin(state, org).await?;
     }
-    if !state.store.delete_user(org, id).await? {
+    if !state.store.delete_user(org, id, state.clock.now()).await? {
         return Err(ApiError::not_found("user"));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! API keys: created with scopes and shown once, listed, revoked.
 
-use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, OrgId, UserId};
+use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, CreatorState, OrgId, UserId};
 
 use crate::auth::tokens;
 use crate::error::ApiError;
@@ -46,6 +46,7 @@ pub async fn create(
         created_at: state.clock.now(),
         last_used_at: None,
         revoked_at: None,
+        creator_state: created_by.map(|_| CreatorState::Active),
     };
     state
         .store

@@ -8,4 +8,5 @@ mod detection;
 mod events;
 mod helpers;
 mod operations;
+mod security;
 mod validation;
