@@ -163,6 +163,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        if let Some(name) = parts.uri.query().and_then(query_param_with_nul) {
+            return Err(ApiError {
+                field: Some(name),
+                ..ApiError::bad_request(
+                    "invalid_query",
+                    "a query parameter may not contain NUL (%00)",
+                )
+            });
+        }
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
             .map_err(|rejection| {
@@ -180,21 +189,101 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 /// Parses JSON, reporting the line and column of a syntax error and the
 /// field of a shape error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let (code, detail) = match e.classify() {
-            serde_json::error::Category::Data => ("invalid_field", e.to_string()),
-            _ => ("malformed_json", format!("malformed JSON: {e}")),
-        };
-        let field = (code == "invalid_field")
-            .then(|| field_of(&e.to_string()))
-            .flatten();
-        ApiError {
-            field,
-            line: u32::try_from(e.line()).ok(),
-            column: u32::try_from(e.column()).ok(),
-            ..ApiError::bad_request(code, detail)
+    refuse_nul(bytes)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(e.into_inner(), &path)
+    })?;
+    deserializer.end().map_err(|e| json_error(e, "."))?;
+    Ok(value)
+}
+
+/// The problem for a JSON error found at `path` (`.` for the document).
+fn json_error(e: serde_json::Error, path: &str) -> ApiError {
+    let message = e.to_string();
+    let (code, detail) = match e.classify() {
+        serde_json::error::Category::Data => ("invalid_field", message.clone()),
+        _ => ("malformed_json", format!("malformed JSON: {e}")),
+    };
+    // A missing field is named in the message (the path is its parent's);
+    // any other shape error by where it happened.
+    let field = match code {
+        "invalid_field" if message.starts_with("missing field") => {
+            field_of(&message).map(|f| match path {
+                "." => f,
+                parent => format!("{parent}.{f}"),
+            })
         }
+        "invalid_field" if path != "." => Some(path.to_owned()),
+        _ => None,
+    };
+    ApiError {
+        field,
+        line: u32::try_from(e.line()).ok(),
+        column: u32::try_from(e.column()).ok(),
+        ..ApiError::bad_request(code, detail)
+    }
+}
+
+/// Text input may not hold NUL (`\u0000`): PostgreSQL text cannot store
+/// it, and no name, comment or rule needs it. Refused the same way on
+/// every backend, naming the field that holds it.
+fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    let escaped_nul = bytes.windows(6).enumerate().any(|(at, w)| {
+        w == b"\\u0000"
+            && bytes[..at]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count()
+                % 2
+                == 0
+    });
+    if !escaped_nul {
+        return Ok(());
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| path_of_nul(&v, String::new()));
+    Err(ApiError {
+        field: field.or_else(|| Some(".".into())),
+        ..ApiError::bad_request("invalid_field", "text may not contain NUL (\\u0000)")
     })
+}
+
+/// Where in `value` a string (or key) holds NUL, as `a.b[2]`.
+fn path_of_nul(value: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| path_of_nul(v, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                path_of_nul(v, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The first query parameter whose name or value holds NUL (`%00`).
+fn query_param_with_nul(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .find(|pair| pair.contains('\0') || pair.to_ascii_lowercase().contains("%00"))
+        .map(|pair| pair.split('=').next().unwrap_or_default().to_owned())
 }
 
 /// serde names the field in its messages as `field` in backticks.
@@ -268,5 +357,19 @@ mod tests {
         assert_eq!(err.field.as_deref(), Some("email"));
         let err = parse_json::<Login>(b"{\"email\":\"a\",\"extra\":1}").unwrap_err();
         assert_eq!(err.field.as_deref(), Some("extra"));
+        // A value of the wrong type names its field, not the value.
+        let err = parse_json::<Login>(b"{\"email\": 5}").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("email"));
+        let err = parse_json::<Vec<Login>>(b"[{\"email\":\"a\"}, {\"email\": true}]").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("[1].email"));
+        let err = parse_json::<Vec<Login>>(b"[{\"email\":\"a\"}, {\"email\":\"x\\u0000y\"}]")
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("[1].email"));
+        // An escaped backslash before `u0000` is text, not NUL.
+        assert!(parse_json::<Login>(b"{\"email\":\"x\\\\u0000\"}").is_ok());
+        assert_eq!(query_param_with_nul("a=1&q=x%00y"), Some("q".into()));
+        assert_eq!(query_param_with_nul("a=1&q=x%2500"), None);
+        let err = parse_json::<Login>(b"{\"email\":\"a\"} trailing").unwrap_err();
+        assert_eq!(err.code, "malformed_json");
     }
 }

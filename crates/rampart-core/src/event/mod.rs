@@ -12,7 +12,7 @@ pub use filter::{network_field, summary_networks, EventFilter, Filterable, IpMat
 pub use id::EventId;
 pub use json::{Json, Object};
 pub use normalise::{
-    normalise, normalise_json, parse_timestamp_text, FieldError, WELL_KNOWN_FIELDS,
+    normalise, normalise_json, parse_timestamp_text, without_nul, FieldError, WELL_KNOWN_FIELDS,
 };
 pub use severity::parse_severity;
 pub use view::{event_view, for_each_well_known, for_each_well_known_json};

@@ -225,7 +225,18 @@ fn text_or_first(object: &mut Received<'_>, field: &str) -> Result<Option<String
     }
 }
 
+/// Text with every NUL character replaced by U+FFFD. PostgreSQL text
+/// cannot hold NUL, so both backends store this same form.
+pub fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{fffd}")
+    } else {
+        s
+    }
+}
+
 fn bounded(field: &str, s: String) -> Result<String, FieldError> {
+    let s = without_nul(s);
     if s.len() > MAX_TEXT_FIELD {
         return Err(FieldError::new(
             field,

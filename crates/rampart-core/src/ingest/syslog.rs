@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::sshd::enrich_sshd;
-use crate::event::Event;
+use crate::event::{without_nul, Event};
 use crate::Timestamp;
 
 /// A parsed syslog message.
@@ -319,9 +319,9 @@ pub fn syslog_event(message: SyslogMessage, received: Timestamp, source: &str) -
         received,
         source: source.to_owned(),
         severity: message.severity.map(rampart_severity),
-        host: message.hostname,
-        process: message.app_name,
-        message: Some(message.message),
+        host: message.hostname.map(without_nul),
+        process: message.app_name.map(without_nul),
+        message: Some(without_nul(message.message)),
         fields: "{}".to_owned(),
         ..Event::default()
     };

@@ -57,6 +57,30 @@ impl PageParams {
     }
 }
 
+/// The cursor of a list keyed by free text (rule ids are whatever a
+/// rule's YAML says): the key in unpadded base64url, so that a cursor this
+/// API did not hand out is refused like any other list's.
+pub struct TextCursor(pub String);
+
+impl TextCursor {
+    pub fn encode(key: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+    }
+}
+
+impl std::str::FromStr for TextCursor {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| ())?;
+        String::from_utf8(bytes).map(TextCursor).map_err(|_| ())
+    }
+}
+
 /// An optional time query parameter: RFC 3339 or epoch milliseconds.
 pub fn time_param(
     name: &str,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
-use crate::routes::{Page, PageParams};
+use crate::routes::{Page, PageParams, TextCursor};
 use crate::service::field_mapping::{self, FieldMappingInput, FieldMappingView};
 use crate::service::rules::{self, RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 use crate::state::AppState;
@@ -26,13 +26,19 @@ pub async fn list(
     principal.require(Permission::Read)?;
     rules::ensure_pack(&state, principal.org_id).await?;
     let limit = page.limit()?;
-    let after: Option<String> = page.cursor()?;
+    let after: Option<TextCursor> = page.cursor()?;
     let items = state
         .store
-        .list_rules(principal.org_id, after.as_deref(), limit)
+        .list_rules(
+            principal.org_id,
+            after.as_ref().map(|c| c.0.as_str()),
+            limit,
+        )
         .await?;
     let items = items.into_iter().map(RuleView::from).collect();
-    Ok(Json(Page::new(items, limit, |r: &RuleView| r.id.clone())))
+    Ok(Json(Page::new(items, limit, |r: &RuleView| {
+        TextCursor::encode(&r.id)
+    })))
 }
 
 /// Add a rule (admin).

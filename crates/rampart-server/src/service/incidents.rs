@@ -250,6 +250,15 @@ pub async fn create(
     let severity = input.severity.resolve("severity")?;
     check_assignee(state, org, input.assignee).await?;
     let event_ids = parse_event_ids(&input.event_ids)?;
+    // Only events of this organisation that exist may be linked.
+    for (n, &id) in event_ids.iter().enumerate() {
+        if state.store.get_event(org, id).await?.is_none() {
+            return Err(ApiError::invalid_field(
+                &format!("event_ids[{n}]"),
+                "no such event in this organisation",
+            ));
+        }
+    }
     let mut entities = Entities::default();
     entities.merge(&input.entities);
     let now = state.clock.now();

@@ -12,6 +12,8 @@ on_every_backend!(
     deeply_nested_rules_are_refused_and_the_server_stays_up,
     only_a_platform_admin_may_change_a_platform_admin,
     api_keys_stop_working_with_their_creator,
+    nul_in_text_is_refused_or_stored_alike_on_every_backend,
+    input_errors_name_the_field_and_lists_refuse_foreign_cursors,
 );
 
 fn rule_with_condition(condition: &str) -> String {
@@ -186,4 +188,137 @@ async fn api_keys_stop_working_with_their_creator(app: &TestApp) {
     // platform admin's own key keeps working.
     let (_, own) = app.api_key(&platform, &["read"]).await;
     assert_eq!(app.get("/api/v1/me", &own).await.status, StatusCode::OK);
+}
+
+async fn nul_in_text_is_refused_or_stored_alike_on_every_backend(app: &TestApp) {
+    let admin = app.admin_token().await;
+    // Text input with NUL is a 400 naming the field, never a 500.
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "admin\u{0}@localhost", "password": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert_eq!(r.body["field"], "email");
+    for (path, body, field) in [
+        (
+            "/api/v1/incidents",
+            json!({"title": "a\u{0}b", "severity": "high"}),
+            "title",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "n@example.test", "role": "viewer", "password": "user-password-123", "display_name": "x\u{0}"}),
+            "display_name",
+        ),
+        (
+            "/api/v1/rules/validate",
+            json!({"yaml": "title: t\u{0}"}),
+            "yaml",
+        ),
+    ] {
+        let r = app.post(path, Some(&admin), body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {:?}", r.body);
+        assert_eq!(r.body["field"], field, "{path}");
+    }
+    for path in [
+        "/api/v1/incidents?q=a%00b",
+        "/api/v1/events?q=a%00b",
+        "/api/v1/users?cursor=%00",
+    ] {
+        let r = app.get(path, &admin).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {:?}", r.body);
+        assert_eq!(r.headers["content-type"], "application/problem+json");
+    }
+    // Events keep their data: NUL becomes U+FFFD on both backends.
+    let (_, key) = app.api_key(&admin, &["ingest", "read"]).await;
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &key,
+            "application/x-ndjson",
+            None,
+            b"{\"message\":\"a\\u0000b\",\"host\":{\"name\":\"h\\u0000\"}}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(r.body["accepted"], 1);
+    let found = app.get("/api/v1/events", &key).await;
+    let event = &found.body["items"][0];
+    assert_eq!(event["message"], "a\u{fffd}b", "{event:?}");
+    assert_eq!(
+        event["host.name"]
+            .as_str()
+            .or(event["host"]["name"].as_str()),
+        Some("h\u{fffd}"),
+        "{event:?}"
+    );
+}
+
+async fn input_errors_name_the_field_and_lists_refuse_foreign_cursors(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            Some(&admin),
+            json!({"title": 5, "severity": "high"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["field"], "title", "{:?}", r.body);
+
+    // Rule pages: the cursor handed out works, any other is a 400.
+    let first = app.get("/api/v1/rules?limit=3", &admin).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let next = app
+        .get(&format!("/api/v1/rules?limit=3&cursor={cursor}"), &admin)
+        .await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_ne!(next.body["items"][0]["id"], first.body["items"][0]["id"]);
+    assert_eq!(next.body["items"].as_array().unwrap().len(), 3);
+    let r = app.get("/api/v1/rules?cursor=not*a*cursor", &admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["field"], "cursor");
+
+    // A manual incident links only this organisation's existing events.
+    let (_, key) = app.api_key(&admin, &["ingest", "read"]).await;
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &key,
+            "application/json",
+            None,
+            br#"{"message":"mine"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let mine = app.get("/api/v1/events", &key).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app.second_org("nosy").await;
+    for (ids, status) in [
+        (json!(["00000000ffffffff"]), StatusCode::BAD_REQUEST),
+        (json!([mine.clone()]), StatusCode::BAD_REQUEST),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/incidents",
+                Some(&other),
+                json!({"title": "t", "severity": "low", "event_ids": ids}),
+            )
+            .await;
+        assert_eq!(r.status, status, "{:?}", r.body);
+        assert_eq!(r.body["field"], "event_ids[0]");
+    }
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            Some(&admin),
+            json!({"title": "t", "severity": "low", "event_ids": [mine]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }
