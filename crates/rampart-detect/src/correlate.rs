@@ -1,9 +1,24 @@
-//! Streaming correlation state: per correlation rule and group-by key, the
-//! matches inside the rule's timespan. Time is the events' own timestamps
-//! (a parameter, never the wall clock); state expires with its window and
-//! the number of tracked groups is capped, so memory stays bounded.
+//! Streaming correlation on event time: per correlation rule and group-by
+//! key, the matches in the order of their own timestamps (a parameter, never
+//! the wall clock), however they arrive.
+//!
+//! Shippers send concurrently, retry, and hold batches, so matches of one
+//! group arrive out of order. A group keeps its matches sorted by time and
+//! fires *greedily*: scanning in time order, a window that ends at the
+//! earliest possible moment and satisfies the condition fires, and the
+//! matches up to its end are used up. The number of windows that greedy
+//! scan finds depends only on the matches themselves, never on their
+//! arrival order, and adding a match never lowers it (nor raises it by more
+//! than one); so each arrival raises at most one alert, and the same log
+//! sent in order, shuffled or from many clients raises the same alerts.
+//!
+//! A match later than `allowed_lateness` behind the newest match of its
+//! correlation is not correlated (it is counted). State stays bounded: old
+//! matches are pruned, groups expire with their windows, and past
+//! `max_groups` the groups updated longest ago (in event time) are evicted
+//! (counted).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
@@ -14,23 +29,39 @@ use crate::sigma::{CorrelationKind, CorrelationRule, CountCondition};
 /// Most event ids an alert carries.
 pub const MAX_ALERT_EVENTS: usize = 100;
 
-/// How much state a [`Correlator`] may hold.
+/// How much state a [`Correlator`] may hold, and how late a match may be.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Most groups tracked per correlation rule; past it the least recently
-    /// updated groups are dropped.
+    /// Most groups tracked at once across all rules of the correlator (one
+    /// organisation); past it the groups updated longest ago are evicted.
     pub max_groups: usize,
-    /// Expired groups are swept after this many updates.
+    /// How far (in event time) behind the newest match of its correlation
+    /// a match may be and still be correlated.
+    pub allowed_lateness_ms: i64,
+    /// Expired groups are swept after this many updates of a rule.
     pub sweep_every: u64,
+    /// Most matches one group keeps; past it its oldest are dropped.
+    pub max_entries_per_group: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_groups: 100_000,
+            allowed_lateness_ms: 3_600_000,
             sweep_every: 4096,
+            max_entries_per_group: 10_000,
         }
     }
+}
+
+/// What a correlator refused or dropped, since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Matches later than the allowed lateness (stored, not correlated).
+    pub late: u64,
+    /// Groups evicted to stay within `max_groups`.
+    pub evicted: u64,
 }
 
 /// The evaluated form of one correlation rule.
@@ -52,22 +83,127 @@ impl Window {
             steps: rule.rules.len(),
         }
     }
+
+    /// How many matches (or distinct values) make the condition hold. A
+    /// group fires when the count first reaches it, so an upper bound
+    /// never decides.
+    fn needed(&self) -> usize {
+        self.condition
+            .map_or(1, |c| usize::try_from(c.lower).unwrap_or(usize::MAX))
+            .max(1)
+    }
 }
 
-/// What one group has seen inside its window.
-#[derive(Debug)]
-enum Seen {
-    Count(VecDeque<(i64, EventId)>),
-    /// Distinct values, each with when it was last seen and by which event.
-    Values(Vec<(String, i64, EventId)>),
-    /// Per step, when it last matched and with which events.
-    Steps(Vec<Option<(i64, Vec<EventId>)>>),
+/// The events of one match: one for a detection rule's, several for a
+/// chained correlation's firing.
+#[derive(Debug, Clone)]
+enum Events {
+    One(EventId),
+    Many(Box<[EventId]>),
 }
 
-#[derive(Debug)]
+impl Events {
+    fn of(events: &[EventId]) -> Option<Events> {
+        match events {
+            [] => None,
+            [one] => Some(Events::One(*one)),
+            many => Some(Events::Many(many.into())),
+        }
+    }
+
+    fn first(&self) -> EventId {
+        match self {
+            Events::One(id) => *id,
+            // Never empty: see `of`.
+            Events::Many(ids) => ids.first().copied().unwrap_or(EventId(0)),
+        }
+    }
+
+    fn all(&self) -> &[EventId] {
+        match self {
+            Events::One(id) => std::slice::from_ref(id),
+            Events::Many(ids) => ids,
+        }
+    }
+}
+
+/// One match of a group.
+#[derive(Debug, Clone)]
+struct Entry {
+    ts: i64,
+    step: usize,
+    /// value_count's field.
+    value: Option<Box<str>>,
+    events: Events,
+}
+
+/// Distinct values of the entries `start..end` (value_count), kept between
+/// in-order arrivals so that each costs O(1).
+#[derive(Debug, Default)]
+struct Distinct {
+    start: usize,
+    end: usize,
+    counts: HashMap<Box<str>, u32, RandomState>,
+}
+
+impl Distinct {
+    fn add(&mut self, value: Option<&str>) {
+        if let Some(v) = value {
+            match self.counts.get_mut(v) {
+                Some(n) => *n += 1,
+                None => {
+                    self.counts.insert(v.into(), 1);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, value: Option<&str>) {
+        if let Some(v) = value {
+            if let Some(n) = self.counts.get_mut(v) {
+                *n -= 1;
+                if *n == 0 {
+                    self.counts.remove(v);
+                }
+            }
+        }
+    }
+
+    /// Moves to the entries `start..end` (both only forward; otherwise
+    /// counts afresh).
+    fn slide(&mut self, entries: &[Entry], start: usize, end: usize) {
+        if start < self.start || end < self.end || start > self.end {
+            self.counts.clear();
+            self.start = start;
+            self.end = start;
+        }
+        for entry in &entries[self.end..end] {
+            self.add(entry.value.as_deref());
+        }
+        self.end = end;
+        for entry in &entries[self.start..start] {
+            self.remove(entry.value.as_deref());
+        }
+        self.start = start;
+    }
+}
+
+#[derive(Debug, Default)]
 struct Group {
-    seen: Seen,
+    /// Sorted by time, then step; equal keys in arrival order.
+    entries: Vec<Entry>,
+    /// The greedy firings: index of each one's last entry, ascending.
+    firings: Vec<usize>,
+    /// Firings whose entries were pruned.
+    pruned_firings: u64,
+    /// Alerts raised for this group.
+    emitted: u64,
+    /// Window ends already passed on to chained correlations, ascending.
+    fed: Vec<i64>,
+    /// The newest match's time.
     newest: i64,
+    /// value_count's window, kept across in-order arrivals.
+    distinct: Option<Distinct>,
 }
 
 /// State of one correlation rule.
@@ -79,10 +215,15 @@ struct RuleState {
     updates: u64,
 }
 
-/// A correlation that fired: its group and the events that made it.
+/// A correlation that fired: when (its window's end) and with which events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fired {
+    pub ts: i64,
     pub events: Vec<EventId>,
+    /// Whether this raises an alert. A late match can also move a window
+    /// that already raised one earlier in time without adding another:
+    /// then only correlations chained to this one learn of it.
+    pub alert: bool,
 }
 
 /// The state of every correlation rule of one rule set (one organisation).
@@ -92,6 +233,8 @@ pub struct Correlator {
     /// rebuilt rule set keeps the state of the rules that did not change.
     rules: HashMap<StateKey, RuleState, RandomState>,
     limits: Limits,
+    groups: usize,
+    counters: Counters,
 }
 
 /// Which state a correlation uses: its rule key and its window.
@@ -100,26 +243,30 @@ pub type StateKey = (String, Window);
 impl Correlator {
     pub fn new(limits: Limits) -> Correlator {
         Correlator {
-            rules: HashMap::default(),
             limits,
+            ..Correlator::default()
         }
     }
 
     /// Groups tracked across all rules (a gauge for operators).
     pub fn tracked_groups(&self) -> usize {
-        self.rules.values().map(|r| r.groups.len()).sum()
+        self.groups
+    }
+
+    /// Late matches and evicted groups so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     /// Drops the state of rules no longer in `keep`.
     pub fn retain(&mut self, keep: &[StateKey]) {
         self.rules.retain(|key, _| keep.contains(key));
+        self.groups = self.rules.values().map(|r| r.groups.len()).sum();
     }
 
     /// Records that step `step` of correlation `key` matched at `ts` for
     /// `group` (its [`group_key`]), with `value` (value_count's field) and
-    /// `events`; returns
-    /// the events when the correlation fires. A group that fired starts
-    /// over, so the next alert needs a whole new set of matches.
+    /// `events`; returns the firing this match completes, if any.
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
@@ -132,109 +279,254 @@ impl Correlator {
         events: &[EventId],
     ) -> Option<Fired> {
         let limits = self.limits;
+        let entry_events = Events::of(events)?;
         if !self.rules.contains_key(key) {
             self.rules.insert(key.clone(), RuleState::default());
         }
         let state = self.rules.get_mut(key)?;
         state.newest = state.newest.max(ts);
+        let lateness = window
+            .timespan_ms
+            .saturating_add(limits.allowed_lateness_ms);
+        if ts < state.newest.saturating_sub(lateness) {
+            self.counters.late += 1;
+            return None;
+        }
         state.updates += 1;
-        if state.updates.is_multiple_of(limits.sweep_every)
-            || state.groups.len() >= limits.max_groups
-        {
-            sweep(state, window.timespan_ms, limits.max_groups);
+        if state.updates.is_multiple_of(limits.sweep_every) {
+            self.groups -= sweep(state, window, limits);
         }
-        if ts < state.newest - window.timespan_ms {
-            return None; // older than every window still open
-        }
-        // Looked up by reference: most updates find their group, and only
-        // a new group copies its key.
+        let state = self.rules.get_mut(key)?;
         if !state.groups.contains_key(group) {
-            let seen = match &window.kind {
-                CorrelationKind::EventCount => Seen::Count(VecDeque::new()),
-                CorrelationKind::ValueCount { .. } => Seen::Values(Vec::new()),
-                CorrelationKind::Temporal { .. } => Seen::Steps(vec![None; window.steps]),
-            };
-            state
-                .groups
-                .insert(group.to_owned(), Group { seen, newest: ts });
+            state.groups.insert(group.to_owned(), Group::default());
+            self.groups += 1;
         }
         let group_state = state.groups.get_mut(group)?;
         group_state.newest = group_state.newest.max(ts);
-        let horizon = group_state.newest - window.timespan_ms;
-        let fired = match (&mut group_state.seen, &window.kind) {
-            (Seen::Count(entries), _) => {
-                // One update counts once (a chained correlation's firing
-                // carries several events; its first stands for it).
-                if let Some(&first) = events.first() {
-                    entries.push_back((ts, first));
-                }
-                entries.retain(|(t, _)| *t >= horizon);
-                let condition = window.condition.unwrap_or(ONE);
-                condition
-                    .holds(entries.len() as u64)
-                    .then(|| entries.iter().map(|(_, e)| *e).collect())
+        let entry = Entry {
+            ts,
+            step,
+            value: value.map(Into::into),
+            events: entry_events,
+        };
+        let fired = group_state.insert(entry, window);
+        if group_state.entries.len() > limits.max_entries_per_group {
+            let keep = limits.max_entries_per_group / 2;
+            let cut = group_state.entries.len() - keep;
+            group_state.prune(cut, true);
+        }
+        if self.groups > limits.max_groups {
+            self.evict();
+        }
+        fired
+    }
+
+    /// Evicts the groups updated longest ago (in event time) until a tenth
+    /// of `max_groups` is free again.
+    fn evict(&mut self) {
+        let keep = self.limits.max_groups - self.limits.max_groups / 10;
+        let mut newest: Vec<i64> = self
+            .rules
+            .values()
+            .flat_map(|r| r.groups.values().map(|g| g.newest))
+            .collect();
+        if newest.len() <= keep {
+            return;
+        }
+        let cut = newest.len() - keep;
+        let (_, cutoff, _) = newest.select_nth_unstable(cut);
+        let cutoff = *cutoff;
+        let mut evicted = 0usize;
+        for state in self.rules.values_mut() {
+            state.groups.retain(|_, g| {
+                let stays = g.newest >= cutoff;
+                evicted += usize::from(!stays);
+                stays
+            });
+        }
+        self.groups -= evicted;
+        self.counters.evicted += evicted as u64;
+    }
+}
+
+impl Group {
+    /// Inserts a match at its place in time and re-runs the greedy scan
+    /// from there; returns the firing it completes, if any.
+    fn insert(&mut self, entry: Entry, window: &Window) -> Option<Fired> {
+        let at = self
+            .entries
+            .partition_point(|e| (e.ts, e.step) <= (entry.ts, entry.step));
+        self.entries.insert(at, entry);
+        if at + 1 < self.entries.len() {
+            // Out of order: what was known from `at` on is stale.
+            self.distinct = None;
+        }
+        // Firings ending at or after the new match's moment are found again
+        // (a window takes every match of the moment it ends at).
+        let ts = self.entries[at].ts;
+        let entries = &self.entries;
+        let kept = self
+            .firings
+            .partition_point(|&end| end < at && entries[end].ts < ts);
+        self.firings.truncate(kept);
+        let found = self.scan(at, window);
+        let total = self.pruned_firings + self.firings.len() as u64;
+        let alert = total > self.emitted;
+        self.emitted = self.emitted.max(total);
+        // The earliest window end chained correlations have not seen yet.
+        let unseen = found
+            .iter()
+            .position(|f| self.fed.binary_search(&f.ts).is_err());
+        let mut fired = match (unseen, alert) {
+            (Some(i), _) => found.into_iter().nth(i),
+            (None, true) => found.into_iter().last(),
+            (None, false) => None,
+        }?;
+        if let Err(place) = self.fed.binary_search(&fired.ts) {
+            self.fed.insert(place, fired.ts);
+        }
+        fired.alert = alert;
+        Some(fired)
+    }
+
+    /// The greedy scan over windows ending at `from` or later: appends each
+    /// window that satisfies the condition to `firings`; returns them.
+    fn scan(&mut self, from: usize, window: &Window) -> Vec<Fired> {
+        let mut available = self.firings.last().map_or(0, |&end| end + 1);
+        let mut found = Vec::new();
+        let mut j = from.max(available);
+        while j < self.entries.len() {
+            // Windows end after every match of their moment.
+            let t = self.entries[j].ts;
+            if self.entries.get(j + 1).is_some_and(|next| next.ts == t) {
+                j += 1;
+                continue;
             }
-            (Seen::Values(entries), _) => match value {
-                None => None,
-                Some(value) => {
-                    match entries.iter_mut().find(|(v, _, _)| v == value) {
-                        Some(entry) if entry.1 <= ts => {
-                            entry.1 = ts;
-                            entry.2 = events.first().copied().unwrap_or(entry.2);
-                        }
-                        Some(_) => {}
-                        None => {
-                            if let Some(&first) = events.first() {
-                                entries.push((value.to_owned(), ts, first));
+            let earliest = t.saturating_sub(window.timespan_ms);
+            let lo = available.max(self.entries.partition_point(|e| e.ts < earliest));
+            if let Some(events) = self.fires(lo, j, window) {
+                self.firings.push(j);
+                available = j + 1;
+                self.distinct = None;
+                found.push(Fired {
+                    ts: t,
+                    events,
+                    alert: false,
+                });
+            }
+            j += 1;
+        }
+        found
+    }
+
+    /// Whether the matches `lo..=end` satisfy the window; their events if so.
+    fn fires(&mut self, lo: usize, end: usize, window: &Window) -> Option<Vec<EventId>> {
+        let needed = window.needed();
+        let entries = &self.entries[lo..=end];
+        let mut events: Vec<EventId> = match &window.kind {
+            CorrelationKind::EventCount => {
+                if entries.len() < needed {
+                    return None;
+                }
+                entries.iter().map(|e| e.events.first()).collect()
+            }
+            CorrelationKind::ValueCount { .. } => {
+                let distinct = self.distinct.get_or_insert_with(Distinct::default);
+                distinct.slide(&self.entries, lo, end + 1);
+                if distinct.counts.len() < needed {
+                    return None;
+                }
+                // The newest event of each value.
+                let mut newest: HashMap<&str, EventId, RandomState> = HashMap::default();
+                for e in &self.entries[lo..=end] {
+                    if let Some(v) = e.value.as_deref() {
+                        newest.insert(v, e.events.first());
+                    }
+                }
+                newest.into_values().collect()
+            }
+            CorrelationKind::Temporal { ordered } => {
+                let mut chosen: Vec<Option<&Entry>> = vec![None; window.steps];
+                let mut next = 0;
+                for e in entries {
+                    if *ordered {
+                        // Each step after the one before it, in time.
+                        if e.step == next {
+                            chosen[next] = Some(e);
+                            next += 1;
+                            if next == window.steps {
+                                break;
                             }
                         }
-                    }
-                    entries.retain(|(_, t, _)| *t >= horizon);
-                    let condition = window.condition.unwrap_or(ONE);
-                    condition
-                        .holds(entries.len() as u64)
-                        .then(|| entries.iter().map(|(_, _, e)| *e).collect())
-                }
-            },
-            (Seen::Steps(steps), CorrelationKind::Temporal { ordered }) => {
-                let admitted = !*ordered
-                    || step == 0
-                    || steps
-                        .get(step - 1)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|(t, _)| *t <= ts);
-                if admitted {
-                    if let Some(slot) = steps.get_mut(step) {
-                        *slot = Some((ts, events.to_vec()));
+                    } else if let Some(slot) = chosen.get_mut(e.step) {
+                        *slot = Some(e);
                     }
                 }
-                for slot in steps.iter_mut() {
-                    if slot.as_ref().is_some_and(|(t, _)| *t < horizon) {
-                        *slot = None;
-                    }
+                if chosen.iter().any(Option::is_none) {
+                    return None;
                 }
-                let complete = steps.iter().all(Option::is_some);
-                let in_order = !*ordered
-                    || steps
-                        .windows(2)
-                        .all(|w| matches!((&w[0], &w[1]), (Some((a, _)), Some((b, _))) if a <= b));
-                (complete && in_order).then(|| {
-                    steps
-                        .iter()
-                        .flatten()
-                        .flat_map(|(_, events)| events.iter().copied())
-                        .collect()
-                })
+                chosen
+                    .iter()
+                    .flatten()
+                    .flat_map(|e| e.events.all().iter().copied())
+                    .collect()
             }
-            (Seen::Steps(_), _) => None,
         };
-        let mut events: Vec<EventId> = fired?;
-        state.groups.remove(group);
         events.sort_unstable();
         events.dedup();
         events.truncate(MAX_ALERT_EVENTS);
-        Some(Fired { events })
+        Some(events)
     }
+
+    /// Drops the first `cut` matches (fewer, so as not to split a firing;
+    /// or more, with `force`, up to the end of a firing it splits).
+    fn prune(&mut self, cut: usize, force: bool) {
+        let mut cut = cut.min(self.entries.len());
+        let split = self.firings.iter().position(|&end| end >= cut);
+        if let Some(index) = split {
+            let start = index
+                .checked_sub(1)
+                .map_or(0, |before| self.firings[before] + 1);
+            if start < cut {
+                cut = if force {
+                    self.firings[index] + 1
+                } else {
+                    start
+                };
+            }
+        }
+        if cut == 0 {
+            return;
+        }
+        let gone = self.firings.partition_point(|&end| end < cut);
+        self.pruned_firings += gone as u64;
+        self.firings.drain(..gone);
+        for end in &mut self.firings {
+            *end -= cut;
+        }
+        if let Some(oldest) = self.entries.get(cut).map(|e| e.ts) {
+            let gone = self.fed.partition_point(|&t| t < oldest);
+            self.fed.drain(..gone);
+        }
+        self.entries.drain(..cut);
+        self.distinct = None;
+    }
+}
+
+/// Drops expired groups, and matches too old to share a window with any
+/// match still allowed in; returns how many groups it dropped.
+fn sweep(state: &mut RuleState, window: &Window, limits: Limits) -> usize {
+    let horizon = state
+        .newest
+        .saturating_sub(window.timespan_ms.saturating_mul(2))
+        .saturating_sub(limits.allowed_lateness_ms);
+    let before = state.groups.len();
+    state.groups.retain(|_, g| g.newest >= horizon);
+    for group in state.groups.values_mut() {
+        let cut = group.entries.partition_point(|e| e.ts < horizon);
+        group.prune(cut, false);
+    }
+    before - state.groups.len()
 }
 
 /// One string naming a group by its group-by values, in order: a single
@@ -254,25 +546,6 @@ pub fn group_key<'v>(values: impl IntoIterator<Item = &'v str>, out: &mut String
                 let _ = write!(out, "{}:{value}", value.len());
             }
         }
-    }
-}
-
-const ONE: CountCondition = CountCondition {
-    lower: 1,
-    upper: None,
-};
-
-/// Drops expired groups; past `max_groups`, also the least recently updated.
-fn sweep(state: &mut RuleState, timespan_ms: i64, max_groups: usize) {
-    let horizon = state.newest - timespan_ms;
-    state.groups.retain(|_, g| g.newest >= horizon);
-    if state.groups.len() >= max_groups {
-        let keep = max_groups / 2;
-        let mut newest: Vec<i64> = state.groups.values().map(|g| g.newest).collect();
-        let cut = newest.len() - keep;
-        let (_, cutoff, _) = newest.select_nth_unstable(cut);
-        let cutoff = *cutoff;
-        state.groups.retain(|_, g| g.newest >= cutoff);
     }
 }
 

@@ -380,17 +380,19 @@ impl Detector {
                 .iter()
                 .filter_map(|&f| Some((self.capture[f].clone(), values.get(f).cloned().flatten()?)))
                 .collect();
-            out.push(Alert {
-                rule: correlation.rule,
-                ts,
-                group: pairs,
-                events: fired.events.clone(),
-                trigger,
-            });
+            if fired.alert {
+                out.push(Alert {
+                    rule: correlation.rule,
+                    ts: fired.ts,
+                    group: pairs,
+                    events: fired.events.clone(),
+                    trigger,
+                });
+            }
             self.feed(
                 state,
                 correlation.rule,
-                ts,
+                fired.ts,
                 values,
                 &fired.events,
                 trigger,

@@ -24,7 +24,7 @@ pub mod view;
 mod yaml_depth;
 
 pub use compile::Placeholders;
-pub use correlate::{Correlator, Limits};
+pub use correlate::{Correlator, Counters as CorrelationCounters, Limits};
 pub use detector::{Alert, Detector, DetectorBuilder, RuleInfo, RuleKind};
 pub use engine::{RuleMeta, RuleSet, RuleSetBuilder, Scratch};
 pub use load::{load_dir, parse_documents, Document, LoadedFile};

@@ -18,13 +18,34 @@ const MAX_PENDING: usize = 100_000;
 type AttemptKey = (IpAddr, Option<u16>, String, bool);
 
 /// Open "Invalid user" attempts of one organisation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SshAttempts {
     pending: HashMap<AttemptKey, i64>,
     order: VecDeque<(AttemptKey, i64)>,
+    /// The newest line's time: lines arrive out of order, so a line waits
+    /// for its pair until it is this far behind the newest, plus lateness.
+    newest: i64,
+    lateness_ms: i64,
+}
+
+impl Default for SshAttempts {
+    /// With the default allowed lateness of correlation (an hour).
+    fn default() -> Self {
+        SshAttempts::new(crate::correlate::Limits::default().allowed_lateness_ms)
+    }
 }
 
 impl SshAttempts {
+    /// Pairs lines up to `lateness_ms` (event time) out of order.
+    pub fn new(lateness_ms: i64) -> SshAttempts {
+        SshAttempts {
+            pending: HashMap::new(),
+            order: VecDeque::new(),
+            newest: i64::MIN,
+            lateness_ms,
+        }
+    }
+
     /// True when `event` could concern an attempt (cheap pre-check).
     pub fn concerns(event: &Event) -> bool {
         matches!(
@@ -42,7 +63,8 @@ impl SshAttempts {
             return false;
         };
         let ts = event.timestamp.0;
-        self.expire(ts);
+        self.newest = self.newest.max(ts);
+        self.expire();
         let invalid_line = event.action.as_deref() == Some("ssh_invalid_user");
         let for_invalid_user = invalid_line
             || event
@@ -64,9 +86,13 @@ impl SshAttempts {
         false
     }
 
-    fn expire(&mut self, now: i64) {
+    fn expire(&mut self) {
+        let horizon = self
+            .newest
+            .saturating_sub(PENDING_MS)
+            .saturating_sub(self.lateness_ms);
         while let Some((key, at)) = self.order.front() {
-            if *at >= now - PENDING_MS && self.order.len() <= MAX_PENDING {
+            if *at >= horizon && self.order.len() <= MAX_PENDING {
                 break;
             }
             if self.pending.get(key) == Some(at) {
@@ -166,7 +192,7 @@ mod tests {
 
     #[test]
     fn pending_attempts_expire() {
-        let mut a = SshAttempts::default();
+        let mut a = SshAttempts::new(0);
         a.observe(&line(
             "ssh_invalid_user",
             1,
@@ -185,5 +211,30 @@ mod tests {
             1,
             "only the late line waits; the expired one is gone"
         );
+    }
+
+    #[test]
+    fn lines_pair_up_across_out_of_order_batches_within_the_lateness() {
+        let mut a = SshAttempts::new(3_600_000);
+        a.observe(&line(
+            "ssh_invalid_user",
+            1,
+            "Invalid user admin from 203.0.113.9 port 1",
+            0,
+        ));
+        // A batch from half an hour later arrives before the pair's second line.
+        a.observe(&line(
+            "ssh_invalid_user",
+            2,
+            "Invalid user admin from 203.0.113.9 port 2",
+            1_800_000,
+        ));
+        let pair = line(
+            "ssh_login",
+            1,
+            "Failed password for invalid user admin from 203.0.113.9 port 1 ssh2",
+            1,
+        );
+        assert!(a.observe(&pair));
     }
 }

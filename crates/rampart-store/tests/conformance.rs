@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use rampart_core::{
-    ApiKey, ApiKeyId, ApiKeyScope, OrgId, Organisation, Role, SessionId, Timestamp, UserId,
+    ApiKey, ApiKeyId, ApiKeyScope, CreatorState, OrgId, Organisation, Role, SessionId, Timestamp,
+    UserId,
 };
 use rampart_store::{
     NewRefreshToken, NewSession, NewUser, RotateOutcome, Store, StoreError, ThrottlePolicy,
@@ -127,7 +128,7 @@ async fn users_are_confined_to_their_organisation(store: Arc<dyn Store>) {
     // Still intact in its own organisation.
     let still = store.get_user(org_a, analyst.id).await.unwrap().unwrap();
     assert_eq!(still.role, Role::Analyst);
-    assert!(store.delete_user(org_a, analyst.id).await.unwrap());
+    assert!(store.delete_user(org_a, analyst.id, T0).await.unwrap());
     assert!(store.get_user(org_a, analyst.id).await.unwrap().is_none());
 }
 
@@ -349,6 +350,7 @@ fn api_key(org: OrgId, name: &str, scopes: Vec<ApiKeyScope>) -> ApiKey {
         created_at: T0,
         last_used_at: None,
         revoked_at: None,
+        creator_state: None,
     }
 }
 
@@ -411,6 +413,36 @@ async fn api_keys_are_confined_and_revocable(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap()
         .is_active());
+
+    // A key works only while the user who made it is active.
+    let (org_c, _) = new_org(&store, "kc").await;
+    let maker = new_user("maker@kc.test", Role::Analyst);
+    store.create_user(org_c, &maker).await.unwrap();
+    let made = ApiKey {
+        created_by: Some(maker.id),
+        ..api_key(org_c, "made", vec![ApiKeyScope::Read])
+    };
+    store.create_api_key(org_c, &made, "hash-c").await.unwrap();
+    let state = |key: Option<ApiKey>| key.unwrap().creator_state;
+    assert_eq!(
+        state(store.find_api_key("hash-c").await.unwrap()),
+        Some(CreatorState::Active)
+    );
+    let disable = UserUpdate {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    store
+        .update_user(org_c, maker.id, &disable, T0)
+        .await
+        .unwrap();
+    let found = store.find_api_key("hash-c").await.unwrap().unwrap();
+    assert_eq!(found.creator_state, Some(CreatorState::Disabled));
+    assert!(!found.is_active());
+    assert!(store.delete_user(org_c, maker.id, T0).await.unwrap());
+    let listed = store.list_api_keys(org_c, None, 10).await.unwrap();
+    assert_eq!(listed[0].creator_state, Some(CreatorState::Deleted));
+    assert!(!listed[0].is_active());
 
     let dup = api_key(org_b, "dup", vec![ApiKeyScope::Read]);
     assert!(matches!(
