@@ -89,7 +89,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         admission,
         writer_handle: std::sync::Mutex::new(Some(writer_handle)),
         validation: Default::default(),
-        detection: Default::default(),
+        detection: crate::service::detection::Detection::new(config.detection.correlation_limits()),
         store,
         clock,
         jwt,

@@ -121,6 +121,13 @@ pub struct DetectionConfig {
     /// Alerts of one rule and group key this close (seconds) to an open
     /// incident's last alert join it instead of opening another.
     pub incident_window_secs: i64,
+    /// How far (seconds of event time) behind the newest match of a
+    /// correlation a match may arrive and still be correlated; later ones
+    /// are stored and counted, not correlated.
+    pub allowed_lateness_secs: i64,
+    /// Most correlation groups tracked per organisation; past it the
+    /// groups updated longest ago are evicted (and counted).
+    pub max_correlation_groups: usize,
 }
 
 impl Default for DetectionConfig {
@@ -128,6 +135,19 @@ impl Default for DetectionConfig {
         Self {
             enabled: true,
             incident_window_secs: 3600,
+            allowed_lateness_secs: 3600,
+            max_correlation_groups: 100_000,
+        }
+    }
+}
+
+impl DetectionConfig {
+    /// The correlation limits these settings give.
+    pub fn correlation_limits(&self) -> rampart_detect::Limits {
+        rampart_detect::Limits {
+            max_groups: self.max_correlation_groups,
+            allowed_lateness_ms: self.allowed_lateness_secs.saturating_mul(1000),
+            ..rampart_detect::Limits::default()
         }
     }
 }
@@ -350,6 +370,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "detection.incident_window_secs",
                 detail: "must be between 1 second and 30 days".into(),
+            });
+        }
+        if !(0..=7 * 86_400).contains(&self.detection.allowed_lateness_secs) {
+            return Err(ConfigError::Invalid {
+                name: "detection.allowed_lateness_secs",
+                detail: "must be between 0 and 7 days".into(),
+            });
+        }
+        if self.detection.max_correlation_groups < 100 {
+            return Err(ConfigError::Invalid {
+                name: "detection.max_correlation_groups",
+                detail: "must be at least 100".into(),
             });
         }
         if self.max_body_bytes < 1024 {

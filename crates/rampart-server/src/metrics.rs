@@ -22,6 +22,8 @@ pub struct Metrics {
     events: IntCounterVec,
     syslog_dropped: prometheus::IntCounter,
     alerts: IntCounterVec,
+    correlation: IntCounterVec,
+    correlation_groups: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -72,6 +74,19 @@ impl Metrics {
             &["incident"],
         )?;
         registry.register(Box::new(alerts.clone()))?;
+        let correlation = IntCounterVec::new(
+            Opts::new(
+                "correlation_dropped_total",
+                "Correlation matches too late to correlate (late) and groups evicted to stay within the cap (evicted)",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(correlation.clone()))?;
+        let correlation_groups = prometheus::IntGauge::new(
+            "correlation_groups",
+            "Correlation groups tracked on this node, all organisations",
+        )?;
+        registry.register(Box::new(correlation_groups.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -80,6 +95,8 @@ impl Metrics {
             events,
             syslog_dropped,
             alerts,
+            correlation,
+            correlation_groups,
         })
     }
 
@@ -103,6 +120,14 @@ impl Metrics {
             .inc_by(recorded.saturating_sub(opened) as u64);
     }
 
+    /// Counts correlation matches that came too late and evicted groups.
+    pub fn correlation(&self, late: u64, evicted: u64) {
+        self.correlation.with_label_values(&["late"]).inc_by(late);
+        self.correlation
+            .with_label_values(&["evicted"])
+            .inc_by(evicted);
+    }
+
     /// Counts one syslog UDP message dropped under load.
     pub fn syslog_dropped(&self) {
         self.syslog_dropped.inc();
@@ -117,8 +142,10 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The text exposition, with pool gauges read now.
-    pub fn render(&self, pool: rampart_store::PoolStats) -> String {
+    /// The text exposition, with pool and correlation gauges read now.
+    pub fn render(&self, pool: rampart_store::PoolStats, correlation_groups: usize) -> String {
+        self.correlation_groups
+            .set(i64::try_from(correlation_groups).unwrap_or(i64::MAX));
         let idle = i64::from(pool.idle);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool

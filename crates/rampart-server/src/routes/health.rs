@@ -55,6 +55,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.store.pool_stats()),
+        state
+            .metrics
+            .render(state.store.pool_stats(), state.detection.tracked_groups()),
     )
 }

@@ -33,6 +33,7 @@ const RECHECK: Duration = Duration::from_secs(5);
 pub struct Detection {
     orgs: Mutex<HashMap<OrgId, Arc<OrgDetection>>>,
     scratches: Arc<ScratchPool>,
+    limits: Limits,
 }
 
 /// One organisation's compiled rules and stream state.
@@ -172,6 +173,14 @@ pub fn compile(org: OrgId, rules: &[DetectionRule], mapping: &FieldMapping) -> D
 }
 
 impl Detection {
+    /// Detection whose correlations keep within `limits`.
+    pub fn new(limits: Limits) -> Detection {
+        Detection {
+            limits,
+            ..Detection::default()
+        }
+    }
+
     /// The organisation's detection state, compiled rules up to date.
     pub async fn for_org(
         &self,
@@ -197,8 +206,8 @@ impl Detection {
                         version: None,
                         detector: Arc::new(compile(org, &[], &FieldMapping::default())),
                     }),
-                    attempts: Mutex::new(SshAttempts::default()),
-                    correlator: Mutex::new(Correlator::new(Limits::default())),
+                    attempts: Mutex::new(SshAttempts::new(self.limits.allowed_lateness_ms)),
+                    correlator: Mutex::new(Correlator::new(self.limits)),
                     recorder: Arc::default(),
                     scratches: self.scratches.clone(),
                 });
@@ -357,7 +366,12 @@ pub async fn after_commit(
             .correlator
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let before = correlator.counters();
         let (alerts, hits) = correlate(&mut correlator, scanned, ids);
+        let after = correlator.counters();
+        state
+            .metrics
+            .correlation(after.late - before.late, after.evicted - before.evicted);
         // Queued under the correlator's lock, so in correlation order.
         detection.recorder.enqueue(alerts, hits)
     };

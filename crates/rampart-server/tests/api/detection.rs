@@ -16,6 +16,7 @@ on_every_backend!(
     incidents_follow_the_workflow_and_are_audited_and_confined,
     changes_to_users_keys_and_settings_are_audited,
     field_mapping_is_the_organisations_own_and_recompiles_rules,
+    the_same_log_sent_in_order_shuffled_or_concurrently_gives_the_same_incidents,
 );
 
 /// RFC 5424 sshd lines at 10:00:SS on 2026-11-23.
@@ -929,4 +930,146 @@ async fn field_mapping_is_the_organisations_own_and_recompiles_rules(app: &TestA
         .get("/api/v1/audit?target_type=settings&limit=10", &other)
         .await;
     assert_eq!(theirs.body["items"], json!([]));
+}
+
+/// An sshd log of under an hour: 30 sources failing in bursts of varied
+/// size and pace (a third of the attempts as "Invalid user" pairs), some
+/// then logging in. Deterministic (a xorshift generator).
+fn brute_force_log() -> Vec<(u32, String)> {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut lines = Vec::new();
+    for source in 0..30u32 {
+        let ip = format!("203.0.113.{source}");
+        let start = below(1_500) as u32;
+        let attempts = 3 + below(40) as u32;
+        let gap = 1 + below(15) as u32;
+        for n in 0..attempts {
+            let at = start + n * gap;
+            let port = 40_000 + source * 100 + n;
+            if below(3) == 0 {
+                lines.push((at, format!("Invalid user guest{n} from {ip} port {port}")));
+                lines.push((
+                    at,
+                    format!("Failed password for invalid user guest{n} from {ip} port {port} ssh2"),
+                ));
+            } else {
+                lines.push((
+                    at,
+                    format!("Failed password for root from {ip} port {port} ssh2"),
+                ));
+            }
+        }
+        if below(2) == 0 {
+            lines.push((
+                start + attempts * gap + 30,
+                format!("Accepted password for root from {ip} port 22 ssh2"),
+            ));
+        }
+    }
+    lines.sort_by_key(|(at, _)| *at);
+    lines
+}
+
+/// Every incident as (title, group key, occurrences), sorted.
+async fn incident_summary(app: &TestApp, token: &str) -> Vec<(String, String, i64)> {
+    let mut out: Vec<(String, String, i64)> = incidents(app, token, "?limit=1000")
+        .await
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_owned(),
+                i["group_key"].as_str().unwrap_or_default().to_owned(),
+                i["occurrences"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn the_same_log_sent_in_order_shuffled_or_concurrently_gives_the_same_incidents(
+    app: &TestApp,
+) {
+    let log = brute_force_log();
+    let lines: Vec<(u32, &str)> = log.iter().map(|(at, l)| (*at, l.as_str())).collect();
+    let files: Vec<Vec<u8>> = lines.chunks(40).map(sshd_lines).collect();
+
+    // In order, one file after another.
+    let in_order = app.admin_token().await;
+    for file in &files {
+        ingest_raw(app, &in_order, file.clone()).await;
+    }
+    let expected = incident_summary(app, &in_order).await;
+    assert!(
+        expected.iter().filter(|i| i.0.starts_with("SSH brute force")).count() >= 10,
+        "{expected:?}"
+    );
+
+    // The files in reverse order, one at a time.
+    let reversed = app.second_org("reversed").await;
+    for file in files.iter().rev() {
+        ingest_raw(app, &reversed, file.clone()).await;
+    }
+    assert_eq!(
+        incident_summary(app, &reversed).await,
+        expected,
+        "reversed files"
+    );
+
+    // Four shippers at once, each with every fourth file, from its end.
+    let concurrent = app.second_org("concurrent").await;
+    let shippers = (0..4).map(|shipper| {
+        let token = concurrent.clone();
+        let mine: Vec<Vec<u8>> = files
+            .iter()
+            .skip(shipper)
+            .step_by(4)
+            .rev()
+            .cloned()
+            .collect();
+        async move {
+            for file in mine {
+                ingest_raw(app, &token, file).await;
+            }
+        }
+    });
+    futures_join_all(shippers).await;
+    assert_eq!(
+        incident_summary(app, &concurrent).await,
+        expected,
+        "concurrent shippers"
+    );
+}
+
+/// Runs the futures concurrently to completion.
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut pending: Vec<_> = set.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for slot in &mut pending {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    done = false;
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
