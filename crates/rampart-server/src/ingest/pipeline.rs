@@ -150,10 +150,25 @@ pub fn decode_raw<'r>(
     source: &str,
     rules: &'r RuleSet,
 ) -> Decoded<'r> {
+    let lines = body
+        .split(|b| *b == b'\n')
+        .map(String::from_utf8_lossy)
+        .enumerate();
+    decode_lines(lines, format, received, source, rules)
+}
+
+/// Decodes numbered text lines (a raw body's, or a syslog listener's
+/// batch); blank lines are skipped.
+pub fn decode_lines<'r, L: AsRef<str>>(
+    lines: impl Iterator<Item = (usize, L)>,
+    format: RawFormat,
+    received: Timestamp,
+    source: &str,
+    rules: &'r RuleSet,
+) -> Decoded<'r> {
     let mut out = Decoded::new(rules);
-    for (index, line) in body.split(|b| *b == b'\n').enumerate() {
-        let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches('\r');
+    for (index, line) in lines {
+        let line = line.as_ref().trim_end_matches('\r');
         if line.trim().is_empty() {
             continue;
         }
@@ -162,7 +177,7 @@ pub fn decode_raw<'r>(
                 timestamp: received,
                 received,
                 source: source.to_owned(),
-                message: Some(line.to_owned()),
+                message: Some(rampart_core::event::without_nul(line.to_owned())),
                 fields: "{}".to_owned(),
                 ..Event::default()
             }),

@@ -1,17 +1,18 @@
 //! Syslog listeners (UDP and TCP, off by default): messages are batched
-//! for up to 100 ms or 1,000 lines, parsed, and stored through the same
-//! group-commit writer as HTTP ingest. TCP takes octet-counted (RFC 6587)
+//! for up to 100 ms or 1,000 lines and go through the same ingest pipeline
+//! as HTTP requests (admission, validation rules, detection, the
+//! group-commit writer). TCP takes octet-counted (RFC 6587)
 //! and newline-framed streams; UDP takes one message per datagram.
 
 use std::time::Duration;
 
-use rampart_core::ingest::{parse_syslog, syslog_event};
 use rampart_core::OrgId;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::pipeline::{decode_lines, RawFormat};
 use crate::config::{SyslogListener, SyslogProtocol};
 use crate::state::AppState;
 
@@ -118,6 +119,9 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+/// Gathers lines into batches and sends each through the ingest pipeline
+/// that HTTP requests take: admission, validation rules, detection, the
+/// group-commit writer, correlation, the same counters.
 async fn batcher(
     state: AppState,
     org: OrgId,
@@ -137,44 +141,40 @@ async fn batcher(
                 Ok(None) | Err(_) => break,
             }
         }
-        let received = state.clock.now();
-        let mut events = Vec::with_capacity(batch.len());
-        let mut bad = 0usize;
-        for line in batch.drain(..) {
-            match parse_syslog(&line, received) {
-                Ok(message) => events.push(syslog_event(message, received, &source)),
-                Err(error) => {
-                    bad += 1;
-                    tracing::debug!(%error, "unparseable syslog line");
-                }
+        // Waiting here holds the listener back: TCP senders feel it, UDP
+        // messages past the channel are dropped (and counted).
+        let slot = loop {
+            match state.admission.admit().await {
+                Ok(slot) => break slot,
+                Err(_) => tracing::warn!("syslog batch waits: ingest is behind"),
             }
+        };
+        let lines = std::mem::take(&mut batch);
+        let source = source.clone();
+        let decoded = super::ingest(&state, org, false, move |received, rules| {
+            Ok(decode_lines(
+                lines.iter().enumerate(),
+                RawFormat::Syslog,
+                received,
+                &source,
+                rules,
+            ))
+        });
+        match decoded.await {
+            Ok(report) if report.rejected > 0 => tracing::debug!(
+                rejected = report.rejected,
+                first = ?report.errors.first(),
+                "syslog lines refused"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::error!(
+                code = error.code,
+                detail = %error.detail,
+                "a syslog batch could not be stored"
+            ),
         }
-        let accepted = events.len();
-        if accepted > 0 {
-            let detection = match super::detection_for(&state, org, received).await {
-                Ok(detection) => detection,
-                Err(error) => {
-                    tracing::error!(detail = %error.detail, "detection rules could not be loaded; storing without detection");
-                    None
-                }
-            };
-            let scanned = detection.as_ref().map(|d| d.scan(&events));
-            let prepared = state.store.prepare_events(org, events);
-            match state.events.write(prepared).await {
-                Ok(ids) => {
-                    if let (Some(detection), Some(scanned)) = (detection, scanned) {
-                        crate::service::detection::after_commit(
-                            &state, org, &detection, scanned, &ids,
-                        )
-                        .await;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, lost = accepted, "syslog events could not be stored");
-                }
-            }
-        }
-        state.metrics.events_ingested(accepted, bad);
+        drop(slot);
+        batch = Vec::with_capacity(BATCH_LINES);
     }
 }
 

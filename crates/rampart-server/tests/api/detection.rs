@@ -1007,7 +1007,11 @@ async fn the_same_log_sent_in_order_shuffled_or_concurrently_gives_the_same_inci
     }
     let expected = incident_summary(app, &in_order).await;
     assert!(
-        expected.iter().filter(|i| i.0.starts_with("SSH brute force")).count() >= 10,
+        expected
+            .iter()
+            .filter(|i| i.0.starts_with("SSH brute force"))
+            .count()
+            >= 10,
         "{expected:?}"
     );
 

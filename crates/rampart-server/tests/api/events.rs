@@ -544,3 +544,141 @@ async fn retention_is_per_organisation(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// Syslog lines for the one-pipeline test: a brute force, a user the
+/// validation rules refuse, a host they flag.
+fn pipeline_lines() -> Vec<String> {
+    let mut lines: Vec<String> = (0..6)
+        .map(|i| format!("<38>1 2026-11-22T11:00:{:02}Z bastion sshd 7 - - Failed password for root from 203.0.113.60 port {} ssh2", i * 5, 4100 + i))
+        .collect();
+    lines.push("<38>1 2026-11-22T11:01:00Z bastion sshd 7 - - Failed password for mallory from 203.0.113.61 port 4200 ssh2".into());
+    lines.push("<38>1 2026-11-22T11:01:05Z web9 sshd 7 - - Accepted password for bob from 198.51.100.9 port 4300 ssh2".into());
+    lines
+}
+
+/// What an organisation ended up with: each stored event's message and
+/// warnings, the incidents with their occurrences, each validation rule's
+/// pass/fail counts.
+async fn pipeline_outcome(app: &TestApp, token: &str, rules: &[String]) -> serde_json::Value {
+    let mut events: Vec<(String, serde_json::Value)> =
+        app.get("/api/v1/events?limit=100", token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["message"].as_str().unwrap().to_owned(),
+                    e["warnings"].clone(),
+                )
+            })
+            .collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut incidents: Vec<(String, i64)> = app.get("/api/v1/incidents", token).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_owned(),
+                i["occurrences"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    incidents.sort();
+    let mut counts = Vec::new();
+    for rule in rules {
+        let c = app
+            .get(&format!("/api/v1/validation-rules/{rule}/counts"), token)
+            .await;
+        counts.push((c.body["passed"].clone(), c.body["failed"].clone()));
+    }
+    json!({"events": events, "incidents": incidents, "counts": counts})
+}
+
+async fn pipeline_rules(app: &TestApp, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for body in [
+        json!({"name": "known-users", "source": "syslog", "field": "user.name", "check": {"type": "allowed_values", "values": ["root", "bob"]}, "mode": "reject"}),
+        json!({"name": "known-hosts", "source": "syslog", "field": "host.name", "check": {"type": "allowed_values", "values": ["bastion"]}, "mode": "warn"}),
+    ] {
+        let r = app
+            .post("/api/v1/validation-rules", Some(token), body)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_takes_the_same_pipeline() {
+    use rampart_server::config::{SyslogListener, SyslogProtocol};
+    use tokio::io::AsyncWriteExt;
+    let app =
+        crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
+            for protocol in [SyslogProtocol::Udp, SyslogProtocol::Tcp] {
+                config.syslog.push(SyslogListener {
+                    protocol,
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    organisation: "default".into(),
+                    source: "syslog".into(),
+                });
+            }
+        })
+        .await;
+    let lines = pipeline_lines();
+
+    // Over HTTP, into a second organisation.
+    let http = app.second_org("over-http").await;
+    let http_rules = pipeline_rules(&app, &http).await;
+    let r = app
+        .post_bytes(
+            "/api/v1/events/raw?format=syslog&source=syslog",
+            &http,
+            "text/plain",
+            None,
+            lines.join("\n").into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(
+        (r.body["accepted"].as_u64(), r.body["rejected"].as_u64()),
+        (Some(7), Some(1))
+    );
+    assert_eq!(r.body["errors"][0]["code"], "validation_failed");
+    let expected = pipeline_outcome(&app, &http, &http_rules).await;
+    assert_eq!(
+        expected["incidents"][0][0], "SSH brute force (source.ip=203.0.113.60)",
+        "{expected}"
+    );
+
+    // Over the listeners, half by UDP and half by TCP, into the default one.
+    let admin = app.admin_token().await;
+    let syslog_rules = pipeline_rules(&app, &admin).await;
+    let (udp, tcp) = (app.syslog_addrs[0], app.syslog_addrs[1]);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for line in &lines[..4] {
+        socket.send_to(line.as_bytes(), udp).await.unwrap();
+    }
+    let mut stream = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    for line in &lines[4..] {
+        stream
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    stream.shutdown().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = pipeline_outcome(&app, &admin, &syslog_rules).await;
+        if got == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{got}\ninstead of\n{expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
