@@ -170,9 +170,29 @@ impl FieldMapping {
             paths.push(format!("Event.EventData.{name}"));
             paths.push(format!("Event.System.{name}"));
             paths.push(format!("winlog.event_data.{name}"));
+            // Windows Defender writes `Threat Name` for Sigma's `ThreatName`.
+            if let Some(spaced) = spaced_words(name) {
+                paths.push(format!("Event.EventData.{spaced}"));
+                paths.push(format!("winlog.event_data.{spaced}"));
+            }
         }
         FieldPaths::new(paths)
     }
+}
+
+/// `ThreatName` as `Threat Name`: a space before each capital that follows
+/// a lower-case letter; `None` when that changes nothing.
+fn spaced_words(name: &str) -> Option<String> {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push(' ');
+        }
+        previous_lower = c.is_ascii_lowercase();
+        out.push(c);
+    }
+    (out.len() != name.len()).then_some(out)
 }
 
 #[cfg(test)]
@@ -207,6 +227,18 @@ mod tests {
             assert!(err.reason.contains(reason), "{err}");
             assert_eq!(&err.field, bad.overrides.keys().next().unwrap());
         }
+    }
+
+    #[test]
+    fn spaced_evtx_names_are_read_for_their_sigma_names() {
+        assert_eq!(spaced_words("ThreatName").as_deref(), Some("Threat Name"));
+        assert_eq!(spaced_words("ProcessName").as_deref(), Some("Process Name"));
+        assert_eq!(spaced_words("Image"), None);
+        assert_eq!(spaced_words("IPAddress"), None);
+        let paths = FieldMapping::default().paths("SourceName");
+        assert!(paths
+            .key_paths()
+            .any(|p| p == ["Event", "EventData", "Source Name"]));
     }
 
     #[test]

@@ -432,6 +432,20 @@ fn evtx_json_matches_windows_rules_without_mapping() {
 }
 
 #[test]
+fn defender_evtx_names_with_spaces_match_sigma_names() {
+    let event = json!({"Event": {
+        "System": {"EventID": 1116, "Channel": "Microsoft-Windows-Windows Defender/Operational"},
+        "EventData": {
+            "Threat Name": "HackTool:Win32/Mimikatz.D",
+            "Process Name": "C:\\Tools\\m.exe",
+            "Source Name": "Real-Time Protection"
+        }
+    }});
+    let d = "  sel:\n    EventID: 1116\n    ThreatName|contains: 'Mimikatz'\n    ProcessName|endswith: '\\m.exe'\n    SourceName: 'Real-Time Protection'\n  condition: sel";
+    assert!(matches(d, event));
+}
+
+#[test]
 fn ecs_events_match_through_the_default_mapping() {
     let d = "  sel:\n    Image|endswith: '\\powershell.exe'\n    CommandLine|contains: '-enc'\n  condition: sel";
     let nested = json!({"process": {"executable": "C:\\Windows\\powershell.exe", "command_line": "powershell -enc AAA"}});
