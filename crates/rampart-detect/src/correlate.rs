@@ -50,7 +50,7 @@ impl Default for Limits {
             max_groups: 100_000,
             allowed_lateness_ms: 3_600_000,
             sweep_every: 4096,
-            max_entries_per_group: 10_000,
+            max_entries_per_group: 1024,
         }
     }
 }
