@@ -169,22 +169,41 @@ impl Distinct {
         }
     }
 
-    /// Moves to the entries `start..end` (both only forward; otherwise
-    /// counts afresh).
+    /// Moves to the entries `start..end`, adding and removing only what
+    /// lies between the old bounds and the new ones.
     fn slide(&mut self, entries: &[Entry], start: usize, end: usize) {
-        if start < self.start || end < self.end || start > self.end {
+        if start >= self.end || end <= self.start {
             self.counts.clear();
             self.start = start;
             self.end = start;
         }
-        for entry in &entries[self.end..end] {
-            self.add(entry.value.as_deref());
+        while self.end < end {
+            self.add(entries[self.end].value.as_deref());
+            self.end += 1;
         }
-        self.end = end;
-        for entry in &entries[self.start..start] {
-            self.remove(entry.value.as_deref());
+        while self.end > end {
+            self.end -= 1;
+            self.remove(entries[self.end].value.as_deref());
         }
-        self.start = start;
+        while self.start > start {
+            self.start -= 1;
+            self.add(entries[self.start].value.as_deref());
+        }
+        while self.start < start {
+            self.remove(entries[self.start].value.as_deref());
+            self.start += 1;
+        }
+    }
+
+    /// Keeps the counts true when a match is inserted at `at`.
+    fn inserted(&mut self, at: usize, value: Option<&str>) {
+        if at < self.start {
+            self.start += 1;
+            self.end += 1;
+        } else if at <= self.end {
+            self.add(value);
+            self.end += 1;
+        }
     }
 }
 
@@ -204,6 +223,10 @@ struct Group {
     newest: i64,
     /// value_count's window, kept across in-order arrivals.
     distinct: Option<Distinct>,
+    /// Where the last window began: every match before it is older than
+    /// any later window (kept across in-order arrivals, so that finding a
+    /// window's start is a step forward instead of a search).
+    window_start: Option<usize>,
 }
 
 /// State of one correlation rule.
@@ -213,6 +236,8 @@ struct RuleState {
     groups: HashMap<String, Group, RandomState>,
     newest: i64,
     updates: u64,
+    /// `updates` at the last sweep.
+    swept: u64,
 }
 
 /// A correlation that fired: when (its window's end) and with which events.
@@ -229,9 +254,10 @@ pub struct Fired {
 /// The state of every correlation rule of one rule set (one organisation).
 #[derive(Debug, Default)]
 pub struct Correlator {
-    /// Keyed by the correlation's key and its window definition, so that a
-    /// rebuilt rule set keeps the state of the rules that did not change.
-    rules: HashMap<StateKey, RuleState, RandomState>,
+    /// Keyed by the correlation's key and its window definition (hashed),
+    /// so that a rebuilt rule set keeps the state of the rules that did not
+    /// change.
+    rules: HashMap<StateId, RuleState, RandomState>,
     limits: Limits,
     groups: usize,
     counters: Counters,
@@ -239,6 +265,22 @@ pub struct Correlator {
 
 /// Which state a correlation uses: its rule key and its window.
 pub type StateKey = (String, Window);
+
+/// A [`StateKey`] hashed once when the rules are compiled, so that each
+/// match looks its state up by a number (a 64-bit digest: two different
+/// keys sharing one is not a practical concern).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateId(u64);
+
+impl StateId {
+    pub fn of(key: &StateKey) -> StateId {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same id for the same key on every build.
+        let mut hasher = std::hash::DefaultHasher::new();
+        key.hash(&mut hasher);
+        StateId(hasher.finish())
+    }
+}
 
 impl Correlator {
     pub fn new(limits: Limits) -> Correlator {
@@ -260,7 +302,8 @@ impl Correlator {
 
     /// Drops the state of rules no longer in `keep`.
     pub fn retain(&mut self, keep: &[StateKey]) {
-        self.rules.retain(|key, _| keep.contains(key));
+        let keep: Vec<StateId> = keep.iter().map(StateId::of).collect();
+        self.rules.retain(|id, _| keep.contains(id));
         self.groups = self.rules.values().map(|r| r.groups.len()).sum();
     }
 
@@ -270,7 +313,7 @@ impl Correlator {
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
-        key: &StateKey,
+        key: StateId,
         window: &Window,
         group: &str,
         step: usize,
@@ -280,10 +323,7 @@ impl Correlator {
     ) -> Option<Fired> {
         let limits = self.limits;
         let entry_events = Events::of(events)?;
-        if !self.rules.contains_key(key) {
-            self.rules.insert(key.clone(), RuleState::default());
-        }
-        let state = self.rules.get_mut(key)?;
+        let state = self.rules.entry(key).or_default();
         state.newest = state.newest.max(ts);
         let lateness = window
             .timespan_ms
@@ -293,10 +333,12 @@ impl Correlator {
             return None;
         }
         state.updates += 1;
-        if state.updates.is_multiple_of(limits.sweep_every) {
+        // Sweeps cost a visit per group: at most one per 4 updates.
+        let every = limits.sweep_every.max(state.groups.len() as u64 / 4);
+        if state.updates >= state.swept + every {
+            state.swept = state.updates;
             self.groups -= sweep(state, window, limits);
         }
-        let state = self.rules.get_mut(key)?;
         if !state.groups.contains_key(group) {
             state.groups.insert(group.to_owned(), Group::default());
             self.groups += 1;
@@ -353,14 +395,26 @@ impl Group {
     /// Inserts a match at its place in time and re-runs the greedy scan
     /// from there; returns the firing it completes, if any.
     fn insert(&mut self, entry: Entry, window: &Window) -> Option<Fired> {
-        let at = self
+        let in_order = self
             .entries
-            .partition_point(|e| (e.ts, e.step) <= (entry.ts, entry.step));
-        self.entries.insert(at, entry);
-        if at + 1 < self.entries.len() {
-            // Out of order: what was known from `at` on is stale.
-            self.distinct = None;
+            .last()
+            .is_none_or(|last| (last.ts, last.step) <= (entry.ts, entry.step));
+        let at = if in_order {
+            self.entries.len()
+        } else {
+            self.entries
+                .partition_point(|e| (e.ts, e.step) <= (entry.ts, entry.step))
+        };
+        if !in_order {
+            // A window starting after the new match may have to start at it.
+            if self.window_start.is_some_and(|start| at < start) {
+                self.window_start = None;
+            }
+            if let Some(distinct) = &mut self.distinct {
+                distinct.inserted(at, entry.value.as_deref());
+            }
         }
+        self.entries.insert(at, entry);
         // Firings ending at or after the new match's moment are found again
         // (a window takes every match of the moment it ends at).
         let ts = self.entries[at].ts;
@@ -403,7 +457,22 @@ impl Group {
                 continue;
             }
             let earliest = t.saturating_sub(window.timespan_ms);
-            let lo = available.max(self.entries.partition_point(|e| e.ts < earliest));
+            // Forward from the last start, unless this window (a rescan of
+            // an earlier moment) begins before it.
+            let hint = self
+                .window_start
+                .filter(|&at| at == 0 || self.entries.get(at - 1).is_some_and(|e| e.ts < earliest));
+            let start = match hint {
+                Some(mut at) => {
+                    while self.entries.get(at).is_some_and(|e| e.ts < earliest) {
+                        at += 1;
+                    }
+                    at
+                }
+                None => self.entries.partition_point(|e| e.ts < earliest),
+            };
+            self.window_start = Some(start);
+            let lo = available.max(start);
             if let Some(events) = self.fires(lo, j, window) {
                 self.firings.push(j);
                 available = j + 1;
@@ -510,6 +579,7 @@ impl Group {
         }
         self.entries.drain(..cut);
         self.distinct = None;
+        self.window_start = None;
     }
 }
 
@@ -523,8 +593,11 @@ fn sweep(state: &mut RuleState, window: &Window, limits: Limits) -> usize {
     let before = state.groups.len();
     state.groups.retain(|_, g| g.newest >= horizon);
     for group in state.groups.values_mut() {
-        let cut = group.entries.partition_point(|e| e.ts < horizon);
-        group.prune(cut, false);
+        // Most groups have nothing that old: one look at their first match.
+        if group.entries.first().is_some_and(|e| e.ts < horizon) {
+            let cut = group.entries.partition_point(|e| e.ts < horizon);
+            group.prune(cut, false);
+        }
     }
     before - state.groups.len()
 }

@@ -9,7 +9,7 @@ use rampart_core::event::Json;
 use rampart_core::{Event, EventId};
 
 use crate::compile::Placeholders;
-use crate::correlate::{group_key, Correlator, StateKey, Window};
+use crate::correlate::{group_key, Correlator, StateId, StateKey, Window};
 use crate::engine::{RuleSet, RuleSetBuilder, Scratch};
 use crate::event::FieldPaths;
 use crate::load::Document;
@@ -52,6 +52,8 @@ struct Correlation {
     rule: usize,
     window: Window,
     key: StateKey,
+    /// `key` hashed once, for the correlator's lookups.
+    state: StateId,
     /// Indices into the capture fields.
     group_by: Vec<usize>,
     value: Option<usize>,
@@ -163,6 +165,7 @@ impl DetectorBuilder {
             correlations.push(Correlation {
                 rule: index,
                 key: (info.key.clone(), window.clone()),
+                state: StateId::of(&(info.key.clone(), window.clone())),
                 window,
                 group_by: rule.group_by.iter().map(|f| field_index(f)).collect(),
                 value,
@@ -364,7 +367,7 @@ impl Detector {
                 continue;
             }
             let Some(fired) = state.update(
-                &correlation.key,
+                correlation.state,
                 &correlation.window,
                 &group,
                 step,
