@@ -1,6 +1,7 @@
-//! Reading an ingest request body: its size limit, and gzip or zstd
-//! decompression that stops at the limit, so a decompression bomb costs
-//! no more memory than an honest body of the largest allowed size.
+//! Reading an ingest request body: its size limit, gzip or zstd
+//! decompression that stops at the limit (so a decompression bomb costs no
+//! more memory than an honest body of the largest allowed size), and the
+//! `charset` of its Content-Type (UTF-16 and Latin-1 are read as such).
 
 use std::io::Read;
 
@@ -9,8 +10,100 @@ use axum::http::{header, HeaderMap, StatusCode};
 
 use crate::error::ApiError;
 
-/// Reads and decompresses a body; the limit applies before and after.
+/// Reads and decompresses a body, as UTF-8; the limit applies before and
+/// after decompression.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let charset = charset(headers)?;
+    let bytes = decompressed(headers, body, limit).await?;
+    charset.to_utf8(bytes)
+}
+
+/// The text encodings a body may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    Utf8,
+    /// `utf-16`: by its byte-order mark, big-endian without one (RFC 2781).
+    Utf16,
+    Utf16Le,
+    Utf16Be,
+    Latin1,
+}
+
+fn charset(headers: &HeaderMap) -> Result<Charset, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .into_iter()
+        .flat_map(|v| v.split(';').skip(1))
+        .filter_map(|param| param.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, value)| value.trim().trim_matches('"').to_ascii_lowercase());
+    match declared.as_deref() {
+        None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => Ok(Charset::Utf8),
+        Some("utf-16") => Ok(Charset::Utf16),
+        Some("utf-16le") => Ok(Charset::Utf16Le),
+        Some("utf-16be") => Ok(Charset::Utf16Be),
+        Some("iso-8859-1" | "latin1" | "latin-1") => Ok(Charset::Latin1),
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_charset",
+            format!("charset {other:?} is not supported: send UTF-8, UTF-16 or ISO-8859-1"),
+        )),
+    }
+}
+
+impl Charset {
+    fn to_utf8(self, bytes: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+        let little_endian = match self {
+            Charset::Utf8 => return Ok(bytes),
+            Charset::Latin1 => {
+                return Ok(bytes
+                    .iter()
+                    .map(|&b| char::from(b))
+                    .collect::<String>()
+                    .into_bytes())
+            }
+            Charset::Utf16Le => true,
+            Charset::Utf16Be => false,
+            Charset::Utf16 => bytes.starts_with(&[0xff, 0xfe]),
+        };
+        if bytes.len() % 2 != 0 {
+            return Err(ApiError::bad_request(
+                "bad_charset",
+                "a UTF-16 body must have an even number of bytes",
+            ));
+        }
+        let units = bytes.chunks_exact(2).map(|pair| {
+            let pair = [pair[0], pair[1]];
+            if little_endian {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        });
+        let mut text = String::with_capacity(bytes.len() / 2);
+        for (at, unit) in char::decode_utf16(units).enumerate() {
+            match unit {
+                // A byte-order mark at the start is not text.
+                Ok('\u{feff}') if at == 0 => {}
+                Ok(c) => text.push(c),
+                Err(_) => {
+                    return Err(ApiError::bad_request(
+                        "bad_charset",
+                        format!(
+                            "the body is not valid UTF-16 (unpaired surrogate near byte {})",
+                            2 * at
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(text.into_bytes())
+    }
+}
+
+/// Reads and decompresses a body; the limit applies before and after.
+async fn decompressed(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let raw = collect_limited(body, limit).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -101,6 +194,61 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_ENCODING, encoding.parse().unwrap());
         h
+    }
+
+    fn content_type(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, value.parse().unwrap());
+        h
+    }
+
+    #[tokio::test]
+    async fn declared_charsets_are_read_as_such() {
+        let text = "{\"message\":\"Überweisung € ok\"}\n";
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (ct, body) in [
+            ("application/x-ndjson; charset=utf-16", le.clone()),
+            ("application/x-ndjson; charset=UTF-16LE", le[2..].to_vec()),
+            ("application/x-ndjson; charset=\"utf-16\"", be.clone()),
+            ("application/x-ndjson; charset=utf-16be", be),
+            (
+                "application/x-ndjson; charset=utf-8",
+                text.as_bytes().to_vec(),
+            ),
+        ] {
+            let got = read_body(&content_type(ct), Body::from(body), 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), text, "{ct}");
+        }
+        let latin = read_body(
+            &content_type("text/plain; charset=ISO-8859-1"),
+            Body::from(vec![0x55, 0xdc]),
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(String::from_utf8(latin).unwrap(), "UÜ");
+        let err = read_body(
+            &content_type("text/plain; charset=koi8-r"),
+            Body::from("x"),
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let err = read_body(
+            &content_type("text/plain; charset=utf-16le"),
+            Body::from(vec![0x00, 0xd8]),
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "bad_charset");
     }
 
     #[tokio::test]
