@@ -172,8 +172,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 )
             });
         }
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|q| ApiQuery(q.0))
+        // `name=` with nothing after it is a parameter not given (as a
+        // form's empty field is sent), not an empty value to refuse.
+        let given: String = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.ends_with('='))
+            .collect::<Vec<_>>()
+            .join("&");
+        serde_urlencoded_query::<T>(&given)
+            .map(ApiQuery)
             .map_err(|rejection| {
                 let detail = rejection.body_text();
                 let names_field =
@@ -184,6 +194,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 }
             })
     }
+}
+
+/// Deserialises a query string as axum's `Query` does.
+fn serde_urlencoded_query<T: DeserializeOwned>(
+    query: &str,
+) -> Result<T, axum::extract::rejection::QueryRejection> {
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .unwrap_or_else(|_| axum::http::Uri::from_static("/"));
+    axum::extract::Query::<T>::try_from_uri(&uri).map(|q| q.0)
 }
 
 /// Parses JSON, reporting the line and column of a syntax error and the

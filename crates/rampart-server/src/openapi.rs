@@ -29,7 +29,8 @@ use crate::routes;
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
         routes::audit::list,
     ),
-    modifiers(&BearerAuth)
+    components(schemas(crate::ingest::pipeline::RawFormat)),
+    modifiers(&BearerAuth, &Conventions)
 )]
 pub struct ApiDoc;
 
@@ -52,7 +53,153 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What every operation shares, written once instead of on each handler:
+/// path parameters named by the path template, errors as
+/// `application/problem+json`, and the error statuses the edge itself may
+/// answer (401 and 403 for secured operations, 400 for bad parameters or
+/// bodies, 404 for an unknown id, 413 and 415 for bodies).
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names = template_names(path);
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                conventions(operation, &names);
+            }
+        }
+    }
+}
+
+/// The `{name}`s of a path template.
+fn template_names(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
+fn conventions(operation: &mut utoipa::openapi::path::Operation, names: &[String]) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    for name in names {
+        let declared = parameters
+            .iter()
+            .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path);
+        if !declared {
+            parameters.push(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The id, as the API returned it"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
+    }
+    let has_parameters = !parameters.is_empty();
+    if parameters.is_empty() {
+        operation.parameters = None;
+    }
+    if let Some(body) = &mut operation.request_body {
+        // Ingest bodies may be empty: nothing to store is not an error.
+        if body.content.contains_key("text/plain")
+            || body.content.contains_key("application/x-ndjson")
+        {
+            body.required = Some(Required::False);
+        }
+    }
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let responses = &mut operation.responses.responses;
+    for response in responses.values_mut() {
+        if let utoipa::openapi::RefOr::T(response) = response {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                let is_problem = matches!(&content.schema, Some(utoipa::openapi::RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"));
+                let key = if is_problem {
+                    "application/problem+json"
+                } else {
+                    "application/json"
+                };
+                response.content.insert(key.to_owned(), content);
+            }
+        }
+    }
+    let mut standard: Vec<(&str, &str)> = Vec::new();
+    if secured {
+        standard.push(("401", "Missing, invalid or expired credentials"));
+        standard.push(("403", "The caller's role or key scopes do not allow this"));
+    }
+    if has_parameters || operation.request_body.is_some() {
+        standard.push((
+            "400",
+            "A parameter or the body is invalid; `field` names it",
+        ));
+    }
+    if !names.is_empty() {
+        standard.push(("404", "No such item in the caller's organisation"));
+    }
+    if operation.request_body.is_some() {
+        standard.push(("413", "The body is larger than the limit"));
+        standard.push((
+            "415",
+            "Unsupported Content-Type, charset or Content-Encoding",
+        ));
+    }
+    for (status, description) in standard {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem_response(description));
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// The document as served: query parameters are marked `allowEmptyValue`
+/// (utoipa has no field for it), since `name=` reads as not given.
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for operation in paths
+            .values_mut()
+            .filter_map(|p| p.as_object_mut())
+            .flat_map(|p| p.values_mut())
+        {
+            let parameters = operation
+                .get_mut("parameters")
+                .and_then(|p| p.as_array_mut());
+            for parameter in parameters.into_iter().flatten() {
+                let optional = parameter.get("required") != Some(&serde_json::Value::Bool(true));
+                if optional && parameter.get("in").and_then(|i| i.as_str()) == Some("query") {
+                    parameter["allowEmptyValue"] = serde_json::Value::Bool(true);
+                }
+            }
+        }
+    }
+    document
+}
+
 /// Serves the document.
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(document())
 }

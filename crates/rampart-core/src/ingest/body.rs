@@ -22,6 +22,10 @@ pub struct ItemError {
 /// The items of a JSON body: the elements of a top-level array, otherwise
 /// the one value.
 pub fn json_items(body: &[u8]) -> Result<Vec<Json<'_>>, BodyError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        // Nothing to store is not an error (as an empty NDJSON body).
+        return Ok(Vec::new());
+    }
     let value: Json<'_> = serde_json::from_slice(body).map_err(|e| BodyError {
         line: e.line(),
         column: e.column(),
@@ -31,10 +35,15 @@ pub fn json_items(body: &[u8]) -> Result<Vec<Json<'_>>, BodyError> {
             e.column()
         ),
     })?;
-    Ok(match value {
-        Json::Array(items) => items,
-        one => vec![one],
-    })
+    match value {
+        Json::Array(items) => Ok(items),
+        one @ Json::Object(_) => Ok(vec![one]),
+        _ => Err(BodyError {
+            line: 1,
+            column: 1,
+            detail: "the body must be a JSON object or an array of objects".into(),
+        }),
+    }
 }
 
 /// The non-blank lines of an NDJSON body with their 0-based line index,

@@ -16,7 +16,9 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(min_items = 1)]
     pub scopes: Vec<ApiKeyScope>,
 }
 

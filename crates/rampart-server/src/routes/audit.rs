@@ -13,6 +13,7 @@ use crate::routes::{time_param, Page, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// `user:<id>`, `api_key:<id>` or `system`.
@@ -26,6 +27,7 @@ pub struct AuditParams {
     pub from: Option<String>,
     /// Until, exclusive.
     pub to: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -51,7 +51,7 @@ pub async fn refresh(
 
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, description = "an API key has no session"), (status = 401, body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,

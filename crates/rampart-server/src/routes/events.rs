@@ -19,21 +19,25 @@ use crate::routes::{time_param, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IngestParams {
     /// All or none: refuse the whole batch if any item is invalid.
     #[serde(default)]
     pub atomic: bool,
     /// The `source` stored with each event [default: http].
+    #[param(min_length = 1, max_length = 64)]
     pub source: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawParams {
     /// `syslog` (RFC 3164/5424) or `plain` (each line is the message).
     pub format: RawFormat,
     #[serde(default)]
     pub atomic: bool,
     /// The `source` stored with each event [default: raw].
+    #[param(min_length = 1, max_length = 64)]
     pub source: Option<String>,
 }
 
@@ -72,7 +76,8 @@ fn json_layout(headers: &HeaderMap) -> Result<JsonLayout, ApiError> {
 
 /// Ingest events: one JSON object, an array, or NDJSON.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(IngestParams),
-    request_body(content = String, description = "JSON object, JSON array, or NDJSON (application/x-ndjson); gzip or zstd Content-Encoding accepted"),
+    request_body(description = "One JSON object, a JSON array of objects, or NDJSON (one object per line); gzip or zstd Content-Encoding accepted; charset utf-8 (default), utf-16 or iso-8859-1",
+        content((Object = "application/json"), (String = "application/x-ndjson"))),
     responses((status = 202, body = IngestReport), (status = 400, body = Problem), (status = 413, body = Problem),
         (status = 422, body = Problem, description = "atomic batch with invalid items"), (status = 503, body = Problem)))]
 pub async fn ingest(
@@ -99,8 +104,9 @@ pub async fn ingest(
 
 /// Ingest raw log lines (text/plain, one event per line).
 #[utoipa::path(post, path = "/api/v1/events/raw", tag = "events", security(("bearer" = [])), params(RawParams),
-    request_body(content = String, content_type = "text/plain"),
-    responses((status = 202, body = IngestReport), (status = 413, body = Problem), (status = 503, body = Problem)))]
+    request_body(description = "Log lines, one event per line; gzip or zstd Content-Encoding accepted", content = String, content_type = "text/plain"),
+    responses((status = 202, body = IngestReport), (status = 413, body = Problem),
+        (status = 422, body = Problem, description = "atomic batch with invalid items"), (status = 503, body = Problem)))]
 pub async fn ingest_raw(
     State(state): State<AppState>,
     principal: Principal,
@@ -125,6 +131,7 @@ pub async fn ingest_raw(
 
 /// Filters of event searches and stats.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterParams {
     /// From this time (RFC 3339 or epoch ms), inclusive.
     pub from: Option<String>,
@@ -268,6 +275,7 @@ pub async fn get(
 
 /// Stats parameters: [`FilterParams`] and these.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
     #[serde(flatten)]
     #[param(ignore)]

@@ -21,6 +21,7 @@ fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentParams {
     /// Statuses, comma-separated (e.g. `open,acknowledged`).
@@ -33,6 +34,7 @@ pub struct IncidentParams {
     pub q: Option<String>,
     /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`, `-severity`, `severity`.
     pub sort: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -147,6 +149,7 @@ pub async fn update(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub body: String,
 }
 
@@ -165,10 +168,12 @@ pub async fn comment(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertParams {
     /// Only this incident's alerts.
     pub incident: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -17,6 +17,7 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub admin: NewOrgAdmin,
 }
@@ -24,9 +25,11 @@ pub struct CreateOrg {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrgAdmin {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub display_name: Option<String>,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub password: SecretString,
 }
 
@@ -105,6 +108,7 @@ pub struct OrgSettings {
 #[serde(deny_unknown_fields)]
 pub struct OrgSettingsInput {
     /// Days to keep events (1–3650); null for the server default.
+    #[schema(minimum = 1, maximum = 3650)]
     pub retention_days: Option<i64>,
 }
 

@@ -131,6 +131,7 @@ pub async fn disable(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateInput {
+    #[schema(min_length = 1, max_length = 262144)]
     pub yaml: String,
 }
 

@@ -17,20 +17,23 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub display_name: Option<String>,
     pub role: Role,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub password: SecretString,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 1024)]
     pub password: Option<SecretString>,
 }
 

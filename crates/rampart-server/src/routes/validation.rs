@@ -21,6 +21,7 @@ fn parse_id(id: &str) -> Result<ValidationRuleId, ApiError> {
 
 /// The organisation's rules.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ValidationRuleList)]
 pub struct RuleList {
     pub items: Vec<ValidationRule>,
 }
@@ -97,12 +98,14 @@ pub async fn delete(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountParams {
     /// From (RFC 3339 or epoch ms) [default: an hour ago].
     pub from: Option<String>,
     /// Until, exclusive [default: now].
     pub to: Option<String>,
     /// Bucket width in minutes (1–1440) [default: 1].
+    #[param(minimum = 1, maximum = 1440)]
     pub bucket_minutes: Option<i64>,
 }
 
@@ -114,6 +117,7 @@ pub struct CountBucket {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ValidationRuleCounts)]
 pub struct RuleCounts {
     pub rule_id: ValidationRuleId,
     pub passed: i64,

@@ -196,7 +196,8 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiEr
                 .await?;
             Ok(())
         }
-        Actor::ApiKey { .. } => Err(ApiError::bad_request(
+        Actor::ApiKey { .. } => Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
             "not_a_session",
             "API keys have no session; revoke the key instead",
         )),

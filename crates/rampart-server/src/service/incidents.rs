@@ -130,6 +130,60 @@ pub struct IncidentDetail {
     pub comments: Vec<CommentView>,
 }
 
+/// The schema of a severity: 0–255, or one of the names it accepts.
+fn severity_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let names = [
+        "debug",
+        "trace",
+        "informational",
+        "info",
+        "information",
+        "notice",
+        "low",
+        "medium",
+        "warning",
+        "warn",
+        "moderate",
+        "high",
+        "error",
+        "err",
+        "critical",
+        "crit",
+        "alert",
+        "emergency",
+        "emerg",
+        "fatal",
+    ];
+    let one_of = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(255)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .description(Some(
+            "0–255, or a name: informational (1), low, medium, high, critical (5)…",
+        ))
+        .build();
+    utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::OneOf(one_of))
+}
+
+/// As [`severity_schema`], or null for no change.
+fn optional_severity_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let one_of = OneOfBuilder::new()
+        .item(severity_schema())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build();
+    utoipa::openapi::RefOr::T(Schema::OneOf(one_of))
+}
+
 /// A severity as a number (0–255) or a name (low, high, …).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
@@ -158,8 +212,10 @@ impl SeverityInput {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIncident {
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub title: String,
     pub description: Option<String>,
+    #[schema(schema_with = severity_schema)]
     pub severity: SeverityInput,
     #[serde(default)]
     pub entities: Entities,
@@ -178,7 +234,9 @@ pub struct IncidentChange {
     #[schema(value_type = Option<UserId>)]
     pub assignee: Option<Option<UserId>>,
     pub escalation: Option<u8>,
+    #[schema(schema_with = optional_severity_schema)]
     pub severity: Option<SeverityInput>,
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub title: Option<String>,
     pub description: Option<String>,
 }

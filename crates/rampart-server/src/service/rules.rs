@@ -36,6 +36,7 @@ pub struct RuleView {
     pub last_hit_at: Option<rampart_core::Timestamp>,
     pub created_at: rampart_core::Timestamp,
     pub updated_at: rampart_core::Timestamp,
+    #[schema(min_length = 1, max_length = 262144)]
     pub yaml: String,
 }
 
@@ -61,6 +62,7 @@ impl From<DetectionRule> for RuleView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
+    #[schema(min_length = 1, max_length = 262144)]
     pub yaml: String,
     /// [default: true]
     pub enabled: Option<bool>,
@@ -79,6 +81,7 @@ pub struct RuleSummary {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestInput {
+    #[schema(min_length = 1, max_length = 262144)]
     pub yaml: String,
     /// Events as they would be ingested (ECS fields, nested or dotted).
     #[schema(value_type = Vec<Object>)]

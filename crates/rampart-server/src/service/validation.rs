@@ -101,11 +101,15 @@ pub async fn flush_forever(state: AppState) {
 
 /// A rule as clients send it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ValidationRuleInput)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// Only events of this ingest source; all when absent.
+    #[schema(min_length = 1, max_length = 64)]
     pub source: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub field: String,
     pub check: Check,
     pub mode: Mode,
@@ -143,6 +147,16 @@ fn enabled_by_default() -> bool {
 fn checked(input: &RuleInput) -> Result<(), ApiError> {
     if input.name.trim().is_empty() || input.name.len() > 100 {
         return Err(ApiError::invalid_field("name", "must be 1–100 characters"));
+    }
+    if input
+        .source
+        .as_ref()
+        .is_some_and(|s| s.trim().is_empty() || s.len() > 64)
+    {
+        return Err(ApiError::invalid_field(
+            "source",
+            "must be 1–64 characters, or absent for every source",
+        ));
     }
     check_definition(&input.field, &input.check).map_err(|e| {
         let field = if e.starts_with("field") {
