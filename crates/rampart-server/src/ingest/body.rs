@@ -67,7 +67,7 @@ impl Charset {
             Charset::Utf16Be => false,
             Charset::Utf16 => bytes.starts_with(&[0xff, 0xfe]),
         };
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(ApiError::bad_request(
                 "bad_charset",
                 "a UTF-16 body must have an even number of bytes",
