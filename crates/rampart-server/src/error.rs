@@ -21,7 +21,7 @@ pub struct ApiError {
     pub column: Option<u32>,
     pub retry_after_secs: Option<i64>,
     /// Per-item errors of a refused batch (boxed: errors stay small).
-    pub errors: Option<Box<[crate::ingest::pipeline::ItemError]>>,
+    pub errors: Option<Box<[ItemError]>>,
 }
 
 /// The problem document as sent.
@@ -42,7 +42,7 @@ pub struct Problem {
     pub column: Option<usize>,
     /// For a refused batch: each refused item with its position.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<crate::ingest::pipeline::ItemError>>,
+    pub errors: Option<Vec<ItemError>>,
 }
 
 impl ApiError {
@@ -200,4 +200,15 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
         return problem;
     }
     response
+}
+
+/// Why one item of a batch was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ItemError {
+    /// 0-based: the element of a JSON array, or the line of NDJSON and raw bodies.
+    pub index: usize,
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }

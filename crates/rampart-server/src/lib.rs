@@ -9,6 +9,7 @@ pub mod extract;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod paging;
 pub mod routes;
 pub mod service;
 pub mod state;

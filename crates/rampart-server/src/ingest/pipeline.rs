@@ -5,9 +5,9 @@ use rampart_core::event::{normalise_json, Json};
 use rampart_core::ingest::{json_items, ndjson_lines, parse_syslog, syslog_event};
 use rampart_core::validation::RuleSet;
 use rampart_core::{Event, Timestamp};
-use serde::Serialize;
 
 use crate::error::ApiError;
+pub use crate::error::ItemError;
 
 /// How a JSON body is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,17 +26,6 @@ pub enum RawFormat {
     Syslog,
     /// Each line kept as the message.
     Plain,
-}
-
-/// Why one item of a batch was refused.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ItemError {
-    /// 0-based: the element of a JSON array, or the line of NDJSON and raw bodies.
-    pub index: usize,
-    pub code: String,
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
 }
 
 /// The events of a body, what was wrong with the rest, and how each

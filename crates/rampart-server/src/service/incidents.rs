@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::extract::Principal;
-use crate::routes::Page;
+use crate::paging::Page;
 use crate::service::audit;
 use crate::state::AppState;
 
