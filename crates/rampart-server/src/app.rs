@@ -66,7 +66,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn rampart_store::Store>
     Ok(store)
 }
 
-/// Builds the shared state (also used by the CLI's offline commands).
+/// Builds the shared state of a serving node.
 pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
     let store = open_store(&config).await?;
     let jwt = JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir).map_err(|source| {
@@ -85,6 +85,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         std::time::Duration::from_millis(config.ingest.queue_wait_ms),
     );
     Ok(AppState(Arc::new(Inner {
+        accounts: accounts::Accounts::new(store.clone(), clock.clone()),
         events,
         admission,
         writer_handle: std::sync::Mutex::new(Some(writer_handle)),
@@ -111,9 +112,13 @@ impl Application {
     ) -> Result<Self, StartError> {
         let addr = config.listen;
         let state = build_state(config, clock).await?;
-        let bootstrap = accounts::bootstrap(&state)
-            .await
-            .map_err(|e| StartError::Bootstrap(e.detail))?;
+        let bootstrap = accounts::bootstrap(
+            &state.accounts,
+            &state.config.admin_email,
+            state.config.admin_password.clone(),
+        )
+        .await
+        .map_err(|e| StartError::Bootstrap(e.detail))?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
@@ -124,7 +129,7 @@ impl Application {
         let mut background = JoinSet::new();
         let mut syslog_addrs = Vec::new();
         for listener_config in state.config.syslog.clone() {
-            let org = accounts::find_org_by_name(&state, &listener_config.organisation)
+            let org = accounts::find_org_by_name(&state.accounts, &listener_config.organisation)
                 .await
                 .map_err(|e| StartError::Bootstrap(e.detail))?
                 .ok_or_else(|| {

@@ -16,6 +16,8 @@ use crate::metrics::Metrics;
 pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
+    /// Accounts, sessions and keys (the store and clock below).
+    pub accounts: crate::service::accounts::Accounts,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,

@@ -184,26 +184,23 @@ async fn serve(options: &ServeOptions) -> anyhow::Result<()> {
     app.run_until_stopped().await.context("serving")
 }
 
-async fn state_for(options: &ServeOptions) -> anyhow::Result<rampart_server::state::AppState> {
+/// What `rampart user` and `rampart apikey` need: the database (migrated)
+/// and the clock; no event writer, no detection.
+async fn accounts_for(options: &ServeOptions) -> anyhow::Result<accounts::Accounts> {
     let config = Config::load(options)?;
-    rampart_server::app::build_state(config, Arc::new(SystemClock))
+    let store = rampart_server::app::open_store(&config)
         .await
-        .context("opening the database")
+        .context("opening the database")?;
+    Ok(accounts::Accounts::new(store, Arc::new(SystemClock)))
 }
 
-async fn org_id(
-    state: &rampart_server::state::AppState,
-    name: &str,
-) -> anyhow::Result<rampart_core::OrgId> {
+async fn org_id(state: &accounts::Accounts, name: &str) -> anyhow::Result<rampart_core::OrgId> {
     accounts::find_org_by_name(state, name)
         .await?
         .with_context(|| format!("no organisation named '{name}'"))
 }
 
-async fn find_user(
-    state: &rampart_server::state::AppState,
-    email: &str,
-) -> anyhow::Result<rampart_core::User> {
+async fn find_user(state: &accounts::Accounts, email: &str) -> anyhow::Result<rampart_core::User> {
     let email = rampart_server::service::auth::normalise_email(email);
     Ok(state
         .store
@@ -214,7 +211,7 @@ async fn find_user(
 }
 
 async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> {
-    let state = state_for(options).await?;
+    let state = accounts_for(options).await?;
     match action {
         UserAction::Create {
             email,
@@ -316,7 +313,7 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
 }
 
 async fn apikey(options: &ServeOptions, action: ApiKeyAction) -> anyhow::Result<()> {
-    let state = state_for(options).await?;
+    let state = accounts_for(options).await?;
     match action {
         ApiKeyAction::Create { name, scopes, org } => {
             let org = org_id(&state, &org).await?;

@@ -46,7 +46,7 @@ pub async fn create(
     principal.require(Permission::Admin)?;
     let created_by = principal.user().map(|u| u.id);
     let created = api_keys::create(
-        &state,
+        &state.accounts,
         principal.org_id,
         &body.name,
         body.scopes,
@@ -108,7 +108,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    let key = api_keys::revoke(&state, principal.org_id, parse_id(&id)?).await?;
+    let key = api_keys::revoke(&state.accounts, principal.org_id, parse_id(&id)?).await?;
     let target = ("api_key", key.id.to_string());
     audit::record(
         &state,

@@ -84,7 +84,8 @@ pub async fn create(
         role: rampart_core::Role::Admin,
         password: body.admin.password,
     };
-    let (organisation, admin) = accounts::create_org(&state, &body.name, admin, false).await?;
+    let (organisation, admin) =
+        accounts::create_org(&state.accounts, &body.name, admin, false).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedOrg {

@@ -93,7 +93,7 @@ pub async fn create(
         role: body.role,
         password: body.password,
     };
-    let user = accounts::create_user(&state, principal.org_id, input).await?;
+    let user = accounts::create_user(&state.accounts, principal.org_id, input).await?;
     let target = ("user", user.id.to_string());
     audit::record(
         &state,
@@ -143,8 +143,14 @@ pub async fn update(
     let id = parse_id(&id)?;
     let before = state.store.get_user(principal.org_id, id).await?;
     let password_changed = change.password.is_some();
-    let user =
-        accounts::update_user(&state, principal.changed_by(), principal.org_id, id, change).await?;
+    let user = accounts::update_user(
+        &state.accounts,
+        principal.changed_by(),
+        principal.org_id,
+        id,
+        change,
+    )
+    .await?;
     let mut after = audit::snapshot(&user);
     if let (true, Some(serde_json::Value::Object(map))) = (password_changed, after.as_mut()) {
         // Never the password; only that it changed.
@@ -174,7 +180,13 @@ pub async fn delete(
     principal.require(Permission::Admin)?;
     let id = parse_id(&id)?;
     let before = state.store.get_user(principal.org_id, id).await?;
-    accounts::delete_user(&state, principal.changed_by(), principal.org_id, id).await?;
+    accounts::delete_user(
+        &state.accounts,
+        principal.changed_by(),
+        principal.org_id,
+        id,
+    )
+    .await?;
     let before = before.as_ref().and_then(audit::snapshot);
     audit::record(
         &state,

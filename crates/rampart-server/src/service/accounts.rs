@@ -1,14 +1,30 @@
 //! Organisations and users: creation, changes with their safety rules
 //! (an organisation keeps at least one active admin), and the first start.
 
-use rampart_core::{OrgId, Organisation, Role, User, UserId};
-use rampart_store::{NewUser, UserUpdate};
+use std::sync::Arc;
+
+use rampart_core::{Clock, OrgId, Organisation, Role, User, UserId};
+use rampart_store::{NewUser, Store, UserUpdate};
 use secrecy::SecretString;
 
 use crate::auth::{password, tokens};
 use crate::error::ApiError;
 use crate::service::auth::normalise_email;
-use crate::state::AppState;
+
+/// What account changes need: the store and the clock, nothing of the
+/// ingest path, so that `rampart user …` and `rampart apikey …` open the
+/// database and nothing else.
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Accounts {
+        Accounts { store, clock }
+    }
+}
 
 /// A user to create, as the API or CLI receives it.
 pub struct UserInput {
@@ -80,7 +96,7 @@ fn check_display_name(name: &str) -> Result<(), ApiError> {
 }
 
 async fn new_user(
-    state: &AppState,
+    state: &Accounts,
     input: UserInput,
     platform_admin: bool,
 ) -> Result<NewUser, ApiError> {
@@ -102,7 +118,7 @@ async fn new_user(
     })
 }
 
-pub async fn create_user(state: &AppState, org: OrgId, input: UserInput) -> Result<User, ApiError> {
+pub async fn create_user(state: &Accounts, org: OrgId, input: UserInput) -> Result<User, ApiError> {
     let user = new_user(state, input, false).await?;
     state.store.create_user(org, &user).await?;
     state
@@ -115,7 +131,7 @@ pub async fn create_user(state: &AppState, org: OrgId, input: UserInput) -> Resu
 /// Changes a user. Demoting, disabling or deleting the last active admin is
 /// refused; a new password or disabling ends the user's sessions.
 pub async fn update_user(
-    state: &AppState,
+    state: &Accounts,
     by: ChangedBy,
     org: OrgId,
     id: UserId,
@@ -163,7 +179,7 @@ pub async fn update_user(
 }
 
 pub async fn delete_user(
-    state: &AppState,
+    state: &Accounts,
     by: ChangedBy,
     org: OrgId,
     id: UserId,
@@ -183,7 +199,7 @@ pub async fn delete_user(
     Ok(())
 }
 
-async fn ensure_another_admin(state: &AppState, org: OrgId) -> Result<(), ApiError> {
+async fn ensure_another_admin(state: &Accounts, org: OrgId) -> Result<(), ApiError> {
     if state.store.count_active_admins(org).await? <= 1 {
         return Err(ApiError::conflict(
             "last_admin",
@@ -195,7 +211,7 @@ async fn ensure_another_admin(state: &AppState, org: OrgId) -> Result<(), ApiErr
 
 /// Creates an organisation with its first admin.
 pub async fn create_org(
-    state: &AppState,
+    state: &Accounts,
     name: &str,
     admin: UserInput,
     platform_admin: bool,
@@ -239,13 +255,17 @@ pub struct Bootstrap {
 
 /// On first start (no organisation yet) creates the `default` organisation
 /// and its admin, who is also the platform admin.
-pub async fn bootstrap(state: &AppState) -> Result<Option<Bootstrap>, ApiError> {
+pub async fn bootstrap(
+    state: &Accounts,
+    admin_email: &str,
+    admin_password: Option<SecretString>,
+) -> Result<Option<Bootstrap>, ApiError> {
     if state.store.count_orgs().await? > 0 {
         return Ok(None);
     }
-    let (password, generated) = tokens::password_or_generated(state.config.admin_password.clone());
+    let (password, generated) = tokens::password_or_generated(admin_password);
     let input = UserInput {
-        email: state.config.admin_email.clone(),
+        email: admin_email.to_owned(),
         display_name: Some("Administrator".into()),
         role: Role::Admin,
         password,
@@ -258,7 +278,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Option<Bootstrap>, ApiError> 
 }
 
 /// The organisation with this name, if any.
-pub async fn find_org_by_name(state: &AppState, name: &str) -> Result<Option<OrgId>, ApiError> {
+pub async fn find_org_by_name(state: &Accounts, name: &str) -> Result<Option<OrgId>, ApiError> {
     let mut after = None;
     loop {
         let page = state.store.list_orgs(after, 1000).await?;

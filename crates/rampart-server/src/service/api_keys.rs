@@ -4,7 +4,7 @@ use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, CreatorState, OrgId, UserId};
 
 use crate::auth::tokens;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::service::accounts::Accounts;
 
 /// A new key and its secret, which is never available again.
 pub struct CreatedKey {
@@ -13,7 +13,7 @@ pub struct CreatedKey {
 }
 
 pub async fn create(
-    state: &AppState,
+    state: &Accounts,
     org: OrgId,
     name: &str,
     scopes: Vec<ApiKeyScope>,
@@ -56,7 +56,7 @@ pub async fn create(
     Ok(CreatedKey { key, secret })
 }
 
-pub async fn revoke(state: &AppState, org: OrgId, id: ApiKeyId) -> Result<ApiKey, ApiError> {
+pub async fn revoke(state: &Accounts, org: OrgId, id: ApiKeyId) -> Result<ApiKey, ApiError> {
     let key = state
         .store
         .revoke_api_key(org, id, state.clock.now())
