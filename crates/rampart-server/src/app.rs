@@ -203,12 +203,7 @@ impl Application {
             }
             tracing::info!("shutting down: finishing in-flight requests");
         };
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
+        let served = crate::serve::serve(self.listener, app, signal).await;
         let mut background = self.background;
         background.shutdown().await;
         if let Some(writer) = writer.lock().ok().and_then(|mut w| w.take()) {

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+mod serve;
 pub mod service;
 pub mod state;
 pub mod telemetry;

@@ -24,6 +24,34 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Most request headers accepted; more is a 431 problem document.
+pub const MAX_HEADERS: usize = 100;
+/// Most bytes of request headers (names and values) accepted.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Refuses requests with too many or too large headers, as a problem
+/// document (hyper's own 431, past twice the count, has no body).
+async fn bounded_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return axum::response::IntoResponse::into_response(ApiError::new(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "send at most {MAX_HEADERS} request headers of at most {MAX_HEADER_BYTES} bytes in all"
+            ),
+        ));
+    }
+    next.run(request).await
+}
+
 pub use crate::paging::{Page, PageParams, TextCursor};
 
 /// An optional time query parameter: RFC 3339 or epoch milliseconds.
@@ -134,6 +162,7 @@ pub fn router(state: AppState) -> Router {
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             ))
         }))
+        .layer(axum::middleware::from_fn(bounded_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -14,6 +14,7 @@ on_every_backend!(
     api_keys_stop_working_with_their_creator,
     nul_in_text_is_refused_or_stored_alike_on_every_backend,
     input_errors_name_the_field_and_lists_refuse_foreign_cursors,
+    oversized_headers_get_a_problem_document,
 );
 
 fn rule_with_condition(condition: &str) -> String {
@@ -321,4 +322,34 @@ async fn input_errors_name_the_field_and_lists_refuse_foreign_cursors(app: &Test
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+}
+
+async fn oversized_headers_get_a_problem_document(app: &TestApp) {
+    let url = format!("{}/health", app.base);
+    let mut many = app.client.get(&url);
+    for i in 0..150 {
+        many = many.header(format!("x-padding-{i}"), "v");
+    }
+    let big = app.client.get(&url).header("x-big", "a".repeat(70 * 1024));
+    for request in [many, big] {
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "headers_too_large");
+    }
+    let fine = app
+        .client
+        .get(&url)
+        .header("x-one", "v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
 }
