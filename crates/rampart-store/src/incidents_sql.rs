@@ -138,13 +138,30 @@ pub trait IncidentStore: Send + Sync {
     ) -> Result<Vec<Alert>>;
 }
 
+/// Event ids as a JSON array of their 16-digit hex texts, written directly
+/// (an open incident's list, up to 1,000 ids, is rewritten with each alert
+/// that joins it).
 pub(crate) fn ids_json(ids: &[EventId]) -> String {
-    let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 + ids.len() * 19);
+    out.push('[');
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for shift in (0..16).rev() {
+            out.push(char::from(HEX[((id.0 >> (shift * 4)) & 0xf) as usize]));
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 pub(crate) fn parse_ids(column: &'static str, text: &str) -> Result<Vec<EventId>> {
-    let texts: Vec<String> = serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
+    // Hex texts have no escapes, so they are read in place.
+    let texts: Vec<&str> = serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
     texts
         .iter()
         .map(|t| t.parse().map_err(|e| corrupt(column, e)))
@@ -739,3 +756,19 @@ macro_rules! impl_incidents_sql {
 }
 
 pub(crate) use impl_incidents_sql;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn event_id_lists_are_json_arrays_of_hex_texts() {
+        let ids = [EventId(0), EventId(0x1000a3), EventId(u64::MAX)];
+        let text = ids_json(&ids);
+        let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        assert_eq!(text, serde_json::to_string(&texts).unwrap());
+        assert_eq!(parse_ids("t", &text).unwrap(), ids);
+        assert_eq!(ids_json(&[]), "[]");
+    }
+}
