@@ -182,10 +182,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .filter(|pair| !pair.is_empty() && !pair.ends_with('='))
             .collect::<Vec<_>>()
             .join("&");
-        serde_urlencoded_query::<T>(&given)
+        serde_urlencoded::from_str::<T>(&given)
             .map(ApiQuery)
-            .map_err(|rejection| {
-                let detail = rejection.body_text();
+            .map_err(|e| {
+                let detail = format!("invalid query string: {e}");
                 let names_field =
                     detail.contains("missing field") || detail.contains("unknown field");
                 ApiError {
@@ -194,16 +194,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 }
             })
     }
-}
-
-/// Deserialises a query string as axum's `Query` does.
-fn serde_urlencoded_query<T: DeserializeOwned>(
-    query: &str,
-) -> Result<T, axum::extract::rejection::QueryRejection> {
-    let uri: axum::http::Uri = format!("/?{query}")
-        .parse()
-        .unwrap_or_else(|_| axum::http::Uri::from_static("/"));
-    axum::extract::Query::<T>::try_from_uri(&uri).map(|q| q.0)
 }
 
 /// Parses JSON, reporting the line and column of a syntax error and the

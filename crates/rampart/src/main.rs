@@ -210,6 +210,23 @@ async fn find_user(state: &accounts::Accounts, email: &str) -> anyhow::Result<ra
         .user)
 }
 
+/// Changes a user as the operator (who may change anyone).
+async fn operator_change(
+    state: &accounts::Accounts,
+    user: &rampart_core::User,
+    change: accounts::UserChange,
+) -> anyhow::Result<()> {
+    accounts::update_user(
+        state,
+        accounts::ChangedBy::Operator,
+        user.org_id,
+        user.id,
+        change,
+    )
+    .await?;
+    Ok(())
+}
+
 async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> {
     let state = accounts_for(options).await?;
     match action {
@@ -255,14 +272,7 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 password: Some(password),
                 ..Default::default()
             };
-            accounts::update_user(
-                &state,
-                accounts::ChangedBy::Operator,
-                user.org_id,
-                user.id,
-                change,
-            )
-            .await?;
+            operator_change(&state, &user, change).await?;
             println!(
                 "password of {} changed; their sessions are ended",
                 user.email
@@ -277,14 +287,7 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 role: Some(role),
                 ..Default::default()
             };
-            accounts::update_user(
-                &state,
-                accounts::ChangedBy::Operator,
-                user.org_id,
-                user.id,
-                change,
-            )
-            .await?;
+            operator_change(&state, &user, change).await?;
             println!("{} is now {role}", user.email);
         }
         UserAction::Disable { email, enable } => {
@@ -293,14 +296,7 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 disabled: Some(!enable),
                 ..Default::default()
             };
-            accounts::update_user(
-                &state,
-                accounts::ChangedBy::Operator,
-                user.org_id,
-                user.id,
-                change,
-            )
-            .await?;
+            operator_change(&state, &user, change).await?;
             println!(
                 "{} is now {}",
                 user.email,

@@ -149,7 +149,7 @@ async fn batcher(
                 Err(_) => tracing::warn!("syslog batch waits: ingest is behind"),
             }
         };
-        let lines = std::mem::take(&mut batch);
+        let lines = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
         let source = source.clone();
         let decoded = super::ingest(&state, org, false, move |received, rules| {
             Ok(decode_lines(
@@ -174,7 +174,6 @@ async fn batcher(
             ),
         }
         drop(slot);
-        batch = Vec::with_capacity(BATCH_LINES);
     }
 }
 

@@ -20,22 +20,27 @@ on_every_backend!(
     retention_is_per_organisation,
 );
 
+/// The server on SQLite with a UDP and a TCP syslog listener (in that
+/// order) for the organisation `default`, source `syslog`.
+async fn spawn_with_syslog_listeners() -> TestApp {
+    use rampart_server::config::{SyslogListener, SyslogProtocol};
+    crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
+        for protocol in [SyslogProtocol::Udp, SyslogProtocol::Tcp] {
+            config.syslog.push(SyslogListener {
+                protocol,
+                listen: "127.0.0.1:0".parse().unwrap(),
+                organisation: "default".into(),
+                source: "syslog".into(),
+            });
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syslog_listeners_ingest_udp_and_tcp_for_their_organisation() {
-    use rampart_server::config::{SyslogListener, SyslogProtocol};
     use tokio::io::AsyncWriteExt;
-    let app =
-        crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
-            for protocol in [SyslogProtocol::Udp, SyslogProtocol::Tcp] {
-                config.syslog.push(SyslogListener {
-                    protocol,
-                    listen: "127.0.0.1:0".parse().unwrap(),
-                    organisation: "default".into(),
-                    source: "syslog".into(),
-                });
-            }
-        })
-        .await;
+    let app = spawn_with_syslog_listeners().await;
     let (udp, tcp) = (app.syslog_addrs[0], app.syslog_addrs[1]);
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket
@@ -612,20 +617,8 @@ async fn pipeline_rules(app: &TestApp, token: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_source_takes_the_same_pipeline() {
-    use rampart_server::config::{SyslogListener, SyslogProtocol};
     use tokio::io::AsyncWriteExt;
-    let app =
-        crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
-            for protocol in [SyslogProtocol::Udp, SyslogProtocol::Tcp] {
-                config.syslog.push(SyslogListener {
-                    protocol,
-                    listen: "127.0.0.1:0".parse().unwrap(),
-                    organisation: "default".into(),
-                    source: "syslog".into(),
-                });
-            }
-        })
-        .await;
+    let app = spawn_with_syslog_listeners().await;
     let lines = pipeline_lines();
 
     // Over HTTP, into a second organisation.
