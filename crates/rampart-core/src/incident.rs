@@ -13,7 +13,8 @@ pub const MAX_ENTITIES: usize = 100;
 pub const MAX_ESCALATION: u8 = 5;
 
 /// Where an incident stands in its workflow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     Open,
@@ -71,7 +72,8 @@ impl IncidentStatus {
 }
 
 /// The IPs, users and hosts an incident involves.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entities {
     #[serde(default)]
     pub ips: Vec<String>,

@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod detection_rule;
+pub mod error;
 pub mod event;
 pub mod ids;
 pub mod incident;
@@ -18,6 +19,7 @@ pub use access::{ApiKeyScope, Permission, Role};
 pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock, Timestamp};
 pub use detection_rule::DetectionRule;
+pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AuditId, CommentId, IncidentId, OrgId, SessionId, UserId, ValidationRuleId,

@@ -5,7 +5,8 @@ use serde::Serialize;
 use crate::{ApiKeyId, ApiKeyScope, OrgId, Role, Timestamp, UserId};
 
 /// An organisation: the unit of tenancy. Every piece of data belongs to one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     pub id: OrgId,
     pub name: String,
@@ -13,7 +14,8 @@ pub struct Organisation {
 }
 
 /// A user account of one organisation. The password hash is not part of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
@@ -27,7 +29,8 @@ pub struct User {
 }
 
 /// An API key's public description; the secret itself is never stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: ApiKeyId,
     pub org_id: OrgId,
@@ -45,7 +48,8 @@ pub struct ApiKey {
 }
 
 /// Where the user who made an API key stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CreatorState {
     Active,

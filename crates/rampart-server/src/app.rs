@@ -4,19 +4,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use rampart_app::accounts::Bootstrap;
+use rampart_app::auth::jwt::JwtKeys;
+use rampart_app::Services;
 use rampart_core::{Clock, SystemClock};
-use secrecy::SecretString;
+use rampart_ingest::Ingest;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::auth::jwt::JwtKeys;
-use crate::auth::{password, tokens};
 use crate::config::Config;
-use crate::ingest::writer::EventWriter;
-use crate::ingest::Admission;
 use crate::metrics::Metrics;
-use crate::service::accounts::{self, Bootstrap};
 use crate::state::{AppState, Inner};
 
 /// Why the server could not start.
@@ -75,28 +73,23 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
             source,
         }
     })?;
-    let dummy = SecretString::from(tokens::generate_password());
-    let dummy_password_hash = password::hash(dummy)
+    let metrics = Metrics::new()?;
+    let ingest = Ingest::start(
+        store.clone(),
+        clock.clone(),
+        config.ingest.clone(),
+        &config.detection,
+        metrics.ingest.clone(),
+    );
+    let services = Services::build(store.clone(), clock, &ingest, jwt, config.session_policy())
         .await
         .map_err(|e| StartError::Bootstrap(e.detail))?;
-    let (events, writer_handle) = EventWriter::start(store.clone(), config.ingest.max_requests);
-    let admission = Admission::new(
-        config.ingest.max_requests,
-        std::time::Duration::from_millis(config.ingest.queue_wait_ms),
-    );
     Ok(AppState(Arc::new(Inner {
-        accounts: accounts::Accounts::new(store.clone(), clock.clone()),
-        events,
-        admission,
-        writer_handle: std::sync::Mutex::new(Some(writer_handle)),
-        validation: Default::default(),
-        detection: crate::service::detection::Detection::new(config.detection.correlation_limits()),
+        services,
+        ingest,
         store,
-        clock,
-        jwt,
         config,
-        metrics: Metrics::new()?,
-        dummy_password_hash,
+        metrics,
     })))
 }
 
@@ -112,13 +105,14 @@ impl Application {
     ) -> Result<Self, StartError> {
         let addr = config.listen;
         let state = build_state(config, clock).await?;
-        let bootstrap = accounts::bootstrap(
-            &state.accounts,
-            &state.config.admin_email,
-            state.config.admin_password.clone(),
-        )
-        .await
-        .map_err(|e| StartError::Bootstrap(e.detail))?;
+        let bootstrap = state
+            .accounts
+            .bootstrap(
+                &state.config.admin_email,
+                state.config.admin_password.clone(),
+            )
+            .await
+            .map_err(|e| StartError::Bootstrap(e.detail))?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
@@ -129,7 +123,9 @@ impl Application {
         let mut background = JoinSet::new();
         let mut syslog_addrs = Vec::new();
         for listener_config in state.config.syslog.clone() {
-            let org = accounts::find_org_by_name(&state.accounts, &listener_config.organisation)
+            let org = state
+                .accounts
+                .find_org_by_name(&listener_config.organisation)
                 .await
                 .map_err(|e| StartError::Bootstrap(e.detail))?
                 .ok_or_else(|| {
@@ -139,15 +135,17 @@ impl Application {
                     ))
                 })?;
             let addr = listener_config.listen;
-            let bound =
-                crate::ingest::syslog::start(state.clone(), org, listener_config, &mut background)
-                    .await
-                    .map_err(|source| StartError::Listen { addr, source })?;
+            let bound = rampart_ingest::syslog::start(
+                state.ingest.clone(),
+                org,
+                listener_config,
+                &mut background,
+            )
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
             syslog_addrs.push(bound);
         }
-        background.spawn(crate::ingest::retention::run_forever(state.clone()));
-        background.spawn(crate::ingest::sealing::run_forever(state.clone()));
-        background.spawn(crate::service::validation::flush_forever(state.clone()));
+        state.ingest.spawn_background(&mut background);
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             listener,
@@ -188,8 +186,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut stop = self.shutdown.subscribe();
         let store = self.state.store.clone();
-        let validation_state = self.state.clone();
-        let writer = &validation_state.writer_handle;
+        let ingest = self.state.ingest.clone();
         let app = crate::routes::router(self.state);
         tracing::info!(
             port = self.port,
@@ -206,12 +203,7 @@ impl Application {
         let served = crate::serve::serve(self.listener, app, signal).await;
         let mut background = self.background;
         background.shutdown().await;
-        if let Some(writer) = writer.lock().ok().and_then(|mut w| w.take()) {
-            writer.stop().await;
-        }
-        if let Err(error) = validation_state.validation.flush(&*store).await {
-            tracing::error!(%error, "storing validation counts at shutdown failed");
-        }
+        ingest.stop().await;
         store.close().await;
         tracing::info!("stopped");
         served

@@ -6,6 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use rampart_core::ItemError;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error answer of the API.
@@ -173,14 +175,43 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The one mapping of domain errors to statuses. Internal causes are
+/// logged here and never sent.
+impl From<rampart_core::Error> for ApiError {
+    fn from(err: rampart_core::Error) -> Self {
+        use rampart_core::ErrorKind as Kind;
+        if err.kind == Kind::Internal {
+            return ApiError::internal(&err.detail);
+        }
+        let status = match err.kind {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: err.code,
+            detail: err.detail,
+            field: err.field,
+            line: err.line,
+            column: err.column,
+            retry_after_secs: err.retry_after_secs,
+            errors: err.items,
+        }
+    }
+}
+
 impl From<rampart_store::StoreError> for ApiError {
     fn from(err: rampart_store::StoreError) -> Self {
-        match err {
-            rampart_store::StoreError::Conflict { what } => {
-                ApiError::conflict("conflict", format!("{what} already exists"))
-            }
-            other => ApiError::internal(&other),
-        }
+        rampart_core::Error::from(err).into()
     }
 }
 
@@ -200,15 +231,4 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
         return problem;
     }
     response
-}
-
-/// Why one item of a batch was refused.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ItemError {
-    /// 0-based: the element of a JSON array, or the line of NDJSON and raw bodies.
-    pub index: usize,
-    pub code: String,
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
 }

@@ -6,81 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
-use rampart_core::{ApiKey, OrgId, Permission, SessionId, User};
+pub use rampart_app::{Actor, Principal};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Who is calling: a logged-in user or an API key, always of one organisation.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub org_id: OrgId,
-    pub actor: Actor,
-}
-
-#[derive(Clone, Debug)]
-pub enum Actor {
-    User { user: User, session: SessionId },
-    ApiKey { key: ApiKey },
-}
-
-impl Principal {
-    /// Refuses with 403 unless the role or key scopes grant `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        let granted = match &self.actor {
-            Actor::User { user, .. } => user.role.grants(permission),
-            Actor::ApiKey { key } => key.scopes.iter().any(|s| s.grants(permission)),
-        };
-        if granted {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "this {} may not do this (needs {permission:?} permission)",
-                self.kind()
-            )))
-        }
-    }
-
-    /// Refuses with 403 unless this is a platform admin user.
-    pub fn require_platform_admin(&self) -> Result<(), ApiError> {
-        match &self.actor {
-            Actor::User { user, .. } if user.platform_admin => Ok(()),
-            _ => Err(ApiError::forbidden("only a platform admin may do this")),
-        }
-    }
-
-    /// The standing this caller changes other users with.
-    pub fn changed_by(&self) -> crate::service::accounts::ChangedBy {
-        use crate::service::accounts::ChangedBy;
-        match &self.actor {
-            Actor::User { user, .. } if user.platform_admin => ChangedBy::PlatformAdmin,
-            _ => ChangedBy::OrgAdmin,
-        }
-    }
-
-    pub fn user(&self) -> Option<&User> {
-        match &self.actor {
-            Actor::User { user, .. } => Some(user),
-            Actor::ApiKey { .. } => None,
-        }
-    }
-
-    /// Who this is in the audit trail: `user:<id>` or `api_key:<id>`.
-    pub fn audit_actor(&self) -> String {
-        match &self.actor {
-            Actor::User { user, .. } => format!("user:{}", user.id),
-            Actor::ApiKey { key } => format!("api_key:{}", key.id),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self.actor {
-            Actor::User { .. } => "user",
-            Actor::ApiKey { .. } => "API key",
-        }
-    }
-}
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
@@ -103,7 +33,7 @@ impl FromRequestParts<AppState> for Principal {
                     "the Authorization header must be 'Bearer <token>'",
                 )
             })?;
-        crate::service::auth::authenticate(state, token).await
+        Ok(state.sessions.authenticate(token).await?)
     }
 }
 

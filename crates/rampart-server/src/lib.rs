@@ -1,18 +1,16 @@
-//! Rampart's HTTP server: configuration, authentication, the API routes,
-//! metrics and the [`Application`] that runs them.
+//! Rampart's HTTP edge: configuration, the API routes and their
+//! extractors, the one error → problem+json mapping, metrics, the OpenAPI
+//! document and the [`Application`] that runs them. The logic lives in
+//! `rampart-app` (services) and `rampart-ingest` (the pipeline).
 
 pub mod app;
-pub mod auth;
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod extract;
-pub mod ingest;
 pub mod metrics;
-pub mod openapi;
-pub mod paging;
 pub mod routes;
 mod serve;
-pub mod service;
 pub mod state;
 pub mod telemetry;
 

@@ -1,5 +1,6 @@
 //! The one Prometheus registry: requests by route, method and status,
-//! latency histograms, database pool use and build information.
+//! latency histograms, database pool use and build information, and the
+//! ingest path's counters (registered by `rampart-ingest`).
 
 use std::time::Instant;
 
@@ -10,8 +11,6 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::state::AppState;
-
 /// Metric handles; cloning shares them.
 #[derive(Clone)]
 pub struct Metrics {
@@ -19,11 +18,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
-    events: IntCounterVec,
-    syslog_dropped: prometheus::IntCounter,
-    alerts: IntCounterVec,
-    correlation: IntCounterVec,
-    correlation_groups: prometheus::IntGauge,
+    /// The ingest path's counters, in the same registry.
+    pub ingest: rampart_ingest::IngestMetrics,
 }
 
 impl Metrics {
@@ -55,82 +51,15 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
-        let events = IntCounterVec::new(
-            Opts::new("events_ingested_total", "Ingested events by outcome"),
-            &["outcome"],
-        )?;
         registry.register(Box::new(build))?;
-        registry.register(Box::new(events.clone()))?;
-        let syslog_dropped = prometheus::IntCounter::new(
-            "syslog_udp_dropped_total",
-            "Syslog UDP messages dropped because ingest was behind",
-        )?;
-        registry.register(Box::new(syslog_dropped.clone()))?;
-        let alerts = IntCounterVec::new(
-            Opts::new(
-                "alerts_total",
-                "Alerts recorded, by whether they opened an incident or joined one",
-            ),
-            &["incident"],
-        )?;
-        registry.register(Box::new(alerts.clone()))?;
-        let correlation = IntCounterVec::new(
-            Opts::new(
-                "correlation_dropped_total",
-                "Correlation matches too late to correlate (late) and groups evicted to stay within the cap (evicted)",
-            ),
-            &["reason"],
-        )?;
-        registry.register(Box::new(correlation.clone()))?;
-        let correlation_groups = prometheus::IntGauge::new(
-            "correlation_groups",
-            "Correlation groups tracked on this node, all organisations",
-        )?;
-        registry.register(Box::new(correlation_groups.clone()))?;
+        let ingest = rampart_ingest::IngestMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
-            events,
-            syslog_dropped,
-            alerts,
-            correlation,
-            correlation_groups,
+            ingest,
         })
-    }
-
-    /// Counts the outcome of one ingest request.
-    pub fn events_ingested(&self, accepted: usize, rejected: usize) {
-        self.events
-            .with_label_values(&["accepted"])
-            .inc_by(accepted as u64);
-        self.events
-            .with_label_values(&["rejected"])
-            .inc_by(rejected as u64);
-    }
-
-    /// Counts recorded alerts: `opened` of them opened a new incident.
-    pub fn alerts_raised(&self, recorded: usize, opened: usize) {
-        self.alerts
-            .with_label_values(&["opened"])
-            .inc_by(opened as u64);
-        self.alerts
-            .with_label_values(&["joined"])
-            .inc_by(recorded.saturating_sub(opened) as u64);
-    }
-
-    /// Counts correlation matches that came too late and evicted groups.
-    pub fn correlation(&self, late: u64, evicted: u64) {
-        self.correlation.with_label_values(&["late"]).inc_by(late);
-        self.correlation
-            .with_label_values(&["evicted"])
-            .inc_by(evicted);
-    }
-
-    /// Counts one syslog UDP message dropped under load.
-    pub fn syslog_dropped(&self) {
-        self.syslog_dropped.inc();
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -144,8 +73,7 @@ impl Metrics {
 
     /// The text exposition, with pool and correlation gauges read now.
     pub fn render(&self, pool: rampart_store::PoolStats, correlation_groups: usize) -> String {
-        self.correlation_groups
-            .set(i64::try_from(correlation_groups).unwrap_or(i64::MAX));
+        self.ingest.set_correlation_groups(correlation_groups);
         let idle = i64::from(pool.idle);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool
@@ -161,7 +89,7 @@ impl Metrics {
 
 /// Middleware recording every request. Unmatched paths share one label so
 /// scanners cannot blow up the series count.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -170,7 +98,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().as_str().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe(
+    metrics.observe(
         &route,
         &method,
         response.status().as_u16(),

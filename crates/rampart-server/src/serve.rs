@@ -3,7 +3,7 @@
 //! accepting, let in-flight requests finish). Written out instead of
 //! `axum::serve` so that hyper's header limits sit above the router's own:
 //! the router answers oversized headers with a problem document
-//! ([`crate::routes`]), hyper only past twice that.
+//! (the routes' `bounded_headers` middleware), hyper only past twice that.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,9 +16,13 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
+/// Most request headers the router accepts; more is a 431 problem document.
+pub const MAX_HEADERS: usize = 100;
+/// Most bytes of request headers (names and values) the router accepts.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Headers hyper itself accepts; the router refuses more than
-/// [`crate::routes::MAX_HEADERS`] with a problem document.
-const HYPER_MAX_HEADERS: usize = 2 * crate::routes::MAX_HEADERS;
+/// [`MAX_HEADERS`] with a problem document.
+const HYPER_MAX_HEADERS: usize = 2 * MAX_HEADERS;
 
 /// Serves `app` on `listener` until `signal` completes, then waits for the
 /// open connections' requests to finish.

@@ -1,46 +1,40 @@
-//! What every handler and service shares.
+//! What the handlers share: the services (each owning what it needs), the
+//! ingest pipeline, and the edge's own settings and metrics. Handlers call
+//! one service; nothing below the edge sees this struct.
 
 use std::sync::Arc;
 
-use rampart_core::Clock;
+use rampart_app::Services;
+use rampart_ingest::Ingest;
 use rampart_store::Store;
 
-use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
-use crate::ingest::writer::{EventWriter, WriterHandle};
-use crate::ingest::Admission;
 use crate::metrics::Metrics;
 
-/// Shared application state; cheap to clone.
+/// Shared state of the HTTP edge; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
-    /// Accounts, sessions and keys (the store and clock below).
-    pub accounts: crate::service::accounts::Accounts,
+    pub services: Services,
+    /// The ingest pipeline every source feeds.
+    pub ingest: Ingest,
+    /// For health checks, pool statistics and event searches.
     pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub jwt: JwtKeys,
     pub config: Config,
     pub metrics: Metrics,
-    /// An argon2id hash of a random password, verified against when the
-    /// account does not exist so both cases take the same time.
-    pub dummy_password_hash: String,
-    /// The group-commit event writer.
-    pub events: EventWriter,
-    /// Bounds the ingest requests in progress.
-    pub admission: Admission,
-    /// Validation rule sets and their tallies.
-    pub validation: crate::service::validation::Validation,
-    /// Compiled detection rules and correlation state per organisation.
-    pub detection: crate::service::detection::Detection,
-    /// Stops the writer at shutdown (taken once).
-    pub writer_handle: std::sync::Mutex<Option<WriterHandle>>,
 }
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+impl std::ops::Deref for Inner {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
     }
 }

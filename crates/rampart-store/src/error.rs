@@ -55,3 +55,16 @@ impl StoreError {
         StoreError::Database(err)
     }
 }
+
+/// A conflict is the caller's; anything else is the system's (logged by
+/// the edge, never sent).
+impl From<StoreError> for rampart_core::Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict { what } => {
+                rampart_core::Error::conflict("conflict", format!("{what} already exists"))
+            }
+            other => rampart_core::Error::internal(&other),
+        }
+    }
+}

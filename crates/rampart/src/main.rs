@@ -9,9 +9,9 @@ mod rules;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use rampart_app::accounts;
+use rampart_app::auth::tokens::password_or_generated;
 use rampart_core::{ApiKeyScope, Role, SystemClock};
-use rampart_server::auth::tokens::password_or_generated;
-use rampart_server::service::{accounts, api_keys};
 use rampart_server::{Application, Config, ServeOptions};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -195,13 +195,14 @@ async fn accounts_for(options: &ServeOptions) -> anyhow::Result<accounts::Accoun
 }
 
 async fn org_id(state: &accounts::Accounts, name: &str) -> anyhow::Result<rampart_core::OrgId> {
-    accounts::find_org_by_name(state, name)
+    state
+        .find_org_by_name(name)
         .await?
         .with_context(|| format!("no organisation named '{name}'"))
 }
 
 async fn find_user(state: &accounts::Accounts, email: &str) -> anyhow::Result<rampart_core::User> {
-    let email = rampart_server::service::auth::normalise_email(email);
+    let email = rampart_app::sessions::normalise_email(email);
     Ok(state
         .store
         .find_credentials(&email)
@@ -216,14 +217,9 @@ async fn operator_change(
     user: &rampart_core::User,
     change: accounts::UserChange,
 ) -> anyhow::Result<()> {
-    accounts::update_user(
-        state,
-        accounts::ChangedBy::Operator,
-        user.org_id,
-        user.id,
-        change,
-    )
-    .await?;
+    state
+        .update_user(accounts::ChangedBy::Operator, user.org_id, user.id, change)
+        .await?;
     Ok(())
 }
 
@@ -244,7 +240,7 @@ async fn user(options: &ServeOptions, action: UserAction) -> anyhow::Result<()> 
                 role,
                 password,
             };
-            let user = accounts::create_user(&state, org, input).await?;
+            let user = state.create_user(org, input).await?;
             println!("created {} ({}) id {}", user.email, user.role, user.id);
             if let Some(p) = generated {
                 println!("password: {p}");
@@ -313,7 +309,7 @@ async fn apikey(options: &ServeOptions, action: ApiKeyAction) -> anyhow::Result<
     match action {
         ApiKeyAction::Create { name, scopes, org } => {
             let org = org_id(&state, &org).await?;
-            let created = api_keys::create(&state, org, &name, scopes, None).await?;
+            let created = state.create_api_key(org, &name, scopes, None).await?;
             println!("created key {} ({})", created.key.id, created.key.name);
             println!("{}", created.secret);
         }
@@ -334,7 +330,7 @@ async fn apikey(options: &ServeOptions, action: ApiKeyAction) -> anyhow::Result<
         ApiKeyAction::Revoke { id, org } => {
             let org = org_id(&state, &org).await?;
             let id = id.parse().context("not an API key id")?;
-            api_keys::revoke(&state, org, id).await?;
+            state.revoke_api_key(org, id).await?;
             println!("revoked {id}");
         }
     }

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
-use crate::service::api_keys;
-use crate::service::audit;
 use crate::state::AppState;
+use rampart_app::audit;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,17 +44,16 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     principal.require(Permission::Admin)?;
     let created_by = principal.user().map(|u| u.id);
-    let created = api_keys::create(
-        &state.accounts,
-        principal.org_id,
-        &body.name,
-        body.scopes,
-        created_by,
-    )
-    .await?;
+    let created = state
+        .accounts
+        .create_api_key(principal.org_id, &body.name, body.scopes, created_by)
+        .await?;
     let target = ("api_key", created.key.id.to_string());
     let after = audit::snapshot(&created.key);
-    audit::record(&state, &principal, "api_key.create", target, None, after).await?;
+    state
+        .audit
+        .record(&principal, "api_key.create", target, None, after)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -108,16 +106,20 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    let key = api_keys::revoke(&state.accounts, principal.org_id, parse_id(&id)?).await?;
+    let key = state
+        .accounts
+        .revoke_api_key(principal.org_id, parse_id(&id)?)
+        .await?;
     let target = ("api_key", key.id.to_string());
-    audit::record(
-        &state,
-        &principal,
-        "api_key.revoke",
-        target,
-        None,
-        audit::snapshot(&key),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &principal,
+            "api_key.revoke",
+            target,
+            None,
+            audit::snapshot(&key),
+        )
+        .await?;
     Ok(Json(key))
 }

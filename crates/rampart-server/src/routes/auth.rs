@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientIp, Principal};
-use crate::service::auth::{self, TokenPair};
 use crate::state::AppState;
+use rampart_app::sessions::TokenPair;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,9 +34,9 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    auth::login(&state, &body.email, body.password, ip)
-        .await
-        .map(Json)
+    Ok(Json(
+        state.sessions.login(&body.email, body.password, ip).await?,
+    ))
 }
 
 /// Rotate a refresh token: the old one stops working, a new pair is returned.
@@ -46,7 +46,7 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    auth::refresh(&state, &body.refresh_token).await.map(Json)
+    Ok(Json(state.sessions.refresh(&body.refresh_token).await?))
 }
 
 /// End the current session.
@@ -56,6 +56,6 @@ pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
-    auth::logout(&state, &principal).await?;
+    state.sessions.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }

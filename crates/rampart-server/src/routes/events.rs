@@ -10,13 +10,12 @@ use rampart_core::{EventFilter, EventId, Permission, Timestamp};
 use rampart_store::{EventCursor, StatsRequest, STATS_FIELDS};
 use serde::{Deserialize, Serialize};
 
+use crate::body::read_body;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Principal};
-use crate::ingest::body::read_body;
-use crate::ingest::pipeline::{decode_json, decode_raw, JsonLayout, RawFormat};
-use crate::ingest::{ingest as ingest_events, IngestReport};
 use crate::routes::{time_param, PageParams};
 use crate::state::AppState;
+use rampart_ingest::{decode_json, decode_raw, IngestReport, JsonLayout, RawFormat};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -90,15 +89,14 @@ pub async fn ingest(
     principal.require(Permission::Ingest)?;
     let layout = json_layout(&headers)?;
     let source = source_name(params.source, "http")?;
-    let _slot = state.admission.admit().await?;
+    let _slot = state.ingest.admit().await?;
     let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
-    let report = ingest_events(
-        &state,
-        principal.org_id,
-        params.atomic,
-        move |received, rules| decode_json(&bytes, layout, received, &source, rules),
-    )
-    .await?;
+    let report = state
+        .ingest
+        .ingest(principal.org_id, params.atomic, move |received, rules| {
+            decode_json(&bytes, layout, received, &source, rules)
+        })
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 
@@ -116,16 +114,15 @@ pub async fn ingest_raw(
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
     principal.require(Permission::Ingest)?;
     let source = source_name(params.source, "raw")?;
-    let _slot = state.admission.admit().await?;
+    let _slot = state.ingest.admit().await?;
     let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
     let format = params.format;
-    let report = ingest_events(
-        &state,
-        principal.org_id,
-        params.atomic,
-        move |received, rules| Ok(decode_raw(&bytes, format, received, &source, rules)),
-    )
-    .await?;
+    let report = state
+        .ingest
+        .ingest(principal.org_id, params.atomic, move |received, rules| {
+            Ok(decode_raw(&bytes, format, received, &source, rules))
+        })
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 

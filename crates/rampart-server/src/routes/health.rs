@@ -55,8 +55,9 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state
-            .metrics
-            .render(state.store.pool_stats(), state.detection.tracked_groups()),
+        state.metrics.render(
+            state.store.pool_stats(),
+            state.ingest.detection().tracked_groups(),
+        ),
     )
 }

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
-use crate::service::incidents::{
+use crate::state::AppState;
+use rampart_app::incidents::{
     self, AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, NewIncident,
 };
-use crate::state::AppState;
 
 fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("incident"))
@@ -96,9 +96,7 @@ pub async fn list(
         after,
         limit,
     };
-    Ok(Json(
-        incidents::list(&state, principal.org_id, &query).await?,
-    ))
+    Ok(Json(state.incidents.list(principal.org_id, &query).await?))
 }
 
 /// Open an incident by hand.
@@ -112,7 +110,7 @@ pub async fn create(
     principal.require(Permission::Analyse)?;
     Ok((
         StatusCode::CREATED,
-        Json(incidents::create(&state, &principal, input).await?),
+        Json(state.incidents.create(&principal, input).await?),
     ))
 }
 
@@ -126,7 +124,10 @@ pub async fn get(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     principal.require(Permission::Read)?;
     Ok(Json(
-        incidents::get(&state, principal.org_id, parse_id(&id)?).await?,
+        state
+            .incidents
+            .get(principal.org_id, parse_id(&id)?)
+            .await?,
     ))
 }
 
@@ -142,7 +143,10 @@ pub async fn update(
 ) -> Result<Json<IncidentView>, ApiError> {
     principal.require(Permission::Analyse)?;
     Ok(Json(
-        incidents::update(&state, &principal, parse_id(&id)?, change).await?,
+        state
+            .incidents
+            .update(&principal, parse_id(&id)?, change)
+            .await?,
     ))
 }
 
@@ -163,7 +167,10 @@ pub async fn comment(
     ApiJson(input): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
     principal.require(Permission::Analyse)?;
-    let view = incidents::comment(&state, &principal, parse_id(&id)?, &input.body).await?;
+    let view = state
+        .incidents
+        .comment(&principal, parse_id(&id)?, &input.body)
+        .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

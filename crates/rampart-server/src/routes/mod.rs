@@ -6,6 +6,7 @@ pub mod auth;
 pub mod events;
 pub mod health;
 pub mod incidents;
+pub mod openapi;
 pub mod orgs;
 pub mod rules;
 pub mod users;
@@ -24,10 +25,7 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Most request headers accepted; more is a 431 problem document.
-pub const MAX_HEADERS: usize = 100;
-/// Most bytes of request headers (names and values) accepted.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub use crate::serve::{MAX_HEADERS, MAX_HEADER_BYTES};
 
 /// Refuses requests with too many or too large headers, as a problem
 /// document (hyper's own 431, past twice the count, has no body).
@@ -52,7 +50,7 @@ async fn bounded_headers(
     next.run(request).await
 }
 
-pub use crate::paging::{Page, PageParams, TextCursor};
+pub use rampart_app::paging::{Page, PageParams, TextCursor};
 
 /// An optional time query parameter: RFC 3339 or epoch milliseconds.
 pub fn time_param(
@@ -127,7 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/comments", post(incidents::comment))
         .route("/alerts", get(incidents::alerts))
         .route("/audit", get(audit::list))
-        .route("/openapi.json", get(crate::openapi::serve));
+        .route("/openapi.json", get(openapi::serve));
 
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &axum::http::Request<_>| {
@@ -153,7 +151,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             crate::metrics::track,
         ))
         .layer(CatchPanicLayer::custom(|_| {

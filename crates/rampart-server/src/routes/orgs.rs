@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
-use crate::service::accounts::{self, UserInput};
-use crate::service::audit;
 use crate::state::AppState;
+use rampart_app::accounts::UserInput;
+use rampart_app::audit;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,8 +84,7 @@ pub async fn create(
         role: rampart_core::Role::Admin,
         password: body.admin.password,
     };
-    let (organisation, admin) =
-        accounts::create_org(&state.accounts, &body.name, admin, false).await?;
+    let (organisation, admin) = state.accounts.create_org(&body.name, admin, false).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedOrg {
@@ -160,6 +159,9 @@ pub async fn update_settings(
     let after = settings_of(&state, principal.org_id).await?;
     let target = ("settings", principal.org_id.to_string());
     let (b, a) = (audit::snapshot(&before), audit::snapshot(&after));
-    audit::record(&state, &principal, "settings.update", target, b, a).await?;
+    state
+        .audit
+        .record(&principal, "settings.update", target, b, a)
+        .await?;
     Ok(Json(after))
 }

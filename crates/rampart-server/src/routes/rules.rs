@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams, TextCursor};
-use crate::service::field_mapping::{self, FieldMappingInput, FieldMappingView};
-use crate::service::rules::{self, RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 use crate::state::AppState;
+use rampart_app::field_mapping::{FieldMappingInput, FieldMappingView};
+use rampart_app::rules::{RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 
 /// List rules (built-in and own) with their hit counts.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), params(PageParams),
@@ -24,7 +24,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<RuleView>>, ApiError> {
     principal.require(Permission::Read)?;
-    rules::ensure_pack(&state, principal.org_id).await?;
+    state.rules.ensure_pack(principal.org_id).await?;
     let limit = page.limit()?;
     let after: Option<TextCursor> = page.cursor()?;
     let items = state
@@ -52,7 +52,7 @@ pub async fn create(
     principal.require(Permission::Admin)?;
     Ok((
         StatusCode::CREATED,
-        Json(rules::create(&state, &principal, input).await?),
+        Json(state.rules.create(&principal, input).await?),
     ))
 }
 
@@ -65,7 +65,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Read)?;
-    rules::ensure_pack(&state, principal.org_id).await?;
+    state.rules.ensure_pack(principal.org_id).await?;
     let rule = state
         .store
         .get_rule(principal.org_id, &id)
@@ -84,7 +84,7 @@ pub async fn replace(
     ApiJson(input): ApiJson<RuleInput>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(rules::replace(&state, &principal, &id, input).await?))
+    Ok(Json(state.rules.replace(&principal, &id, input).await?))
 }
 
 /// Delete a rule (admin; not for built-in rules).
@@ -96,7 +96,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Permission::Admin)?;
-    rules::delete(&state, &principal, &id).await?;
+    state.rules.delete(&principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,9 +109,7 @@ pub async fn enable(
     Path(id): Path<String>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(
-        rules::set_enabled(&state, &principal, &id, true).await?,
-    ))
+    Ok(Json(state.rules.set_enabled(&principal, &id, true).await?))
 }
 
 /// Switch a rule off (admin).
@@ -123,9 +121,7 @@ pub async fn disable(
     Path(id): Path<String>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(
-        rules::set_enabled(&state, &principal, &id, false).await?,
-    ))
+    Ok(Json(state.rules.set_enabled(&principal, &id, false).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -146,7 +142,7 @@ pub async fn validate(
 ) -> Result<Json<RuleSummary>, ApiError> {
     principal.require(Permission::Analyse)?;
     Ok(Json(
-        rules::validate(&state, principal.org_id, &input.yaml).await?,
+        state.rules.validate(principal.org_id, &input.yaml).await?,
     ))
 }
 
@@ -159,7 +155,7 @@ pub async fn test(
     ApiJson(input): ApiJson<TestInput>,
 ) -> Result<Json<TestReport>, ApiError> {
     principal.require(Permission::Analyse)?;
-    Ok(Json(rules::test(&state, principal.org_id, input).await?))
+    Ok(Json(state.rules.test(principal.org_id, input).await?))
 }
 
 /// The organisation's Sigma field mapping: its own entries and the
@@ -171,7 +167,7 @@ pub async fn field_mapping(
     principal: Principal,
 ) -> Result<Json<FieldMappingView>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(field_mapping::get(&state, principal.org_id).await?))
+    Ok(Json(state.field_mappings.get(principal.org_id).await?))
 }
 
 /// Replace the organisation's own field mapping (admin); the rules are
@@ -185,7 +181,5 @@ pub async fn replace_field_mapping(
     ApiJson(input): ApiJson<FieldMappingInput>,
 ) -> Result<Json<FieldMappingView>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(
-        field_mapping::replace(&state, &principal, input).await?,
-    ))
+    Ok(Json(state.field_mappings.replace(&principal, input).await?))
 }

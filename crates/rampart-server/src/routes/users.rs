@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Actor, ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
-use crate::service::accounts::{self, UserChange, UserInput};
-use crate::service::audit;
 use crate::state::AppState;
+use rampart_app::accounts::{UserChange, UserInput};
+use rampart_app::audit;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,17 +93,18 @@ pub async fn create(
         role: body.role,
         password: body.password,
     };
-    let user = accounts::create_user(&state.accounts, principal.org_id, input).await?;
+    let user = state.accounts.create_user(principal.org_id, input).await?;
     let target = ("user", user.id.to_string());
-    audit::record(
-        &state,
-        &principal,
-        "user.create",
-        target,
-        None,
-        audit::snapshot(&user),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &principal,
+            "user.create",
+            target,
+            None,
+            audit::snapshot(&user),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -143,29 +144,26 @@ pub async fn update(
     let id = parse_id(&id)?;
     let before = state.store.get_user(principal.org_id, id).await?;
     let password_changed = change.password.is_some();
-    let user = accounts::update_user(
-        &state.accounts,
-        principal.changed_by(),
-        principal.org_id,
-        id,
-        change,
-    )
-    .await?;
+    let user = state
+        .accounts
+        .update_user(principal.changed_by(), principal.org_id, id, change)
+        .await?;
     let mut after = audit::snapshot(&user);
     if let (true, Some(serde_json::Value::Object(map))) = (password_changed, after.as_mut()) {
         // Never the password; only that it changed.
         map.insert("password_changed".into(), serde_json::Value::Bool(true));
     }
     let before = before.as_ref().and_then(audit::snapshot);
-    audit::record(
-        &state,
-        &principal,
-        "user.update",
-        ("user", id.to_string()),
-        before,
-        after,
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &principal,
+            "user.update",
+            ("user", id.to_string()),
+            before,
+            after,
+        )
+        .await?;
     Ok(Json(user))
 }
 
@@ -180,22 +178,20 @@ pub async fn delete(
     principal.require(Permission::Admin)?;
     let id = parse_id(&id)?;
     let before = state.store.get_user(principal.org_id, id).await?;
-    accounts::delete_user(
-        &state.accounts,
-        principal.changed_by(),
-        principal.org_id,
-        id,
-    )
-    .await?;
+    state
+        .accounts
+        .delete_user(principal.changed_by(), principal.org_id, id)
+        .await?;
     let before = before.as_ref().and_then(audit::snapshot);
-    audit::record(
-        &state,
-        &principal,
-        "user.delete",
-        ("user", id.to_string()),
-        before,
-        None,
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &principal,
+            "user.delete",
+            ("user", id.to_string()),
+            before,
+            None,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::time_param;
-use crate::service::validation::{self, RuleInput};
 use crate::state::AppState;
+use rampart_app::validation::RuleInput;
 
 fn parse_id(id: &str) -> Result<ValidationRuleId, ApiError> {
     id.parse()
@@ -48,7 +48,10 @@ pub async fn create(
     ApiJson(input): ApiJson<RuleInput>,
 ) -> Result<(StatusCode, Json<ValidationRule>), ApiError> {
     principal.require(Permission::Admin)?;
-    let rule = validation::create(&state, principal.org_id, input).await?;
+    let rule = state
+        .validation_rules
+        .create(principal.org_id, input)
+        .await?;
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
@@ -80,7 +83,10 @@ pub async fn replace(
     ApiJson(input): ApiJson<RuleInput>,
 ) -> Result<Json<ValidationRule>, ApiError> {
     principal.require(Permission::Admin)?;
-    let rule = validation::replace(&state, principal.org_id, parse_id(&id)?, input).await?;
+    let rule = state
+        .validation_rules
+        .replace(principal.org_id, parse_id(&id)?, input)
+        .await?;
     Ok(Json(rule))
 }
 
@@ -93,7 +99,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Permission::Admin)?;
-    validation::delete(&state, principal.org_id, parse_id(&id)?).await?;
+    state
+        .validation_rules
+        .delete(principal.org_id, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,18 +147,12 @@ pub async fn counts(
 ) -> Result<Json<RuleCounts>, ApiError> {
     principal.require(Permission::Read)?;
     let id = parse_id(&id)?;
-    let now = state.clock.now();
-    let from = time_param("from", params.from.as_deref())?.unwrap_or(now.plus_secs(-3600));
-    let to = time_param("to", params.to.as_deref())?.unwrap_or(now.plus_secs(60));
-    let bucket = params.bucket_minutes.unwrap_or(1);
-    if !(1..=1440).contains(&bucket) {
-        return Err(ApiError::invalid_field(
-            "bucket_minutes",
-            "must be between 1 and 1440",
-        ));
-    }
-    let buckets =
-        validation::counts(&state, principal.org_id, id, from, to, bucket * 60_000).await?;
+    let from = time_param("from", params.from.as_deref())?;
+    let to = time_param("to", params.to.as_deref())?;
+    let buckets = state
+        .validation_rules
+        .counts(principal.org_id, id, from, to, params.bucket_minutes)
+        .await?;
     Ok(Json(RuleCounts {
         rule_id: id,
         passed: buckets.iter().map(|b| b.1).sum(),

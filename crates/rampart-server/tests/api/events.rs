@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use rampart_core::Clock;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -450,7 +451,7 @@ async fn events_are_invisible_to_other_organisations_and_need_the_right_scope(ap
 
 async fn retention_removes_events_past_the_retention_period(app: &TestApp) {
     let admin = app.admin_token().await;
-    let now = app.state.clock.now().0;
+    let now = rampart_core::SystemClock.now().0;
     let days = app.state.config.ingest.retention_days;
     let old = now - (days + 1) * 86_400_000;
     let body = format!(
@@ -462,9 +463,7 @@ async fn retention_removes_events_past_the_retention_period(app: &TestApp) {
         .post_bytes("/api/v1/events", &admin, NDJSON, None, body.into_bytes())
         .await;
     assert_eq!(r.body["accepted"], 2);
-    let run = rampart_server::ingest::retention::run_once(&app.state)
-        .await
-        .unwrap();
+    let run = app.state.ingest.run_retention().await.unwrap();
     assert_eq!(run.events_removed, 1);
     let left = app.get("/api/v1/events", &admin).await;
     let items = left.body["items"].as_array().unwrap();
@@ -502,7 +501,7 @@ async fn retention_is_per_organisation(app: &TestApp) {
     );
     assert!(mine.body["retention_days_override"].is_null());
 
-    let now = app.state.clock.now().0;
+    let now = rampart_core::SystemClock.now().0;
     let three_days_old =
         json!({"@timestamp": now - 3 * 86_400_000, "message": "three days old"}).to_string() + "\n";
     for token in [&admin, &other] {
@@ -517,9 +516,7 @@ async fn retention_is_per_organisation(app: &TestApp) {
             .await;
         assert_eq!(r.body["accepted"], 1);
     }
-    rampart_server::ingest::retention::run_once(&app.state)
-        .await
-        .unwrap();
+    app.state.ingest.run_retention().await.unwrap();
     assert_eq!(
         app.get("/api/v1/events", &admin).await.body["items"]
             .as_array()

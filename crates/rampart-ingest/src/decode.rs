@@ -4,10 +4,7 @@
 use rampart_core::event::{normalise_json, Json};
 use rampart_core::ingest::{json_items, ndjson_lines, parse_syslog, syslog_event};
 use rampart_core::validation::RuleSet;
-use rampart_core::{Event, Timestamp};
-
-use crate::error::ApiError;
-pub use crate::error::ItemError;
+use rampart_core::{Error, Event, ItemError, Timestamp};
 
 /// How a JSON body is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +16,8 @@ pub enum JsonLayout {
 }
 
 /// How raw lines are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RawFormat {
     /// RFC 3164 or RFC 5424 syslog lines; sshd messages are structured.
@@ -104,14 +102,13 @@ pub fn decode_json<'r>(
     received: Timestamp,
     source: &str,
     rules: &'r RuleSet,
-) -> Result<Decoded<'r>, ApiError> {
+) -> Result<Decoded<'r>, Error> {
     let mut out = Decoded::new(rules);
     match layout {
         JsonLayout::Json => {
-            let items = json_items(body).map_err(|e| ApiError {
-                line: u32::try_from(e.line).ok(),
-                column: u32::try_from(e.column).ok(),
-                ..ApiError::bad_request("malformed_json", e.detail)
+            let items = json_items(body).map_err(|e| {
+                Error::bad_request("malformed_json", e.detail)
+                    .at(u32::try_from(e.line).ok(), u32::try_from(e.column).ok())
             })?;
             out.events.reserve(items.len());
             for (index, item) in items.into_iter().enumerate() {

@@ -8,12 +8,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rampart_core::{OrgId, Timestamp};
-use rampart_store::{NewAlert, RuleHits};
+use rampart_core::{Clock, OrgId, Timestamp};
+use rampart_store::{NewAlert, RuleHits, Store};
 use tokio::sync::oneshot;
 use tokio::sync::oneshot::error::TryRecvError;
 
-use crate::state::AppState;
+use crate::metrics::IngestMetrics;
+
+/// Where recorded alerts go: the store (grouped into incidents) and the
+/// alert counters.
+#[derive(Clone)]
+pub struct AlertSink {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Alerts this close to an open incident's last alert join it.
+    pub incident_window_ms: i64,
+    pub metrics: IngestMetrics,
+}
 
 /// One organisation's queue of alerts waiting to be written.
 #[derive(Default)]
@@ -48,14 +59,14 @@ impl AlertRecorder {
     /// Returns once the ticket's batch is written (or failed, logged).
     /// The write runs as its own task, so a request that goes away does
     /// not abandon alerts queued behind it.
-    pub async fn written(self: Arc<Self>, state: AppState, org: OrgId, ticket: Ticket) {
-        let task = tokio::spawn(async move { self.write_queued(&state, org, ticket).await });
+    pub async fn written(self: Arc<Self>, sink: AlertSink, org: OrgId, ticket: Ticket) {
+        let task = tokio::spawn(async move { self.write_queued(&sink, org, ticket).await });
         if let Err(error) = task.await {
             tracing::error!(%org, %error, "writing alerts failed");
         }
     }
 
-    async fn write_queued(&self, state: &AppState, org: OrgId, mut ticket: Ticket) {
+    async fn write_queued(&self, sink: &AlertSink, org: OrgId, mut ticket: Ticket) {
         let _writing = self.writing.lock().await;
         match ticket.0.try_recv() {
             // Written by the batch that held the lock before.
@@ -71,7 +82,7 @@ impl AlertRecorder {
             hits.extend(pending.hits);
             done.push(pending.written);
         }
-        write(state, org, &alerts, merge_hits(hits)).await;
+        write(sink, org, &alerts, merge_hits(hits)).await;
         for written in done {
             let _ = written.send(());
         }
@@ -82,14 +93,17 @@ impl AlertRecorder {
     }
 }
 
-async fn write(state: &AppState, org: OrgId, alerts: &[NewAlert], hits: Vec<RuleHits>) {
+async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert], hits: Vec<RuleHits>) {
     if !alerts.is_empty() {
-        let window_ms = state.config.detection.incident_window_secs * 1000;
-        let now = state.clock.now();
-        match state.store.record_alerts(org, alerts, window_ms, now).await {
+        let now = sink.clock.now();
+        let recorded = sink
+            .store
+            .record_alerts(org, alerts, sink.incident_window_ms, now)
+            .await;
+        match recorded {
             Ok(recorded) => {
                 let opened = recorded.iter().filter(|r| r.opened).count();
-                state.metrics.alerts_raised(recorded.len(), opened);
+                sink.metrics.alerts_raised(recorded.len(), opened);
             }
             Err(error) => {
                 tracing::error!(%org, %error, alerts = alerts.len(), "alerts could not be stored")
@@ -99,7 +113,7 @@ async fn write(state: &AppState, org: OrgId, alerts: &[NewAlert], hits: Vec<Rule
     if hits.is_empty() {
         return;
     }
-    if let Err(error) = state.store.add_rule_hits(org, &hits).await {
+    if let Err(error) = sink.store.add_rule_hits(org, &hits).await {
         tracing::warn!(%org, %error, "rule hit counts could not be stored");
     }
 }

@@ -2,23 +2,19 @@
 //! finished (on PostgreSQL, the source-address b-tree of each hour partition
 //! past its end), off the ingest path.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::state::AppState;
+use rampart_core::Clock;
+use rampart_store::Store;
 
 /// How often the job runs.
 pub const INTERVAL: Duration = Duration::from_secs(300);
 
-/// Runs the job once at the state's clock time (tests call this directly);
-/// returns how many partitions were indexed.
-pub async fn run_once(state: &AppState) -> Result<usize, rampart_store::StoreError> {
-    state.store.seal_event_storage(state.clock.now()).await
-}
-
 /// Runs the job now and then every [`INTERVAL`], forever.
-pub async fn run_forever(state: AppState) {
+pub async fn run_forever(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
     loop {
-        if let Err(error) = run_once(&state).await {
+        if let Err(error) = store.seal_event_storage(clock.now()).await {
             tracing::error!(%error, "sealing run failed");
         }
         tokio::time::sleep(INTERVAL).await;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use rampart_core::Error;
 
 /// Keyset pagination parameters of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -18,24 +18,20 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    pub fn limit(&self) -> Result<u32, ApiError> {
+    pub fn limit(&self) -> Result<u32, Error> {
         match self.limit {
             None => Ok(100),
             Some(n @ 1..=1000) => Ok(n),
-            Some(_) => Err(ApiError::invalid_field(
-                "limit",
-                "must be between 1 and 1000",
-            )),
+            Some(_) => Err(Error::invalid_field("limit", "must be between 1 and 1000")),
         }
     }
 
-    pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, ApiError> {
+    pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, Error> {
         self.cursor
             .as_deref()
             .map(|c| {
-                c.parse().map_err(|_| {
-                    ApiError::invalid_field("cursor", "not a cursor this API returned")
-                })
+                c.parse()
+                    .map_err(|_| Error::invalid_field("cursor", "not a cursor this API returned"))
             })
             .transpose()
     }

@@ -2,11 +2,12 @@
 //! each organisation (its own setting, or `ingest.retention_days`) and lets the backend drop whole expired partitions.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rampart_core::{OrgId, Timestamp};
+use rampart_core::{Clock, OrgId, Timestamp};
 
-use crate::state::AppState;
+use rampart_store::Store;
 
 const DAY_MS: i64 = 86_400_000;
 /// How often the job runs.
@@ -19,36 +20,30 @@ pub struct RetentionRun {
     pub events_removed: u64,
 }
 
-/// Runs the job once at the state's clock time (tests call this directly).
-pub async fn run_once(state: &AppState) -> Result<RetentionRun, rampart_store::StoreError> {
-    let now = state.clock.now();
-    let default_days = state.config.ingest.retention_days;
-    let overrides: HashMap<OrgId, i64> = state
-        .store
-        .retention_overrides()
-        .await?
-        .into_iter()
-        .collect();
+/// Runs the job once at `now`; `default_days` applies to organisations
+/// without their own setting.
+pub async fn run_once(
+    store: &dyn Store,
+    now: Timestamp,
+    default_days: i64,
+) -> Result<RetentionRun, rampart_store::StoreError> {
+    let overrides: HashMap<OrgId, i64> = store.retention_overrides().await?.into_iter().collect();
     let cutoff_for = |days: i64| Timestamp(now.0.saturating_sub(days.saturating_mul(DAY_MS)));
     // Whole partitions may go once they are past everyone's retention.
     let longest = overrides.values().copied().fold(default_days, i64::max);
     let mut run = RetentionRun::default();
     let mut after: Option<OrgId> = None;
     loop {
-        let orgs = state.store.list_orgs(after, 1000).await?;
+        let orgs = store.list_orgs(after, 1000).await?;
         let Some(last) = orgs.last() else { break };
         after = Some(last.id);
         for org in &orgs {
             let days = overrides.get(&org.id).copied().unwrap_or(default_days);
-            run.events_removed += state
-                .store
-                .delete_events_before(org.id, cutoff_for(days))
-                .await?;
+            run.events_removed += store.delete_events_before(org.id, cutoff_for(days)).await?;
             run.organisations += 1;
         }
     }
-    state
-        .store
+    store
         .maintain_event_storage(now, cutoff_for(longest))
         .await?;
     if run.events_removed > 0 {
@@ -58,9 +53,9 @@ pub async fn run_once(state: &AppState) -> Result<RetentionRun, rampart_store::S
 }
 
 /// Runs the job now and then every [`INTERVAL`], forever.
-pub async fn run_forever(state: AppState) {
+pub async fn run_forever(store: Arc<dyn Store>, clock: Arc<dyn Clock>, default_days: i64) {
     loop {
-        if let Err(error) = run_once(&state).await {
+        if let Err(error) = run_once(&*store, clock.now(), default_days).await {
             tracing::error!(%error, "retention run failed");
         }
         tokio::time::sleep(INTERVAL).await;

@@ -5,22 +5,22 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::ApiError;
+use rampart_core::Error;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// Checks a new password against the policy.
-pub fn check_policy(field: &str, password: &SecretString) -> Result<(), ApiError> {
+pub fn check_policy(field: &str, password: &SecretString) -> Result<(), Error> {
     let len = password.expose_secret().chars().count();
     if len < MIN_PASSWORD_LEN {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             field,
             format!("password must be at least {MIN_PASSWORD_LEN} characters"),
         ));
     }
     if len > MAX_PASSWORD_LEN {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             field,
             format!("password must be at most {MAX_PASSWORD_LEN} characters"),
         ));
@@ -29,22 +29,22 @@ pub fn check_policy(field: &str, password: &SecretString) -> Result<(), ApiError
 }
 
 /// Hashes a password with argon2id and a random salt.
-pub async fn hash(password: SecretString) -> Result<String, ApiError> {
+pub async fn hash(password: SecretString) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| Error::internal(&e))?
 }
 
-pub fn hash_blocking(password: &SecretString) -> Result<String, ApiError> {
+pub fn hash_blocking(password: &SecretString) -> Result<String, Error> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.expose_secret().as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal(&e))
+        .map_err(|e| Error::internal(&e))
 }
 
 /// True if `password` matches the PHC string `phc`. An unreadable hash never matches.
-pub async fn verify(password: SecretString, phc: String) -> Result<bool, ApiError> {
+pub async fn verify(password: SecretString, phc: String) -> Result<bool, Error> {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc).is_ok_and(|parsed| {
             Argon2::default()
@@ -53,7 +53,7 @@ pub async fn verify(password: SecretString, phc: String) -> Result<bool, ApiErro
         })
     })
     .await
-    .map_err(|e| ApiError::internal(&e))
+    .map_err(|e| Error::internal(&e))
 }
 
 #[cfg(test)]

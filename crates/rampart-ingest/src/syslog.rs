@@ -12,9 +12,10 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::pipeline::{decode_lines, RawFormat};
 use crate::config::{SyslogListener, SyslogProtocol};
-use crate::state::AppState;
+use crate::decode::{decode_lines, RawFormat};
+use crate::metrics::IngestMetrics;
+use crate::pipeline::Ingest;
 
 /// Longest syslog message accepted; longer frames are cut off.
 const MAX_MESSAGE: usize = 64 * 1024;
@@ -23,19 +24,19 @@ const BATCH_WAIT: Duration = Duration::from_millis(100);
 
 /// Binds one listener and serves it until the task set is dropped.
 pub async fn start(
-    state: AppState,
+    ingest: Ingest,
     org: OrgId,
     config: SyslogListener,
     tasks: &mut JoinSet<()>,
 ) -> std::io::Result<std::net::SocketAddr> {
     let (lines, receiver) = mpsc::channel::<String>(10 * BATCH_LINES);
-    let state_metrics = state.metrics.clone();
-    tasks.spawn(batcher(state, org, config.source.clone(), receiver));
+    let metrics = ingest.metrics().clone();
+    tasks.spawn(batcher(ingest, org, config.source.clone(), receiver));
     match config.protocol {
         SyslogProtocol::Udp => {
             let socket = UdpSocket::bind(config.listen).await?;
             let addr = socket.local_addr()?;
-            tasks.spawn(serve_udp(socket, lines, state_metrics));
+            tasks.spawn(serve_udp(socket, lines, metrics));
             tracing::info!(%addr, "syslog UDP listener started");
             Ok(addr)
         }
@@ -49,11 +50,7 @@ pub async fn start(
     }
 }
 
-async fn serve_udp(
-    socket: UdpSocket,
-    lines: mpsc::Sender<String>,
-    metrics: crate::metrics::Metrics,
-) {
+async fn serve_udp(socket: UdpSocket, lines: mpsc::Sender<String>, metrics: IngestMetrics) {
     let mut buffer = vec![0u8; MAX_MESSAGE];
     loop {
         let Ok((n, _)) = socket.recv_from(&mut buffer).await else {
@@ -122,12 +119,7 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
 /// Gathers lines into batches and sends each through the ingest pipeline
 /// that HTTP requests take: admission, validation rules, detection, the
 /// group-commit writer, correlation, the same counters.
-async fn batcher(
-    state: AppState,
-    org: OrgId,
-    source: String,
-    mut receiver: mpsc::Receiver<String>,
-) {
+async fn batcher(ingest: Ingest, org: OrgId, source: String, mut receiver: mpsc::Receiver<String>) {
     let mut batch = Vec::with_capacity(BATCH_LINES);
     loop {
         let Some(first) = receiver.recv().await else {
@@ -144,14 +136,14 @@ async fn batcher(
         // Waiting here holds the listener back: TCP senders feel it, UDP
         // messages past the channel are dropped (and counted).
         let slot = loop {
-            match state.admission.admit().await {
+            match ingest.admit().await {
                 Ok(slot) => break slot,
                 Err(_) => tracing::warn!("syslog batch waits: ingest is behind"),
             }
         };
         let lines = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
         let source = source.clone();
-        let decoded = super::ingest(&state, org, false, move |received, rules| {
+        let decoded = ingest.ingest(org, false, move |received, rules| {
             Ok(decode_lines(
                 lines.iter().enumerate(),
                 RawFormat::Syslog,

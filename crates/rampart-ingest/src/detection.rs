@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use rampart_core::{DetectionRule, Entities, Event, EventId, OrgId, Timestamp};
+use rampart_core::{DetectionRule, Entities, Error, Event, EventId, OrgId, Timestamp};
 use rampart_detect::detector::Captured;
 use rampart_detect::pack::builtin_documents;
 use rampart_detect::sshd::SshAttempts;
@@ -17,23 +17,21 @@ use rampart_detect::{
     parse_documents, Correlator, Detector, DetectorBuilder, Document, FieldMapping, Limits,
     Placeholders, RuleKind, Scratch,
 };
-use rampart_store::{NewAlert, RuleHits, RulesVersion, Store};
+use rampart_store::{NewAlert, RuleHits, RulesVersion, Store, StoredFieldMapping};
 
-use crate::error::ApiError;
-use crate::service::alert_recording::AlertRecorder;
-use crate::service::field_mapping::org_mapping;
-use crate::state::AppState;
+use crate::alerts::{AlertRecorder, AlertSink};
 
 /// How long a compiled rule set is trusted before the store is asked
 /// whether it changed.
 const RECHECK: Duration = Duration::from_secs(5);
 
 /// Every organisation's detection state on this node.
-#[derive(Default)]
 pub struct Detection {
+    store: Arc<dyn Store>,
     orgs: Mutex<HashMap<OrgId, Arc<OrgDetection>>>,
     scratches: Arc<ScratchPool>,
     limits: Limits,
+    alerts: AlertSink,
 }
 
 /// One organisation's compiled rules and stream state.
@@ -139,6 +137,23 @@ pub fn rule_row(
     }
 }
 
+/// The organisation's field mapping as detection compiles it.
+pub async fn org_mapping(store: &dyn Store, org: OrgId) -> Result<FieldMapping, Error> {
+    Ok(read_mapping(org, store.field_mapping(org).await?.as_ref()))
+}
+
+/// A stored mapping; one that no longer reads (it was checked when
+/// written) is logged and the defaults apply.
+pub fn read_mapping(org: OrgId, stored: Option<&StoredFieldMapping>) -> FieldMapping {
+    let Some(stored) = stored else {
+        return FieldMapping::default();
+    };
+    serde_json::from_str(&stored.mapping).unwrap_or_else(|e: serde_json::Error| {
+        tracing::warn!(%org, error = %e, "stored field mapping does not read; defaults apply");
+        FieldMapping::default()
+    })
+}
+
 /// Compiles rules with the organisation's field mapping; a rule that no
 /// longer compiles, or a correlation whose rules are disabled, is left out
 /// (and logged) rather than stopping the rest.
@@ -173,21 +188,21 @@ pub fn compile(org: OrgId, rules: &[DetectionRule], mapping: &FieldMapping) -> D
 }
 
 impl Detection {
-    /// Detection whose correlations keep within `limits`.
-    pub fn new(limits: Limits) -> Detection {
+    /// Detection whose correlations keep within `limits` and whose
+    /// alerts go to `alerts`.
+    pub fn new(store: Arc<dyn Store>, limits: Limits, alerts: AlertSink) -> Detection {
         Detection {
+            store,
+            orgs: Mutex::default(),
+            scratches: Arc::default(),
             limits,
-            ..Detection::default()
+            alerts,
         }
     }
 
     /// The organisation's detection state, compiled rules up to date.
-    pub async fn for_org(
-        &self,
-        store: &dyn Store,
-        org: OrgId,
-        now: Timestamp,
-    ) -> Result<Arc<OrgDetection>, ApiError> {
+    pub async fn for_org(&self, org: OrgId, now: Timestamp) -> Result<Arc<OrgDetection>, Error> {
+        let store = &*self.store;
         let existing = self
             .orgs
             .lock()
@@ -198,7 +213,7 @@ impl Detection {
             Some(state) => state,
             None => {
                 // First use on this node: make sure the built-in pack is there.
-                let builtin = builtin_rules(org, now).map_err(|e| ApiError::internal(&e))?;
+                let builtin = builtin_rules(org, now).map_err(|e| Error::internal(&e))?;
                 store.sync_builtin_rules(org, &builtin).await?;
                 let state = Arc::new(OrgDetection {
                     compiled: RwLock::new(Compiled {
@@ -268,6 +283,41 @@ impl Detection {
                 .unwrap_or_else(|p| p.into_inner())
                 .checked = None;
         }
+    }
+
+    /// Correlates a stored batch's matches and records the alerts; `ids`
+    /// are the stored events' ids in batch order. Returns once they are
+    /// written (with other batches' alerts: see [`AlertRecorder`]).
+    /// Failures are logged: the events themselves are stored already.
+    pub async fn after_commit(
+        &self,
+        org: OrgId,
+        detection: &Arc<OrgDetection>,
+        scanned: Scanned,
+        ids: &[EventId],
+    ) {
+        if scanned.hits.is_empty() {
+            return;
+        }
+        let ticket = {
+            let mut correlator = detection
+                .correlator
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let before = correlator.counters();
+            let (alerts, hits) = correlate(&mut correlator, scanned, ids);
+            let after = correlator.counters();
+            self.alerts
+                .metrics
+                .correlation(after.late - before.late, after.evicted - before.evicted);
+            // Queued under the correlator's lock, so in correlation order.
+            detection.recorder.enqueue(alerts, hits)
+        };
+        detection
+            .recorder
+            .clone()
+            .written(self.alerts.clone(), org, ticket)
+            .await;
     }
 
     /// Groups tracked by correlations across organisations (a gauge).
@@ -345,41 +395,6 @@ fn entities_of(event: &Event) -> Entities {
         users: event.user.iter().cloned().collect(),
         hosts: event.host.iter().cloned().collect(),
     }
-}
-
-/// Correlates a stored batch's matches and records the alerts; `ids` are
-/// the stored events' ids in batch order. Returns once they are written
-/// (with other batches' alerts: see [`AlertRecorder`]). Failures are
-/// logged: the events themselves are stored already.
-pub async fn after_commit(
-    state: &AppState,
-    org: OrgId,
-    detection: &Arc<OrgDetection>,
-    scanned: Scanned,
-    ids: &[EventId],
-) {
-    if scanned.hits.is_empty() {
-        return;
-    }
-    let ticket = {
-        let mut correlator = detection
-            .correlator
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let before = correlator.counters();
-        let (alerts, hits) = correlate(&mut correlator, scanned, ids);
-        let after = correlator.counters();
-        state
-            .metrics
-            .correlation(after.late - before.late, after.evicted - before.evicted);
-        // Queued under the correlator's lock, so in correlation order.
-        detection.recorder.enqueue(alerts, hits)
-    };
-    detection
-        .recorder
-        .clone()
-        .written(state.clone(), org, ticket)
-        .await;
 }
 
 /// Feeds a batch's matches to the correlator, in order; returns the

@@ -29,7 +29,7 @@ use crate::routes;
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
         routes::audit::list,
     ),
-    components(schemas(crate::ingest::pipeline::RawFormat)),
+    components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions)
 )]
 pub struct ApiDoc;

@@ -2,19 +2,37 @@
 //! through the workflow, assign, escalate and comment. Every change is
 //! checked against the current state and audited in the same transaction.
 
+use std::sync::Arc;
+
 use rampart_core::incident::{MAX_ESCALATION, MAX_INCIDENT_EVENTS};
 use rampart_core::{
-    Alert, Comment, CommentId, Entities, EventId, Incident, IncidentId, IncidentStatus, OrgId,
-    Timestamp, UserId,
+    Alert, Clock, Comment, CommentId, Entities, Error, EventId, Incident, IncidentId,
+    IncidentStatus, OrgId, Timestamp, UserId,
 };
-use rampart_store::{Change, IncidentQuery, IncidentSort};
+use rampart_store::{Change, IncidentQuery, IncidentSort, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-use crate::extract::Principal;
+use crate::audit::{self, Audit};
 use crate::paging::Page;
-use crate::service::audit;
-use crate::state::AppState;
+use crate::principal::Principal;
+
+/// Incidents, alerts and comments of the organisations.
+#[derive(Clone)]
+pub struct Incidents {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    audit: Audit,
+}
+
+impl Incidents {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit: Audit) -> Self {
+        Self {
+            store,
+            clock,
+            audit,
+        }
+    }
+}
 
 /// Longest comment accepted.
 const MAX_COMMENT_CHARS: usize = 10_000;
@@ -193,12 +211,12 @@ pub enum SeverityInput {
 }
 
 impl SeverityInput {
-    fn resolve(&self, field: &str) -> Result<u8, ApiError> {
+    fn resolve(&self, field: &str) -> Result<u8, Error> {
         match self {
             SeverityInput::Number(n) => Ok(*n),
             SeverityInput::Name(name) => {
                 rampart_core::event::parse_severity(name).ok_or_else(|| {
-                    ApiError::invalid_field(
+                    Error::invalid_field(
                         field,
                         "a number or one of informational, low, medium, high, critical",
                     )
@@ -254,10 +272,10 @@ mod serde_with_none {
     }
 }
 
-fn check_title(title: &str) -> Result<String, ApiError> {
+fn check_title(title: &str) -> Result<String, Error> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "title",
             format!("must be 1 to {MAX_TITLE_CHARS} characters"),
         ));
@@ -265,26 +283,9 @@ fn check_title(title: &str) -> Result<String, ApiError> {
     Ok(title.to_owned())
 }
 
-async fn check_assignee(
-    state: &AppState,
-    org: OrgId,
-    user: Option<UserId>,
-) -> Result<(), ApiError> {
-    if let Some(user) = user {
-        let found = state.store.get_user(org, user).await?;
-        if found.is_none_or(|u| u.disabled) {
-            return Err(ApiError::invalid_field(
-                "assignee",
-                "no enabled user with this id in the organisation",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn parse_event_ids(ids: &[String]) -> Result<Vec<EventId>, ApiError> {
+fn parse_event_ids(ids: &[String]) -> Result<Vec<EventId>, Error> {
     if ids.len() > MAX_INCIDENT_EVENTS {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "event_ids",
             format!("at most {MAX_INCIDENT_EVENTS} event ids"),
         ));
@@ -293,200 +294,14 @@ fn parse_event_ids(ids: &[String]) -> Result<Vec<EventId>, ApiError> {
         .enumerate()
         .map(|(n, id)| {
             id.parse()
-                .map_err(|_| ApiError::invalid_field(&format!("event_ids[{n}]"), "not an event id"))
+                .map_err(|_| Error::invalid_field(&format!("event_ids[{n}]"), "not an event id"))
         })
         .collect()
 }
 
-pub async fn create(
-    state: &AppState,
-    principal: &Principal,
-    input: NewIncident,
-) -> Result<IncidentView, ApiError> {
-    let org = principal.org_id;
-    let title = check_title(&input.title)?;
-    let severity = input.severity.resolve("severity")?;
-    check_assignee(state, org, input.assignee).await?;
-    let event_ids = parse_event_ids(&input.event_ids)?;
-    // Only events of this organisation that exist may be linked.
-    for (n, &id) in event_ids.iter().enumerate() {
-        if state.store.get_event(org, id).await?.is_none() {
-            return Err(ApiError::invalid_field(
-                &format!("event_ids[{n}]"),
-                "no such event in this organisation",
-            ));
-        }
-    }
-    let mut entities = Entities::default();
-    entities.merge(&input.entities);
-    let now = state.clock.now();
-    let incident = Incident {
-        id: IncidentId::new(),
-        org_id: org,
-        title,
-        description: input.description,
-        severity,
-        status: IncidentStatus::Open,
-        escalation: 0,
-        assignee: input.assignee,
-        rule_id: None,
-        group_key: None,
-        occurrences: 0,
-        entities,
-        event_ids,
-        first_seen: now,
-        last_seen: now,
-        created_at: now,
-        updated_at: now,
-        created_by: principal.audit_actor(),
-    };
-    let view = IncidentView::from(&incident);
-    let entry = audit::entry(
-        state,
-        principal,
-        "incident.create",
-        ("incident", incident.id.to_string()),
-        None,
-        audit::snapshot(&view),
-    );
-    state.store.create_incident(org, &incident, &entry).await?;
-    Ok(view)
-}
-
-pub async fn get(state: &AppState, org: OrgId, id: IncidentId) -> Result<IncidentDetail, ApiError> {
-    let incident = state
-        .store
-        .get_incident(org, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("incident"))?;
-    let alerts = state.store.list_alerts(org, Some(id), None, 100).await?;
-    let comments = state.store.list_comments(org, id).await?;
-    Ok(IncidentDetail {
-        incident: IncidentView::from(&incident),
-        alerts: alerts.iter().map(AlertView::from).collect(),
-        comments: comments.iter().map(CommentView::from).collect(),
-    })
-}
-
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: IncidentId,
-    change: IncidentChange,
-) -> Result<IncidentView, ApiError> {
-    let org = principal.org_id;
-    if let Some(level) = change.escalation {
-        if level > MAX_ESCALATION {
-            return Err(ApiError::invalid_field(
-                "escalation",
-                format!("must be between 0 and {MAX_ESCALATION}"),
-            ));
-        }
-    }
-    let title = change.title.as_deref().map(check_title).transpose()?;
-    let severity = change
-        .severity
-        .as_ref()
-        .map(|s| s.resolve("severity"))
-        .transpose()?;
-    if let Some(assignee) = change.assignee {
-        check_assignee(state, org, assignee).await?;
-    }
-    let now = state.clock.now();
-    let apply = |current: &Incident| -> Result<Incident, String> {
-        let mut next = current.clone();
-        if let Some(status) = change.status {
-            if !current.status.can_move_to(status) {
-                return Err(format!(
-                    "an incident cannot move from {} to {}",
-                    current.status.as_str(),
-                    status.as_str()
-                ));
-            }
-            next.status = status;
-        }
-        if let Some(assignee) = change.assignee {
-            next.assignee = assignee;
-        }
-        if let Some(level) = change.escalation {
-            next.escalation = level;
-        }
-        if let Some(severity) = severity {
-            next.severity = severity;
-        }
-        if let Some(title) = &title {
-            next.title = title.clone();
-        }
-        if let Some(description) = &change.description {
-            next.description = Some(description.clone());
-        }
-        next.updated_at = now;
-        Ok(next)
-    };
-    let actor = principal.audit_actor();
-    let trail = |before: &Incident, after: &Incident| {
-        audit::entry_in(
-            state,
-            org,
-            actor.clone(),
-            "incident.update",
-            ("incident", before.id.to_string()),
-            audit::snapshot(&IncidentView::from(before)),
-            audit::snapshot(&IncidentView::from(after)),
-        )
-    };
-    match state.store.update_incident(org, id, &apply, &trail).await? {
-        Change::Missing => Err(ApiError::not_found("incident")),
-        Change::Refused(reason) => Err(ApiError {
-            field: Some("status".into()),
-            ..ApiError::conflict("invalid_transition", reason)
-        }),
-        Change::Done { after, .. } => Ok(IncidentView::from(&after)),
-    }
-}
-
-pub async fn comment(
-    state: &AppState,
-    principal: &Principal,
-    id: IncidentId,
-    body: &str,
-) -> Result<CommentView, ApiError> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > MAX_COMMENT_CHARS {
-        return Err(ApiError::invalid_field(
-            "body",
-            format!("must be 1 to {MAX_COMMENT_CHARS} characters"),
-        ));
-    }
-    let comment = Comment {
-        id: CommentId::new(),
-        incident_id: id,
-        author: principal.audit_actor(),
-        body: body.to_owned(),
-        created_at: state.clock.now(),
-    };
-    let view = CommentView::from(&comment);
-    let entry = audit::entry(
-        state,
-        principal,
-        "incident.comment",
-        ("incident", id.to_string()),
-        None,
-        audit::snapshot(&view),
-    );
-    if !state
-        .store
-        .add_comment(principal.org_id, &comment, &entry)
-        .await?
-    {
-        return Err(ApiError::not_found("incident"));
-    }
-    Ok(view)
-}
-
 /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`,
 /// `-severity`, `severity`.
-pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), ApiError> {
+pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), Error> {
     let text = text.unwrap_or("-last_seen");
     let (descending, name) = match text.strip_prefix('-') {
         Some(name) => (true, name),
@@ -497,7 +312,7 @@ pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), ApiError> 
         "created_at" => IncidentSort::CreatedAt,
         "severity" => IncidentSort::Severity,
         _ => {
-            return Err(ApiError::invalid_field(
+            return Err(Error::invalid_field(
                 "sort",
                 "one of last_seen, created_at, severity, each with an optional leading '-' for descending",
             ))
@@ -511,8 +326,8 @@ fn cursor_of(sort: IncidentSort, incident: &Incident) -> String {
     format!("{}_{}", sort.value(incident), incident.id)
 }
 
-pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), ApiError> {
-    let bad = || ApiError::invalid_field("cursor", "not a cursor this API returned");
+pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), Error> {
+    let bad = || Error::invalid_field("cursor", "not a cursor this API returned");
     let (value, id) = text.split_once('_').ok_or_else(bad)?;
     Ok((
         value.parse().map_err(|_| bad())?,
@@ -520,16 +335,214 @@ pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), ApiError> {
     ))
 }
 
-/// One page of incidents, with the cursor of the next.
-pub async fn list(
-    state: &AppState,
-    org: OrgId,
-    query: &IncidentQuery,
-) -> Result<Page<IncidentView>, ApiError> {
-    let items = state.store.list_incidents(org, query).await?;
-    let page = Page::new(items, query.limit, |i| cursor_of(query.sort, i));
-    Ok(Page {
-        items: page.items.iter().map(IncidentView::from).collect(),
-        next_cursor: page.next_cursor,
-    })
+impl Incidents {
+    async fn check_assignee(&self, org: OrgId, user: Option<UserId>) -> Result<(), Error> {
+        if let Some(user) = user {
+            let found = self.store.get_user(org, user).await?;
+            if found.is_none_or(|u| u.disabled) {
+                return Err(Error::invalid_field(
+                    "assignee",
+                    "no enabled user with this id in the organisation",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        input: NewIncident,
+    ) -> Result<IncidentView, Error> {
+        let org = principal.org_id;
+        let title = check_title(&input.title)?;
+        let severity = input.severity.resolve("severity")?;
+        self.check_assignee(org, input.assignee).await?;
+        let event_ids = parse_event_ids(&input.event_ids)?;
+        // Only events of this organisation that exist may be linked.
+        for (n, &id) in event_ids.iter().enumerate() {
+            if self.store.get_event(org, id).await?.is_none() {
+                return Err(Error::invalid_field(
+                    &format!("event_ids[{n}]"),
+                    "no such event in this organisation",
+                ));
+            }
+        }
+        let mut entities = Entities::default();
+        entities.merge(&input.entities);
+        let now = self.clock.now();
+        let incident = Incident {
+            id: IncidentId::new(),
+            org_id: org,
+            title,
+            description: input.description,
+            severity,
+            status: IncidentStatus::Open,
+            escalation: 0,
+            assignee: input.assignee,
+            rule_id: None,
+            group_key: None,
+            occurrences: 0,
+            entities,
+            event_ids,
+            first_seen: now,
+            last_seen: now,
+            created_at: now,
+            updated_at: now,
+            created_by: principal.audit_actor(),
+        };
+        let view = IncidentView::from(&incident);
+        let entry = self.audit.entry(
+            principal,
+            "incident.create",
+            ("incident", incident.id.to_string()),
+            None,
+            audit::snapshot(&view),
+        );
+        self.store.create_incident(org, &incident, &entry).await?;
+        Ok(view)
+    }
+
+    pub async fn get(&self, org: OrgId, id: IncidentId) -> Result<IncidentDetail, Error> {
+        let incident = self
+            .store
+            .get_incident(org, id)
+            .await?
+            .ok_or_else(|| Error::not_found("incident"))?;
+        let alerts = self.store.list_alerts(org, Some(id), None, 100).await?;
+        let comments = self.store.list_comments(org, id).await?;
+        Ok(IncidentDetail {
+            incident: IncidentView::from(&incident),
+            alerts: alerts.iter().map(AlertView::from).collect(),
+            comments: comments.iter().map(CommentView::from).collect(),
+        })
+    }
+
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: IncidentId,
+        change: IncidentChange,
+    ) -> Result<IncidentView, Error> {
+        let org = principal.org_id;
+        if let Some(level) = change.escalation {
+            if level > MAX_ESCALATION {
+                return Err(Error::invalid_field(
+                    "escalation",
+                    format!("must be between 0 and {MAX_ESCALATION}"),
+                ));
+            }
+        }
+        let title = change.title.as_deref().map(check_title).transpose()?;
+        let severity = change
+            .severity
+            .as_ref()
+            .map(|s| s.resolve("severity"))
+            .transpose()?;
+        if let Some(assignee) = change.assignee {
+            self.check_assignee(org, assignee).await?;
+        }
+        let now = self.clock.now();
+        let apply = |current: &Incident| -> Result<Incident, String> {
+            let mut next = current.clone();
+            if let Some(status) = change.status {
+                if !current.status.can_move_to(status) {
+                    return Err(format!(
+                        "an incident cannot move from {} to {}",
+                        current.status.as_str(),
+                        status.as_str()
+                    ));
+                }
+                next.status = status;
+            }
+            if let Some(assignee) = change.assignee {
+                next.assignee = assignee;
+            }
+            if let Some(level) = change.escalation {
+                next.escalation = level;
+            }
+            if let Some(severity) = severity {
+                next.severity = severity;
+            }
+            if let Some(title) = &title {
+                next.title = title.clone();
+            }
+            if let Some(description) = &change.description {
+                next.description = Some(description.clone());
+            }
+            next.updated_at = now;
+            Ok(next)
+        };
+        let actor = principal.audit_actor();
+        let trail = |before: &Incident, after: &Incident| {
+            self.audit.entry_in(
+                org,
+                actor.clone(),
+                "incident.update",
+                ("incident", before.id.to_string()),
+                audit::snapshot(&IncidentView::from(before)),
+                audit::snapshot(&IncidentView::from(after)),
+            )
+        };
+        match self.store.update_incident(org, id, &apply, &trail).await? {
+            Change::Missing => Err(Error::not_found("incident")),
+            Change::Refused(reason) => Err(Error {
+                field: Some("status".into()),
+                ..Error::conflict("invalid_transition", reason)
+            }),
+            Change::Done { after, .. } => Ok(IncidentView::from(&after)),
+        }
+    }
+
+    pub async fn comment(
+        &self,
+        principal: &Principal,
+        id: IncidentId,
+        body: &str,
+    ) -> Result<CommentView, Error> {
+        let body = body.trim();
+        if body.is_empty() || body.chars().count() > MAX_COMMENT_CHARS {
+            return Err(Error::invalid_field(
+                "body",
+                format!("must be 1 to {MAX_COMMENT_CHARS} characters"),
+            ));
+        }
+        let comment = Comment {
+            id: CommentId::new(),
+            incident_id: id,
+            author: principal.audit_actor(),
+            body: body.to_owned(),
+            created_at: self.clock.now(),
+        };
+        let view = CommentView::from(&comment);
+        let entry = self.audit.entry(
+            principal,
+            "incident.comment",
+            ("incident", id.to_string()),
+            None,
+            audit::snapshot(&view),
+        );
+        if !self
+            .store
+            .add_comment(principal.org_id, &comment, &entry)
+            .await?
+        {
+            return Err(Error::not_found("incident"));
+        }
+        Ok(view)
+    }
+
+    /// One page of incidents, with the cursor of the next.
+    pub async fn list(
+        &self,
+        org: OrgId,
+        query: &IncidentQuery,
+    ) -> Result<Page<IncidentView>, Error> {
+        let items = self.store.list_incidents(org, query).await?;
+        let page = Page::new(items, query.limit, |i| cursor_of(query.sort, i));
+        Ok(Page {
+            items: page.items.iter().map(IncidentView::from).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
 }

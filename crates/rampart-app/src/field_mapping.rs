@@ -1,0 +1,131 @@
+//! An organisation's own Sigma field mapping: which event paths a Sigma
+//! field name is read from, before the built-in defaults. Replacing it is
+//! audited and makes every node recompile the organisation's rules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rampart_core::{Clock, Error, OrgId, Timestamp};
+use rampart_detect::mapping::default_mapping;
+use rampart_detect::FieldMapping;
+use rampart_ingest::detection::{read_mapping, Detection};
+use rampart_store::{Store, StoredFieldMapping};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Audit};
+use crate::principal::Principal;
+
+/// The organisations' field mappings.
+#[derive(Clone)]
+pub struct FieldMappings {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    detection: Arc<Detection>,
+    audit: Audit,
+}
+
+impl FieldMappings {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        detection: Arc<Detection>,
+        audit: Audit,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            detection,
+            audit,
+        }
+    }
+}
+
+/// The mapping as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldMappingView {
+    /// The organisation's own entries: Sigma field name → event paths,
+    /// tried in order after the event's own key of that name and before
+    /// the defaults.
+    pub mapping: BTreeMap<String, Vec<String>>,
+    /// When the organisation last set it; absent when it has none.
+    pub updated_at: Option<Timestamp>,
+    /// The built-in entries (read only).
+    pub defaults: BTreeMap<String, Vec<String>>,
+}
+
+/// A replacement mapping.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMappingInput {
+    /// Sigma field name → event paths (dotted), e.g.
+    /// `{"CommandLine": ["proc.cmdline"]}`. An empty object removes the
+    /// organisation's own mapping.
+    pub mapping: BTreeMap<String, Vec<String>>,
+}
+
+impl FieldMappings {
+    pub async fn get(&self, org: OrgId) -> Result<FieldMappingView, Error> {
+        let stored = self.store.field_mapping(org).await?;
+        let own = read_mapping(org, stored.as_ref());
+        Ok(FieldMappingView {
+            mapping: own.overrides,
+            updated_at: stored.map(|s| s.updated_at),
+            defaults: default_mapping()
+                .map(|(name, paths)| {
+                    (
+                        name.to_owned(),
+                        paths.iter().map(|p| (*p).to_owned()).collect(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Replaces the organisation's own mapping (an empty one removes it).
+    pub async fn replace(
+        &self,
+        principal: &Principal,
+        input: FieldMappingInput,
+    ) -> Result<FieldMappingView, Error> {
+        let org = principal.org_id;
+        let mapping = FieldMapping {
+            overrides: input.mapping,
+        };
+        mapping.check().map_err(|e| {
+            let field = if e.field.is_empty() {
+                "mapping".to_owned()
+            } else {
+                format!("mapping.{}", e.field)
+            };
+            Error::invalid_field(&field, e.reason)
+        })?;
+        let before = self.get(org).await?;
+        let now = self.clock.now();
+        let stored = (!mapping.overrides.is_empty())
+            .then(|| {
+                serde_json::to_string(&mapping).map(|text| StoredFieldMapping {
+                    mapping: text,
+                    updated_at: now,
+                })
+            })
+            .transpose()
+            .map_err(|e| Error::internal(&e))?;
+        let action = if stored.is_some() {
+            "field_mapping.update"
+        } else {
+            "field_mapping.reset"
+        };
+        let entry = self.audit.entry(
+            principal,
+            action,
+            ("settings", org.to_string()),
+            audit::snapshot(&before.mapping),
+            audit::snapshot(&mapping.overrides),
+        );
+        self.store
+            .set_field_mapping(org, stored.as_ref(), &entry)
+            .await?;
+        self.detection.invalidate(org);
+        self.get(org).await
+    }
+}

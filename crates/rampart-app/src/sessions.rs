@@ -1,0 +1,275 @@
+//! Logging in, refreshing, logging out, and authenticating requests; failed
+//! logins are slowed down and then refused per account and per client IP.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rampart_core::{Clock, Error, ErrorKind, SessionId, Timestamp, User};
+use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottlePolicy};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::{password, tokens};
+use crate::config::{LoginPolicy, SessionPolicy};
+use crate::principal::{Actor, Principal};
+
+/// The tokens a login or refresh hands out.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// How often an API key's last-used time is written.
+const API_KEY_TOUCH_SECS: i64 = 60;
+
+const INVALID_LOGIN: &str = "invalid e-mail or password";
+
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn account_key(email: &str) -> String {
+    format!("account:{email}")
+}
+
+fn ip_key(ip: IpAddr) -> String {
+    format!("ip:{ip}")
+}
+
+/// Sessions and credentials: what logging in and authenticating need.
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    jwt: JwtKeys,
+    policy: SessionPolicy,
+    /// An argon2id hash of a random password, verified against when the
+    /// account does not exist so both cases take the same time.
+    dummy_password_hash: String,
+}
+
+impl Sessions {
+    /// The service; hashes a random password once (for unknown accounts).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        jwt: JwtKeys,
+        policy: SessionPolicy,
+    ) -> Result<Self, Error> {
+        let dummy = SecretString::from(tokens::generate_password());
+        Ok(Self {
+            dummy_password_hash: password::hash(dummy).await?,
+            store,
+            clock,
+            jwt,
+            policy,
+        })
+    }
+
+    /// Checks e-mail and password and opens a session. The answer never tells
+    /// whether the account exists.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: IpAddr,
+    ) -> Result<TokenPair, Error> {
+        let email = normalise_email(email);
+        let policy = &self.policy.login;
+        let keys = [
+            (account_key(&email), policy.account_lock_after),
+            (ip_key(client), policy.ip_lock_after),
+        ];
+        let now = self.clock.now();
+
+        let mut recent_failures = 0;
+        for (key, lock_after) in &keys {
+            if let Some(throttle) = self.store.login_throttle(key).await? {
+                if let Some(until) = throttle.locked_at(now) {
+                    return Err(Error::too_many_requests(
+                        "too many failed logins; try again later",
+                        now.secs_until(until),
+                    ));
+                }
+                recent_failures = recent_failures
+                    .max(throttle.recent_failures(now, &store_policy(policy, *lock_after)));
+            }
+        }
+        if recent_failures >= policy.slowdown_after {
+            let steps = u64::try_from(recent_failures - policy.slowdown_after + 1).unwrap_or(0);
+            let delay = (policy.slowdown_step_ms.saturating_mul(steps)).min(policy.slowdown_max_ms);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+
+        let credentials = self.store.find_credentials(&email).await?;
+        let (hash, user) = match credentials {
+            Some(c) => (c.password_hash, Some(c.user)),
+            None => (self.dummy_password_hash.clone(), None),
+        };
+        let password_ok = password::verify(password, hash).await?;
+        let user = match user {
+            Some(user) if password_ok && !user.disabled => user,
+            _ => {
+                for (key, lock_after) in &keys {
+                    self.store
+                        .record_login_failure(key, now, &store_policy(policy, *lock_after))
+                        .await?;
+                }
+                tracing::info!(%client, "failed login");
+                return Err(Error::unauthorized("invalid_credentials", INVALID_LOGIN));
+            }
+        };
+        self.store.clear_login_failures(&keys[0].0).await?;
+        let tokens = self.open_session(&user, now).await?;
+        tracing::info!(user_id = %user.id, org_id = %user.org_id, "login");
+        Ok(tokens)
+    }
+
+    async fn open_session(&self, user: &User, now: Timestamp) -> Result<TokenPair, Error> {
+        let session = NewSession {
+            id: SessionId::new(),
+            org_id: user.org_id,
+            user_id: user.id,
+            created_at: now,
+            expires_at: now.plus_secs(self.policy.session_max_age_secs),
+        };
+        let refresh = tokens::generate(tokens::REFRESH_TOKEN_PREFIX);
+        self.store
+            .create_session(&session, &self.refresh_record(&refresh, now))
+            .await?;
+        self.token_pair(user, session.id, refresh, now)
+    }
+
+    fn refresh_record(&self, refresh: &str, now: Timestamp) -> NewRefreshToken {
+        NewRefreshToken {
+            token_hash: tokens::digest(refresh),
+            created_at: now,
+            expires_at: now.plus_secs(self.policy.refresh_token_ttl_secs),
+        }
+    }
+
+    fn token_pair(
+        &self,
+        user: &User,
+        session: SessionId,
+        refresh_token: String,
+        now: Timestamp,
+    ) -> Result<TokenPair, Error> {
+        let ttl = self.policy.access_token_ttl_secs;
+        let access_token = self
+            .jwt
+            .issue(user.id, user.org_id, session, now, ttl)
+            .map_err(|e| Error::internal(&e))?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair. Presenting a token that was
+    /// already exchanged revokes the whole session: someone else has a copy.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        let now = self.clock.now();
+        let next = tokens::generate(tokens::REFRESH_TOKEN_PREFIX);
+        let outcome = self
+            .store
+            .rotate_refresh_token(
+                &tokens::digest(refresh_token),
+                &self.refresh_record(&next, now),
+                now,
+            )
+            .await?;
+        match outcome {
+            RotateOutcome::Rotated { session, user } => self.token_pair(&user, session, next, now),
+            RotateOutcome::Reused { session } => {
+                tracing::warn!(session_id = %session, "refresh token reused; session revoked");
+                Err(Error::unauthorized(
+                    "refresh_token_reused",
+                    "this refresh token was already used; the session has been revoked, log in again",
+                ))
+            }
+            RotateOutcome::Invalid => Err(Error::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is unknown, expired or revoked",
+            )),
+        }
+    }
+
+    /// Ends the caller's session: its refresh tokens and access tokens stop working.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Error> {
+        match &principal.actor {
+            Actor::User { session, .. } => {
+                self.store
+                    .revoke_session(principal.org_id, *session, self.clock.now())
+                    .await?;
+                Ok(())
+            }
+            Actor::ApiKey { .. } => Err(Error::new(
+                ErrorKind::Forbidden,
+                "not_a_session",
+                "API keys have no session; revoke the key instead",
+            )),
+        }
+    }
+
+    /// Resolves a bearer credential (API key or access token) to a principal.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        let now = self.clock.now();
+        let invalid = || {
+            Error::unauthorized(
+                "invalid_credentials",
+                "the token or API key is invalid, expired or revoked",
+            )
+        };
+        if token.starts_with(tokens::API_KEY_PREFIX) {
+            let key = self
+                .store
+                .find_api_key(&tokens::digest(token))
+                .await?
+                .filter(|k| k.is_active())
+                .ok_or_else(invalid)?;
+            // The row we just read says whether the last-used time is stale, so
+            // most requests skip the write (on SQLite a write takes the one lock).
+            let stale = key
+                .last_used_at
+                .is_none_or(|t| t.plus_secs(API_KEY_TOUCH_SECS) <= now);
+            if stale {
+                self.store
+                    .touch_api_key(key.org_id, key.id, now, API_KEY_TOUCH_SECS)
+                    .await?;
+            }
+            return Ok(Principal {
+                org_id: key.org_id,
+                actor: Actor::ApiKey { key },
+            });
+        }
+        let claims = self.jwt.verify(token, now).ok_or_else(invalid)?;
+        let user = self
+            .store
+            .session_user(claims.org, claims.sid, claims.sub, now)
+            .await?
+            .ok_or_else(invalid)?;
+        Ok(Principal {
+            org_id: user.org_id,
+            actor: Actor::User {
+                user,
+                session: claims.sid,
+            },
+        })
+    }
+}
+
+fn store_policy(policy: &LoginPolicy, lock_after: i64) -> ThrottlePolicy {
+    ThrottlePolicy {
+        window_secs: policy.window_secs,
+        lock_after,
+        lock_secs: policy.lock_secs,
+    }
+}
