@@ -8,7 +8,6 @@ use rampart_store::{NewUser, Store, UserUpdate};
 use secrecy::SecretString;
 
 use crate::auth::{password, tokens};
-use crate::sessions::normalise_email;
 use rampart_core::Error;
 
 /// What account changes need: the store and the clock, nothing of the
@@ -24,6 +23,11 @@ impl Accounts {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Accounts {
         Accounts { store, clock }
     }
+}
+
+/// An e-mail address as accounts are keyed by it.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 /// A user to create, as the API or CLI receives it.

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rampart_core::{AuditEntry, Clock, Error, OrgId};
-use rampart_store::Store;
+use rampart_store::{AuditQuery, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -59,6 +59,11 @@ impl Audit {
         after: Option<Value>,
     ) -> AuditEntry {
         AuditEntry::new(org, self.clock.now(), actor, action, target, before, after)
+    }
+
+    /// Entries matching `query`, newest first.
+    pub async fn list(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEntry>, Error> {
+        Ok(self.store.list_audit(org, query).await?)
     }
 
     /// Appends an entry for a change already made.

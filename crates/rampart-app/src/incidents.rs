@@ -13,7 +13,7 @@ use rampart_store::{Change, IncidentQuery, IncidentSort, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Audit};
-use crate::paging::Page;
+use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
 
 /// Incidents, alerts and comments of the organisations.
@@ -31,6 +31,33 @@ impl Incidents {
             clock,
             audit,
         }
+    }
+}
+
+/// Which incidents to list, in what order, from where.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Any of these statuses; all when empty.
+    pub statuses: Vec<IncidentStatus>,
+    pub min_severity: Option<u8>,
+    pub assignee: Option<UserId>,
+    pub rule_id: Option<String>,
+    /// Words in the title.
+    pub text: Option<String>,
+    /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`,
+    /// `-severity`, `severity`.
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl Listing {
+    fn page_limit(&self) -> Result<u32, Error> {
+        PageParams {
+            limit: self.limit,
+            cursor: None,
+        }
+        .limit()
     }
 }
 
@@ -301,7 +328,7 @@ fn parse_event_ids(ids: &[String]) -> Result<Vec<EventId>, Error> {
 
 /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`,
 /// `-severity`, `severity`.
-pub fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), Error> {
+fn parse_sort(text: Option<&str>) -> Result<(IncidentSort, bool), Error> {
     let text = text.unwrap_or("-last_seen");
     let (descending, name) = match text.strip_prefix('-') {
         Some(name) => (true, name),
@@ -326,7 +353,7 @@ fn cursor_of(sort: IncidentSort, incident: &Incident) -> String {
     format!("{}_{}", sort.value(incident), incident.id)
 }
 
-pub fn parse_cursor(text: &str) -> Result<(i64, IncidentId), Error> {
+fn parse_cursor(text: &str) -> Result<(i64, IncidentId), Error> {
     let bad = || Error::invalid_field("cursor", "not a cursor this API returned");
     let (value, id) = text.split_once('_').ok_or_else(bad)?;
     Ok((
@@ -533,11 +560,22 @@ impl Incidents {
     }
 
     /// One page of incidents, with the cursor of the next.
-    pub async fn list(
-        &self,
-        org: OrgId,
-        query: &IncidentQuery,
-    ) -> Result<Page<IncidentView>, Error> {
+    pub async fn list(&self, org: OrgId, listing: Listing) -> Result<Page<IncidentView>, Error> {
+        let (sort, descending) = parse_sort(listing.sort.as_deref())?;
+        let limit = listing.page_limit()?;
+        let after = listing.cursor.as_deref().map(parse_cursor).transpose()?;
+        let query = IncidentQuery {
+            statuses: listing.statuses,
+            min_severity: listing.min_severity,
+            assignee: listing.assignee,
+            rule_id: listing.rule_id,
+            text: listing.text.filter(|q| !q.trim().is_empty()),
+            sort,
+            descending,
+            after,
+            limit,
+        };
+        let query = &query;
         let items = self.store.list_incidents(org, query).await?;
         let page = Page::new(items, query.limit, |i| cursor_of(query.sort, i));
         Ok(Page {

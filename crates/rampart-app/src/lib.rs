@@ -9,12 +9,15 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod field_mapping;
 pub mod incidents;
+pub mod organisations;
 pub mod paging;
 pub mod principal;
 pub mod rules;
 pub mod sessions;
+pub mod users;
 pub mod validation;
 
 use std::sync::Arc;
@@ -24,12 +27,16 @@ use rampart_ingest::Ingest;
 use rampart_store::Store;
 
 pub use accounts::Accounts;
+pub use api_keys::ApiKeys;
 pub use audit::Audit;
+pub use events::Events;
 pub use field_mapping::FieldMappings;
 pub use incidents::Incidents;
+pub use organisations::Organisations;
 pub use principal::{Actor, Principal};
 pub use rules::Rules;
 pub use sessions::Sessions;
+pub use users::Users;
 pub use validation::ValidationRules;
 
 /// Every service of a serving node, built over one store, clock and
@@ -37,7 +44,11 @@ pub use validation::ValidationRules;
 pub struct Services {
     pub accounts: Accounts,
     pub sessions: Sessions,
+    pub users: Users,
+    pub api_keys: ApiKeys,
+    pub organisations: Organisations,
     pub audit: Audit,
+    pub events: Events,
     pub incidents: Incidents,
     pub rules: Rules,
     pub field_mappings: FieldMappings,
@@ -51,11 +62,21 @@ impl Services {
         ingest: &Ingest,
         jwt: auth::jwt::JwtKeys,
         sessions: config::SessionPolicy,
+        default_retention_days: i64,
     ) -> Result<Self, Error> {
         let audit = Audit::new(store.clone(), clock.clone());
         let detection = ingest.detection().clone();
+        let accounts = Accounts::new(store.clone(), clock.clone());
         Ok(Self {
-            accounts: Accounts::new(store.clone(), clock.clone()),
+            users: Users::new(accounts.clone(), audit.clone()),
+            api_keys: ApiKeys::new(accounts.clone(), audit.clone()),
+            organisations: Organisations::new(
+                accounts.clone(),
+                audit.clone(),
+                default_retention_days,
+            ),
+            events: Events::new(store.clone()),
+            accounts,
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             rules: Rules::new(

@@ -10,6 +10,7 @@ use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottleP
 use secrecy::SecretString;
 use serde::Serialize;
 
+use crate::accounts::normalise_email;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
 use crate::config::{LoginPolicy, SessionPolicy};
@@ -29,10 +30,6 @@ pub struct TokenPair {
 const API_KEY_TOUCH_SECS: i64 = 60;
 
 const INVALID_LOGIN: &str = "invalid e-mail or password";
-
-pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
 
 fn account_key(email: &str) -> String {
     format!("account:{email}")

@@ -97,6 +97,18 @@ fn checked(input: &RuleInput) -> Result<(), Error> {
 }
 
 impl ValidationRules {
+    /// The organisation's rules.
+    pub async fn list(&self, org: OrgId) -> Result<Vec<ValidationRule>, Error> {
+        Ok(self.store.list_validation_rules(org).await?)
+    }
+
+    pub async fn get(&self, org: OrgId, id: ValidationRuleId) -> Result<ValidationRule, Error> {
+        self.store
+            .get_validation_rule(org, id)
+            .await?
+            .ok_or_else(|| Error::not_found("validation rule"))
+    }
+
     pub async fn create(&self, org: OrgId, input: RuleInput) -> Result<ValidationRule, Error> {
         checked(&input)?;
         let now = self.clock.now();

@@ -5,8 +5,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// An identifier of a kind of resource, named for messages ("incident
+/// not found").
+pub trait Identifier: FromStr + Copy {
+    /// What it identifies, in words.
+    const NOUN: &'static str;
+}
+
 macro_rules! typed_id {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $noun:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -33,6 +40,10 @@ macro_rules! typed_id {
             }
         }
 
+        impl Identifier for $name {
+            const NOUN: &'static str = $noun;
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -44,37 +55,37 @@ macro_rules! typed_id {
 
 typed_id!(
     /// An organisation (tenant).
-    OrgId
+    OrgId, "organisation"
 );
 typed_id!(
     /// A user account.
-    UserId
+    UserId, "user"
 );
 typed_id!(
     /// An API key.
-    ApiKeyId
+    ApiKeyId, "API key"
 );
 typed_id!(
     /// A login session: one family of rotating refresh tokens.
-    SessionId
+    SessionId, "session"
 );
 typed_id!(
     /// A validation rule of an organisation's incoming events.
-    ValidationRuleId
+    ValidationRuleId, "validation rule"
 );
 typed_id!(
     /// One alert raised by detection.
-    AlertId
+    AlertId, "alert"
 );
 typed_id!(
     /// An incident.
-    IncidentId
+    IncidentId, "incident"
 );
 typed_id!(
     /// A comment on an incident.
-    CommentId
+    CommentId, "comment"
 );
 typed_id!(
     /// An entry of the audit trail.
-    AuditId
+    AuditId, "audit entry"
 );

@@ -4,6 +4,7 @@
 //! incidents, detection rules and the audit trail.
 
 pub mod access;
+pub mod alert_grouping;
 pub mod audit;
 pub mod clock;
 pub mod detection_rule;

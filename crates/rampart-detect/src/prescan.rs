@@ -15,7 +15,7 @@ use serde_json::Number;
 
 use crate::locate::{PlaceId, Places, SlotRole, ROOT};
 use crate::logsource::{EventSource, Slot, SlotValue};
-use crate::textwalk::walk_text;
+use crate::textwalk::{walk_text, PlaceVisitor, Scalar};
 
 /// The literals found in one event, each listed once.
 #[derive(Default)]
@@ -172,16 +172,6 @@ impl Hints {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(crate) enum Scalar<'v> {
-    Str(&'v str),
-    Number(&'v Number),
-    Bool(bool),
-    Null,
-    /// An object or an array (for the slots only).
-    Container,
-}
-
 /// What the prescan of one event writes to, borrowed from the rule set
 /// and the scratch.
 pub struct Walk<'a> {
@@ -191,6 +181,20 @@ pub struct Walk<'a> {
     pub(crate) keywords: bool,
     pub(crate) values: &'a mut Values,
     pub(crate) hints: &'a mut Hints,
+}
+
+impl PlaceVisitor for Walk<'_> {
+    fn enter(&mut self, place: Option<PlaceId>, array: bool) -> Option<PlaceId> {
+        Walk::enter(self, place, array)
+    }
+
+    fn child(&self, place: PlaceId, key: &str) -> Option<PlaceId> {
+        self.places.child(place, key)
+    }
+
+    fn scalar(&mut self, place: Option<PlaceId>, value: Scalar<'_>) {
+        Walk::scalar(self, place, value)
+    }
 }
 
 impl Walk<'_> {

@@ -1,5 +1,6 @@
 //! A JSON reader made for the prescan: it walks an event's text once and
-//! hands each key's place and each scalar to the [`Walk`], building
+//! hands each key's place and each scalar to a [`PlaceVisitor`] (the prescan's
+//! walk), building
 //! nothing. Keys are looked up where they lie in the text; a string with
 //! escapes is decoded into one reused buffer. It accepts exactly the JSON
 //! grammar (RFC 8259); on anything else, including what it does not bother
@@ -10,7 +11,27 @@
 use serde_json::Number;
 
 use crate::locate::PlaceId;
-use crate::prescan::{Scalar, Walk};
+
+/// One value of the document, as the visitor sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum Scalar<'v> {
+    Str(&'v str),
+    Number(&'v Number),
+    Bool(bool),
+    Null,
+    /// An object or an array (for the slots only).
+    Container,
+}
+
+/// What the reader hands places and values to.
+pub(crate) trait PlaceVisitor {
+    /// Entering an object or array at `place`; the place its members are under.
+    fn enter(&mut self, place: Option<PlaceId>, array: bool) -> Option<PlaceId>;
+    /// The place of member `key` under `place`, if anything is looked for there.
+    fn child(&self, place: PlaceId, key: &str) -> Option<PlaceId>;
+    /// A scalar at `place`.
+    fn scalar(&mut self, place: Option<PlaceId>, value: Scalar<'_>);
+}
 
 /// The text was not read here (see the module documentation).
 #[derive(Debug, PartialEq, Eq)]
@@ -22,7 +43,7 @@ type Read<T> = Result<T, GaveUp>;
 const MAX_DEPTH: usize = 128;
 
 /// Walks the JSON document `text`; `buffer` holds decoded strings.
-pub(crate) fn walk_text(walk: &mut Walk<'_>, text: &str, buffer: &mut String) -> Read<()> {
+pub(crate) fn walk_text(walk: &mut impl PlaceVisitor, text: &str, buffer: &mut String) -> Read<()> {
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
@@ -70,7 +91,12 @@ impl Reader<'_, '_> {
         Ok(())
     }
 
-    fn value(&mut self, walk: &mut Walk<'_>, place: Option<PlaceId>, depth: usize) -> Read<()> {
+    fn value(
+        &mut self,
+        walk: &mut impl PlaceVisitor,
+        place: Option<PlaceId>,
+        depth: usize,
+    ) -> Read<()> {
         match self.peek().ok_or(GaveUp)? {
             b'{' => self.object(walk, place, depth + 1),
             b'[' => self.array(walk, place, depth + 1),
@@ -93,7 +119,7 @@ impl Reader<'_, '_> {
 
     fn literal(
         &mut self,
-        walk: &mut Walk<'_>,
+        walk: &mut impl PlaceVisitor,
         place: Option<PlaceId>,
         word: &str,
         value: Scalar<'_>,
@@ -106,7 +132,12 @@ impl Reader<'_, '_> {
         Ok(())
     }
 
-    fn object(&mut self, walk: &mut Walk<'_>, place: Option<PlaceId>, depth: usize) -> Read<()> {
+    fn object(
+        &mut self,
+        walk: &mut impl PlaceVisitor,
+        place: Option<PlaceId>,
+        depth: usize,
+    ) -> Read<()> {
         let place = walk.enter(place, false);
         if self.open(depth, b'}')? {
             return Ok(());
@@ -116,7 +147,7 @@ impl Reader<'_, '_> {
                 return Err(GaveUp);
             }
             let key = self.string()?;
-            let child = place.and_then(|p| walk.places.child(p, self.get(&key)));
+            let child = place.and_then(|p| walk.child(p, self.get(&key)));
             self.whitespace();
             self.expect(b':')?;
             self.whitespace();
@@ -127,7 +158,12 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn array(&mut self, walk: &mut Walk<'_>, place: Option<PlaceId>, depth: usize) -> Read<()> {
+    fn array(
+        &mut self,
+        walk: &mut impl PlaceVisitor,
+        place: Option<PlaceId>,
+        depth: usize,
+    ) -> Read<()> {
         let place = walk.enter(place, true);
         if self.open(depth, b']')? {
             return Ok(());

@@ -81,9 +81,16 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         &config.detection,
         metrics.ingest.clone(),
     );
-    let services = Services::build(store.clone(), clock, &ingest, jwt, config.session_policy())
-        .await
-        .map_err(|e| StartError::Bootstrap(e.detail))?;
+    let services = Services::build(
+        store.clone(),
+        clock,
+        &ingest,
+        jwt,
+        config.session_policy(),
+        config.ingest.retention_days,
+    )
+    .await
+    .map_err(|e| StartError::Bootstrap(e.detail))?;
     Ok(AppState(Arc::new(Inner {
         services,
         ingest,

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 pub use rampart_app::{Actor, Principal};
+use rampart_core::ids::Identifier;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -112,14 +113,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .filter(|pair| !pair.is_empty() && !pair.ends_with('='))
             .collect::<Vec<_>>()
             .join("&");
-        serde_urlencoded::from_str::<T>(&given)
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(pairs)
             .map(ApiQuery)
             .map_err(|e| {
-                let detail = format!("invalid query string: {e}");
-                let names_field =
-                    detail.contains("missing field") || detail.contains("unknown field");
+                // A bad value is named by where it was found; a missing or
+                // unknown parameter by the message.
+                let at = e.path().to_string();
+                let detail = format!("invalid query string: {}", e.into_inner());
+                let field = if at != "." {
+                    Some(at)
+                } else if detail.contains("missing field") || detail.contains("unknown field") {
+                    field_of(&detail)
+                } else {
+                    None
+                };
                 ApiError {
-                    field: names_field.then(|| field_of(&detail)).flatten(),
+                    field,
                     ..ApiError::bad_request("invalid_query", detail)
                 }
             })
@@ -258,6 +268,24 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Ok(ClientIp(peer))
+    }
+}
+
+/// A typed identifier from the path's one parameter; a value that cannot
+/// be such an id names nothing, so it is answered 404 like an unknown id.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: Identifier> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found(T::NOUN))?;
+        raw.parse()
+            .map(PathId)
+            .map_err(|_| ApiError::not_found(T::NOUN))
     }
 }
 

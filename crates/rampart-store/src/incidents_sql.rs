@@ -4,35 +4,16 @@
 //! same transaction.
 
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use rampart_core::{
     Alert, AlertId, AuditEntry, Comment, Entities, EventId, Incident, IncidentId, IncidentStatus,
     OrgId, Timestamp, UserId,
 };
 
+pub use rampart_core::alert_grouping::{NewAlert, RecordedAlert};
+
 use crate::{Result, StoreError};
-
-/// An alert as detection raised it, before it is stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewAlert {
-    pub rule_id: String,
-    pub rule_title: String,
-    pub severity: u8,
-    pub group_key: String,
-    pub event_ids: Vec<EventId>,
-    pub entities: Entities,
-    pub ts: Timestamp,
-}
-
-/// Where a recorded alert went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordedAlert {
-    pub alert: AlertId,
-    pub incident: IncidentId,
-    /// True when the alert opened a new incident.
-    pub opened: bool,
-}
 
 /// The column incidents are listed by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -187,15 +168,6 @@ fn corrupt(column: &'static str, detail: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// The title of an incident detection opens.
-pub(crate) fn incident_title(alert: &NewAlert) -> String {
-    if alert.group_key.is_empty() {
-        alert.rule_title.clone()
-    } else {
-        format!("{} ({})", alert.rule_title, alert.group_key)
-    }
-}
-
 /// Statuses an incident takes no new alerts in.
 pub(crate) const CLOSED_STATUSES: &str = "('resolved', 'false_positive')";
 
@@ -230,109 +202,6 @@ pub(crate) fn grouping_lookups(alerts: &[NewAlert], window_ms: i64) -> Vec<(&str
     }
     by_rule.sort_unstable_by(|a, b| a.0.cmp(b.0));
     by_rule
-}
-
-/// A batch of alerts grouped into incidents, ready to be written.
-#[derive(Debug, Default)]
-pub(crate) struct Grouped {
-    /// Every incident the batch opened or changed, once, in its final state.
-    pub incidents: Vec<Incident>,
-    /// Per alert, in order: its id and where it went.
-    pub alerts: Vec<RecordedAlert>,
-}
-
-/// Groups alerts into incidents in order: an alert joins the newest open
-/// incident of its rule and group key whose `last_seen` is within
-/// `window_ms` of it (one found in `open`, or opened earlier in the batch),
-/// or opens a new one. `open` holds the newest open incident per key.
-pub(crate) fn group_alerts(
-    org: OrgId,
-    alerts: &[NewAlert],
-    mut open: HashMap<(String, String), Incident>,
-    window_ms: i64,
-    now: Timestamp,
-) -> Grouped {
-    // Incidents of this batch that a newer one replaced as their key's newest.
-    let mut superseded: Vec<Incident> = Vec::new();
-    // Keys whose newest incident this batch opened or changed.
-    let mut changed: HashSet<(String, String)> = HashSet::new();
-    let mut recorded = Vec::with_capacity(alerts.len());
-    for a in alerts {
-        let key = (a.rule_id.clone(), a.group_key.clone());
-        let since = a.ts.0.saturating_sub(window_ms);
-        let (incident, opened) = match open.get_mut(&key).filter(|i| i.last_seen.0 >= since) {
-            Some(i) => {
-                i.severity = i.severity.max(a.severity);
-                i.occurrences += 1;
-                i.entities.merge(&a.entities);
-                extend_ids(&mut i.event_ids, &a.event_ids);
-                i.first_seen = i.first_seen.min(a.ts);
-                i.last_seen = i.last_seen.max(a.ts);
-                i.updated_at = now;
-                (i.id, false)
-            }
-            None => {
-                let incident = new_incident(org, a, now);
-                let id = incident.id;
-                if let Some(previous) = open.insert(key.clone(), incident) {
-                    if changed.contains(&key) {
-                        superseded.push(previous);
-                    }
-                }
-                (id, true)
-            }
-        };
-        changed.insert(key);
-        recorded.push(RecordedAlert {
-            alert: AlertId::new(),
-            incident,
-            opened,
-        });
-    }
-    let mut incidents = superseded;
-    incidents.extend(changed.iter().filter_map(|k| open.remove(k)));
-    Grouped {
-        incidents,
-        alerts: recorded,
-    }
-}
-
-/// The incident a first alert of its rule and group key opens.
-fn new_incident(org: OrgId, a: &NewAlert, now: Timestamp) -> Incident {
-    let mut event_ids = Vec::new();
-    extend_ids(&mut event_ids, &a.event_ids);
-    Incident {
-        id: IncidentId::new(),
-        org_id: org,
-        title: incident_title(a),
-        description: None,
-        severity: a.severity,
-        status: IncidentStatus::Open,
-        escalation: 0,
-        assignee: None,
-        rule_id: Some(a.rule_id.clone()),
-        group_key: Some(a.group_key.clone()),
-        occurrences: 1,
-        entities: a.entities.clone(),
-        event_ids,
-        first_seen: a.ts,
-        last_seen: a.ts,
-        created_at: now,
-        updated_at: now,
-        created_by: "detection".into(),
-    }
-}
-
-/// Adds `more` event ids to `ids`, keeping at most the incident's maximum.
-pub(crate) fn extend_ids(ids: &mut Vec<EventId>, more: &[EventId]) {
-    for id in more {
-        if ids.len() >= rampart_core::incident::MAX_INCIDENT_EVENTS {
-            break;
-        }
-        if !ids.contains(id) {
-            ids.push(*id);
-        }
-    }
 }
 
 /// The `WHERE` and `ORDER BY` of an incident listing; values are bound
@@ -496,8 +365,9 @@ macro_rules! impl_incidents_sql {
                 window_ms: i64,
                 now: rampart_core::Timestamp,
             ) -> $crate::Result<Vec<$crate::incidents_sql::RecordedAlert>> {
+                use rampart_core::alert_grouping::group_alerts;
                 use $crate::incidents_sql::{
-                    entities_json, group_alerts, grouping_lookups, ids_json, CLOSED_STATUSES,
+                    entities_json, grouping_lookups, ids_json, CLOSED_STATUSES,
                     LOOKUP_CHUNK, WRITE_CHUNK,
                 };
                 type Db = <$row as sqlx::Row>::Database;

@@ -177,6 +177,10 @@ macro_rules! impl_store_sql {
                 self.before_close().await;
                 self.pool.close().await;
             }
+        }
+
+        #[async_trait]
+        impl $crate::AccountStore for $store {
 
             async fn create_org_with_admin(&self, org: &Organisation, admin: &NewUser) -> Result<()> {
                 let mut tx = self.pool.begin().await?;

@@ -202,7 +202,7 @@ async fn org_id(state: &accounts::Accounts, name: &str) -> anyhow::Result<rampar
 }
 
 async fn find_user(state: &accounts::Accounts, email: &str) -> anyhow::Result<rampart_core::User> {
-    let email = rampart_app::sessions::normalise_email(email);
+    let email = rampart_app::accounts::normalise_email(email);
     Ok(state
         .store
         .find_credentials(&email)

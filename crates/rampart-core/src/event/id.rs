@@ -43,6 +43,10 @@ impl fmt::Display for EventId {
     }
 }
 
+impl crate::ids::Identifier for EventId {
+    const NOUN: &'static str = "event";
+}
+
 impl FromStr for EventId {
     type Err = std::num::ParseIntError;
 

@@ -1,16 +1,15 @@
 //! `/api/v1/api-keys`: scoped keys of the organisation (admin).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, Permission};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
-use rampart_app::audit;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,10 +29,6 @@ pub struct CreatedApiKey {
     pub key: String,
 }
 
-fn parse_id(id: &str) -> Result<ApiKeyId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("API key"))
-}
-
 /// Create a key.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = CreateApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 400, body = Problem), (status = 403, body = Problem)))]
@@ -43,16 +38,9 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     principal.require(Permission::Admin)?;
-    let created_by = principal.user().map(|u| u.id);
     let created = state
-        .accounts
-        .create_api_key(principal.org_id, &body.name, body.scopes, created_by)
-        .await?;
-    let target = ("api_key", created.key.id.to_string());
-    let after = audit::snapshot(&created.key);
-    state
-        .audit
-        .record(&principal, "api_key.create", target, None, after)
+        .api_keys
+        .create(&principal, &body.name, body.scopes)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -72,12 +60,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
     principal.require(Permission::Admin)?;
-    let limit = page.limit()?;
-    let keys = state
-        .store
-        .list_api_keys(principal.org_id, page.cursor()?, limit)
-        .await?;
-    Ok(Json(Page::new(keys, limit, |k| k.id.to_string())))
+    Ok(Json(state.api_keys.list(principal.org_id, &page).await?))
 }
 
 /// One key.
@@ -86,15 +69,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ApiKeyId>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    let key = state
-        .store
-        .get_api_key(principal.org_id, parse_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    Ok(Json(key))
+    Ok(Json(state.api_keys.get(principal.org_id, id).await?))
 }
 
 /// Revoke a key; it stops working at once.
@@ -103,23 +81,8 @@ pub async fn get(
 pub async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ApiKeyId>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    let key = state
-        .accounts
-        .revoke_api_key(principal.org_id, parse_id(&id)?)
-        .await?;
-    let target = ("api_key", key.id.to_string());
-    state
-        .audit
-        .record(
-            &principal,
-            "api_key.revoke",
-            target,
-            None,
-            audit::snapshot(&key),
-        )
-        .await?;
-    Ok(Json(key))
+    Ok(Json(state.api_keys.revoke(&principal, id).await?))
 }

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Principal};
-use crate::routes::{time_param, Page, PageParams};
+use crate::routes::params::Time;
+use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -24,9 +25,11 @@ pub struct AuditParams {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// From (RFC 3339 or epoch ms).
-    pub from: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub from: Option<Time>,
     /// Until, exclusive.
-    pub to: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub to: Option<Time>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -81,12 +84,12 @@ pub async fn list(
         action: params.action,
         target_type: params.target_type,
         target_id: params.target_id,
-        from: time_param("from", params.from.as_deref())?,
-        to: time_param("to", params.to.as_deref())?,
+        from: params.from.map(|t| t.0),
+        to: params.to.map(|t| t.0),
         before: page.cursor()?,
         limit,
     };
-    let items = state.store.list_audit(principal.org_id, &query).await?;
+    let items = state.audit.list(principal.org_id, &query).await?;
     let items: Vec<AuditView> = items.into_iter().map(AuditView::from).collect();
     Ok(Json(Page::new(items, limit, |e| e.id.to_string())))
 }

@@ -2,18 +2,18 @@
 //! and counts over time.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use rampart_core::event::{event_view, parse_severity, IpMatch};
-use rampart_core::{EventFilter, EventId, Permission, Timestamp};
-use rampart_store::{EventCursor, StatsRequest, STATS_FIELDS};
-use serde::{Deserialize, Serialize};
+use rampart_app::events::{EventPage, EventStatsView, StatsQuery};
+use rampart_core::{EventFilter, EventId, Permission};
+use serde::Deserialize;
 
 use crate::body::read_body;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiQuery, Principal};
-use crate::routes::{time_param, PageParams};
+use crate::extract::{ApiQuery, PathId, Principal};
+use crate::routes::params::{Address, Bounded, BucketWidth, Severity, Time};
+use crate::routes::PageParams;
 use crate::state::AppState;
 use rampart_ingest::{decode_json, decode_raw, IngestReport, JsonLayout, RawFormat};
 
@@ -131,18 +131,23 @@ pub async fn ingest_raw(
 #[into_params(parameter_in = Query)]
 pub struct FilterParams {
     /// From this time (RFC 3339 or epoch ms), inclusive.
-    pub from: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub from: Option<Time>,
     /// Until this time, exclusive.
-    pub to: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub to: Option<Time>,
     /// At least this severity (0–255 or a name: low, medium, high, critical).
-    pub min_severity: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub min_severity: Option<Severity>,
     pub category: Option<String>,
     pub action: Option<String>,
     pub outcome: Option<String>,
     /// An address or a CIDR network.
-    pub source_ip: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub source_ip: Option<Address>,
     /// An address or a CIDR network.
-    pub destination_ip: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub destination_ip: Option<Address>,
     pub host: Option<String>,
     pub user: Option<String>,
     /// Case-insensitive text the message contains.
@@ -150,58 +155,32 @@ pub struct FilterParams {
 }
 
 impl FilterParams {
-    fn to_filter(&self) -> Result<EventFilter, ApiError> {
-        let ip = |name: &str, v: &Option<String>| -> Result<Option<IpMatch>, ApiError> {
-            v.as_deref()
-                .map(|t| {
-                    t.parse()
-                        .map_err(|e: String| ApiError::invalid_field(name, e))
-                })
-                .transpose()
-        };
+    fn to_filter(&self) -> EventFilter {
         let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-        Ok(EventFilter {
-            from: time_param("from", self.from.as_deref())?,
-            to: time_param("to", self.to.as_deref())?,
-            min_severity: self
-                .min_severity
-                .as_deref()
-                .map(|s| {
-                    parse_severity(s).ok_or_else(|| {
-                        ApiError::invalid_field("min_severity", "must be 0–255 or a severity name")
-                    })
-                })
-                .transpose()?,
+        EventFilter {
+            from: self.from.map(|t| t.0),
+            to: self.to.map(|t| t.0),
+            min_severity: self.min_severity.map(|s| s.0),
             category: nonempty(&self.category),
             action: nonempty(&self.action),
             outcome: nonempty(&self.outcome),
-            source_ip: ip("source_ip", &self.source_ip)?,
-            destination_ip: ip("destination_ip", &self.destination_ip)?,
+            source_ip: self.source_ip.clone().map(|a| a.0),
+            destination_ip: self.destination_ip.clone().map(|a| a.0),
             host: nonempty(&self.host),
             user: nonempty(&self.user),
             text: nonempty(&self.q),
-        })
+        }
     }
 }
 
-/// Search parameters: [`FilterParams`] and [`PageParams`].
+/// Search parameters beside [`FilterParams`] (read from the same query
+/// string by a second extractor, so that each failing value is named).
 #[derive(Debug, Deserialize)]
 pub struct SearchParams {
-    #[serde(flatten)]
-    pub filter: FilterParams,
-    /// At most this many events (1 to 1000, default 100). Text, because a
-    /// flattened query struct sees every value as a string.
-    pub limit: Option<String>,
+    /// At most this many events (1 to 1000, default 100).
+    pub limit: Option<Bounded<1, 1000>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-/// A page of events, newest first.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    /// Events as stored: well-known ECS fields by dotted name, the rest under `fields`.
-    pub items: Vec<serde_json::Value>,
-    pub next_cursor: Option<String>,
 }
 
 /// Search events, newest first.
@@ -210,46 +189,18 @@ pub struct EventPage {
 pub async fn search(
     State(state): State<AppState>,
     principal: Principal,
+    ApiQuery(filter): ApiQuery<FilterParams>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<EventPage>, ApiError> {
     principal.require(Permission::Read)?;
-    let filter = params.filter.to_filter()?;
-    let limit = match params.limit.as_deref().map(str::parse::<u32>) {
-        None => 100,
-        Some(Ok(n @ 1..=1000)) => n,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "limit",
-                "must be between 1 and 1000",
-            ))
-        }
-    };
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            EventCursor::decode(c)
-                .ok_or_else(|| ApiError::invalid_field("cursor", "not a cursor this API returned"))
-        })
-        .transpose()?;
-    let events = state
-        .store
-        .query_events(principal.org_id, &filter, after, limit)
-        .await?;
-    let next_cursor = (events.len() == limit as usize)
-        .then(|| events.last())
-        .flatten()
-        .map(|(id, e)| {
-            EventCursor {
-                timestamp: e.timestamp,
-                id: *id,
-            }
-            .encode()
-        });
-    Ok(Json(EventPage {
-        items: events.iter().map(|(id, e)| event_view(*id, e)).collect(),
-        next_cursor,
-    }))
+    let limit = params.limit.map_or(100, |l| l.0);
+    let filter = filter.to_filter();
+    Ok(Json(
+        state
+            .events
+            .search(principal.org_id, &filter, limit, params.cursor.as_deref())
+            .await?,
+    ))
 }
 
 /// One event.
@@ -258,76 +209,24 @@ pub async fn search(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<EventId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     principal.require(Permission::Read)?;
-    let id: EventId = id.parse().map_err(|_| ApiError::not_found("event"))?;
-    let event = state
-        .store
-        .get_event(principal.org_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
-    Ok(Json(event_view(id, &event)))
+    Ok(Json(state.events.get(principal.org_id, id).await?))
 }
 
-/// Stats parameters: [`FilterParams`] and these.
+/// Stats parameters beside [`FilterParams`].
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
-    #[serde(flatten)]
-    #[param(ignore)]
-    pub filter: FilterParams,
     /// Bucket width: seconds, or a number with s, m, h or d [default: 1h].
-    pub bucket: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub bucket: Option<BucketWidth>,
     /// Count the top values of this field (e.g. source.ip, user.name, event.action).
     pub top: Option<String>,
     /// How many top values (1–100, default 10).
-    pub top_limit: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Bucket {
-    pub start: Timestamp,
-    pub count: u64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TopValue {
-    pub value: String,
-    pub count: u64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventStatsView {
-    pub total: u64,
-    pub bucket_secs: i64,
-    /// Non-empty buckets, oldest first.
-    pub buckets: Vec<Bucket>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub top_field: Option<String>,
-    pub top: Vec<TopValue>,
-}
-
-fn bucket_secs(text: Option<&str>) -> Result<i64, ApiError> {
-    let Some(text) = text else { return Ok(3600) };
-    let bad = || ApiError::invalid_field("bucket", "must be like 60, 30s, 5m, 1h or 1d");
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let secs = n
-        .checked_mul(scale)
-        .filter(|s| *s > 0 && *s <= 366 * 86_400)
-        .ok_or_else(bad)?;
-    Ok(secs)
+    #[param(value_type = Option<String>)]
+    pub top_limit: Option<Bounded<1, 100>>,
 }
 
 /// Counts per time bucket and the top values of a field.
@@ -336,54 +235,16 @@ fn bucket_secs(text: Option<&str>) -> Result<i64, ApiError> {
 pub async fn stats(
     State(state): State<AppState>,
     principal: Principal,
+    ApiQuery(filter): ApiQuery<FilterParams>,
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Json<EventStatsView>, ApiError> {
     principal.require(Permission::Read)?;
-    let filter = params.filter.to_filter()?;
-    let bucket = bucket_secs(params.bucket.as_deref())?;
-    if let Some(field) = &params.top {
-        if !STATS_FIELDS.contains(&field.as_str()) {
-            return Err(ApiError::invalid_field(
-                "top",
-                format!("must be one of {}", STATS_FIELDS.join(", ")),
-            ));
-        }
-    }
-    let top_limit = match params.top_limit.as_deref().map(str::parse::<usize>) {
-        None => 10,
-        Some(Ok(n @ 1..=100)) => n,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "top_limit",
-                "must be between 1 and 100",
-            ))
-        }
+    let filter = filter.to_filter();
+    let query = StatsQuery {
+        filter: &filter,
+        bucket_secs: params.bucket.map_or(3600, |b| b.0),
+        top: params.top,
+        top_limit: params.top_limit.map_or(10, |l| l.0 as usize),
     };
-    let stats = state
-        .store
-        .event_stats(
-            principal.org_id,
-            &StatsRequest {
-                filter: &filter,
-                bucket_ms: bucket * 1000,
-                top_field: params.top.as_deref(),
-                top_limit,
-            },
-        )
-        .await?;
-    Ok(Json(EventStatsView {
-        total: stats.total,
-        bucket_secs: bucket,
-        buckets: stats
-            .buckets
-            .into_iter()
-            .map(|(start, count)| Bucket { start, count })
-            .collect(),
-        top_field: params.top,
-        top: stats
-            .top
-            .into_iter()
-            .map(|(value, count)| TopValue { value, count })
-            .collect(),
-    }))
+    Ok(Json(state.events.stats(principal.org_id, query).await?))
 }

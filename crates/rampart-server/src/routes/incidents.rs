@@ -1,33 +1,31 @@
 //! `/api/v1/incidents` and `/api/v1/alerts`: list, read, open, update and
 //! comment on incidents; list alerts.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_core::{AlertId, IncidentId, IncidentStatus, Permission, UserId};
-use rampart_store::IncidentQuery;
+use rampart_core::{AlertId, IncidentId, Permission, UserId};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
+use crate::routes::params::{Severity, Statuses};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::incidents::{
-    self, AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, NewIncident,
+    AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, Listing, NewIncident,
 };
-
-fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("incident"))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentParams {
     /// Statuses, comma-separated (e.g. `open,acknowledged`).
-    pub status: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub status: Option<Statuses>,
     /// Lowest severity: a number or a name.
-    pub min_severity: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub min_severity: Option<Severity>,
     pub assignee: Option<UserId>,
     pub rule_id: Option<String>,
     /// Words in the title (case-insensitive).
@@ -48,55 +46,17 @@ pub async fn list(
     ApiQuery(params): ApiQuery<IncidentParams>,
 ) -> Result<Json<Page<IncidentView>>, ApiError> {
     principal.require(Permission::Read)?;
-    let limit = PageParams {
-        limit: params.limit,
-        cursor: None,
-    }
-    .limit()?;
-    let statuses = params
-        .status
-        .as_deref()
-        .map(|list| {
-            list.split(',')
-                .map(|s| {
-                    IncidentStatus::parse(s.trim()).ok_or_else(|| {
-                        ApiError::invalid_field(
-                            "status",
-                            "open, acknowledged, investigating, resolved or false_positive",
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let min_severity = params
-        .min_severity
-        .as_deref()
-        .map(|s| {
-            rampart_core::event::parse_severity(s).ok_or_else(|| {
-                ApiError::invalid_field("min_severity", "a number or a severity name")
-            })
-        })
-        .transpose()?;
-    let (sort, descending) = incidents::parse_sort(params.sort.as_deref())?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(incidents::parse_cursor)
-        .transpose()?;
-    let query = IncidentQuery {
-        statuses,
-        min_severity,
+    let listing = Listing {
+        statuses: params.status.map(|s| s.0).unwrap_or_default(),
+        min_severity: params.min_severity.map(|s| s.0),
         assignee: params.assignee,
         rule_id: params.rule_id,
-        text: params.q.filter(|q| !q.trim().is_empty()),
-        sort,
-        descending,
-        after,
-        limit,
+        text: params.q,
+        sort: params.sort,
+        limit: params.limit,
+        cursor: params.cursor,
     };
-    Ok(Json(state.incidents.list(principal.org_id, &query).await?))
+    Ok(Json(state.incidents.list(principal.org_id, listing).await?))
 }
 
 /// Open an incident by hand.
@@ -120,15 +80,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<IncidentId>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(
-        state
-            .incidents
-            .get(principal.org_id, parse_id(&id)?)
-            .await?,
-    ))
+    Ok(Json(state.incidents.get(principal.org_id, id).await?))
 }
 
 /// Change status, assignee, escalation, severity, title or description.
@@ -138,16 +93,11 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<IncidentId>,
     ApiJson(change): ApiJson<IncidentChange>,
 ) -> Result<Json<IncidentView>, ApiError> {
     principal.require(Permission::Analyse)?;
-    Ok(Json(
-        state
-            .incidents
-            .update(&principal, parse_id(&id)?, change)
-            .await?,
-    ))
+    Ok(Json(state.incidents.update(&principal, id, change).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -163,14 +113,11 @@ pub struct NewComment {
 pub async fn comment(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<IncidentId>,
     ApiJson(input): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
     principal.require(Permission::Analyse)?;
-    let view = state
-        .incidents
-        .comment(&principal, parse_id(&id)?, &input.body)
-        .await?;
+    let view = state.incidents.comment(&principal, id, &input.body).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

@@ -8,6 +8,7 @@ pub mod health;
 pub mod incidents;
 pub mod openapi;
 pub mod orgs;
+pub mod params;
 pub mod rules;
 pub mod users;
 pub mod validation;
@@ -51,20 +52,6 @@ async fn bounded_headers(
 }
 
 pub use rampart_app::paging::{Page, PageParams, TextCursor};
-
-/// An optional time query parameter: RFC 3339 or epoch milliseconds.
-pub fn time_param(
-    name: &str,
-    value: Option<&str>,
-) -> Result<Option<rampart_core::Timestamp>, ApiError> {
-    value
-        .map(|t| {
-            rampart_core::event::parse_timestamp_text(t).ok_or_else(|| {
-                ApiError::invalid_field(name, "must be RFC 3339 or epoch milliseconds")
-            })
-        })
-        .transpose()
-}
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {

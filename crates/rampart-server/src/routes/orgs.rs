@@ -12,7 +12,7 @@ use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::accounts::UserInput;
-use rampart_app::audit;
+use rampart_app::organisations::{OrgSettings, OrgSettingsInput};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,12 +47,7 @@ pub async fn current(
     principal: Principal,
 ) -> Result<Json<Organisation>, ApiError> {
     principal.require(Permission::Read)?;
-    let org = state
-        .store
-        .get_org(principal.org_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organisation"))?;
-    Ok(Json(org))
+    Ok(Json(state.organisations.get(principal.org_id).await?))
 }
 
 /// All organisations (platform admin).
@@ -64,9 +59,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Organisation>>, ApiError> {
     principal.require_platform_admin()?;
-    let limit = page.limit()?;
-    let orgs = state.store.list_orgs(page.cursor()?, limit).await?;
-    Ok(Json(Page::new(orgs, limit, |o| o.id.to_string())))
+    Ok(Json(state.organisations.list(&page).await?))
 }
 
 /// Create an organisation with its first admin (platform admin).
@@ -84,7 +77,7 @@ pub async fn create(
         role: rampart_core::Role::Admin,
         password: body.admin.password,
     };
-    let (organisation, admin) = state.accounts.create_org(&body.name, admin, false).await?;
+    let (organisation, admin) = state.organisations.create(&body.name, admin).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedOrg {
@@ -92,34 +85,6 @@ pub async fn create(
             admin,
         }),
     ))
-}
-
-/// The organisation's settings.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrgSettings {
-    /// Days events are kept (the organisation's own value or the default).
-    pub retention_days: i64,
-    /// The organisation's own value; absent when the default applies.
-    pub retention_days_override: Option<i64>,
-    pub default_retention_days: i64,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrgSettingsInput {
-    /// Days to keep events (1–3650); null for the server default.
-    #[schema(minimum = 1, maximum = 3650)]
-    pub retention_days: Option<i64>,
-}
-
-async fn settings_of(state: &AppState, org: rampart_core::OrgId) -> Result<OrgSettings, ApiError> {
-    let own = state.store.retention_days(org).await?;
-    let default = state.config.ingest.retention_days;
-    Ok(OrgSettings {
-        retention_days: own.unwrap_or(default),
-        retention_days_override: own,
-        default_retention_days: default,
-    })
 }
 
 /// The caller's organisation's settings.
@@ -130,7 +95,7 @@ pub async fn settings(
     principal: Principal,
 ) -> Result<Json<OrgSettings>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(settings_of(&state, principal.org_id).await?))
+    Ok(Json(state.organisations.settings(principal.org_id).await?))
 }
 
 /// Change the caller's organisation's settings (admin).
@@ -143,25 +108,10 @@ pub async fn update_settings(
     ApiJson(input): ApiJson<OrgSettingsInput>,
 ) -> Result<Json<OrgSettings>, ApiError> {
     principal.require(Permission::Admin)?;
-    if let Some(days) = input.retention_days {
-        if !(1..=3650).contains(&days) {
-            return Err(ApiError::invalid_field(
-                "retention_days",
-                "must be between 1 and 3650",
-            ));
-        }
-    }
-    let before = settings_of(&state, principal.org_id).await?;
-    state
-        .store
-        .set_retention_days(principal.org_id, input.retention_days)
-        .await?;
-    let after = settings_of(&state, principal.org_id).await?;
-    let target = ("settings", principal.org_id.to_string());
-    let (b, a) = (audit::snapshot(&before), audit::snapshot(&after));
-    state
-        .audit
-        .record(&principal, "settings.update", target, b, a)
-        .await?;
-    Ok(Json(after))
+    Ok(Json(
+        state
+            .organisations
+            .update_settings(&principal, input)
+            .await?,
+    ))
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/users` and `/api/v1/me`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::{ApiKey, Permission, Role, User, UserId};
@@ -8,11 +8,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{Actor, ApiJson, ApiQuery, Principal};
+use crate::extract::{Actor, ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::accounts::{UserChange, UserInput};
-use rampart_app::audit;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,11 +44,6 @@ pub enum Me {
     ApiKey { api_key: ApiKey },
 }
 
-fn parse_id(id: &str) -> Result<UserId, ApiError> {
-    // An id that cannot exist is simply not found.
-    id.parse().map_err(|_| ApiError::not_found("user"))
-}
-
 /// Who am I?
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
@@ -69,12 +63,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<User>>, ApiError> {
     principal.require(Permission::Read)?;
-    let limit = page.limit()?;
-    let users = state
-        .store
-        .list_users(principal.org_id, page.cursor()?, limit)
-        .await?;
-    Ok(Json(Page::new(users, limit, |u| u.id.to_string())))
+    Ok(Json(state.users.list(principal.org_id, &page).await?))
 }
 
 /// Create a user (admin).
@@ -93,18 +82,7 @@ pub async fn create(
         role: body.role,
         password: body.password,
     };
-    let user = state.accounts.create_user(principal.org_id, input).await?;
-    let target = ("user", user.id.to_string());
-    state
-        .audit
-        .record(
-            &principal,
-            "user.create",
-            target,
-            None,
-            audit::snapshot(&user),
-        )
-        .await?;
+    let user = state.users.create(&principal, input).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -114,15 +92,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> Result<Json<User>, ApiError> {
     principal.require(Permission::Read)?;
-    let user = state
-        .store
-        .get_user(principal.org_id, parse_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(Json(user))
+    Ok(Json(state.users.get(principal.org_id, id).await?))
 }
 
 /// Change a user's name, role, password or disabled state (admin).
@@ -131,7 +104,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
     principal.require(Permission::Admin)?;
@@ -141,30 +114,7 @@ pub async fn update(
         disabled: body.disabled,
         password: body.password,
     };
-    let id = parse_id(&id)?;
-    let before = state.store.get_user(principal.org_id, id).await?;
-    let password_changed = change.password.is_some();
-    let user = state
-        .accounts
-        .update_user(principal.changed_by(), principal.org_id, id, change)
-        .await?;
-    let mut after = audit::snapshot(&user);
-    if let (true, Some(serde_json::Value::Object(map))) = (password_changed, after.as_mut()) {
-        // Never the password; only that it changed.
-        map.insert("password_changed".into(), serde_json::Value::Bool(true));
-    }
-    let before = before.as_ref().and_then(audit::snapshot);
-    state
-        .audit
-        .record(
-            &principal,
-            "user.update",
-            ("user", id.to_string()),
-            before,
-            after,
-        )
-        .await?;
-    Ok(Json(user))
+    Ok(Json(state.users.update(&principal, id, change).await?))
 }
 
 /// Delete a user (admin).
@@ -173,25 +123,9 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<UserId>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Permission::Admin)?;
-    let id = parse_id(&id)?;
-    let before = state.store.get_user(principal.org_id, id).await?;
-    state
-        .accounts
-        .delete_user(principal.changed_by(), principal.org_id, id)
-        .await?;
-    let before = before.as_ref().and_then(audit::snapshot);
-    state
-        .audit
-        .record(
-            &principal,
-            "user.delete",
-            ("user", id.to_string()),
-            before,
-            None,
-        )
-        .await?;
+    state.users.delete(&principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

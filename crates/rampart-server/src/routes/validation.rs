@@ -1,7 +1,7 @@
 //! `/api/v1/validation-rules`: rules for incoming events (admin writes,
 //! readers read) and their pass/fail counts over time.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::validation::ValidationRule;
@@ -9,15 +9,10 @@ use rampart_core::{Permission, Timestamp, ValidationRuleId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, Principal};
-use crate::routes::time_param;
+use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
+use crate::routes::params::Time;
 use crate::state::AppState;
 use rampart_app::validation::RuleInput;
-
-fn parse_id(id: &str) -> Result<ValidationRuleId, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found("validation rule"))
-}
 
 /// The organisation's rules.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -34,7 +29,7 @@ pub async fn list(
     principal: Principal,
 ) -> Result<Json<RuleList>, ApiError> {
     principal.require(Permission::Read)?;
-    let items = state.store.list_validation_rules(principal.org_id).await?;
+    let items = state.validation_rules.list(principal.org_id).await?;
     Ok(Json(RuleList { items }))
 }
 
@@ -61,15 +56,12 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ValidationRuleId>,
 ) -> Result<Json<ValidationRule>, ApiError> {
     principal.require(Permission::Read)?;
-    let rule = state
-        .store
-        .get_validation_rule(principal.org_id, parse_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("validation rule"))?;
-    Ok(Json(rule))
+    Ok(Json(
+        state.validation_rules.get(principal.org_id, id).await?,
+    ))
 }
 
 /// Replace a rule's definition (also to enable or disable it).
@@ -79,13 +71,13 @@ pub async fn get(
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ValidationRuleId>,
     ApiJson(input): ApiJson<RuleInput>,
 ) -> Result<Json<ValidationRule>, ApiError> {
     principal.require(Permission::Admin)?;
     let rule = state
         .validation_rules
-        .replace(principal.org_id, parse_id(&id)?, input)
+        .replace(principal.org_id, id, input)
         .await?;
     Ok(Json(rule))
 }
@@ -96,13 +88,10 @@ pub async fn replace(
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ValidationRuleId>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Permission::Admin)?;
-    state
-        .validation_rules
-        .delete(principal.org_id, parse_id(&id)?)
-        .await?;
+    state.validation_rules.delete(principal.org_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -110,9 +99,11 @@ pub async fn delete(
 #[into_params(parameter_in = Query)]
 pub struct CountParams {
     /// From (RFC 3339 or epoch ms) [default: an hour ago].
-    pub from: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub from: Option<Time>,
     /// Until, exclusive [default: now].
-    pub to: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub to: Option<Time>,
     /// Bucket width in minutes (1–1440) [default: 1].
     #[param(minimum = 1, maximum = 1440)]
     pub bucket_minutes: Option<i64>,
@@ -142,13 +133,11 @@ pub struct RuleCounts {
 pub async fn counts(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<ValidationRuleId>,
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<RuleCounts>, ApiError> {
     principal.require(Permission::Read)?;
-    let id = parse_id(&id)?;
-    let from = time_param("from", params.from.as_deref())?;
-    let to = time_param("to", params.to.as_deref())?;
+    let (from, to) = (params.from.map(|t| t.0), params.to.map(|t| t.0));
     let buckets = state
         .validation_rules
         .counts(principal.org_id, id, from, to, params.bucket_minutes)

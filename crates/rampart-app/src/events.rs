@@ -1,0 +1,141 @@
+//! Stored events as analysts read them: searches with filters and keyset
+//! pages (newest first), one event, and counts over time with the top
+//! values of a field.
+
+use std::sync::Arc;
+
+use rampart_core::event::event_view;
+use rampart_core::{Error, EventFilter, EventId, OrgId, Timestamp};
+use rampart_store::{EventCursor, StatsRequest, Store, STATS_FIELDS};
+use serde::Serialize;
+
+/// A page of events, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    /// Events as stored: well-known ECS fields by dotted name, the rest under `fields`.
+    pub items: Vec<serde_json::Value>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Bucket {
+    pub start: Timestamp,
+    pub count: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TopValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventStatsView {
+    pub total: u64,
+    pub bucket_secs: i64,
+    /// Non-empty buckets, oldest first.
+    pub buckets: Vec<Bucket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_field: Option<String>,
+    pub top: Vec<TopValue>,
+}
+
+/// What to count: the filter, the bucket width, and the field whose top
+/// values to list.
+pub struct StatsQuery<'f> {
+    pub filter: &'f EventFilter,
+    pub bucket_secs: i64,
+    pub top: Option<String>,
+    pub top_limit: usize,
+}
+
+/// The events service.
+#[derive(Clone)]
+pub struct Events {
+    store: Arc<dyn Store>,
+}
+
+impl Events {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// One page of matching events, newest first, after `cursor`.
+    pub async fn search(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<EventPage, Error> {
+        let after = cursor
+            .map(|c| {
+                EventCursor::decode(c)
+                    .ok_or_else(|| Error::invalid_field("cursor", "not a cursor this API returned"))
+            })
+            .transpose()?;
+        let events = self.store.query_events(org, filter, after, limit).await?;
+        let next_cursor = (events.len() == limit as usize)
+            .then(|| events.last())
+            .flatten()
+            .map(|(id, e)| {
+                EventCursor {
+                    timestamp: e.timestamp,
+                    id: *id,
+                }
+                .encode()
+            });
+        Ok(EventPage {
+            items: events.iter().map(|(id, e)| event_view(*id, e)).collect(),
+            next_cursor,
+        })
+    }
+
+    pub async fn get(&self, org: OrgId, id: EventId) -> Result<serde_json::Value, Error> {
+        let event = self
+            .store
+            .get_event(org, id)
+            .await?
+            .ok_or_else(|| Error::not_found("event"))?;
+        Ok(event_view(id, &event))
+    }
+
+    /// Counts per bucket and the top values of `query.top`.
+    pub async fn stats(&self, org: OrgId, query: StatsQuery<'_>) -> Result<EventStatsView, Error> {
+        if let Some(field) = &query.top {
+            if !STATS_FIELDS.contains(&field.as_str()) {
+                return Err(Error::invalid_field(
+                    "top",
+                    format!("must be one of {}", STATS_FIELDS.join(", ")),
+                ));
+            }
+        }
+        let stats = self
+            .store
+            .event_stats(
+                org,
+                &StatsRequest {
+                    filter: query.filter,
+                    bucket_ms: query.bucket_secs * 1000,
+                    top_field: query.top.as_deref(),
+                    top_limit: query.top_limit,
+                },
+            )
+            .await?;
+        Ok(EventStatsView {
+            total: stats.total,
+            bucket_secs: query.bucket_secs,
+            buckets: stats
+                .buckets
+                .into_iter()
+                .map(|(start, count)| Bucket { start, count })
+                .collect(),
+            top_field: query.top,
+            top: stats
+                .top
+                .into_iter()
+                .map(|(value, count)| TopValue { value, count })
+                .collect(),
+        })
+    }
+}

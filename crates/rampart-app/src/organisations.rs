@@ -1,0 +1,114 @@
+//! Organisations: the caller's own and its settings (retention), and, for
+//! platform admins, all organisations and new ones with their first admin.
+//! Settings changes are audited.
+
+use rampart_core::{Error, OrgId, Organisation, User};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Accounts, UserInput};
+use crate::audit::{snapshot, Audit};
+use crate::paging::{Page, PageParams};
+use crate::principal::Principal;
+
+/// The organisation's settings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrgSettings {
+    /// Days events are kept (the organisation's own value or the default).
+    pub retention_days: i64,
+    /// The organisation's own value; absent when the default applies.
+    pub retention_days_override: Option<i64>,
+    pub default_retention_days: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettingsInput {
+    /// Days to keep events (1–3650); null for the server default.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub retention_days: Option<i64>,
+}
+
+/// The organisations service.
+#[derive(Clone)]
+pub struct Organisations {
+    accounts: Accounts,
+    audit: Audit,
+    /// Days events are kept where an organisation has no value of its own.
+    default_retention_days: i64,
+}
+
+impl Organisations {
+    pub fn new(accounts: Accounts, audit: Audit, default_retention_days: i64) -> Self {
+        Self {
+            accounts,
+            audit,
+            default_retention_days,
+        }
+    }
+
+    pub async fn get(&self, org: OrgId) -> Result<Organisation, Error> {
+        self.accounts
+            .store
+            .get_org(org)
+            .await?
+            .ok_or_else(|| Error::not_found("organisation"))
+    }
+
+    /// Every organisation (for platform admins).
+    pub async fn list(&self, page: &PageParams) -> Result<Page<Organisation>, Error> {
+        let limit = page.limit()?;
+        let orgs = self.accounts.store.list_orgs(page.cursor()?, limit).await?;
+        Ok(Page::new(orgs, limit, |o| o.id.to_string()))
+    }
+
+    /// A new organisation with its first admin (for platform admins).
+    pub async fn create(
+        &self,
+        name: &str,
+        admin: UserInput,
+    ) -> Result<(Organisation, User), Error> {
+        self.accounts.create_org(name, admin, false).await
+    }
+
+    pub async fn settings(&self, org: OrgId) -> Result<OrgSettings, Error> {
+        let own = self.accounts.store.retention_days(org).await?;
+        Ok(OrgSettings {
+            retention_days: own.unwrap_or(self.default_retention_days),
+            retention_days_override: own,
+            default_retention_days: self.default_retention_days,
+        })
+    }
+
+    /// Changes the caller's organisation's settings.
+    pub async fn update_settings(
+        &self,
+        principal: &Principal,
+        input: OrgSettingsInput,
+    ) -> Result<OrgSettings, Error> {
+        if let Some(days) = input.retention_days {
+            if !(1..=3650).contains(&days) {
+                return Err(Error::invalid_field(
+                    "retention_days",
+                    "must be between 1 and 3650",
+                ));
+            }
+        }
+        let org = principal.org_id;
+        let before = self.settings(org).await?;
+        self.accounts
+            .store
+            .set_retention_days(org, input.retention_days)
+            .await?;
+        let after = self.settings(org).await?;
+        self.audit
+            .record(
+                principal,
+                "settings.update",
+                ("settings", org.to_string()),
+                snapshot(&before),
+                snapshot(&after),
+            )
+            .await?;
+        Ok(after)
+    }
+}
