@@ -57,7 +57,8 @@ pub struct FieldMappingView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldMappingInput {
-    /// Sigma field name → event paths (dotted), e.g.
+    /// Sigma field name → event paths (dotted; a `*` segment matches any
+    /// one key), e.g.
     /// `{"CommandLine": ["proc.cmdline"]}`. An empty object removes the
     /// organisation's own mapping.
     pub mapping: BTreeMap<String, Vec<String>>,

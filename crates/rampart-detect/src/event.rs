@@ -24,6 +24,24 @@ struct FieldPath {
     segments: Vec<String>,
 }
 
+/// A path segment that matches any one key (`Event.UserData.*.Consumer`:
+/// the element under `UserData` is named after the event).
+pub const ANY_KEY: &str = "*";
+
+/// Follows `segments` from `at`; [`ANY_KEY`] tries each member in order.
+fn lookup<'e>(at: &'e Json<'e>, segments: &[String]) -> Option<&'e Json<'e>> {
+    let Some((first, rest)) = segments.split_first() else {
+        return Some(at);
+    };
+    if first == ANY_KEY {
+        return at
+            .as_object()?
+            .iter()
+            .find_map(|(_, member)| lookup(member, rest));
+    }
+    lookup(at.get(first)?, rest)
+}
+
 impl FieldPaths {
     pub fn new(paths: impl IntoIterator<Item = String>) -> FieldPaths {
         let mut seen: Vec<FieldPath> = Vec::new();
@@ -56,7 +74,7 @@ impl FieldPaths {
                 return Some(unwrap_text(value));
             }
             if path.segments.len() > 1 {
-                if let Some(at) = event.path(path.segments.iter().map(String::as_str)) {
+                if let Some(at) = lookup(event, &path.segments) {
                     return Some(unwrap_text(at));
                 }
             }

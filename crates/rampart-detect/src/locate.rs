@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
-use crate::event::{FieldId, FieldPaths};
+use crate::event::{FieldId, FieldPaths, ANY_KEY};
 use crate::logsource::{Slot, SYSTEM_PATH};
 
 /// Index of a place; the top of the event is [`ROOT`].
@@ -32,6 +32,9 @@ pub enum SlotRole {
 #[derive(Debug, Default)]
 struct Place {
     children: HashMap<Box<str>, PlaceId, RandomState>,
+    /// The place under any key not among `children` (a path's
+    /// [`ANY_KEY`] segment).
+    any_key: Option<PlaceId>,
     /// The field group whose needles are scanned for in scalars here.
     group: Option<u32>,
     slot: Option<SlotRole>,
@@ -125,11 +128,11 @@ impl Places {
     /// The place under `place` at `key`, if it matters.
     #[inline]
     pub fn child(&self, place: PlaceId, key: &str) -> Option<PlaceId> {
-        let children = &self.places[place as usize].children;
-        if children.is_empty() {
-            return None;
+        let place = &self.places[place as usize];
+        if place.children.is_empty() {
+            return place.any_key;
         }
-        children.get(key).copied()
+        place.children.get(key).copied().or(place.any_key)
     }
 
     pub fn group(&self, place: PlaceId) -> Option<u32> {
@@ -176,13 +179,22 @@ fn descend_from(
     at: PlaceId,
     key: &str,
 ) -> PlaceId {
-    if let Some(&child) = places[at as usize].children.get(key) {
+    let existing = if key == ANY_KEY {
+        places[at as usize].any_key
+    } else {
+        places[at as usize].children.get(key).copied()
+    };
+    if let Some(child) = existing {
         return child;
     }
     let child = places.len() as PlaceId;
     places.push(Place::default());
     readers.push(Vec::new());
-    places[at as usize].children.insert(key.into(), child);
+    if key == ANY_KEY {
+        places[at as usize].any_key = Some(child);
+    } else {
+        places[at as usize].children.insert(key.into(), child);
+    }
     child
 }
 

@@ -204,6 +204,16 @@ const WINDOWS_SERVICES: &[(&str, &str)] = &[
         "taskscheduler",
     ),
     ("microsoft-windows-wmi-activity/operational", "wmi"),
+    ("microsoft-windows-applocker/exe and dll", "applocker"),
+    ("microsoft-windows-applocker/msi and script", "applocker"),
+    (
+        "microsoft-windows-applocker/packaged app-deployment",
+        "applocker",
+    ),
+    (
+        "microsoft-windows-applocker/packaged app-execution",
+        "applocker",
+    ),
     ("microsoft-windows-bits-client/operational", "bits-client"),
     (
         "microsoft-windows-codeintegrity/operational",

@@ -169,6 +169,9 @@ impl FieldMapping {
         if !name.contains('.') {
             paths.push(format!("Event.EventData.{name}"));
             paths.push(format!("Event.System.{name}"));
+            // WMI-Activity, AppLocker and some Defender events keep their
+            // data in an element named after the event.
+            paths.push(format!("Event.UserData.*.{name}"));
             paths.push(format!("winlog.event_data.{name}"));
             // Windows Defender writes `Threat Name` for Sigma's `ThreatName`.
             if let Some(spaced) = spaced_words(name) {

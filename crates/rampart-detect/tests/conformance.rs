@@ -446,6 +446,31 @@ fn defender_evtx_names_with_spaces_match_sigma_names() {
 }
 
 #[test]
+fn evtx_user_data_fields_match_sigma_names() {
+    // WMI-Activity 5861 and AppLocker 8004 keep their data in an element
+    // named after the event, under `Event.UserData`.
+    let wmi = json!({"Event": {
+        "System": {"EventID": 5861, "Channel": "Microsoft-Windows-WMI-Activity/Operational"},
+        "UserData": {"Operation_ESStoConsumerBinding": {
+            "Namespace": "//./root/subscription",
+            "CONSUMER": "CommandLineEventConsumer=\"evil\"",
+            "PossibleCause": "Binding EventFilter: ... Perm. Consumer: CommandLineEventConsumer"
+        }}
+    }});
+    let d = "  sel:\n    EventID: 5861\n    CONSUMER|contains: 'CommandLineEventConsumer'\n    Namespace|endswith: 'subscription'\n  condition: sel";
+    assert!(matches(d, wmi.clone()));
+    let other = "  sel:\n    CONSUMER|contains: 'ActiveScriptEventConsumer'\n  condition: sel";
+    assert!(!matches(other, wmi));
+    let applocker = json!({"Event": {
+        "System": {"EventID": 8004, "Channel": "Microsoft-Windows-AppLocker/EXE and DLL"},
+        "UserData": {"RuleAndFileData": {"FilePath": "%OSDRIVE%\\USERS\\BOB\\DOWNLOADS\\PSEXEC.EXE", "FullFilePath": "C:\\Users\\bob\\Downloads\\psexec.exe"}}
+    }});
+    let d =
+        "  sel:\n    EventID: 8004\n    FullFilePath|endswith: '\\psexec.exe'\n  condition: sel";
+    assert!(matches(d, applocker));
+}
+
+#[test]
 fn ecs_events_match_through_the_default_mapping() {
     let d = "  sel:\n    Image|endswith: '\\powershell.exe'\n    CommandLine|contains: '-enc'\n  condition: sel";
     let nested = json!({"process": {"executable": "C:\\Windows\\powershell.exe", "command_line": "powershell -enc AAA"}});

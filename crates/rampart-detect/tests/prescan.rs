@@ -80,6 +80,10 @@ fn member() -> impl Strategy<Value = String> {
         // Nested ECS and EVTX layouts, with their own members.
         1 => proptest::collection::vec(leaf.clone(), 0..3)
             .prop_map(|m| format!("\"Event\": {{\"EventData\": {{{}}}}}", m.join(", "))),
+        // EVTX UserData: an element named after the event holds the data.
+        1 => (prop::sample::select(&["Operation_ESStoConsumerBinding", "RuleAndFileData", "Other"][..]),
+              proptest::collection::vec(leaf.clone(), 0..3))
+            .prop_map(|(e, m)| format!("\"Event\": {{\"UserData\": {{\"{e}\": {{{}}}}}}}", m.join(", "))),
         1 => (value.clone(), value.clone(), any::<bool>()).prop_map(|(c, id, wrapped)| {
             let id = if wrapped { format!("{{\"#text\": {id}}}") } else { id.to_string() };
             format!("\"Event\": {{\"System\": {{\"Channel\": {c}, \"EventID\": {id}}}}}")

@@ -51,3 +51,52 @@ fn every_sigmahq_rule_loads_and_compiles() {
         .unwrap_or_else(|(key, reason)| panic!("{key}: {reason}"));
     assert_eq!(detector.rules().len(), loaded);
 }
+
+/// The titles of the SigmaHQ rules under `folders` that the event (JSON
+/// text, read as ingest reads it) matches.
+fn matching_titles(root: &std::path::Path, folders: &[&str], event: &str) -> Vec<String> {
+    use rampart_detect::{Document, RuleSetBuilder, Scratch};
+    let mut builder = RuleSetBuilder::new(FieldMapping::default(), Placeholders::new());
+    for folder in folders {
+        for file in load_dir(&root.join(folder)).unwrap() {
+            for doc in file.documents {
+                if let Ok(Document::Rule(rule)) = doc {
+                    builder.add(&rule).unwrap();
+                }
+            }
+        }
+    }
+    let set = builder.build();
+    let mut hits = Vec::new();
+    set.evaluate_json(event, &mut Scratch::default(), &mut hits)
+        .unwrap();
+    hits.iter().map(|&i| set.rule(i).title.clone()).collect()
+}
+
+#[test]
+fn evtx_user_data_events_raise_sigmahq_rules() {
+    let Some(root) = sigmahq() else { return };
+    let wmi = r##"{"Event": {
+        "System": {"EventID": 5861, "Channel": "Microsoft-Windows-WMI-Activity/Operational",
+                   "Provider": {"#attributes": {"Name": "Microsoft-Windows-WMI-Activity"}}},
+        "UserData": {"Operation_ESStoConsumerBinding": {
+            "Namespace": "//./root/subscription", "ESS": "evil",
+            "CONSUMER": "CommandLineEventConsumer=\"evil\"",
+            "PossibleCause": "Binding EventFilter: instance of __EventFilter ... Perm. Consumer: instance of CommandLineEventConsumer { CommandLineTemplate = \"cmd /c calc\"; }"
+        }}}}"##;
+    let titles = matching_titles(&root, &["rules/windows/builtin/wmi"], wmi);
+    assert!(titles.iter().any(|t| t == "WMI Persistence"), "{titles:?}");
+
+    let applocker = r#"{"Event": {
+        "System": {"EventID": 8004, "Channel": "Microsoft-Windows-AppLocker/EXE and DLL"},
+        "UserData": {"RuleAndFileData": {"PolicyName": "EXE",
+            "FilePath": "%OSDRIVE%\\USERS\\BOB\\DOWNLOADS\\PSEXEC.EXE",
+            "FullFilePath": "C:\\Users\\bob\\Downloads\\psexec.exe"}}}}"#;
+    let titles = matching_titles(&root, &["rules/windows/builtin/applocker"], applocker);
+    assert!(
+        titles
+            .iter()
+            .any(|t| t == "AppLocker Prevented Application or Script from Running"),
+        "{titles:?}"
+    );
+}
