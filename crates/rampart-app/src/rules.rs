@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::audit::{self, Audit};
+use crate::paging::{Page, PageParams, TextCursor};
 use crate::principal::Principal;
 
 /// The organisations' detection rules.
@@ -238,6 +239,35 @@ impl Rules {
             .for_org(org, self.clock.now())
             .await
             .map(drop)
+    }
+
+    /// A page of the organisation's rules (built-in and own) with their
+    /// hit counts, counted up to now.
+    pub async fn list(&self, org: OrgId, page: &PageParams) -> Result<Page<RuleView>, Error> {
+        self.ensure_pack(org).await?;
+        self.detection.flush_hits(Some(org)).await?;
+        let limit = page.limit()?;
+        let after: Option<TextCursor> = page.cursor()?;
+        let items = self
+            .store
+            .list_rules(org, after.as_ref().map(|c| c.0.as_str()), limit)
+            .await?;
+        let items = items.into_iter().map(RuleView::from).collect();
+        Ok(Page::new(items, limit, |r: &RuleView| {
+            TextCursor::encode(&r.id)
+        }))
+    }
+
+    /// One rule with its hit counts, counted up to now.
+    pub async fn get(&self, org: OrgId, id: &str) -> Result<RuleView, Error> {
+        self.ensure_pack(org).await?;
+        self.detection.flush_hits(Some(org)).await?;
+        let rule = self
+            .store
+            .get_rule(org, id)
+            .await?
+            .ok_or_else(|| Error::not_found("rule"))?;
+        Ok(rule.into())
     }
 
     async fn all_rules(&self, org: OrgId) -> Result<Vec<DetectionRule>, Error> {

@@ -24,11 +24,17 @@ use crate::alerts::{AlertRecorder, AlertSink};
 /// How long a compiled rule set is trusted before the store is asked
 /// whether it changed.
 const RECHECK: Duration = Duration::from_secs(5);
+/// How often summed rule hit counts are written.
+pub const HITS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Every organisation's detection state on this node.
 pub struct Detection {
     store: Arc<dyn Store>,
     orgs: Mutex<HashMap<OrgId, Arc<OrgDetection>>>,
+    /// Rule hit counts not yet written: per organisation and rule, the
+    /// count and the latest hit. Written every [`HITS_FLUSH_INTERVAL`] and
+    /// before rules are read, off the ingest path.
+    pending_hits: Mutex<HashMap<(OrgId, String), (i64, Timestamp)>>,
     scratches: Arc<ScratchPool>,
     limits: Limits,
     alerts: AlertSink,
@@ -194,6 +200,7 @@ impl Detection {
         Detection {
             store,
             orgs: Mutex::default(),
+            pending_hits: Mutex::default(),
             scratches: Arc::default(),
             limits,
             alerts,
@@ -310,14 +317,72 @@ impl Detection {
             self.alerts
                 .metrics
                 .correlation(after.late - before.late, after.evicted - before.evicted);
+            self.add_hits(org, hits);
+            if alerts.is_empty() {
+                return;
+            }
             // Queued under the correlator's lock, so in correlation order.
-            detection.recorder.enqueue(alerts, hits)
+            detection.recorder.enqueue(alerts)
         };
         detection
             .recorder
             .clone()
             .written(self.alerts.clone(), org, ticket)
             .await;
+    }
+
+    /// Adds a batch's rule hit counts to those not yet written.
+    fn add_hits(&self, org: OrgId, hits: Vec<RuleHits>) {
+        let mut pending = self.pending_hits.lock().unwrap_or_else(|p| p.into_inner());
+        for hit in hits {
+            let entry = pending
+                .entry((org, hit.rule_id))
+                .or_insert((0, hit.last_hit_at));
+            entry.0 += hit.hits;
+            entry.1 = entry.1.max(hit.last_hit_at);
+        }
+    }
+
+    /// Writes the rule hit counts summed so far: of `org`, or of every
+    /// organisation. Counts that could not be written are kept.
+    pub async fn flush_hits(&self, org: Option<OrgId>) -> Result<(), rampart_store::StoreError> {
+        let taken: HashMap<OrgId, Vec<RuleHits>> = {
+            let mut pending = self.pending_hits.lock().unwrap_or_else(|p| p.into_inner());
+            let keys: Vec<(OrgId, String)> = pending
+                .keys()
+                .filter(|(o, _)| org.is_none_or(|wanted| *o == wanted))
+                .cloned()
+                .collect();
+            let mut taken: HashMap<OrgId, Vec<RuleHits>> = HashMap::new();
+            for key in keys {
+                if let Some((hits, last_hit_at)) = pending.remove(&key) {
+                    taken.entry(key.0).or_default().push(RuleHits {
+                        rule_id: key.1,
+                        hits,
+                        last_hit_at,
+                    });
+                }
+            }
+            taken
+        };
+        let mut failure = None;
+        for (org, hits) in taken {
+            if let Err(error) = self.store.add_rule_hits(org, &hits).await {
+                self.add_hits(org, hits);
+                failure = Some(error);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Writes summed rule hit counts every [`HITS_FLUSH_INTERVAL`], forever.
+    pub async fn flush_hits_forever(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(HITS_FLUSH_INTERVAL).await;
+            if let Err(error) = self.flush_hits(None).await {
+                tracing::warn!(%error, "rule hit counts could not be stored");
+            }
+        }
     }
 
     /// Groups tracked by correlations across organisations (a gauge).

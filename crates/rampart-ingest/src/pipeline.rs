@@ -197,7 +197,7 @@ impl Ingest {
     }
 
     /// Starts the pipeline's background jobs: retention, sealing, and
-    /// writing validation tallies.
+    /// writing validation tallies and rule hit counts.
     pub fn spawn_background(&self, tasks: &mut JoinSet<()>) {
         let (store, clock) = (self.0.store.clone(), self.0.clock.clone());
         tasks.spawn(retention::run_forever(
@@ -207,6 +207,7 @@ impl Ingest {
         ));
         tasks.spawn(crate::sealing::run_forever(store, clock));
         tasks.spawn(self.0.validation.clone().flush_forever());
+        tasks.spawn(self.0.detection.clone().flush_hits_forever());
     }
 
     /// Stores what is queued, refuses more, and writes the tallies; call
@@ -218,6 +219,9 @@ impl Ingest {
         }
         if let Err(error) = self.0.validation.flush().await {
             tracing::error!(%error, "storing validation counts at shutdown failed");
+        }
+        if let Err(error) = self.0.detection.flush_hits(None).await {
+            tracing::error!(%error, "storing rule hit counts at shutdown failed");
         }
     }
 }

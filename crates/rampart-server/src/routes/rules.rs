@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
-use crate::routes::{Page, PageParams, TextCursor};
+use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::field_mapping::{FieldMappingInput, FieldMappingView};
 use rampart_app::rules::{RuleInput, RuleSummary, RuleView, TestInput, TestReport};
@@ -24,21 +24,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<RuleView>>, ApiError> {
     principal.require(Permission::Read)?;
-    state.rules.ensure_pack(principal.org_id).await?;
-    let limit = page.limit()?;
-    let after: Option<TextCursor> = page.cursor()?;
-    let items = state
-        .store
-        .list_rules(
-            principal.org_id,
-            after.as_ref().map(|c| c.0.as_str()),
-            limit,
-        )
-        .await?;
-    let items = items.into_iter().map(RuleView::from).collect();
-    Ok(Json(Page::new(items, limit, |r: &RuleView| {
-        TextCursor::encode(&r.id)
-    })))
+    Ok(Json(state.rules.list(principal.org_id, &page).await?))
 }
 
 /// Add a rule (admin).
@@ -65,13 +51,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Read)?;
-    state.rules.ensure_pack(principal.org_id).await?;
-    let rule = state
-        .store
-        .get_rule(principal.org_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("rule"))?;
-    Ok(Json(rule.into()))
+    Ok(Json(state.rules.get(principal.org_id, &id).await?))
 }
 
 /// Replace a rule's YAML (admin; not for built-in rules).
