@@ -455,7 +455,7 @@ fn entities_of(event: &Event) -> Entities {
         ips: [event.source_ip, event.destination_ip]
             .into_iter()
             .flatten()
-            .map(|ip| ip.to_string())
+            .map(rampart_core::event::ip_string)
             .collect(),
         users: event.user.iter().cloned().collect(),
         hosts: event.host.iter().cloned().collect(),

@@ -3,6 +3,7 @@
 
 mod filter;
 mod id;
+mod ip_text;
 mod json;
 mod normalise;
 mod severity;
@@ -10,6 +11,7 @@ mod view;
 
 pub use filter::{network_field, summary_networks, EventFilter, Filterable, IpMatch};
 pub use id::EventId;
+pub use ip_text::{ip_string, push_ip};
 pub use json::{Json, Object};
 pub use normalise::{
     normalise, normalise_json, parse_timestamp_text, without_nul, FieldError, WELL_KNOWN_FIELDS,

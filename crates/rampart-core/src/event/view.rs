@@ -36,7 +36,7 @@ pub fn for_each_well_known(event: &Event, mut put: impl FnMut(&'static str, Valu
 pub fn for_each_well_known_json<'e>(event: &'e Event, mut put: impl FnMut(&'static str, Json<'e>)) {
     let text = |s: &'e Option<String>| s.as_deref().map(|s| Json::String(Cow::Borrowed(s)));
     let number = |n: Option<u16>| n.map(|n| Json::Number(n.into()));
-    let ip = |ip: Option<IpAddr>| ip.map(|ip| Json::String(Cow::Owned(ip.to_string())));
+    let ip = |ip: Option<IpAddr>| ip.map(|ip| Json::String(Cow::Owned(super::ip_string(ip))));
     let fields = [
         (
             "event.severity",

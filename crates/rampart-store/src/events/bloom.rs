@@ -44,35 +44,9 @@ pub(crate) fn is_network_field(field: &str) -> bool {
 /// `ip` as text in `buffer` (reused: summaries format several addresses
 /// per event, and allocating each showed in ingest profiles).
 fn ip_text(buffer: &mut String, ip: std::net::IpAddr) -> &str {
-    use std::fmt::Write as _;
     buffer.clear();
-    match ip {
-        // Dotted decimal written by hand: the formatting machinery was a
-        // tenth of the ingest path's time (several addresses per event).
-        std::net::IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buffer.push('.');
-                }
-                push_decimal(buffer, octet);
-            }
-        }
-        std::net::IpAddr::V6(_) => {
-            let _ = write!(buffer, "{ip}");
-        }
-    }
+    rampart_core::event::push_ip(buffer, ip);
     buffer
-}
-
-/// Appends `n` in decimal, as `Display` writes it.
-fn push_decimal(buffer: &mut String, n: u8) {
-    if n >= 100 {
-        buffer.push(char::from(b'0' + n / 100));
-    }
-    if n >= 10 {
-        buffer.push(char::from(b'0' + (n / 10) % 10));
-    }
-    buffer.push(char::from(b'0' + n % 10));
 }
 
 /// Calls `each` with every summarised (field index, value) of the event.
@@ -177,22 +151,6 @@ pub(crate) fn may_contain(summary: &[u8], field: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        let mut buffer = String::new();
-        for octet in 0..=255u8 {
-            for ip in [
-                std::net::Ipv4Addr::new(octet, 0, 255 - octet, octet / 3),
-                std::net::Ipv4Addr::new(10, octet, 9, 100),
-            ] {
-                let ip = std::net::IpAddr::V4(ip);
-                assert_eq!(ip_text(&mut buffer, ip), ip.to_string());
-            }
-        }
-        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(ip_text(&mut buffer, v6), "2001:db8::1");
-    }
 
     #[test]
     fn members_are_found_and_most_others_ruled_out() {
