@@ -1,44 +1,20 @@
 //! An organisation's own Sigma field mapping: which event paths a Sigma
 //! field name is read from, before the built-in defaults. Replacing it is
-//! audited and makes every node recompile the organisation's rules.
+//! audited and makes every node recompile the organisation's rules. A
+//! part of the [`Rules`] service.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use rampart_core::{Clock, Error, OrgId, Timestamp};
+use rampart_core::{Error, OrgId, Timestamp};
 use rampart_detect::mapping::default_mapping;
 use rampart_detect::FieldMapping;
-use rampart_ingest::detection::{read_mapping, Detection};
-use rampart_store::{Store, StoredFieldMapping};
+use rampart_ingest::detection::read_mapping;
+use rampart_store::StoredFieldMapping;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Audit};
+use crate::audit;
 use crate::principal::Principal;
-
-/// The organisations' field mappings.
-#[derive(Clone)]
-pub struct FieldMappings {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    detection: Arc<Detection>,
-    audit: Audit,
-}
-
-impl FieldMappings {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        detection: Arc<Detection>,
-        audit: Audit,
-    ) -> Self {
-        Self {
-            store,
-            clock,
-            detection,
-            audit,
-        }
-    }
-}
+use crate::rules::Rules;
 
 /// The mapping as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,8 +40,9 @@ pub struct FieldMappingInput {
     pub mapping: BTreeMap<String, Vec<String>>,
 }
 
-impl FieldMappings {
-    pub async fn get(&self, org: OrgId) -> Result<FieldMappingView, Error> {
+impl Rules {
+    /// The organisation's field mapping, with the built-in defaults.
+    pub async fn field_mapping(&self, org: OrgId) -> Result<FieldMappingView, Error> {
         let stored = self.store.field_mapping(org).await?;
         let own = read_mapping(org, stored.as_ref());
         Ok(FieldMappingView {
@@ -83,7 +60,7 @@ impl FieldMappings {
     }
 
     /// Replaces the organisation's own mapping (an empty one removes it).
-    pub async fn replace(
+    pub async fn replace_field_mapping(
         &self,
         principal: &Principal,
         input: FieldMappingInput,
@@ -100,7 +77,7 @@ impl FieldMappings {
             };
             Error::invalid_field(&field, e.reason)
         })?;
-        let before = self.get(org).await?;
+        let before = self.field_mapping(org).await?;
         let now = self.clock.now();
         let stored = (!mapping.overrides.is_empty())
             .then(|| {
@@ -127,6 +104,6 @@ impl FieldMappings {
             .set_field_mapping(org, stored.as_ref(), &entry)
             .await?;
         self.detection.invalidate(org);
-        self.get(org).await
+        self.field_mapping(org).await
     }
 }

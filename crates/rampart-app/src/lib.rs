@@ -30,7 +30,6 @@ pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
 pub use events::Events;
-pub use field_mapping::FieldMappings;
 pub use incidents::Incidents;
 pub use organisations::Organisations;
 pub use principal::{Actor, Principal};
@@ -51,7 +50,6 @@ pub struct Services {
     pub events: Events,
     pub incidents: Incidents,
     pub rules: Rules,
-    pub field_mappings: FieldMappings,
     pub validation_rules: ValidationRules,
 }
 
@@ -79,18 +77,7 @@ impl Services {
             accounts,
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
-            rules: Rules::new(
-                store.clone(),
-                clock.clone(),
-                detection.clone(),
-                audit.clone(),
-            ),
-            field_mappings: FieldMappings::new(
-                store.clone(),
-                clock.clone(),
-                detection,
-                audit.clone(),
-            ),
+            rules: Rules::new(store.clone(), clock.clone(), detection, audit.clone()),
             validation_rules: ValidationRules::new(store, clock, ingest.validation().clone()),
             audit,
         })

@@ -17,13 +17,14 @@ use crate::audit::{self, Audit};
 use crate::paging::{Page, PageParams, TextCursor};
 use crate::principal::Principal;
 
-/// The organisations' detection rules.
+/// The organisations' detection rules and field mappings (see
+/// `field_mapping`).
 #[derive(Clone)]
 pub struct Rules {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    detection: Arc<Detection>,
-    audit: Audit,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) detection: Arc<Detection>,
+    pub(crate) audit: Audit,
 }
 
 impl Rules {

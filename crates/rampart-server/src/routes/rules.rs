@@ -147,7 +147,7 @@ pub async fn field_mapping(
     principal: Principal,
 ) -> Result<Json<FieldMappingView>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(state.field_mappings.get(principal.org_id).await?))
+    Ok(Json(state.rules.field_mapping(principal.org_id).await?))
 }
 
 /// Replace the organisation's own field mapping (admin); the rules are
@@ -161,5 +161,7 @@ pub async fn replace_field_mapping(
     ApiJson(input): ApiJson<FieldMappingInput>,
 ) -> Result<Json<FieldMappingView>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(state.field_mappings.replace(&principal, input).await?))
+    Ok(Json(
+        state.rules.replace_field_mapping(&principal, input).await?,
+    ))
 }
