@@ -176,7 +176,7 @@ pub struct IncidentDetail {
 }
 
 /// The schema of a severity: 0–255, or one of the names it accepts.
-fn severity_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+pub fn severity_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
     let names = [
         "debug",
@@ -278,6 +278,7 @@ pub struct IncidentChange {
     #[serde(default, with = "serde_with_none")]
     #[schema(value_type = Option<UserId>)]
     pub assignee: Option<Option<UserId>>,
+    #[schema(minimum = 0, maximum = 5)]
     pub escalation: Option<u8>,
     #[schema(schema_with = optional_severity_schema)]
     pub severity: Option<SeverityInput>,

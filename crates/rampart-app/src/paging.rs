@@ -14,7 +14,31 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
+}
+
+/// [`PageParams`] of a list keyed by text (rules): the cursor is hex.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TextPageParams {
+    /// At most this many items (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^(?:[0-9a-f]{2})*$")]
+    pub cursor: Option<String>,
+}
+
+impl From<TextPageParams> for PageParams {
+    fn from(page: TextPageParams) -> Self {
+        PageParams {
+            limit: page.limit,
+            cursor: page.cursor,
+        }
+    }
 }
 
 impl PageParams {
@@ -38,14 +62,19 @@ impl PageParams {
 }
 
 /// The cursor of a list keyed by free text (rule ids are whatever a
-/// rule's YAML says): the key in unpadded base64url, so that a cursor this
-/// API did not hand out is refused like any other list's.
+/// rule's YAML says): the key's bytes in lower-case hex. Anything else is
+/// refused like any other list's bad cursor; any hex text is a position
+/// in the order of keys (bytes that are not UTF-8 read as U+FFFD).
 pub struct TextCursor(pub String);
 
 impl TextCursor {
     pub fn encode(key: &str) -> String {
-        use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+        use std::fmt::Write as _;
+        key.bytes()
+            .fold(String::with_capacity(key.len() * 2), |mut out, b| {
+                let _ = write!(out, "{b:02x}");
+                out
+            })
     }
 }
 
@@ -53,11 +82,15 @@ impl std::str::FromStr for TextCursor {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, ()> {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| ())?;
-        String::from_utf8(bytes).map(TextCursor).map_err(|_| ())
+        if !s.len().is_multiple_of(2) || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(());
+        }
+        let bytes: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&s[at..at + 2], 16).map_err(|_| ()))
+            .collect::<Result<_, _>>()?;
+        Ok(TextCursor(String::from_utf8_lossy(&bytes).into_owned()))
     }
 }
 

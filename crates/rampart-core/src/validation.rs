@@ -22,7 +22,10 @@ pub enum Check {
     /// When present, the value (as text) matches this regular expression.
     Regex { pattern: String },
     /// When present, the value (as text) is one of these.
-    AllowedValues { values: Vec<String> },
+    AllowedValues {
+        #[cfg_attr(feature = "openapi", schema(min_items = 1))]
+        values: Vec<String>,
+    },
     /// When present, the value (as text) has at most this many characters.
     MaxLength { max: usize },
 }

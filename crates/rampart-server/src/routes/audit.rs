@@ -25,13 +25,16 @@ pub struct AuditParams {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// From (RFC 3339 or epoch ms).
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub from: Option<Time>,
     /// Until, exclusive.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub to: Option<Time>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 

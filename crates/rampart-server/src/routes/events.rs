@@ -13,7 +13,6 @@ use crate::body::read_body;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, PathId, Principal};
 use crate::routes::params::{Address, Bounded, BucketWidth, Severity, Time};
-use crate::routes::PageParams;
 use crate::state::AppState;
 use rampart_ingest::{decode_json, decode_raw, IngestReport, JsonLayout, RawFormat};
 
@@ -73,10 +72,24 @@ fn json_layout(headers: &HeaderMap) -> Result<JsonLayout, ApiError> {
     }
 }
 
+/// A JSON ingest body, as the document describes it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only described; the body is read by the pipeline.
+pub enum EventsJson {
+    /// One event.
+    #[schema(value_type = Object)]
+    One(serde_json::Value),
+    /// Events, in order (each item that is not an event object is
+    /// refused on its own, with its index).
+    #[schema(value_type = Vec<Value>)]
+    Many(Vec<serde_json::Value>),
+}
+
 /// Ingest events: one JSON object, an array, or NDJSON.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(IngestParams),
     request_body(description = "One JSON object, a JSON array of objects, or NDJSON (one object per line); gzip or zstd Content-Encoding accepted; charset utf-8 (default), utf-16 or iso-8859-1",
-        content((Object = "application/json"), (String = "application/x-ndjson"))),
+        content((EventsJson = "application/json"), (String = "application/x-ndjson"))),
     responses((status = 202, body = IngestReport), (status = 400, body = Problem), (status = 413, body = Problem),
         (status = 422, body = Problem, description = "atomic batch with invalid items"), (status = 503, body = Problem)))]
 pub async fn ingest(
@@ -131,22 +144,22 @@ pub async fn ingest_raw(
 #[into_params(parameter_in = Query)]
 pub struct FilterParams {
     /// From this time (RFC 3339 or epoch ms), inclusive.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub from: Option<Time>,
     /// Until this time, exclusive.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub to: Option<Time>,
     /// At least this severity (0–255 or a name: low, medium, high, critical).
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::severity)]
     pub min_severity: Option<Severity>,
     pub category: Option<String>,
     pub action: Option<String>,
     pub outcome: Option<String>,
     /// An address or a CIDR network.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::address)]
     pub source_ip: Option<Address>,
     /// An address or a CIDR network.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::address)]
     pub destination_ip: Option<Address>,
     pub host: Option<String>,
     pub user: Option<String>,
@@ -175,16 +188,19 @@ impl FilterParams {
 
 /// Search parameters beside [`FilterParams`] (read from the same query
 /// string by a second extractor, so that each failing value is named).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// At most this many events (1 to 1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<Bounded<1, 1000>>,
     /// The `next_cursor` of the previous page.
+    #[param(schema_with = crate::routes::params::schema::event_cursor)]
     pub cursor: Option<String>,
 }
 
 /// Search events, newest first.
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(FilterParams, PageParams),
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(FilterParams, SearchParams),
     responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
 pub async fn search(
     State(state): State<AppState>,
@@ -220,12 +236,13 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// Bucket width: seconds, or a number with s, m, h or d [default: 1h].
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::bucket)]
     pub bucket: Option<BucketWidth>,
     /// Count the top values of this field (e.g. source.ip, user.name, event.action).
+    #[param(schema_with = crate::routes::params::schema::stats_field)]
     pub top: Option<String>,
     /// How many top values (1–100, default 10).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub top_limit: Option<Bounded<1, 100>>,
 }
 

@@ -21,19 +21,21 @@ use rampart_app::incidents::{
 #[serde(deny_unknown_fields)]
 pub struct IncidentParams {
     /// Statuses, comma-separated (e.g. `open,acknowledged`).
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::statuses)]
     pub status: Option<Statuses>,
     /// Lowest severity: a number or a name.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::severity)]
     pub min_severity: Option<Severity>,
     pub assignee: Option<UserId>,
     pub rule_id: Option<String>,
     /// Words in the title (case-insensitive).
     pub q: Option<String>,
     /// `-last_seen` (default), `last_seen`, `-created_at`, `created_at`, `-severity`, `severity`.
+    #[param(schema_with = crate::routes::params::schema::incident_sort)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    #[param(schema_with = crate::routes::params::schema::incident_cursor)]
     pub cursor: Option<String>,
 }
 
@@ -126,9 +128,13 @@ pub async fn comment(
 #[serde(deny_unknown_fields)]
 pub struct AlertParams {
     /// Only this incident's alerts.
+    #[param(schema_with = crate::routes::params::schema::uuid)]
     pub incident: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 

@@ -117,3 +117,148 @@ impl<'de> Deserialize<'de> for BucketWidth {
         })
     }
 }
+
+/// OpenAPI schemas of these values, so that what the document allows is
+/// what the API accepts.
+pub mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
+
+    fn text(pattern: &str, description: &str) -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .description(Some(description))
+                .build(),
+        ))
+    }
+
+    /// RFC 3339 or epoch milliseconds.
+    pub fn time() -> RefOr<Schema> {
+        let one_of = OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(i64::MIN))
+                    .maximum(Some(i64::MAX)),
+            )
+            .description(Some("RFC 3339, or milliseconds since the epoch"))
+            .build();
+        RefOr::T(Schema::OneOf(one_of))
+    }
+
+    /// A severity number or name.
+    pub fn severity() -> RefOr<Schema> {
+        rampart_app::incidents::severity_schema()
+    }
+
+    /// Incident statuses, comma-separated.
+    pub fn statuses() -> RefOr<Schema> {
+        const ONE: &str = "(open|acknowledged|investigating|resolved|false_positive)";
+        text(
+            &format!("^{ONE}(,{ONE})*$"),
+            "statuses, comma-separated (e.g. open,acknowledged)",
+        )
+    }
+
+    /// A bucket width of at most a year.
+    pub fn bucket() -> RefOr<Schema> {
+        text(
+            "^([1-9][0-9]{0,6}s?|[1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|([1-9]|[1-9][0-9]|[1-2][0-9]{2}|3[0-5][0-9]|36[0-6])d)$",
+            "seconds, or a number with s, m, h or d (at most 366 days)",
+        )
+    }
+
+    /// An address or an IPv4 CIDR network (IPv6 networks are accepted
+    /// too; the document leaves them out of its grammar).
+    pub fn address() -> RefOr<Schema> {
+        const OCTET: &str = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+        let one_of = OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("ipv4".into()))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("ipv6".into()))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!(
+                        "^({OCTET}\\.){{3}}{OCTET}/([0-9]|[12][0-9]|3[0-2])$"
+                    ))),
+            )
+            .description(Some("an address, or an IPv4 network in CIDR notation"))
+            .build();
+        RefOr::T(Schema::OneOf(one_of))
+    }
+
+    /// The `next_cursor` of an incident listing.
+    pub fn incident_cursor() -> RefOr<Schema> {
+        text(
+            "^-?[0-9]{1,18}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            "the next_cursor of the previous page",
+        )
+    }
+
+    /// One of `values`.
+    fn one_of(values: &[&str], description: &str) -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values.iter().copied()))
+                .description(Some(description))
+                .build(),
+        ))
+    }
+
+    /// An incident listing's order.
+    pub fn incident_sort() -> RefOr<Schema> {
+        one_of(
+            &[
+                "-last_seen",
+                "last_seen",
+                "-created_at",
+                "created_at",
+                "-severity",
+                "severity",
+            ],
+            "the order: a column, descending with a leading '-' [default: -last_seen]",
+        )
+    }
+
+    /// A field whose top values event stats count.
+    pub fn stats_field() -> RefOr<Schema> {
+        one_of(
+            rampart_store::STATS_FIELDS,
+            "count the top values of this field",
+        )
+    }
+
+    /// An identifier.
+    pub fn uuid() -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .build(),
+        ))
+    }
+
+    /// The `next_cursor` of an event search.
+    pub fn event_cursor() -> RefOr<Schema> {
+        text(
+            "^-?[0-9]{1,18}\\.[0-9a-fA-F]{1,16}$",
+            "the next_cursor of the previous page",
+        )
+    }
+}

@@ -10,21 +10,24 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
-use crate::routes::{Page, PageParams};
+use crate::routes::Page;
 use crate::state::AppState;
 use rampart_app::field_mapping::{FieldMappingInput, FieldMappingView};
+use rampart_app::paging::TextPageParams;
 use rampart_app::rules::{RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 
 /// List rules (built-in and own) with their hit counts.
-#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), params(PageParams),
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), params(TextPageParams),
     responses((status = 200, body = Page<RuleView>), (status = 403, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(page): ApiQuery<TextPageParams>,
 ) -> Result<Json<Page<RuleView>>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(state.rules.list(principal.org_id, &page).await?))
+    Ok(Json(
+        state.rules.list(principal.org_id, &page.into()).await?,
+    ))
 }
 
 /// Add a rule (admin).

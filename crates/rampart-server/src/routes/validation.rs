@@ -99,10 +99,10 @@ pub async fn delete(
 #[into_params(parameter_in = Query)]
 pub struct CountParams {
     /// From (RFC 3339 or epoch ms) [default: an hour ago].
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub from: Option<Time>,
     /// Until, exclusive [default: now].
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::routes::params::schema::time)]
     pub to: Option<Time>,
     /// Bucket width in minutes (1–1440) [default: 1].
     #[param(minimum = 1, maximum = 1440)]
