@@ -10,6 +10,8 @@ use anyhow::{bail, Context as _};
 use clap::Subcommand;
 use sqlx::Connection as _;
 
+use crate::percentile::percentile;
+
 #[derive(Subcommand)]
 pub enum BenchAction {
     /// Sustained HTTP ingest against a running server.
@@ -241,14 +243,6 @@ pub fn sample_event(i: usize, base_ms: i64) -> String {
             i % 10_000
         ),
     }
-}
-
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 fn peak_rss_mib(pid: u32) -> Option<f64> {

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 
-use crate::bench::percentile;
 use crate::bench_detect::Rng;
+use crate::percentile::percentile;
 
 /// The built-in SSH brute-force rule.
 const BRUTE_FORCE_RULE: &str = "3f731da3-bfb2-4ae7-9a66-5d8a696a451f";

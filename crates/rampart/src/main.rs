@@ -5,6 +5,7 @@
 mod bench;
 mod bench_auth;
 mod bench_detect;
+mod percentile;
 mod rules;
 
 use anyhow::Context as _;
