@@ -45,8 +45,9 @@ pub struct Error {
     /// Position in the input, for malformed documents.
     pub line: Option<u32>,
     pub column: Option<u32>,
-    /// For `Throttled` and `Busy`: when to try again.
-    pub retry_after_secs: Option<i64>,
+    /// For `Throttled` and `Busy`: when to try again (seconds; small, so
+    /// that results carrying this error stay small).
+    pub retry_after_secs: Option<u32>,
     /// For `Rejected`: the refused items (boxed: errors stay small).
     pub items: Option<Box<[ItemError]>>,
 }
@@ -144,7 +145,7 @@ impl Error {
     }
 
     fn retry_after(mut self, secs: i64) -> Self {
-        self.retry_after_secs = Some(secs);
+        self.retry_after_secs = Some(u32::try_from(secs).unwrap_or(u32::MAX));
         self
     }
 }
@@ -173,6 +174,8 @@ mod tests {
             (e.kind, e.retry_after_secs),
             (ErrorKind::Throttled, Some(1))
         );
+        // Results carrying the error stay small (clippy's result_large_err).
+        assert!(std::mem::size_of::<Error>() <= 112);
         assert_eq!(
             Error::not_found("incident").to_string(),
             "incident not found"

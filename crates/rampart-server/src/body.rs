@@ -248,7 +248,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.code, "bad_charset");
+        assert_eq!(err.error.code, "bad_charset");
     }
 
     #[tokio::test]

@@ -7,23 +7,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 pub use rampart_core::ItemError;
+use rampart_core::{Error, ErrorKind};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An error answer of the API.
+/// An error answer of the API: a domain error and the status it is
+/// answered with (chosen by its kind, or by the edge for what only HTTP
+/// knows: 405, 408, 431, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub detail: String,
-    /// The offending input field, for input errors.
-    pub field: Option<String>,
-    /// Position in the request body, for malformed JSON.
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub retry_after_secs: Option<i64>,
-    /// Per-item errors of a refused batch (boxed: errors stay small).
-    pub errors: Option<Box<[ItemError]>>,
+    pub error: Error,
 }
 
 /// The problem document as sent.
@@ -49,65 +43,39 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        let kind = kind_of(status);
         Self {
             status,
-            code,
-            detail: detail.into(),
-            field: None,
-            line: None,
-            column: None,
-            retry_after_secs: None,
-            errors: None,
+            error: Error::new(kind, code, detail),
         }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+        Error::bad_request(code, detail).into()
     }
 
     /// An invalid value of one input field.
     pub fn invalid_field(field: &str, detail: impl Into<String>) -> Self {
-        Self {
-            field: Some(field.to_string()),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid_field", detail)
-        }
+        Error::invalid_field(field, detail).into()
     }
 
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
-    }
-
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Error::unauthorized(code, detail).into()
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
-    }
-
-    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: i64) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail)
-        }
+        Error::not_found(what).into()
     }
 
     /// A server-side failure: the cause is logged here and not sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server failed to handle this request; it has been logged",
-        )
+        Error::internal(cause).into()
+    }
+
+    /// The same error, naming the offending input field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.error.field = Some(field.into());
+        self
     }
 
     /// A generic problem for a status produced outside the handlers
@@ -132,28 +100,70 @@ impl ApiError {
     }
 
     pub fn to_problem(&self) -> Problem {
+        let e = &self.error;
+        // The cause of an internal error is logged, never sent.
+        let detail = if e.kind == ErrorKind::Internal {
+            "the server failed to handle this request; it has been logged".to_owned()
+        } else {
+            e.detail.clone()
+        };
         Problem {
-            type_: format!("/problems/{}", self.code),
+            type_: format!("/problems/{}", e.code),
             title: self
                 .status
                 .canonical_reason()
                 .unwrap_or("Error")
                 .to_string(),
             status: self.status.as_u16(),
-            code: self.code.to_string(),
-            detail: self.detail.clone(),
-            field: self.field.clone(),
-            line: self.line.map(|l| l as usize),
-            column: self.column.map(|c| c as usize),
-            errors: self.errors.as_ref().map(|e| e.to_vec()),
+            code: e.code.to_string(),
+            detail,
+            field: e.field.clone(),
+            line: e.line.map(|l| l as usize),
+            column: e.column.map(|c| c as usize),
+            errors: e.items.as_ref().map(|items| items.to_vec()),
         }
+    }
+}
+
+/// The kind of failure a status stands for, for errors the edge makes.
+fn kind_of(status: StatusCode) -> ErrorKind {
+    match status {
+        StatusCode::NOT_FOUND => ErrorKind::NotFound,
+        StatusCode::UNAUTHORIZED => ErrorKind::Unauthenticated,
+        StatusCode::FORBIDDEN => ErrorKind::Forbidden,
+        StatusCode::CONFLICT => ErrorKind::Conflict,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::Unsupported,
+        StatusCode::TOO_MANY_REQUESTS => ErrorKind::Throttled,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Busy,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::Rejected,
+        s if s.is_server_error() => ErrorKind::Internal,
+        _ => ErrorKind::Invalid,
+    }
+}
+
+/// The status each kind of domain error is answered with: the one
+/// mapping.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// The human detail, as the CLI shows it.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.detail)
+        f.write_str(&self.error.detail)
     }
 }
 
@@ -165,7 +175,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(secs) = self.retry_after_secs {
+        if let Some(secs) = self.error.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::UNAUTHORIZED {
@@ -175,36 +185,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The one mapping of domain errors to statuses. Internal causes are
-/// logged here and never sent.
-impl From<rampart_core::Error> for ApiError {
-    fn from(err: rampart_core::Error) -> Self {
-        use rampart_core::ErrorKind as Kind;
-        if err.kind == Kind::Internal {
-            return ApiError::internal(&err.detail);
+/// A domain error answered with its kind's status; an internal cause is
+/// logged here.
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        if error.kind == ErrorKind::Internal {
+            tracing::error!(error = %error.detail, "internal error");
         }
-        let status = match err.kind {
-            Kind::Invalid => StatusCode::BAD_REQUEST,
-            Kind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::Conflict => StatusCode::CONFLICT,
-            Kind::Forbidden => StatusCode::FORBIDDEN,
-            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
-            Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
-            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         ApiError {
-            status,
-            code: err.code,
-            detail: err.detail,
-            field: err.field,
-            line: err.line,
-            column: err.column,
-            retry_after_secs: err.retry_after_secs,
-            errors: err.items,
+            status: status_of(error.kind),
+            error,
         }
     }
 }

@@ -95,13 +95,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         if let Some(name) = parts.uri.query().and_then(query_param_with_nul) {
-            return Err(ApiError {
-                field: Some(name),
-                ..ApiError::bad_request(
-                    "invalid_query",
-                    "a query parameter may not contain NUL (%00)",
-                )
-            });
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "a query parameter may not contain NUL (%00)",
+            )
+            .with_field(name));
         }
         // `name=` with nothing after it is a parameter not given (as a
         // form's empty field is sent), not an empty value to refuse.
@@ -128,10 +126,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 } else {
                     None
                 };
-                ApiError {
-                    field,
-                    ..ApiError::bad_request("invalid_query", detail)
-                }
+                let error = rampart_core::Error::bad_request("invalid_query", detail);
+                ApiError::from(match field {
+                    Some(field) => error.with_field(field),
+                    None => error,
+                })
             })
     }
 }
@@ -168,12 +167,10 @@ fn json_error(e: serde_json::Error, path: &str) -> ApiError {
         "invalid_field" if path != "." => Some(path.to_owned()),
         _ => None,
     };
-    ApiError {
-        field,
-        line: u32::try_from(e.line()).ok(),
-        column: u32::try_from(e.column()).ok(),
-        ..ApiError::bad_request(code, detail)
-    }
+    let mut error = rampart_core::Error::bad_request(code, detail)
+        .at(u32::try_from(e.line()).ok(), u32::try_from(e.column()).ok());
+    error.field = field;
+    error.into()
 }
 
 /// Text input may not hold NUL (`\u0000`): PostgreSQL text cannot store
@@ -196,10 +193,10 @@ fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
     let field = serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .and_then(|v| path_of_nul(&v, String::new()));
-    Err(ApiError {
-        field: field.or_else(|| Some(".".into())),
-        ..ApiError::bad_request("invalid_field", "text may not contain NUL (\\u0000)")
-    })
+    Err(
+        ApiError::bad_request("invalid_field", "text may not contain NUL (\\u0000)")
+            .with_field(field.unwrap_or_else(|| ".".into())),
+    )
 }
 
 /// Where in `value` a string (or key) holds NUL, as `a.b[2]`.
@@ -312,32 +309,32 @@ mod tests {
     #[test]
     fn syntax_errors_carry_their_position() {
         let err = parse_json::<Login>(b"{\n  \"email\": }").unwrap_err();
-        assert_eq!(err.code, "malformed_json");
-        assert_eq!(err.line, Some(2));
-        assert!(err.column.is_some());
+        assert_eq!(err.error.code, "malformed_json");
+        assert_eq!(err.error.line, Some(2));
+        assert!(err.error.column.is_some());
     }
 
     #[test]
     fn shape_errors_name_the_field() {
         let err = parse_json::<Login>(b"{\"email\": 5}").unwrap_err();
-        assert_eq!(err.code, "invalid_field");
+        assert_eq!(err.error.code, "invalid_field");
         let err = parse_json::<Login>(b"{}").unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("email"));
+        assert_eq!(err.error.field.as_deref(), Some("email"));
         let err = parse_json::<Login>(b"{\"email\":\"a\",\"extra\":1}").unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("extra"));
+        assert_eq!(err.error.field.as_deref(), Some("extra"));
         // A value of the wrong type names its field, not the value.
         let err = parse_json::<Login>(b"{\"email\": 5}").unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("email"));
+        assert_eq!(err.error.field.as_deref(), Some("email"));
         let err = parse_json::<Vec<Login>>(b"[{\"email\":\"a\"}, {\"email\": true}]").unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("[1].email"));
+        assert_eq!(err.error.field.as_deref(), Some("[1].email"));
         let err = parse_json::<Vec<Login>>(b"[{\"email\":\"a\"}, {\"email\":\"x\\u0000y\"}]")
             .unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("[1].email"));
+        assert_eq!(err.error.field.as_deref(), Some("[1].email"));
         // An escaped backslash before `u0000` is text, not NUL.
         assert!(parse_json::<Login>(b"{\"email\":\"x\\\\u0000\"}").is_ok());
         assert_eq!(query_param_with_nul("a=1&q=x%00y"), Some("q".into()));
         assert_eq!(query_param_with_nul("a=1&q=x%2500"), None);
         let err = parse_json::<Login>(b"{\"email\":\"a\"} trailing").unwrap_err();
-        assert_eq!(err.code, "malformed_json");
+        assert_eq!(err.error.code, "malformed_json");
     }
 }

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 
-use common::{free_port, wait_until_serving};
+use common::free_port;
 
 fn rampart(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rampart"))
@@ -32,22 +32,7 @@ fn succeeded(output: &Output) -> String {
 }
 
 fn serve(dir: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env_remove("RAMPART_DATABASE_URL")
-        .env("RAMPART_ADMIN_PASSWORD", "admin-password-12345")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_serving(port);
-    child
+    common::serve(dir, port, "admin-password-12345")
 }
 
 fn stop(mut child: Child) {

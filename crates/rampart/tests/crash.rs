@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,28 +12,12 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{free_port, wait_until_serving};
+use common::free_port;
 
 const PASSWORD: &str = "crash-test-password-1";
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("RAMPART_ADMIN_PASSWORD", PASSWORD)
-        .env_remove("RAMPART_DATABASE_URL")
-        .env_remove("RAMPART_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_serving(port);
-    child
+    common::serve(dir, port, PASSWORD)
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> String {

@@ -23,3 +23,27 @@ pub fn wait_until_serving(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Starts `rampart serve` on the embedded database in `dir` (first-start
+/// admin password `admin_password`), output discarded, and waits until it
+/// listens on `port`.
+#[allow(dead_code)] // Not every test binary that shares this module starts servers.
+pub fn serve(dir: &std::path::Path, port: u16, admin_password: &str) -> std::process::Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("RAMPART_ADMIN_PASSWORD", admin_password)
+        .env_remove("RAMPART_DATABASE_URL")
+        .env_remove("RAMPART_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_serving(port);
+    child
+}
