@@ -281,6 +281,27 @@ async fn alerts_group_into_incidents_by_rule_key_and_window(store: Arc<dyn Store
         (Timestamp(1_000), Timestamp(2_000))
     );
 
+    // An alert that adds no event id leaves the stored list as it was
+    // (it is not written again) and still counts.
+    let mut again = alert("bf", key, 3, 1_500, "203.0.113.9");
+    again.event_ids = vec![EventId(1_000)];
+    let joined = store
+        .record_alerts(a, &[again], WINDOW, Timestamp(6))
+        .await
+        .unwrap();
+    assert_eq!(joined[0].incident, first[0].incident);
+    let incident = store
+        .get_incident(a, first[0].incident)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(incident.occurrences, 3);
+    assert_eq!(incident.event_ids, [EventId(1_000), EventId(2_000)]);
+    assert_eq!(
+        (incident.first_seen, incident.last_seen),
+        (Timestamp(1_000), Timestamp(2_000))
+    );
+
     // Another key, another rule, or past the window: new incidents.
     let other = store
         .record_alerts(
@@ -336,11 +357,11 @@ async fn alerts_group_into_incidents_by_rule_key_and_window(store: Arc<dyn Store
         .list_alerts(a, Some(first[0].incident), None, 100)
         .await
         .unwrap();
-    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts.len(), 3, "two, and the one that added no event");
     assert!(alerts.iter().all(|x| x.incident_id == first[0].incident));
     assert_eq!(
         store.list_alerts(a, None, None, 100).await.unwrap().len(),
-        6
+        7
     );
     let page = store
         .list_alerts(a, None, Some(alerts[0].id), 100)
