@@ -37,7 +37,36 @@ pub struct FieldMappingInput {
     /// one key), e.g.
     /// `{"CommandLine": ["proc.cmdline"]}`. An empty object removes the
     /// organisation's own mapping.
+    #[schema(schema_with = mapping_schema)]
     pub mapping: BTreeMap<String, Vec<String>>,
+}
+
+/// The schema of a mapping: what [`FieldMapping::check`] accepts.
+fn mapping_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use rampart_detect::mapping::{MAX_MAPPED_FIELDS, MAX_NAME_CHARS, MAX_PATHS_PER_FIELD};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+    let name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some("\\S"));
+    let path = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some("^[^.]*[^.\\s][^.]*(\\.[^.]*[^.\\s][^.]*)*$"));
+    let paths = ArrayBuilder::new()
+        .items(path)
+        .min_items(Some(1))
+        .max_items(Some(MAX_PATHS_PER_FIELD));
+    utoipa::openapi::RefOr::T(Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(name))
+            .additional_properties(Some(paths))
+            .max_properties(Some(MAX_MAPPED_FIELDS))
+            .build(),
+    ))
 }
 
 impl Rules {

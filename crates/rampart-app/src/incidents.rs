@@ -279,6 +279,7 @@ pub struct IncidentChange {
     #[schema(value_type = Option<UserId>)]
     pub assignee: Option<Option<UserId>>,
     #[schema(minimum = 0, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
     pub escalation: Option<u8>,
     #[schema(schema_with = optional_severity_schema)]
     pub severity: Option<SeverityInput>,

@@ -19,6 +19,7 @@ pub mod rules;
 pub mod sessions;
 pub mod users;
 pub mod validation;
+pub mod whole_number;
 
 use std::sync::Arc;
 

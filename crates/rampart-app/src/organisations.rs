@@ -25,6 +25,7 @@ pub struct OrgSettings {
 pub struct OrgSettingsInput {
     /// Days to keep events (1–3650); null for the server default.
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
     pub retention_days: Option<i64>,
 }
 

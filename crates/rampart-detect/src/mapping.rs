@@ -85,8 +85,8 @@ const DEFAULT_MAPPING: &[(&str, &[&str])] = &[
 pub const MAX_MAPPED_FIELDS: usize = 1000;
 /// Most event paths one Sigma field name may map to.
 pub const MAX_PATHS_PER_FIELD: usize = 8;
-/// Longest field name or path accepted.
-const MAX_NAME_BYTES: usize = 256;
+/// Longest field name or path accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
 
 /// The built-in mapping: Sigma field name → event paths, tried in order.
 pub fn default_mapping() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
@@ -127,10 +127,10 @@ impl FieldMapping {
             ));
         }
         for (name, paths) in &self.overrides {
-            if name.trim().is_empty() || name.len() > MAX_NAME_BYTES {
+            if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
                 return Err(refuse(
                     name,
-                    format!("a field name must have 1 to {MAX_NAME_BYTES} bytes"),
+                    format!("a field name must have 1 to {MAX_NAME_CHARS} characters"),
                 ));
             }
             if paths.is_empty() || paths.len() > MAX_PATHS_PER_FIELD {
@@ -141,14 +141,14 @@ impl FieldMapping {
             }
             for path in paths {
                 if path.is_empty()
-                    || path.len() > MAX_NAME_BYTES
+                    || path.chars().count() > MAX_NAME_CHARS
                     || path.split('.').any(|segment| segment.trim().is_empty())
                 {
                     return Err(refuse(
                         name,
                         format!(
                             "\"{path}\" is not an event path (dotted keys such as \
-                             process.command_line, at most {MAX_NAME_BYTES} bytes)"
+                             process.command_line, at most {MAX_NAME_CHARS} characters)"
                         ),
                     ));
                 }
