@@ -84,7 +84,7 @@ pub enum BenchAction {
         events: std::path::PathBuf,
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Write "line<TAB>rule id" per match to this file.
+        /// Write `line<TAB>rule id` per match to this file.
         #[arg(long)]
         verdicts: Option<std::path::PathBuf>,
     },

@@ -1,6 +1,6 @@
 //! Event storage: the [`EventStore`] interface and what both backends share.
 //! SQLite keeps events in compressed blocks; PostgreSQL keeps one row per
-//! event in day partitions, loaded with COPY. Both keep a [`summary`] per
+//! event in day partitions, loaded with COPY. Both keep a `summary` per
 //! block of events, which searches consult before reading the block.
 
 pub(crate) mod block_index;
