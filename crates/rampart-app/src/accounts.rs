@@ -132,27 +132,23 @@ impl Accounts {
             .ok_or_else(|| Error::internal(&"user vanished after creation"))
     }
 
-    /// Changes a user. Demoting, disabling or deleting the last active admin is
-    /// refused; a new password or disabling ends the user's sessions.
+    /// Changes a user; returns the user as it was and as it is now.
+    /// Demoting, disabling or deleting the last active admin is refused; a
+    /// new password or disabling ends the user's sessions.
     pub async fn update_user(
         &self,
         by: ChangedBy,
         org: OrgId,
         id: UserId,
         change: UserChange,
-    ) -> Result<User, Error> {
+    ) -> Result<(User, User), Error> {
         if let Some(name) = &change.display_name {
             check_display_name(name)?;
         }
         if let Some(pw) = &change.password {
             password::check_policy("password", pw)?;
         }
-        let current = self
-            .store
-            .get_user(org, id)
-            .await?
-            .ok_or_else(|| Error::not_found("user"))?;
-        by.may_change(&current)?;
+        let current = self.changeable(by, org, id).await?;
         let loses_admin = current.role == Role::Admin
             && !current.disabled
             && (change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true));
@@ -179,23 +175,31 @@ impl Accounts {
         if ends_sessions {
             self.store.revoke_user_sessions(org, id, now).await?;
         }
-        Ok(user)
+        Ok((current, user))
     }
 
-    pub async fn delete_user(&self, by: ChangedBy, org: OrgId, id: UserId) -> Result<(), Error> {
-        let current = self
-            .store
-            .get_user(org, id)
-            .await?
-            .ok_or_else(|| Error::not_found("user"))?;
-        by.may_change(&current)?;
+    /// Deletes a user; returns the user as it was.
+    pub async fn delete_user(&self, by: ChangedBy, org: OrgId, id: UserId) -> Result<User, Error> {
+        let current = self.changeable(by, org, id).await?;
         if current.role == Role::Admin && !current.disabled {
             self.ensure_another_admin(org).await?;
         }
         if !self.store.delete_user(org, id, self.clock.now()).await? {
             return Err(Error::not_found("user"));
         }
-        Ok(())
+        Ok(current)
+    }
+
+    /// The user `by` is about to change: it exists in `org`, and `by` may
+    /// change it.
+    async fn changeable(&self, by: ChangedBy, org: OrgId, id: UserId) -> Result<User, Error> {
+        let user = self
+            .store
+            .get_user(org, id)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
+        by.may_change(&user)?;
+        Ok(user)
     }
 
     async fn ensure_another_admin(&self, org: OrgId) -> Result<(), Error> {

@@ -64,12 +64,10 @@ impl Users {
         id: UserId,
         change: UserChange,
     ) -> Result<User, Error> {
-        let org = principal.org_id;
-        let before = self.accounts.store.get_user(org, id).await?;
         let password_changed = change.password.is_some();
-        let user = self
+        let (before, user) = self
             .accounts
-            .update_user(principal.changed_by(), org, id, change)
+            .update_user(principal.changed_by(), principal.org_id, id, change)
             .await?;
         let mut after = snapshot(&user);
         if let (true, Some(Value::Object(map))) = (password_changed, after.as_mut()) {
@@ -81,7 +79,7 @@ impl Users {
                 principal,
                 "user.update",
                 ("user", id.to_string()),
-                before.as_ref().and_then(snapshot),
+                snapshot(&before),
                 after,
             )
             .await?;
@@ -90,17 +88,16 @@ impl Users {
 
     /// Deletes a user of the caller's organisation.
     pub async fn delete(&self, principal: &Principal, id: UserId) -> Result<(), Error> {
-        let org = principal.org_id;
-        let before = self.accounts.store.get_user(org, id).await?;
-        self.accounts
-            .delete_user(principal.changed_by(), org, id)
+        let before = self
+            .accounts
+            .delete_user(principal.changed_by(), principal.org_id, id)
             .await?;
         self.audit
             .record(
                 principal,
                 "user.delete",
                 ("user", id.to_string()),
-                before.as_ref().and_then(snapshot),
+                snapshot(&before),
                 None,
             )
             .await
