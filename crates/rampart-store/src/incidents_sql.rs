@@ -3,6 +3,9 @@
 //! one transaction; every change by a person writes its audit entry in the
 //! same transaction.
 
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use crate::sql_backend::{RowsAffected, SqlBackend};
 use async_trait::async_trait;
 use std::collections::HashSet;
 
@@ -247,385 +250,455 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out
 }
 
-/// Implements [`IncidentStore`] for a store with a `pool` of database
-/// `$db`; `$begin` opens a write transaction and `$lock` locks read rows.
-macro_rules! impl_incidents_sql {
-    ($store:ty, $row:ty, $begin:literal, $lock:literal) => {
-        const INCIDENT_COLUMNS: &str = "id, org_id, title, description, severity, status, escalation, \
-             assignee, rule_id, group_key, occurrences, entities, event_ids, first_seen, last_seen, \
-             created_at, updated_at, created_by";
-        const ALERT_COLUMNS: &str = "id, org_id, rule_id, rule_title, severity, group_key, event_ids, \
-             entities, ts, created_at, incident_id";
+const INCIDENT_COLUMNS: &str = "id, org_id, title, description, severity, status, escalation, \
+     assignee, rule_id, group_key, occurrences, entities, event_ids, first_seen, last_seen, \
+     created_at, updated_at, created_by";
+const ALERT_COLUMNS: &str = "id, org_id, rule_id, rule_title, severity, group_key, event_ids, \
+     entities, ts, created_at, incident_id";
 
-        fn incident_from_row(row: &$row) -> $crate::Result<rampart_core::Incident> {
-            use sqlx::Row as _;
-            use $crate::incidents_sql::{parse_entities, parse_ids, parse_status};
-            use $crate::shared_sql::parse_column;
-            Ok(rampart_core::Incident {
-                id: parse_column("incidents.id", row.try_get::<&str, _>("id")?)?,
-                org_id: parse_column("incidents.org_id", row.try_get::<&str, _>("org_id")?)?,
-                title: row.try_get("title")?,
-                description: row.try_get("description")?,
-                severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
-                status: parse_status(row.try_get::<&str, _>("status")?)?,
-                escalation: row.try_get::<i64, _>("escalation")?.clamp(0, 255) as u8,
-                assignee: row
-                    .try_get::<Option<&str>, _>("assignee")?
-                    .map(|a| parse_column("incidents.assignee", a))
-                    .transpose()?,
-                rule_id: row.try_get("rule_id")?,
-                group_key: row.try_get("group_key")?,
-                occurrences: row.try_get("occurrences")?,
-                entities: parse_entities("incidents.entities", row.try_get::<&str, _>("entities")?)?,
-                event_ids: parse_ids("incidents.event_ids", row.try_get::<&str, _>("event_ids")?)?,
-                first_seen: rampart_core::Timestamp(row.try_get("first_seen")?),
-                last_seen: rampart_core::Timestamp(row.try_get("last_seen")?),
-                created_at: rampart_core::Timestamp(row.try_get("created_at")?),
-                updated_at: rampart_core::Timestamp(row.try_get("updated_at")?),
-                created_by: row.try_get("created_by")?,
-            })
+fn incident_from_row<R, DB>(row: &R) -> crate::Result<rampart_core::Incident>
+where
+    R: sqlx::Row<Database = DB>,
+    DB: Database,
+    &'static str: ColumnIndex<R>,
+    for<'r> &'r str: Type<DB> + Decode<'r, DB>,
+    String: Type<DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'r> Decode<'r, DB>,
+{
+    use crate::incidents_sql::{parse_entities, parse_ids, parse_status};
+    use crate::shared_sql::parse_column;
+    Ok(rampart_core::Incident {
+        id: parse_column("incidents.id", row.try_get::<&str, _>("id")?)?,
+        org_id: parse_column("incidents.org_id", row.try_get::<&str, _>("org_id")?)?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
+        status: parse_status(row.try_get::<&str, _>("status")?)?,
+        escalation: row.try_get::<i64, _>("escalation")?.clamp(0, 255) as u8,
+        assignee: row
+            .try_get::<Option<&str>, _>("assignee")?
+            .map(|a| parse_column("incidents.assignee", a))
+            .transpose()?,
+        rule_id: row.try_get("rule_id")?,
+        group_key: row.try_get("group_key")?,
+        occurrences: row.try_get("occurrences")?,
+        entities: parse_entities("incidents.entities", row.try_get::<&str, _>("entities")?)?,
+        event_ids: parse_ids("incidents.event_ids", row.try_get::<&str, _>("event_ids")?)?,
+        first_seen: rampart_core::Timestamp(row.try_get("first_seen")?),
+        last_seen: rampart_core::Timestamp(row.try_get("last_seen")?),
+        created_at: rampart_core::Timestamp(row.try_get("created_at")?),
+        updated_at: rampart_core::Timestamp(row.try_get("updated_at")?),
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn alert_from_row<R, DB>(row: &R) -> crate::Result<rampart_core::Alert>
+where
+    R: sqlx::Row<Database = DB>,
+    DB: Database,
+    &'static str: ColumnIndex<R>,
+    for<'r> &'r str: Type<DB> + Decode<'r, DB>,
+    String: Type<DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'r> Decode<'r, DB>,
+{
+    use crate::incidents_sql::{parse_entities, parse_ids};
+    use crate::shared_sql::parse_column;
+    Ok(rampart_core::Alert {
+        id: parse_column("alerts.id", row.try_get::<&str, _>("id")?)?,
+        org_id: parse_column("alerts.org_id", row.try_get::<&str, _>("org_id")?)?,
+        rule_id: row.try_get("rule_id")?,
+        rule_title: row.try_get("rule_title")?,
+        severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
+        group_key: row.try_get("group_key")?,
+        event_ids: parse_ids("alerts.event_ids", row.try_get::<&str, _>("event_ids")?)?,
+        entities: parse_entities("alerts.entities", row.try_get::<&str, _>("entities")?)?,
+        ts: rampart_core::Timestamp(row.try_get("ts")?),
+        created_at: rampart_core::Timestamp(row.try_get("created_at")?),
+        incident_id: parse_column("alerts.incident_id", row.try_get::<&str, _>("incident_id")?)?,
+    })
+}
+
+/// How many columns [`INCIDENT_COLUMNS`] names.
+const INCIDENT_WIDTH: usize = 18;
+
+/// Binds an incident's columns, in `INCIDENT_COLUMNS` order.
+fn bind_incident<'a, DB>(
+    q: sqlx::query::Query<'a, DB, DB::Arguments<'a>>,
+    i: &rampart_core::Incident,
+) -> sqlx::query::Query<'a, DB, DB::Arguments<'a>>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
+    for<'s> Option<&'s str>: Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    Option<bool>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    DB::QueryResult: RowsAffected,
+{
+    use crate::incidents_sql::{entities_json, ids_json};
+    q.bind(i.id.to_string())
+        .bind(i.org_id.to_string())
+        .bind(i.title.clone())
+        .bind(i.description.clone())
+        .bind(i64::from(i.severity))
+        .bind(i.status.as_str())
+        .bind(i64::from(i.escalation))
+        .bind(i.assignee.map(|a| a.to_string()))
+        .bind(i.rule_id.clone())
+        .bind(i.group_key.clone())
+        .bind(i.occurrences)
+        .bind(entities_json(&i.entities))
+        .bind(ids_json(&i.event_ids))
+        .bind(i.first_seen.0)
+        .bind(i.last_seen.0)
+        .bind(i.created_at.0)
+        .bind(i.updated_at.0)
+        .bind(i.created_by.clone())
+}
+
+async fn write_incident<'e, E, DB>(
+    executor: E,
+    i: &rampart_core::Incident,
+    insert: bool,
+) -> crate::Result<()>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
+    for<'s> Option<&'s str>: Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    Option<bool>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    DB::QueryResult: RowsAffected,
+{
+    use crate::sql_backend::value_rows;
+    let sql = if insert {
+        format!(
+            "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES {}",
+            value_rows(1, 1, INCIDENT_WIDTH)
+        )
+    } else {
+        format!(
+            "UPDATE incidents SET ({INCIDENT_COLUMNS}) = {} WHERE id = ${} AND org_id = ${}",
+            value_rows(1, 1, INCIDENT_WIDTH),
+            INCIDENT_WIDTH + 1,
+            INCIDENT_WIDTH + 2
+        )
+    };
+    let mut q = bind_incident(sqlx::query(&sql), i);
+    if !insert {
+        q = q.bind(i.id.to_string()).bind(i.org_id.to_string());
+    }
+    q.execute(executor)
+        .await
+        .map_err(crate::StoreError::from_write)?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl<S, DB> crate::incidents_sql::IncidentStore for S
+where
+    S: SqlBackend<Db = DB>,
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
+    for<'s> Option<&'s str>: Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    Option<bool>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    DB::QueryResult: RowsAffected,
+{
+    async fn record_alerts(
+        &self,
+        org: rampart_core::OrgId,
+        alerts: &[crate::incidents_sql::NewAlert],
+        window_ms: i64,
+        now: rampart_core::Timestamp,
+    ) -> crate::Result<Vec<crate::incidents_sql::RecordedAlert>> {
+        use crate::incidents_sql::{
+            entities_json, grouping_lookups, ids_json, CLOSED_STATUSES, LOOKUP_CHUNK, WRITE_CHUNK,
+        };
+        use crate::sql_backend::value_rows;
+        use rampart_core::alert_grouping::group_alerts;
+        if alerts.is_empty() {
+            return Ok(Vec::new());
         }
-
-        fn alert_from_row(row: &$row) -> $crate::Result<rampart_core::Alert> {
-            use sqlx::Row as _;
-            use $crate::incidents_sql::{parse_entities, parse_ids};
-            use $crate::shared_sql::parse_column;
-            Ok(rampart_core::Alert {
-                id: parse_column("alerts.id", row.try_get::<&str, _>("id")?)?,
-                org_id: parse_column("alerts.org_id", row.try_get::<&str, _>("org_id")?)?,
-                rule_id: row.try_get("rule_id")?,
-                rule_title: row.try_get("rule_title")?,
-                severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
-                group_key: row.try_get("group_key")?,
-                event_ids: parse_ids("alerts.event_ids", row.try_get::<&str, _>("event_ids")?)?,
-                entities: parse_entities("alerts.entities", row.try_get::<&str, _>("entities")?)?,
-                ts: rampart_core::Timestamp(row.try_get("ts")?),
-                created_at: rampart_core::Timestamp(row.try_get("created_at")?),
-                incident_id: parse_column("alerts.incident_id", row.try_get::<&str, _>("incident_id")?)?,
-            })
-        }
-
-        /// Binds an incident's columns, in `INCIDENT_COLUMNS` order.
-        fn bind_incident<'args>(
-            b: &mut sqlx::query_builder::Separated<'_, 'args, <$row as sqlx::Row>::Database, &'static str>,
-            i: &rampart_core::Incident,
-        ) {
-            use $crate::incidents_sql::{entities_json, ids_json};
-            b.push_bind(i.id.to_string())
-                .push_bind(i.org_id.to_string())
-                .push_bind(i.title.clone())
-                .push_bind(i.description.clone())
-                .push_bind(i64::from(i.severity))
-                .push_bind(i.status.as_str())
-                .push_bind(i64::from(i.escalation))
-                .push_bind(i.assignee.map(|a| a.to_string()))
-                .push_bind(i.rule_id.clone())
-                .push_bind(i.group_key.clone())
-                .push_bind(i.occurrences)
-                .push_bind(entities_json(&i.entities))
-                .push_bind(ids_json(&i.event_ids))
-                .push_bind(i.first_seen.0)
-                .push_bind(i.last_seen.0)
-                .push_bind(i.created_at.0)
-                .push_bind(i.updated_at.0)
-                .push_bind(i.created_by.clone());
-        }
-
-        async fn write_incident<'c, E>(executor: E, i: &rampart_core::Incident, insert: bool) -> $crate::Result<()>
-        where
-            E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
-        {
-            type Db = <$row as sqlx::Row>::Database;
-            let mut q = if insert {
-                let mut q = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}) "));
-                q.push_values(std::iter::once(i), |mut b, i| bind_incident(&mut b, i));
-                q
-            } else {
-                let mut q = sqlx::QueryBuilder::<Db>::new(format!("UPDATE incidents SET ({INCIDENT_COLUMNS}) = ("));
-                bind_incident(&mut q.separated(", "), i);
-                q.push(") WHERE id = ")
-                    .push_bind(i.id.to_string())
-                    .push(" AND org_id = ")
-                    .push_bind(i.org_id.to_string());
-                q
-            };
-            q.build()
-                .execute(executor)
-                .await
-                .map_err($crate::StoreError::from_write)?;
-            Ok(())
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::incidents_sql::IncidentStore for $store {
-            async fn record_alerts(
-                &self,
-                org: rampart_core::OrgId,
-                alerts: &[$crate::incidents_sql::NewAlert],
-                window_ms: i64,
-                now: rampart_core::Timestamp,
-            ) -> $crate::Result<Vec<$crate::incidents_sql::RecordedAlert>> {
-                use rampart_core::alert_grouping::group_alerts;
-                use $crate::incidents_sql::{
-                    entities_json, grouping_lookups, ids_json, CLOSED_STATUSES,
-                    LOOKUP_CHUNK, WRITE_CHUNK,
-                };
-                type Db = <$row as sqlx::Row>::Database;
-                if alerts.is_empty() {
-                    return Ok(Vec::new());
+        let org_text = org.to_string();
+        let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
+        // The newest open incident of every rule and group key the
+        // batch names: one query per rule and chunk of keys.
+        let mut open: std::collections::HashMap<(String, String), rampart_core::Incident> =
+            std::collections::HashMap::new();
+        for (rule_id, keys, since) in grouping_lookups(alerts, window_ms) {
+            for chunk in keys.chunks(LOOKUP_CHUNK) {
+                // Rows are locked in id order, the same in every batch.
+                let sql = format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND rule_id = $2 \
+                     AND status NOT IN {CLOSED_STATUSES} AND last_seen >= $3 \
+                     AND group_key IN {} ORDER BY id{}",
+                    value_rows(4, 1, chunk.len()),
+                    S::LOCK_ROWS
+                );
+                let mut q = sqlx::query(&sql)
+                    .bind(org_text.as_str())
+                    .bind(rule_id)
+                    .bind(since);
+                for key in chunk {
+                    q = q.bind(*key);
                 }
-                let org_text = org.to_string();
-                let mut tx = self.pool.begin_with($begin).await?;
-                // The newest open incident of every rule and group key the
-                // batch names: one query per rule and chunk of keys.
-                let mut open: std::collections::HashMap<(String, String), rampart_core::Incident> =
-                    std::collections::HashMap::new();
-                for (rule_id, keys, since) in grouping_lookups(alerts, window_ms) {
-                    for chunk in keys.chunks(LOOKUP_CHUNK) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = "
-                        ));
-                        q.push_bind(org_text.clone())
-                            .push(" AND rule_id = ")
-                            .push_bind(rule_id.to_owned())
-                            .push(format!(" AND status NOT IN {CLOSED_STATUSES} AND last_seen >= "))
-                            .push_bind(since)
-                            .push(" AND group_key IN (");
-                        let mut list = q.separated(", ");
-                        for key in chunk {
-                            list.push_bind((*key).to_owned());
-                        }
-                        // Rows are locked in id order, the same in every batch.
-                        q.push(") ORDER BY id").push($lock);
-                        for row in q.build().fetch_all(&mut *tx).await? {
-                            let incident = incident_from_row(&row)?;
-                            let key = (
-                                incident.rule_id.clone().unwrap_or_default(),
-                                incident.group_key.clone().unwrap_or_default(),
-                            );
-                            match open.get(&key) {
-                                Some(newer) if newer.last_seen >= incident.last_seen => {}
-                                _ => {
-                                    open.insert(key, incident);
-                                }
-                            }
+                for row in q.fetch_all(&mut *tx).await? {
+                    let incident = incident_from_row(&row)?;
+                    let key = (
+                        incident.rule_id.clone().unwrap_or_default(),
+                        incident.group_key.clone().unwrap_or_default(),
+                    );
+                    match open.get(&key) {
+                        Some(newer) if newer.last_seen >= incident.last_seen => {}
+                        _ => {
+                            open.insert(key, incident);
                         }
                     }
                 }
-                let grouped = group_alerts(org, alerts, open, window_ms, now);
-                // Every incident opened or changed, in one upsert per chunk.
-                for chunk in grouped.incidents.chunks(WRITE_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                        "INSERT INTO incidents ({INCIDENT_COLUMNS}) "
-                    ));
-                    // (Each incident's org_id is `org`: new ones are made so,
-                    // open ones were read from it.)
-                    q.push_values(chunk, |mut b, i| bind_incident(&mut b, i));
-                    q.push(
-                        " ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, \
-                         occurrences = excluded.occurrences, entities = excluded.entities, \
-                         event_ids = excluded.event_ids, first_seen = excluded.first_seen, \
-                         last_seen = excluded.last_seen, updated_at = excluded.updated_at",
-                    );
-                    q.build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($crate::StoreError::from_write)?;
-                }
-                let rows: Vec<_> = alerts.iter().zip(&grouped.alerts).collect();
-                for chunk in rows.chunks(WRITE_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                        "INSERT INTO alerts ({ALERT_COLUMNS}) "
-                    ));
-                    q.push_values(chunk, |mut b, (a, r)| {
-                        b.push_bind(r.alert.to_string())
-                            .push_bind(org_text.clone())
-                            .push_bind(a.rule_id.clone())
-                            .push_bind(a.rule_title.clone())
-                            .push_bind(i64::from(a.severity))
-                            .push_bind(a.group_key.clone())
-                            .push_bind(ids_json(&a.event_ids))
-                            .push_bind(entities_json(&a.entities))
-                            .push_bind(a.ts.0)
-                            .push_bind(now.0)
-                            .push_bind(r.incident.to_string());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(grouped.alerts)
-            }
-
-            async fn create_incident(
-                &self,
-                org: rampart_core::OrgId,
-                incident: &rampart_core::Incident,
-                audit: &rampart_core::AuditEntry,
-            ) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
-                let mut row = incident.clone();
-                row.org_id = org;
-                write_incident(&mut *tx, &row, true).await?;
-                insert_audit(&mut tx, org, audit).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn get_incident(
-                &self,
-                org: rampart_core::OrgId,
-                id: rampart_core::IncidentId,
-            ) -> $crate::Result<Option<rampart_core::Incident>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2"
-                ))
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(incident_from_row).transpose()
-            }
-
-            async fn list_incidents(
-                &self,
-                org: rampart_core::OrgId,
-                q: &$crate::incidents_sql::IncidentQuery,
-            ) -> $crate::Result<Vec<rampart_core::Incident>> {
-                let sql = format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents {}",
-                    $crate::incidents_sql::incident_listing(q)
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .bind(q.min_severity.map(i64::from))
-                    .bind(q.assignee.map(|a| a.to_string()))
-                    .bind(q.rule_id.as_deref())
-                    .bind(q.text.as_deref().map($crate::incidents_sql::like_pattern))
-                    .bind(q.after.map(|(v, _)| v))
-                    .bind(q.after.map(|(_, id)| id.to_string()))
-                    .bind($crate::shared_sql::page_limit(q.limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(incident_from_row).collect()
-            }
-
-            async fn update_incident(
-                &self,
-                org: rampart_core::OrgId,
-                id: rampart_core::IncidentId,
-                apply: $crate::incidents_sql::ApplyChange<'_>,
-                audit: $crate::incidents_sql::AuditChange<'_>,
-            ) -> $crate::Result<$crate::incidents_sql::Change<rampart_core::Incident>> {
-                use $crate::incidents_sql::Change;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let row = sqlx::query(&format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2{}",
-                    $lock
-                ))
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(before) = row.as_ref().map(incident_from_row).transpose()? else {
-                    return Ok(Change::Missing);
-                };
-                let mut after = match apply(&before) {
-                    Ok(after) => after,
-                    Err(reason) => return Ok(Change::Refused(reason)),
-                };
-                // The identity of an incident is not the caller's to change.
-                after.id = before.id;
-                after.org_id = org;
-                write_incident(&mut *tx, &after, false).await?;
-                insert_audit(&mut tx, org, &audit(&before, &after)).await?;
-                tx.commit().await?;
-                Ok(Change::Done { before, after })
-            }
-
-            async fn add_comment(
-                &self,
-                org: rampart_core::OrgId,
-                c: &rampart_core::Comment,
-                audit: &rampart_core::AuditEntry,
-            ) -> $crate::Result<bool> {
-                let mut tx = self.pool.begin().await?;
-                let done = sqlx::query(
-                    "INSERT INTO incident_comments (id, org_id, incident_id, author, body, created_at) \
-                     SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
-                     (SELECT 1 FROM incidents WHERE org_id = $2 AND id = $3)",
-                )
-                .bind(c.id.to_string())
-                .bind(org.to_string())
-                .bind(c.incident_id.to_string())
-                .bind(&c.author)
-                .bind(&c.body)
-                .bind(c.created_at.0)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, org, audit).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn list_comments(
-                &self,
-                org: rampart_core::OrgId,
-                incident: rampart_core::IncidentId,
-            ) -> $crate::Result<Vec<rampart_core::Comment>> {
-                use sqlx::Row as _;
-                use $crate::shared_sql::parse_column;
-                let rows = sqlx::query(
-                    "SELECT id, incident_id, author, body, created_at FROM incident_comments \
-                     WHERE org_id = $1 AND incident_id = $2 ORDER BY id",
-                )
-                .bind(org.to_string())
-                .bind(incident.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(rampart_core::Comment {
-                            id: parse_column("incident_comments.id", r.try_get::<&str, _>("id")?)?,
-                            incident_id: parse_column(
-                                "incident_comments.incident_id",
-                                r.try_get::<&str, _>("incident_id")?,
-                            )?,
-                            author: r.try_get("author")?,
-                            body: r.try_get("body")?,
-                            created_at: rampart_core::Timestamp(r.try_get("created_at")?),
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn list_alerts(
-                &self,
-                org: rampart_core::OrgId,
-                incident: Option<rampart_core::IncidentId>,
-                before: Option<rampart_core::AlertId>,
-                limit: u32,
-            ) -> $crate::Result<Vec<rampart_core::Alert>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1 \
-                     AND ($2 IS NULL OR incident_id = $2) AND ($3 IS NULL OR id < $3) \
-                     ORDER BY id DESC LIMIT $4"
-                ))
-                .bind(org.to_string())
-                .bind(incident.map(|i| i.to_string()))
-                .bind(before.map(|a| a.to_string()))
-                .bind($crate::shared_sql::page_limit(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(alert_from_row).collect()
             }
         }
-    };
-}
+        let grouped = group_alerts(org, alerts, open, window_ms, now);
+        // Every incident opened or changed, in one upsert per chunk.
+        for chunk in grouped.incidents.chunks(WRITE_CHUNK) {
+            // (Each incident's org_id is `org`: new ones are made so,
+            // open ones were read from it.)
+            let sql = format!(
+                "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, \
+                 occurrences = excluded.occurrences, entities = excluded.entities, \
+                 event_ids = excluded.event_ids, first_seen = excluded.first_seen, \
+                 last_seen = excluded.last_seen, updated_at = excluded.updated_at",
+                value_rows(1, chunk.len(), INCIDENT_WIDTH)
+            );
+            chunk
+                .iter()
+                .fold(sqlx::query(&sql), bind_incident)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::StoreError::from_write)?;
+        }
+        let rows: Vec<_> = alerts.iter().zip(&grouped.alerts).collect();
+        for chunk in rows.chunks(WRITE_CHUNK) {
+            let sql = format!(
+                "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {}",
+                value_rows(1, chunk.len(), 11)
+            );
+            let q = chunk.iter().fold(sqlx::query(&sql), |q, (a, r)| {
+                q.bind(r.alert.to_string())
+                    .bind(org_text.as_str())
+                    .bind(a.rule_id.as_str())
+                    .bind(a.rule_title.as_str())
+                    .bind(i64::from(a.severity))
+                    .bind(a.group_key.as_str())
+                    .bind(ids_json(&a.event_ids))
+                    .bind(entities_json(&a.entities))
+                    .bind(a.ts.0)
+                    .bind(now.0)
+                    .bind(r.incident.to_string())
+            });
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(grouped.alerts)
+    }
 
-pub(crate) use impl_incidents_sql;
+    async fn create_incident(
+        &self,
+        org: rampart_core::OrgId,
+        incident: &rampart_core::Incident,
+        audit: &rampart_core::AuditEntry,
+    ) -> crate::Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let mut row = incident.clone();
+        row.org_id = org;
+        write_incident(&mut *tx, &row, true).await?;
+        crate::audit_sql::insert_audit(&mut tx, org, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_incident(
+        &self,
+        org: rampart_core::OrgId,
+        id: rampart_core::IncidentId,
+    ) -> crate::Result<Option<rampart_core::Incident>> {
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    async fn list_incidents(
+        &self,
+        org: rampart_core::OrgId,
+        q: &crate::incidents_sql::IncidentQuery,
+    ) -> crate::Result<Vec<rampart_core::Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents {}",
+            crate::incidents_sql::incident_listing(q)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(q.min_severity.map(i64::from))
+            .bind(q.assignee.map(|a| a.to_string()))
+            .bind(q.rule_id.as_deref())
+            .bind(q.text.as_deref().map(crate::incidents_sql::like_pattern))
+            .bind(q.after.map(|(v, _)| v))
+            .bind(q.after.map(|(_, id)| id.to_string()))
+            .bind(crate::shared_sql::page_limit(q.limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(incident_from_row).collect()
+    }
+
+    async fn update_incident(
+        &self,
+        org: rampart_core::OrgId,
+        id: rampart_core::IncidentId,
+        apply: crate::incidents_sql::ApplyChange<'_>,
+        audit: crate::incidents_sql::AuditChange<'_>,
+    ) -> crate::Result<crate::incidents_sql::Change<rampart_core::Incident>> {
+        use crate::incidents_sql::Change;
+        let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2{}",
+            S::LOCK_ROWS
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(before) = row.as_ref().map(incident_from_row).transpose()? else {
+            return Ok(Change::Missing);
+        };
+        let mut after = match apply(&before) {
+            Ok(after) => after,
+            Err(reason) => return Ok(Change::Refused(reason)),
+        };
+        // The identity of an incident is not the caller's to change.
+        after.id = before.id;
+        after.org_id = org;
+        write_incident(&mut *tx, &after, false).await?;
+        crate::audit_sql::insert_audit(&mut tx, org, &audit(&before, &after)).await?;
+        tx.commit().await?;
+        Ok(Change::Done { before, after })
+    }
+
+    async fn add_comment(
+        &self,
+        org: rampart_core::OrgId,
+        c: &rampart_core::Comment,
+        audit: &rampart_core::AuditEntry,
+    ) -> crate::Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO incident_comments (id, org_id, incident_id, author, body, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+             (SELECT 1 FROM incidents WHERE org_id = $2 AND id = $3)",
+        )
+        .bind(c.id.to_string())
+        .bind(org.to_string())
+        .bind(c.incident_id.to_string())
+        .bind(&c.author)
+        .bind(&c.body)
+        .bind(c.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        crate::audit_sql::insert_audit(&mut tx, org, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn list_comments(
+        &self,
+        org: rampart_core::OrgId,
+        incident: rampart_core::IncidentId,
+    ) -> crate::Result<Vec<rampart_core::Comment>> {
+        use crate::shared_sql::parse_column;
+        use sqlx::Row as _;
+        let rows = sqlx::query(
+            "SELECT id, incident_id, author, body, created_at FROM incident_comments \
+             WHERE org_id = $1 AND incident_id = $2 ORDER BY id",
+        )
+        .bind(org.to_string())
+        .bind(incident.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(rampart_core::Comment {
+                    id: parse_column("incident_comments.id", r.try_get::<&str, _>("id")?)?,
+                    incident_id: parse_column(
+                        "incident_comments.incident_id",
+                        r.try_get::<&str, _>("incident_id")?,
+                    )?,
+                    author: r.try_get("author")?,
+                    body: r.try_get("body")?,
+                    created_at: rampart_core::Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn list_alerts(
+        &self,
+        org: rampart_core::OrgId,
+        incident: Option<rampart_core::IncidentId>,
+        before: Option<rampart_core::AlertId>,
+        limit: u32,
+    ) -> crate::Result<Vec<rampart_core::Alert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1 \
+             AND ($2 IS NULL OR incident_id = $2) AND ($3 IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(org.to_string())
+        .bind(incident.map(|i| i.to_string()))
+        .bind(before.map(|a| a.to_string()))
+        .bind(crate::shared_sql::page_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+}
 
 #[cfg(test)]
 mod tests {

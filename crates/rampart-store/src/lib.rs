@@ -6,6 +6,7 @@
 //! credential itself (e-mail, key hash, refresh-token hash) names the tenant.
 
 mod accounts;
+mod accounts_sql;
 mod audit_sql;
 mod error;
 pub mod events;
@@ -16,6 +17,7 @@ mod postgres;
 mod rules_sql;
 mod settings_sql;
 mod shared_sql;
+mod sql_backend;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -8,6 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::events::postgres_rows::PostgresEvents;
+use crate::sql_backend::SqlBackend;
+use crate::Backend;
 
 /// A [`crate::Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -16,9 +18,20 @@ pub struct PostgresStore {
     events: PostgresEvents,
 }
 
-impl PostgresStore {
-    /// Nothing to flush: PostgreSQL's own shutdown handles durability.
-    async fn before_close(&self) {}
+impl SqlBackend for PostgresStore {
+    type Db = sqlx::Postgres;
+
+    const BACKEND: Backend = Backend::Postgres;
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &Migrator {
+        &self.migrator
+    }
 
     /// The event tables are part of the main migrations.
     async fn migrate_events(&self) -> crate::Result<()> {
@@ -29,6 +42,11 @@ impl PostgresStore {
         Ok(true)
     }
 
+    /// Nothing to flush: PostgreSQL's own shutdown handles durability.
+    async fn before_close(&self) {}
+}
+
+impl PostgresStore {
     /// Connects to the database a `postgres://` URL names.
     pub async fn connect(url: &str) -> crate::Result<Self> {
         Self::connect_with(PgConnectOptions::from_str(url)?).await
@@ -49,31 +67,4 @@ impl PostgresStore {
     }
 }
 
-mod store_impl {
-    use super::PostgresStore;
-    crate::shared_sql::impl_store_sql!(PostgresStore, Backend::Postgres, sqlx::postgres::PgRow);
-}
-
 crate::events::delegate_event_store!(PostgresStore, PostgresEvents);
-
-mod validation_impl {
-    use super::PostgresStore;
-    crate::validation_sql::impl_validation_sql!(PostgresStore, sqlx::postgres::PgRow);
-}
-
-mod settings_impl {
-    use super::PostgresStore;
-    crate::settings_sql::impl_settings_sql!(PostgresStore);
-}
-
-mod detection_impl {
-    use super::PostgresStore;
-    crate::audit_sql::impl_audit_sql!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
-    crate::rules_sql::impl_rules_sql!(PostgresStore, sqlx::postgres::PgRow);
-    crate::incidents_sql::impl_incidents_sql!(
-        PostgresStore,
-        sqlx::postgres::PgRow,
-        "BEGIN",
-        " FOR UPDATE"
-    );
-}

@@ -1,6 +1,9 @@
 //! Per-organisation settings (event retention): the [`SettingsStore`]
 //! interface, one SQL text for both backends.
 
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use crate::sql_backend::{RowsAffected, SqlBackend};
 use async_trait::async_trait;
 use rampart_core::OrgId;
 
@@ -15,51 +18,69 @@ pub trait SettingsStore: Send + Sync {
     async fn retention_overrides(&self) -> Result<Vec<(OrgId, i64)>>;
 }
 
-/// Implements [`SettingsStore`] for a store with a `pool`.
-macro_rules! impl_settings_sql {
-    ($store:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::settings_sql::SettingsStore for $store {
-            async fn retention_days(&self, org: rampart_core::OrgId) -> $crate::Result<Option<i64>> {
-                let days: Option<Option<i64>> =
-                    sqlx::query_scalar("SELECT retention_days FROM org_settings WHERE org_id = $1")
-                        .bind(org.to_string())
-                        .fetch_optional(&self.pool)
-                        .await?;
-                Ok(days.flatten())
-            }
-
-            async fn set_retention_days(&self, org: rampart_core::OrgId, days: Option<i64>) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO org_settings (org_id, retention_days) VALUES ($1, $2) \
-                     ON CONFLICT (org_id) DO UPDATE SET retention_days = excluded.retention_days",
-                )
+#[async_trait::async_trait]
+impl<S, DB> crate::settings_sql::SettingsStore for S
+where
+    S: SqlBackend<Db = DB>,
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
+    for<'s> Option<&'s str>: Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    Option<bool>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    DB::QueryResult: RowsAffected,
+{
+    async fn retention_days(&self, org: rampart_core::OrgId) -> crate::Result<Option<i64>> {
+        let days: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT retention_days FROM org_settings WHERE org_id = $1")
                 .bind(org.to_string())
-                .bind(days)
-                .execute(&self.pool)
-                .await
-                .map_err($crate::StoreError::from_write)?;
-                Ok(())
-            }
-
-            async fn retention_overrides(&self) -> $crate::Result<Vec<(rampart_core::OrgId, i64)>> {
-                use sqlx::Row as _;
-                let rows = sqlx::query(
-                    "SELECT org_id, retention_days FROM org_settings WHERE retention_days IS NOT NULL",
-                )
-                .fetch_all(&self.pool)
+                .fetch_optional(self.pool())
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok((
-                            $crate::shared_sql::parse_column("org_settings.org_id", r.try_get::<&str, _>("org_id")?)?,
-                            r.try_get("retention_days")?,
-                        ))
-                    })
-                    .collect()
-            }
-        }
-    };
-}
+        Ok(days.flatten())
+    }
 
-pub(crate) use impl_settings_sql;
+    async fn set_retention_days(
+        &self,
+        org: rampart_core::OrgId,
+        days: Option<i64>,
+    ) -> crate::Result<()> {
+        sqlx::query(
+            "INSERT INTO org_settings (org_id, retention_days) VALUES ($1, $2) \
+             ON CONFLICT (org_id) DO UPDATE SET retention_days = excluded.retention_days",
+        )
+        .bind(org.to_string())
+        .bind(days)
+        .execute(self.pool())
+        .await
+        .map_err(crate::StoreError::from_write)?;
+        Ok(())
+    }
+
+    async fn retention_overrides(&self) -> crate::Result<Vec<(rampart_core::OrgId, i64)>> {
+        use sqlx::Row as _;
+        let rows = sqlx::query(
+            "SELECT org_id, retention_days FROM org_settings WHERE retention_days IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    crate::shared_sql::parse_column(
+                        "org_settings.org_id",
+                        r.try_get::<&str, _>("org_id")?,
+                    )?,
+                    r.try_get("retention_days")?,
+                ))
+            })
+            .collect()
+    }
+}

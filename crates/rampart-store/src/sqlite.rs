@@ -10,6 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::events::sqlite_blocks::SqliteEvents;
+use crate::sql_backend::SqlBackend;
+use crate::Backend;
 
 /// A [`crate::Store`] on an SQLite database file.
 pub struct SqliteStore {
@@ -45,6 +47,22 @@ impl SqliteStore {
             events,
         })
     }
+}
+
+impl SqlBackend for SqliteStore {
+    type Db = sqlx::Sqlite;
+
+    const BACKEND: Backend = Backend::Sqlite;
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const LOCK_ROWS: &'static str = "";
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &Migrator {
+        &self.migrator
+    }
 
     async fn migrate_events(&self) -> crate::Result<()> {
         self.events.migrate().await
@@ -78,30 +96,3 @@ fn events_path(main: &Path) -> PathBuf {
 }
 
 crate::events::delegate_event_store!(SqliteStore, SqliteEvents);
-
-mod store_impl {
-    use super::SqliteStore;
-    crate::shared_sql::impl_store_sql!(SqliteStore, Backend::Sqlite, sqlx::sqlite::SqliteRow);
-}
-
-mod validation_impl {
-    use super::SqliteStore;
-    crate::validation_sql::impl_validation_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
-}
-
-mod settings_impl {
-    use super::SqliteStore;
-    crate::settings_sql::impl_settings_sql!(SqliteStore);
-}
-
-mod detection_impl {
-    use super::SqliteStore;
-    crate::audit_sql::impl_audit_sql!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-    crate::rules_sql::impl_rules_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
-    crate::incidents_sql::impl_incidents_sql!(
-        SqliteStore,
-        sqlx::sqlite::SqliteRow,
-        "BEGIN IMMEDIATE",
-        ""
-    );
-}

@@ -1,0 +1,91 @@
+//! What the SQL both backends share needs from each of them: its pool, its
+//! migrations and the few statements that differ.
+//!
+//! The implementations in `shared_sql`, `audit_sql`, `incidents_sql`,
+//! `rules_sql`, `settings_sql` and `validation_sql` are written once, for any
+//! `S: SqlBackend`. PostgreSQL and SQLite accept the same statements there
+//! (`$N` parameters, `RETURNING`, `ON CONFLICT`). Each of those `impl`
+//! blocks repeats one `where` list: it names what sqlx must provide for the
+//! backend's database (an executor for its connections, and encoding and
+//! decoding of `&str`, `String`, `i64`, `i32` and `bool`), because Rust does
+//! not carry such bounds from a trait to its users.
+
+use std::future::Future;
+
+use sqlx::migrate::Migrator;
+
+use crate::{Backend, Result};
+
+/// A database the shared SQL runs on.
+pub trait SqlBackend: Send + Sync + 'static {
+    type Db: sqlx::Database;
+
+    const BACKEND: Backend;
+    /// Opens a transaction that will write. SQLite takes its write lock at
+    /// once (`BEGIN IMMEDIATE`), so two such transactions never deadlock
+    /// upgrading their locks.
+    const BEGIN_WRITE: &'static str;
+    /// Ends a `SELECT` of rows the transaction will change: PostgreSQL locks
+    /// them (`FOR UPDATE`); SQLite's write lock already excludes writers.
+    const LOCK_ROWS: &'static str;
+
+    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+    fn migrator(&self) -> &Migrator;
+    /// Applies the event storage's own migrations, where it has any.
+    fn migrate_events(&self) -> impl Future<Output = Result<()>> + Send;
+    fn event_migrations_current(&self) -> impl Future<Output = Result<bool>> + Send;
+    /// Runs before the pool closes on a clean stop.
+    fn before_close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// How many rows a statement changed: sqlx gives each backend's result an
+/// inherent method of its own, and no trait.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+/// `rows` parenthesised lists of `width` numbered parameters, the first
+/// `$first`: `value_rows(3, 2, 2)` is `($3, $4), ($5, $6)`. Both backends
+/// number parameters so.
+pub(crate) fn value_rows(first: usize, rows: usize, width: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", first + row * width + column);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_rows;
+
+    #[test]
+    fn value_rows_number_parameters_across_rows() {
+        assert_eq!(value_rows(3, 2, 2), "($3, $4), ($5, $6)");
+        assert_eq!(value_rows(1, 1, 3), "($1, $2, $3)");
+        assert_eq!(value_rows(4, 1, 0), "()");
+    }
+}
