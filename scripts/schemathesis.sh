@@ -20,5 +20,5 @@ token=$(curl -sf "127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: applicati
   -d '{"email":"admin@localhost","password":"schema-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 key=$(curl -sf "127.0.0.1:$PORT/api/v1/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"name":"schemathesis","scopes":["ingest","read","admin"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-st run "http://127.0.0.1:$PORT/api/v1/openapi.json" --checks all -H "Authorization: Bearer $key" \
+st --config-file scripts/schemathesis.toml run "http://127.0.0.1:$PORT/api/v1/openapi.json" --checks all -H "Authorization: Bearer $key" \
   --max-examples "$MAX_EXAMPLES" --generation-allow-x00 false --workers 2 "$@"

@@ -253,6 +253,19 @@ impl SeverityInput {
     }
 }
 
+/// A list of event ids: the hexadecimal text the API gives each event.
+fn event_ids_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9a-fA-F]{1,16}$")),
+        )
+        .max_items(Some(MAX_INCIDENT_EVENTS))
+        .into()
+}
+
 /// An incident opened by hand.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -264,8 +277,9 @@ pub struct NewIncident {
     pub severity: SeverityInput,
     #[serde(default)]
     pub entities: Entities,
-    /// Ids of stored events it concerns.
+    /// Ids of stored events it concerns (as the API returned them).
     #[serde(default)]
+    #[schema(schema_with = event_ids_schema)]
     pub event_ids: Vec<String>,
     pub assignee: Option<UserId>,
 }

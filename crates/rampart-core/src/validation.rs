@@ -15,8 +15,10 @@ use crate::{OrgId, Timestamp, ValidationRuleId};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
-    /// The field is present and not null.
-    Required,
+    /// The field is present and not null. (A struct variant, not a unit
+    /// one: serde lets a unit variant of a tagged enum ignore unknown
+    /// members, and a check with a misspelt member must be refused.)
+    Required {},
     /// When present, the value has this type.
     Type { is: FieldType },
     /// When present, the value (as text) matches this regular expression.
@@ -241,7 +243,7 @@ impl Compiled {
     fn failure(&self, found: &Found) -> Option<String> {
         let field = &self.rule.field;
         match &self.rule.check {
-            Check::Required => matches!(found, Found::Absent | Found::Json(Value::Null))
+            Check::Required {} => matches!(found, Found::Absent | Found::Json(Value::Null))
                 .then(|| format!("{field} is required")),
             Check::Type { is } => (!found.has_type(*is))
                 .then(|| format!("{field} must be of type {is:?}").to_lowercase()),
@@ -318,6 +320,18 @@ fn find_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn checks_refuse_members_they_do_not_have() {
+        let parse = |json: &str| serde_json::from_str::<Check>(json);
+        assert_eq!(parse(r#"{"type":"required"}"#).unwrap(), Check::Required {});
+        assert!(parse(r#"{"type":"required","typo":1}"#).is_err());
+        assert!(parse(r#"{"type":"max_length","max":3,"min":1}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&Check::Required {}).unwrap(),
+            r#"{"type":"required"}"#
+        );
+    }
+
     fn rule(name: &str, field: &str, check: Check, mode: Mode) -> ValidationRule {
         ValidationRule {
             id: ValidationRuleId::new(),
@@ -346,7 +360,7 @@ mod tests {
     #[test]
     fn each_check_passes_and_fails() {
         let set = RuleSet::new(vec![
-            rule("need-host", "host.name", Check::Required, Mode::Warn),
+            rule("need-host", "host.name", Check::Required {}, Mode::Warn),
             rule(
                 "ip-typed",
                 "source.ip",
@@ -409,9 +423,9 @@ mod tests {
 
     #[test]
     fn rules_apply_to_their_source_only_and_disabled_rules_not_at_all() {
-        let mut only_web = rule("web-url", "url.full", Check::Required, Mode::Reject);
+        let mut only_web = rule("web-url", "url.full", Check::Required {}, Mode::Reject);
         only_web.source = Some("web".into());
-        let mut off = rule("off", "host.name", Check::Required, Mode::Reject);
+        let mut off = rule("off", "host.name", Check::Required {}, Mode::Reject);
         off.enabled = false;
         let set = RuleSet::new(vec![only_web, off]);
         let mut e = event("{}");
@@ -432,7 +446,7 @@ mod tests {
         )
         .is_err());
         assert!(check_definition("x", &Check::AllowedValues { values: vec![] }).is_err());
-        assert!(check_definition("", &Check::Required).is_err());
+        assert!(check_definition("", &Check::Required {}).is_err());
         assert!(check_definition("a.b", &Check::MaxLength { max: 3 }).is_ok());
     }
 }

@@ -81,6 +81,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("unreadable_body", rejection.body_text())
             }
         })?;
+        // Every JSON body of the API is an object; serde would otherwise
+        // fill a struct from an array of its fields in order.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -304,6 +312,27 @@ mod tests {
         assert_eq!(bearer_token("BEARER rk_abc"), Some("rk_abc"));
         assert_eq!(bearer_token("Basic dXNlcg=="), None);
         assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    #[tokio::test]
+    async fn a_body_must_be_an_object_not_an_array_of_its_fields() {
+        let request = |body: &'static str| {
+            Request::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let err = ApiJson::<Login>::from_request(request("[\"a@b\"]"), &())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.error.code, "invalid_body");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(
+            ApiJson::<Login>::from_request(request(" {\"email\":\"a@b\"}"), &())
+                .await
+                .is_ok()
+        );
     }
 
     #[test]

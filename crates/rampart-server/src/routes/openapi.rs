@@ -30,7 +30,7 @@ use crate::routes;
         routes::audit::list,
     ),
     components(schemas(rampart_ingest::RawFormat)),
-    modifiers(&BearerAuth, &Conventions)
+    modifiers(&BearerAuth, &Conventions, &ClosedVariants)
 )]
 pub struct ApiDoc;
 
@@ -50,6 +50,33 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Schemas of internally tagged enums that refuse unknown members (serde's
+/// `deny_unknown_fields`, which utoipa does not carry over to the
+/// variants): each variant's object says `additionalProperties: false`.
+struct ClosedVariants;
+
+const CLOSED_VARIANT_SCHEMAS: &[&str] = &["Check"];
+
+impl Modify for ClosedVariants {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in CLOSED_VARIANT_SCHEMAS {
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) {
+                for variant in &mut one_of.items {
+                    if let RefOr::T(Schema::Object(object)) = variant {
+                        object.additional_properties =
+                            Some(Box::new(AdditionalProperties::FreeForm(false)));
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -67,7 +67,7 @@ pub async fn get(
 /// Replace a rule's definition (also to enable or disable it).
 #[utoipa::path(put, path = "/api/v1/validation-rules/{id}", tag = "validation", security(("bearer" = [])),
     request_body = RuleInput,
-    responses((status = 200, body = ValidationRule), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ValidationRule), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
