@@ -5,40 +5,10 @@
 use std::sync::Arc;
 
 use rampart_core::event::event_view;
-use rampart_core::{Error, EventFilter, EventId, OrgId, Timestamp};
+use rampart_core::{Error, EventFilter, EventId, OrgId};
 use rampart_store::{EventCursor, StatsRequest, Store, STATS_FIELDS};
-use serde::Serialize;
 
-/// A page of events, newest first.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    /// Events as stored: well-known ECS fields by dotted name, the rest under `fields`.
-    pub items: Vec<serde_json::Value>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Bucket {
-    pub start: Timestamp,
-    pub count: u64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TopValue {
-    pub value: String,
-    pub count: u64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventStatsView {
-    pub total: u64,
-    pub bucket_secs: i64,
-    /// Non-empty buckets, oldest first.
-    pub buckets: Vec<Bucket>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub top_field: Option<String>,
-    pub top: Vec<TopValue>,
-}
+use crate::api::events::{Bucket, EventPage, EventStatsView, TopValue};
 
 /// What to count: the filter, the bucket width, and the field whose top
 /// values to list.

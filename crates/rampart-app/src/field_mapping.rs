@@ -3,71 +3,16 @@
 //! audited and makes every node recompile the organisation's rules. A
 //! part of the [`Rules`] service.
 
-use std::collections::BTreeMap;
-
-use rampart_core::{Error, OrgId, Timestamp};
+use rampart_core::{Error, OrgId};
 use rampart_detect::mapping::default_mapping;
 use rampart_detect::FieldMapping;
 use rampart_ingest::detection::read_mapping;
 use rampart_store::StoredFieldMapping;
-use serde::{Deserialize, Serialize};
 
+use crate::api::rules::{FieldMappingInput, FieldMappingView};
 use crate::audit;
 use crate::principal::Principal;
 use crate::rules::Rules;
-
-/// The mapping as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FieldMappingView {
-    /// The organisation's own entries: Sigma field name → event paths,
-    /// tried in order after the event's own key of that name and before
-    /// the defaults.
-    pub mapping: BTreeMap<String, Vec<String>>,
-    /// When the organisation last set it; absent when it has none.
-    pub updated_at: Option<Timestamp>,
-    /// The built-in entries (read only).
-    pub defaults: BTreeMap<String, Vec<String>>,
-}
-
-/// A replacement mapping.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FieldMappingInput {
-    /// Sigma field name → event paths (dotted; a `*` segment matches any
-    /// one key), e.g.
-    /// `{"CommandLine": ["proc.cmdline"]}`. An empty object removes the
-    /// organisation's own mapping.
-    #[schema(schema_with = mapping_schema)]
-    pub mapping: BTreeMap<String, Vec<String>>,
-}
-
-/// The schema of a mapping: what [`FieldMapping::check`] accepts.
-fn mapping_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use rampart_detect::mapping::{MAX_MAPPED_FIELDS, MAX_NAME_CHARS, MAX_PATHS_PER_FIELD};
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
-    let name = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(MAX_NAME_CHARS))
-        .pattern(Some("\\S"));
-    let path = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(MAX_NAME_CHARS))
-        .pattern(Some("^[^.]*[^.\\s][^.]*(\\.[^.]*[^.\\s][^.]*)*$"));
-    let paths = ArrayBuilder::new()
-        .items(path)
-        .min_items(Some(1))
-        .max_items(Some(MAX_PATHS_PER_FIELD));
-    utoipa::openapi::RefOr::T(Schema::Object(
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .property_names(Some(name))
-            .additional_properties(Some(paths))
-            .max_properties(Some(MAX_MAPPED_FIELDS))
-            .build(),
-    ))
-}
 
 impl Rules {
     /// The organisation's field mapping, with the built-in defaults.

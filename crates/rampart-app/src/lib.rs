@@ -5,6 +5,7 @@
 //! all for a serving node; the offline CLI builds only [`Accounts`].
 
 pub mod accounts;
+pub mod api;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -3,31 +3,12 @@
 //! Settings changes are audited.
 
 use rampart_core::{Error, OrgId, Organisation, User};
-use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Accounts, UserInput};
+use crate::api::accounts::{OrgSettings, OrgSettingsInput};
 use crate::audit::{snapshot, Audit};
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
-
-/// The organisation's settings.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrgSettings {
-    /// Days events are kept (the organisation's own value or the default).
-    pub retention_days: i64,
-    /// The organisation's own value; absent when the default applies.
-    pub retention_days_override: Option<i64>,
-    pub default_retention_days: i64,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrgSettingsInput {
-    /// Days to keep events (1–3650); null for the server default.
-    #[schema(minimum = 1, maximum = 3650)]
-    #[serde(default, deserialize_with = "crate::whole_number::optional")]
-    pub retention_days: Option<i64>,
-}
 
 /// The organisations service.
 #[derive(Clone)]

@@ -10,9 +10,11 @@ use rampart_detect::tester::test_events;
 use rampart_detect::{parse_documents, Document, RuleKind};
 use rampart_ingest::detection::{org_mapping, rule_row, Detection};
 use rampart_store::Store;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::rules::{
+    RuleInput, RuleSummary, RuleView, TestAlert, TestInput, TestMatch, TestReport,
+};
 use crate::audit::{self, Audit};
 use crate::paging::{Page, PageParams, TextCursor};
 use crate::principal::Principal;
@@ -48,25 +50,6 @@ pub const MAX_TEST_EVENTS: usize = 10_000;
 /// Largest rule text accepted.
 const MAX_RULE_BYTES: usize = 256 * 1024;
 
-/// A rule as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RuleView {
-    pub id: String,
-    pub title: String,
-    pub level: Option<String>,
-    /// `detection` or `correlation`.
-    pub kind: String,
-    pub enabled: bool,
-    pub builtin: bool,
-    /// Matches (for correlations: firings) since the rule was created.
-    pub hits: i64,
-    pub last_hit_at: Option<rampart_core::Timestamp>,
-    pub created_at: rampart_core::Timestamp,
-    pub updated_at: rampart_core::Timestamp,
-    #[schema(min_length = 1, max_length = 262144)]
-    pub yaml: String,
-}
-
 impl From<DetectionRule> for RuleView {
     fn from(r: DetectionRule) -> Self {
         RuleView {
@@ -83,63 +66,6 @@ impl From<DetectionRule> for RuleView {
             yaml: r.yaml,
         }
     }
-}
-
-/// A rule to store: its Sigma YAML (one document).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleInput {
-    #[schema(min_length = 1, max_length = 262144)]
-    pub yaml: String,
-    /// [default: true]
-    pub enabled: Option<bool>,
-}
-
-/// What validation found out about a rule.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RuleSummary {
-    pub id: Option<String>,
-    pub title: String,
-    pub level: Option<String>,
-    pub kind: String,
-}
-
-/// Rules (one or more YAML documents) and sample events to try them on.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TestInput {
-    #[schema(min_length = 1, max_length = 262144)]
-    pub yaml: String,
-    /// Events as they would be ingested (ECS fields, nested or dotted).
-    #[schema(value_type = Vec<Object>)]
-    pub events: Vec<Value>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TestMatch {
-    /// 0-based position in `events`.
-    pub index: usize,
-    pub rules: Vec<RuleSummary>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TestAlert {
-    pub rule: RuleSummary,
-    /// The correlation's group-by values.
-    #[schema(value_type = Object)]
-    pub group: serde_json::Map<String, Value>,
-    /// Positions in `events` of the events behind it.
-    pub events: Vec<usize>,
-}
-
-/// The answer to a test: nothing of it was stored.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TestReport {
-    pub matched: usize,
-    pub total: usize,
-    pub matches: Vec<TestMatch>,
-    /// Alerts correlation rules raised over the events, in order.
-    pub alerts: Vec<TestAlert>,
 }
 
 fn invalid_rule(detail: impl Into<String>) -> Error {

@@ -8,23 +8,13 @@ use std::time::Duration;
 use rampart_core::{Clock, Error, ErrorKind, SessionId, Timestamp, User};
 use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottlePolicy};
 use secrecy::SecretString;
-use serde::Serialize;
 
 use crate::accounts::normalise_email;
+use crate::api::accounts::TokenPair;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
 use crate::config::{LoginPolicy, SessionPolicy};
 use crate::principal::{Actor, Principal};
-
-/// The tokens a login or refresh hands out.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TokenPair {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-}
 
 /// How often an API key's last-used time is written.
 const API_KEY_TOUCH_SECS: i64 = 60;

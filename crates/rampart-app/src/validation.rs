@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use rampart_core::validation::{check_definition, Check, Mode, ValidationRule};
+use rampart_core::validation::{check_definition, ValidationRule};
 use rampart_core::{Clock, Error, OrgId, Timestamp, ValidationRuleId};
 use rampart_ingest::validation::Validation;
 use rampart_store::Store;
+
+use crate::api::validation::RuleInput;
 
 /// The organisations' validation rules.
 #[derive(Clone)]
@@ -25,24 +27,6 @@ impl ValidationRules {
             validation,
         }
     }
-}
-
-/// A rule as clients send it.
-#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
-#[schema(as = ValidationRuleInput)]
-#[serde(deny_unknown_fields)]
-pub struct RuleInput {
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
-    pub name: String,
-    /// Only events of this ingest source; all when absent.
-    #[schema(min_length = 1, max_length = 64)]
-    pub source: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
-    pub field: String,
-    pub check: Check,
-    pub mode: Mode,
-    #[serde(default = "enabled_by_default")]
-    pub enabled: bool,
 }
 
 impl RuleInput {
@@ -66,10 +50,6 @@ impl RuleInput {
             updated_at,
         }
     }
-}
-
-fn enabled_by_default() -> bool {
-    true
 }
 
 fn checked(input: &RuleInput) -> Result<(), Error> {

@@ -3,31 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, Permission};
-use serde::{Deserialize, Serialize};
+use rampart_core::{ApiKey, ApiKeyId, Permission};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateApiKey {
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    #[schema(min_items = 1)]
-    pub scopes: Vec<ApiKeyScope>,
-}
-
-/// A new key with its secret, shown only in this answer.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CreatedApiKey {
-    #[serde(flatten)]
-    pub api_key: ApiKey,
-    /// The key to send as `Authorization: Bearer rk_…`; it is not stored and cannot be shown again.
-    pub key: String,
-}
+use rampart_app::api::accounts::{CreateApiKey, CreatedApiKey};
 
 /// Create a key.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = CreateApiKey,

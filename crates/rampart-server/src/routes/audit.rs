@@ -2,16 +2,16 @@
 
 use axum::extract::State;
 use axum::Json;
-use rampart_core::{AuditEntry, AuditId, Permission, Timestamp};
+use rampart_core::Permission;
 use rampart_store::AuditQuery;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Principal};
 use crate::routes::params::Time;
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
+use rampart_app::api::audit::AuditView;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -36,36 +36,6 @@ pub struct AuditParams {
         pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub cursor: Option<String>,
-}
-
-/// One recorded change.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditView {
-    pub id: AuditId,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    #[schema(value_type = Option<Object>)]
-    pub before: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub after: Option<Value>,
-}
-
-impl From<AuditEntry> for AuditView {
-    fn from(e: AuditEntry) -> Self {
-        AuditView {
-            id: e.id,
-            at: e.at,
-            actor: e.actor,
-            action: e.action,
-            target_type: e.target_type,
-            target_id: e.target_id,
-            before: e.before,
-            after: e.after,
-        }
-    }
 }
 
 /// Read the audit trail with filters (admin).

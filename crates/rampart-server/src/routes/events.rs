@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use rampart_app::events::{EventPage, EventStatsView, StatsQuery};
+use rampart_app::events::StatsQuery;
 use rampart_core::{EventFilter, EventId, Permission};
 use serde::Deserialize;
 
@@ -14,6 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, PathId, Principal};
 use crate::routes::params::{Address, Bounded, BucketWidth, Severity, Time};
 use crate::state::AppState;
+use rampart_app::api::events::{EventPage, EventStatsView, EventsJson};
 use rampart_ingest::{decode_json, decode_raw, IngestReport, JsonLayout, RawFormat};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -70,20 +71,6 @@ fn json_layout(headers: &HeaderMap) -> Result<JsonLayout, ApiError> {
             format!("Content-Type {other:?}: send application/json or application/x-ndjson"),
         )),
     }
-}
-
-/// A JSON ingest body, as the document describes it.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // Only described; the body is read by the pipeline.
-pub enum EventsJson {
-    /// One event.
-    #[schema(value_type = Object)]
-    One(serde_json::Value),
-    /// Events, in order (each item that is not an event object is
-    /// refused on its own, with its index).
-    #[schema(value_type = Vec<Value>)]
-    Many(Vec<serde_json::Value>),
 }
 
 /// Ingest events: one JSON object, an array, or NDJSON.

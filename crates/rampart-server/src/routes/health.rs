@@ -4,22 +4,9 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Serialize;
 
 use crate::state::AppState;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Health {
-    pub status: &'static str,
-    pub version: &'static str,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Readiness {
-    pub status: &'static str,
-    pub database: &'static str,
-    pub migrations: &'static str,
-}
+use rampart_app::api::health::{Health, Readiness};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]

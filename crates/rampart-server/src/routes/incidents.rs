@@ -12,9 +12,10 @@ use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::params::{Severity, Statuses};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
-use rampart_app::incidents::{
-    AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, Listing, NewIncident,
+use rampart_app::api::incidents::{
+    AlertView, CommentView, IncidentChange, IncidentDetail, IncidentView, NewComment, NewIncident,
 };
+use rampart_app::incidents::Listing;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -100,13 +101,6 @@ pub async fn update(
 ) -> Result<Json<IncidentView>, ApiError> {
     principal.require(Permission::Analyse)?;
     Ok(Json(state.incidents.update(&principal, id, change).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewComment {
-    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
-    pub body: String,
 }
 
 /// Comment on an incident.

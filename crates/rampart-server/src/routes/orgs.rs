@@ -3,41 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_core::{Organisation, Permission, User};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use rampart_core::{Organisation, Permission};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::accounts::UserInput;
-use rampart_app::organisations::{OrgSettings, OrgSettingsInput};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrg {
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    pub admin: NewOrgAdmin,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewOrgAdmin {
-    #[schema(format = Email)]
-    pub email: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub display_name: Option<String>,
-    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
-    pub password: SecretString,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CreatedOrg {
-    pub organisation: Organisation,
-    pub admin: User,
-}
+use rampart_app::api::accounts::{CreateOrg, CreatedOrg, OrgSettings, OrgSettingsInput};
 
 /// The caller's organisation.
 #[utoipa::path(get, path = "/api/v1/org", tag = "organisations", security(("bearer" = [])),

@@ -155,7 +155,7 @@ pub mod schema {
 
     /// A severity number or name.
     pub fn severity() -> RefOr<Schema> {
-        rampart_app::incidents::severity_schema()
+        rampart_app::api::incidents::severity_schema()
     }
 
     /// Incident statuses, comma-separated.

@@ -6,15 +6,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::Permission;
-use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
 use crate::routes::Page;
 use crate::state::AppState;
-use rampart_app::field_mapping::{FieldMappingInput, FieldMappingView};
+use rampart_app::api::rules::{
+    FieldMappingInput, FieldMappingView, RuleInput, RuleSummary, RuleView, TestInput, TestReport,
+    ValidateInput,
+};
 use rampart_app::paging::TextPageParams;
-use rampart_app::rules::{RuleInput, RuleSummary, RuleView, TestInput, TestReport};
 
 /// List rules (built-in and own) with their hit counts.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), params(TextPageParams),
@@ -105,13 +106,6 @@ pub async fn disable(
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Permission::Admin)?;
     Ok(Json(state.rules.set_enabled(&principal, &id, false).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ValidateInput {
-    #[schema(min_length = 1, max_length = 262144)]
-    pub yaml: String,
 }
 
 /// Check a rule without storing it: 200 with its summary, or 400 naming

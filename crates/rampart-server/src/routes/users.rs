@@ -3,46 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_core::{ApiKey, Permission, Role, User, UserId};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use rampart_core::{Permission, User, UserId};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{Actor, ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 use rampart_app::accounts::{UserChange, UserInput};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    #[schema(format = Email)]
-    pub email: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub display_name: Option<String>,
-    pub role: Role,
-    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
-    pub password: SecretString,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUser {
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub display_name: Option<String>,
-    pub role: Option<Role>,
-    pub disabled: Option<bool>,
-    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 1024)]
-    pub password: Option<SecretString>,
-}
-
-/// The caller: a user, or an API key.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Me {
-    User { user: User },
-    ApiKey { api_key: ApiKey },
-}
+use rampart_app::api::accounts::{CreateUser, Me, UpdateUser};
 
 /// Who am I?
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),

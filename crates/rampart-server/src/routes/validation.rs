@@ -5,21 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_core::validation::ValidationRule;
-use rampart_core::{Permission, Timestamp, ValidationRuleId};
-use serde::{Deserialize, Serialize};
+use rampart_core::{Permission, ValidationRuleId};
+use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
 use crate::routes::params::Time;
 use crate::state::AppState;
-use rampart_app::validation::RuleInput;
-
-/// The organisation's rules.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ValidationRuleList)]
-pub struct RuleList {
-    pub items: Vec<ValidationRule>,
-}
+use rampart_app::api::validation::{CountBucket, RuleCounts, RuleInput, RuleList};
 
 /// List rules.
 #[utoipa::path(get, path = "/api/v1/validation-rules", tag = "validation", security(("bearer" = [])),
@@ -107,23 +100,6 @@ pub struct CountParams {
     /// Bucket width in minutes (1–1440) [default: 1].
     #[param(minimum = 1, maximum = 1440)]
     pub bucket_minutes: Option<i64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CountBucket {
-    pub start: Timestamp,
-    pub passed: i64,
-    pub failed: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ValidationRuleCounts)]
-pub struct RuleCounts {
-    pub rule_id: ValidationRuleId,
-    pub passed: i64,
-    pub failed: i64,
-    /// Non-empty buckets, oldest first.
-    pub buckets: Vec<CountBucket>,
 }
 
 /// How many events passed and failed the rule, over time.

@@ -1,0 +1,122 @@
+//! Sign-in, users, API keys and organisations.
+
+use rampart_core::{ApiKey, ApiKeyScope, Organisation, Role, User};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The tokens a login or refresh hands out.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(format = Email)]
+    pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub display_name: Option<String>,
+    pub role: Role,
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
+    pub password: SecretString,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 1024)]
+    pub password: Option<SecretString>,
+}
+
+/// The caller: a user, or an API key.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Me {
+    User { user: User },
+    ApiKey { api_key: ApiKey },
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    #[schema(min_items = 1)]
+    pub scopes: Vec<ApiKeyScope>,
+}
+
+/// A new key with its secret, shown only in this answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+    /// The key to send as `Authorization: Bearer rk_…`; it is not stored and cannot be shown again.
+    pub key: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    pub admin: NewOrgAdmin,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrgAdmin {
+    #[schema(format = Email)]
+    pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub display_name: Option<String>,
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
+    pub password: SecretString,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedOrg {
+    pub organisation: Organisation,
+    pub admin: User,
+}
+
+/// The organisation's settings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrgSettings {
+    /// Days events are kept (the organisation's own value or the default).
+    pub retention_days: i64,
+    /// The organisation's own value; absent when the default applies.
+    pub retention_days_override: Option<i64>,
+    pub default_retention_days: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettingsInput {
+    /// Days to keep events (1–3650); null for the server default.
+    #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
+    pub retention_days: Option<i64>,
+}

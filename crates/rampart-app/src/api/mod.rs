@@ -1,0 +1,11 @@
+//! The API's request and response bodies, in one place: what clients send
+//! and get back, as the OpenAPI document describes them. Services take and
+//! return these; the HTTP edge (de)serialises them and nothing else.
+
+pub mod accounts;
+pub mod audit;
+pub mod events;
+pub mod health;
+pub mod incidents;
+pub mod rules;
+pub mod validation;
