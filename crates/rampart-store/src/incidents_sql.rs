@@ -391,18 +391,18 @@ where
     bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     DB::QueryResult: RowsAffected,
 {
-    use crate::sql_backend::value_rows;
+    // One row: numbered parameters cost SQLite little here.
+    let mut params = crate::sql_backend::Placeholders::new(true);
     let sql = if insert {
         format!(
             "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES {}",
-            value_rows(1, 1, INCIDENT_WIDTH)
+            params.rows(1, INCIDENT_WIDTH)
         )
     } else {
+        let row = params.rows(1, INCIDENT_WIDTH);
+        let (id, org) = (params.next(), params.next());
         format!(
-            "UPDATE incidents SET ({INCIDENT_COLUMNS}) = {} WHERE id = ${} AND org_id = ${}",
-            value_rows(1, 1, INCIDENT_WIDTH),
-            INCIDENT_WIDTH + 1,
-            INCIDENT_WIDTH + 2
+            "UPDATE incidents SET ({INCIDENT_COLUMNS}) = {row} WHERE id = {id} AND org_id = {org}"
         )
     };
     let mut q = bind_incident(sqlx::query(&sql), i);
@@ -445,7 +445,7 @@ where
         use crate::incidents_sql::{
             entities_json, grouping_lookups, ids_json, CLOSED_STATUSES, LOOKUP_CHUNK, WRITE_CHUNK,
         };
-        use crate::sql_backend::value_rows;
+        use crate::sql_backend::Placeholders;
         use rampart_core::alert_grouping::group_alerts;
         if alerts.is_empty() {
             return Ok(Vec::new());
@@ -459,11 +459,13 @@ where
         for (rule_id, keys, since) in grouping_lookups(alerts, window_ms) {
             for chunk in keys.chunks(LOOKUP_CHUNK) {
                 // Rows are locked in id order, the same in every batch.
+                let mut params = Placeholders::new(S::NUMBERED_PARAMETERS);
+                let (org_p, rule_p, since_p) = (params.next(), params.next(), params.next());
+                let keys_p = params.rows(1, chunk.len());
                 let sql = format!(
-                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND rule_id = $2 \
-                     AND status NOT IN {CLOSED_STATUSES} AND last_seen >= $3 \
-                     AND group_key IN {} ORDER BY id{}",
-                    value_rows(4, 1, chunk.len()),
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = {org_p} \
+                     AND rule_id = {rule_p} AND status NOT IN {CLOSED_STATUSES} \
+                     AND last_seen >= {since_p} AND group_key IN {keys_p} ORDER BY id{}",
                     S::LOCK_ROWS
                 );
                 let mut q = sqlx::query(&sql)
@@ -499,7 +501,7 @@ where
                  occurrences = excluded.occurrences, entities = excluded.entities, \
                  event_ids = excluded.event_ids, first_seen = excluded.first_seen, \
                  last_seen = excluded.last_seen, updated_at = excluded.updated_at",
-                value_rows(1, chunk.len(), INCIDENT_WIDTH)
+                Placeholders::new(S::NUMBERED_PARAMETERS).rows(chunk.len(), INCIDENT_WIDTH)
             );
             chunk
                 .iter()
@@ -512,7 +514,7 @@ where
         for chunk in rows.chunks(WRITE_CHUNK) {
             let sql = format!(
                 "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {}",
-                value_rows(1, chunk.len(), 11)
+                Placeholders::new(S::NUMBERED_PARAMETERS).rows(chunk.len(), 11)
             );
             let q = chunk.iter().fold(sqlx::query(&sql), |q, (a, r)| {
                 q.bind(r.alert.to_string())

@@ -28,6 +28,9 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// Ends a `SELECT` of rows the transaction will change: PostgreSQL locks
     /// them (`FOR UPDATE`); SQLite's write lock already excludes writers.
     const LOCK_ROWS: &'static str;
+    /// Whether statements number their parameters (`$1`) rather than
+    /// leaving them anonymous (`?`, bound in order): see [`Placeholders`].
+    const NUMBERED_PARAMETERS: bool;
 
     fn pool(&self) -> &sqlx::Pool<Self::Db>;
     fn migrator(&self) -> &Migrator;
@@ -56,36 +59,63 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
     }
 }
 
-/// `rows` parenthesised lists of `width` numbered parameters, the first
-/// `$first`: `value_rows(3, 2, 2)` is `($3, $4), ($5, $6)`. Both backends
-/// number parameters so.
-pub(crate) fn value_rows(first: usize, rows: usize, width: usize) -> String {
-    use std::fmt::Write as _;
-    let mut sql = String::with_capacity(rows * width * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
+/// Parameter placeholders, written in the order their values are bound:
+/// `$1, $2, …` on PostgreSQL, `?` on SQLite. (sqlx looks up each of
+/// SQLite's named or numbered parameters by its name, and SQLite finds a
+/// parameter's name by scanning the statement's list of them: quadratic in
+/// a batch insert's thousands of values. Anonymous ones are bound in order.)
+pub(crate) struct Placeholders {
+    numbered: bool,
+    bound: usize,
+}
+
+impl Placeholders {
+    pub(crate) fn new(numbered: bool) -> Self {
+        Self { numbered, bound: 0 }
+    }
+
+    /// The next parameter.
+    pub(crate) fn next(&mut self) -> String {
+        self.bound += 1;
+        if self.numbered {
+            format!("${}", self.bound)
+        } else {
+            "?".to_owned()
         }
-        sql.push('(');
-        for column in 0..width {
-            if column > 0 {
+    }
+
+    /// `rows` parenthesised lists of `width` parameters, comma-separated.
+    pub(crate) fn rows(&mut self, rows: usize, width: usize) -> String {
+        let mut sql = String::with_capacity(rows * (width * 5 + 4));
+        for row in 0..rows {
+            if row > 0 {
                 sql.push_str(", ");
             }
-            let _ = write!(sql, "${}", first + row * width + column);
+            sql.push('(');
+            for column in 0..width {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&self.next());
+            }
+            sql.push(')');
         }
-        sql.push(')');
+        sql
     }
-    sql
 }
 
 #[cfg(test)]
 mod tests {
-    use super::value_rows;
+    use super::Placeholders;
 
     #[test]
-    fn value_rows_number_parameters_across_rows() {
-        assert_eq!(value_rows(3, 2, 2), "($3, $4), ($5, $6)");
-        assert_eq!(value_rows(1, 1, 3), "($1, $2, $3)");
-        assert_eq!(value_rows(4, 1, 0), "()");
+    fn placeholders_number_on_postgres_and_stay_anonymous_on_sqlite() {
+        let mut numbered = Placeholders::new(true);
+        assert_eq!(numbered.next(), "$1");
+        assert_eq!(numbered.rows(2, 2), "($2, $3), ($4, $5)");
+        assert_eq!(numbered.next(), "$6");
+        let mut anonymous = Placeholders::new(false);
+        assert_eq!(anonymous.next(), "?");
+        assert_eq!(anonymous.rows(1, 3), "(?, ?, ?)");
     }
 }
