@@ -17,13 +17,18 @@ pub enum Actor {
 }
 
 impl Principal {
-    /// Refuses with 403 unless the role or key scopes grant `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), Error> {
-        let granted = match &self.actor {
+    /// Whether the role or key scopes grant `permission` (pages use it to
+    /// offer only the actions the caller may take).
+    pub fn may(&self, permission: Permission) -> bool {
+        match &self.actor {
             Actor::User { user, .. } => user.role.grants(permission),
             Actor::ApiKey { key } => key.scopes.iter().any(|s| s.grants(permission)),
-        };
-        if granted {
+        }
+    }
+
+    /// Refuses with 403 unless the role or key scopes grant `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), Error> {
+        if self.may(permission) {
             Ok(())
         } else {
             Err(Error::forbidden(format!(

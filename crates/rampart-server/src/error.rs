@@ -209,11 +209,15 @@ impl From<rampart_store::StoreError> for ApiError {
 /// the router, a 413 from a body limit, ...) into one.
 pub async fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
+    // A problem document, or a page of the UI that says what went wrong.
+    let is_document = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if (status.is_client_error() || status.is_server_error()) && !is_document {
         let mut problem = ApiError::from_status(status).into_response();
         if let Some(allow) = response.headers().get(header::ALLOW) {
             problem.headers_mut().insert(header::ALLOW, allow.clone());

@@ -13,6 +13,7 @@ pub mod routes;
 mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod ui;
 
 pub use app::{Application, ShutdownHandle, StartError};
 pub use config::{Config, LogFormat, ServeOptions};

@@ -155,7 +155,7 @@ pub struct FilterParams {
 }
 
 impl FilterParams {
-    fn to_filter(&self) -> EventFilter {
+    pub(crate) fn to_filter(&self) -> EventFilter {
         let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         EventFilter {
             from: self.from.map(|t| t.0),

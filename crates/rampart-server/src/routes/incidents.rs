@@ -40,6 +40,22 @@ pub struct IncidentParams {
     pub cursor: Option<String>,
 }
 
+impl IncidentParams {
+    /// The service's listing these parameters ask for.
+    pub fn into_listing(self) -> Listing {
+        Listing {
+            statuses: self.status.map(|s| s.0).unwrap_or_default(),
+            min_severity: self.min_severity.map(|s| s.0),
+            assignee: self.assignee,
+            rule_id: self.rule_id,
+            text: self.q,
+            sort: self.sort,
+            limit: self.limit,
+            cursor: self.cursor,
+        }
+    }
+}
+
 /// List incidents: filters, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])), params(IncidentParams),
     responses((status = 200, body = Page<IncidentView>), (status = 400, body = Problem)))]
@@ -49,17 +65,12 @@ pub async fn list(
     ApiQuery(params): ApiQuery<IncidentParams>,
 ) -> Result<Json<Page<IncidentView>>, ApiError> {
     principal.require(Permission::Read)?;
-    let listing = Listing {
-        statuses: params.status.map(|s| s.0).unwrap_or_default(),
-        min_severity: params.min_severity.map(|s| s.0),
-        assignee: params.assignee,
-        rule_id: params.rule_id,
-        text: params.q,
-        sort: params.sort,
-        limit: params.limit,
-        cursor: params.cursor,
-    };
-    Ok(Json(state.incidents.list(principal.org_id, listing).await?))
+    Ok(Json(
+        state
+            .incidents
+            .list(principal.org_id, params.into_listing())
+            .await?,
+    ))
 }
 
 /// Open an incident by hand.

@@ -9,4 +9,5 @@ mod events;
 mod helpers;
 mod operations;
 mod security;
+mod ui;
 mod validation;

@@ -1,0 +1,80 @@
+//! The frame of every page: head, navigation, who is signed in, and the
+//! shared pieces pages are made of (time, severity, status). Every value
+//! goes through maud, which escapes it.
+
+use maud::{html, Markup, DOCTYPE};
+use rampart_core::{IncidentStatus, Timestamp};
+
+use super::assets;
+use super::session::Session;
+
+/// Which section of the navigation a page belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Incidents,
+    Events,
+    None,
+}
+
+pub fn page(title: &str, session: Option<&Session>, section: Section, body: Markup) -> Markup {
+    let nav = [
+        (Section::Incidents, "/incidents", "Incidents"),
+        (Section::Events, "/events", "Events"),
+    ];
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Rampart" }
+                link rel="stylesheet" href={ "/static/" (assets::css_name()) };
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "Rampart" }
+                    @if let Some(session) = session {
+                        nav aria-label="Sections" {
+                            @for (s, href, label) in nav {
+                                a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
+                            }
+                        }
+                        form.signout method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            span.who { (session.who()) }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A time as UTC text, with the machine-readable value.
+pub fn time(ts: Timestamp) -> Markup {
+    let text = ts.to_string();
+    html! { time datetime=(text) { (text.replace('T', " ").trim_end_matches('Z')) } }
+}
+
+/// A severity (1 informational … 5 critical) as a labelled badge.
+pub fn severity(level: u8) -> Markup {
+    let name = match level {
+        0 | 1 => "info",
+        2 => "low",
+        3 => "medium",
+        4 => "high",
+        _ => "critical",
+    };
+    html! { span class={ "sev sev-" (name) } title={ "severity " (level) } { (name) } }
+}
+
+pub fn status(status: IncidentStatus) -> Markup {
+    html! { span class={ "status status-" (status.as_str()) } { (status.as_str().replace('_', " ")) } }
+}
+
+/// A problem shown on a page (the API's detail text).
+pub fn problem(detail: &str) -> Markup {
+    html! { p.problem role="alert" { (detail) } }
+}

@@ -1,0 +1,36 @@
+//! The web UI: server-rendered pages (maud) on the same services as the
+//! API, behind cookie sessions with CSRF tokens and a strict
+//! Content-Security-Policy. Pages hold no JavaScript: links and forms.
+
+mod assets;
+mod cookies;
+mod layout;
+mod pages;
+mod security;
+mod session;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The UI's routes, at the root beside `/api/v1`.
+pub fn router(state: AppState) -> Router<AppState> {
+    let signed_in = Router::new()
+        .route("/", get(|| async { Redirect::to("/incidents") }))
+        .route("/incidents", get(pages::incidents::list))
+        .route("/incidents/{id}", get(pages::incidents::show))
+        .route("/incidents/{id}/status", post(pages::incidents::set_status))
+        .route("/incidents/{id}/comments", post(pages::incidents::comment))
+        .route("/events", get(pages::events::search))
+        .route("/events/{id}", get(pages::events::show))
+        .route("/logout", post(pages::login::logout))
+        .layer(from_fn_with_state(state, session::require_session));
+    Router::new()
+        .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/static/{file}", get(assets::serve))
+        .merge(signed_in)
+        .layer(from_fn(security::headers))
+}

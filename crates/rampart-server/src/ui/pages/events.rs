@@ -1,0 +1,240 @@
+//! Events: the search of `GET /api/v1/events` as a form, a results table
+//! with keyset paging, and one event with all its fields.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use maud::{html, Markup};
+use rampart_app::api::events::EventPage;
+use rampart_core::{EventId, Permission};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::super::layout::{self, Section};
+use super::super::session::Session;
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, PathId};
+use crate::routes::events::{FilterParams, SearchParams};
+use crate::state::AppState;
+
+/// The filter form's fields as sent, to show them again and to page on.
+#[derive(Deserialize, Default)]
+struct Chosen {
+    q: Option<String>,
+    source_ip: Option<String>,
+    destination_ip: Option<String>,
+    host: Option<String>,
+    user: Option<String>,
+    category: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    min_severity: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl Chosen {
+    fn pairs(&self) -> [(&'static str, &Option<String>); 11] {
+        [
+            ("q", &self.q),
+            ("source_ip", &self.source_ip),
+            ("destination_ip", &self.destination_ip),
+            ("host", &self.host),
+            ("user", &self.user),
+            ("category", &self.category),
+            ("action", &self.action),
+            ("outcome", &self.outcome),
+            ("min_severity", &self.min_severity),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+    }
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    filter: Result<ApiQuery<FilterParams>, ApiError>,
+    params: Result<ApiQuery<SearchParams>, ApiError>,
+) -> Response {
+    let chosen: Chosen = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let page = match (filter, params) {
+        (Ok(ApiQuery(filter)), Ok(ApiQuery(params))) => {
+            match session.principal.require(Permission::Read) {
+                Ok(()) => {
+                    let limit = params.limit.map_or(100, |l| l.0);
+                    state
+                        .events
+                        .search(
+                            session.principal.org_id,
+                            &filter.to_filter(),
+                            limit,
+                            params.cursor.as_deref(),
+                        )
+                        .await
+                }
+                Err(error) => Err(error),
+            }
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error.error),
+    };
+    let body = html! {
+        h1 { "Events" }
+        (form(&chosen))
+        @match &page {
+            Ok(page) => (event_table(page, &chosen)),
+            Err(error) => (layout::problem(&match &error.field {
+                Some(field) => format!("{} ({field})", error.detail),
+                None => error.detail.clone(),
+            })),
+        }
+    };
+    Html(layout::page("Events", Some(&session), Section::Events, body).into_string())
+        .into_response()
+}
+
+fn form(chosen: &Chosen) -> Markup {
+    let text = |value: &Option<String>| value.clone();
+    html! {
+        form.filters method="get" action="/events" role="search" {
+            label for="q" { "Text" }
+            input #q type="search" name="q" value=[text(&chosen.q)];
+            label for="source_ip" { "Source address or CIDR" }
+            input #source_ip name="source_ip" placeholder="10.0.0.0/8" value=[text(&chosen.source_ip)];
+            label for="destination_ip" { "Destination address or CIDR" }
+            input #destination_ip name="destination_ip" value=[text(&chosen.destination_ip)];
+            label for="host" { "Host" }
+            input #host name="host" value=[text(&chosen.host)];
+            label for="user" { "User" }
+            input #user name="user" value=[text(&chosen.user)];
+            label for="outcome" { "Outcome" }
+            input #outcome name="outcome" placeholder="failure" value=[text(&chosen.outcome)];
+            label for="from" { "From" }
+            input #from name="from" placeholder="2026-12-01T00:00:00Z or now-1h" value=[text(&chosen.from)];
+            label for="to" { "To" }
+            input #to name="to" value=[text(&chosen.to)];
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+/// A well-known field of an event view as text.
+fn field<'v>(event: &'v Value, name: &str) -> &'v str {
+    event.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+fn event_table(page: &EventPage, chosen: &Chosen) -> Markup {
+    html! {
+        @if page.items.is_empty() {
+            div.empty {
+                p { "No events match." }
+                p { "Send events with the API, for example:" }
+                pre { "curl -H 'Authorization: Bearer rk_…' -H 'Content-Type: application/json' \\\n  -d '{\"message\":\"hello\"}' http://127.0.0.1:8080/api/v1/events" }
+            }
+        } @else {
+            table {
+                thead { tr { th { "Time" } th { "Severity" } th { "Category / action / outcome" } th { "Source" } th { "Host" } th { "User" } th { "Message" } } }
+                tbody {
+                    @for event in &page.items {
+                        tr {
+                            td { a href={ "/events/" (field(event, "id")) } { (field(event, "@timestamp").replace('T', " ").trim_end_matches('Z')) } }
+                            td { @if let Some(level) = event.get("event.severity").and_then(Value::as_u64) { (layout::severity(u8::try_from(level).unwrap_or(u8::MAX))) } }
+                            td { (field(event, "event.category")) " / " (field(event, "event.action")) " / " (field(event, "event.outcome")) }
+                            td { (filter_link("source_ip", field(event, "source.ip"))) }
+                            td { (filter_link("host", field(event, "host.name"))) }
+                            td { (filter_link("user", field(event, "user.name"))) }
+                            td.message { (field(event, "message")) }
+                        }
+                    }
+                }
+            }
+            @if let Some(cursor) = &page.next_cursor {
+                p.paging { a rel="next" href=(next_page(chosen, cursor)) { "Older events →" } }
+            }
+        }
+    }
+}
+
+/// A value that filters the search by itself when clicked.
+fn filter_link(name: &str, value: &str) -> Markup {
+    html! {
+        @if !value.is_empty() {
+            a href={ "/events?" (name) "=" (form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()) } { (value) }
+        }
+    }
+}
+
+fn next_page(chosen: &Chosen, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in chosen.pairs() {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("/events?{}", query.finish())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    id: Result<PathId<EventId>, ApiError>,
+) -> Response {
+    let event = match id {
+        Ok(PathId(id)) => match session.principal.require(Permission::Read) {
+            Ok(()) => state.events.get(session.principal.org_id, id).await,
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error.error),
+    };
+    match event {
+        Ok(event) => {
+            let body = html! {
+                p.crumbs { a href="/events" { "← Events" } }
+                h1 { "Event " (field(&event, "id")) }
+                (fields_table(&event))
+            };
+            Html(layout::page("Event", Some(&session), Section::Events, body).into_string())
+                .into_response()
+        }
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+/// Every field of an event, nested objects flattened to dotted names.
+fn fields_table(event: &Value) -> Markup {
+    let mut rows = Vec::new();
+    flatten("", event, &mut rows);
+    html! {
+        table.fields {
+            thead { tr { th { "Field" } th { "Value" } } }
+            tbody {
+                @for (name, value) in &rows {
+                    tr { th scope="row" { (name) } td { (value) } }
+                }
+            }
+        }
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, rows: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let name = match prefix {
+                    "" => key.clone(),
+                    // The stored remainder is shown under its own names.
+                    "fields" => key.clone(),
+                    _ => format!("{prefix}.{key}"),
+                };
+                flatten(&name, value, rows);
+            }
+        }
+        Value::String(text) => rows.push((prefix.to_owned(), text.clone())),
+        other => rows.push((prefix.to_owned(), other.to_string())),
+    }
+}

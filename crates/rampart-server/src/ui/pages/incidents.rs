@@ -1,0 +1,325 @@
+//! Incidents: the list with filters and paging, and one incident with its
+//! entities, alerts and comments; status changes and comments by form.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use maud::{html, Markup};
+use rampart_app::api::incidents::{IncidentChange, IncidentDetail, IncidentView};
+use rampart_app::paging::Page;
+use rampart_core::{Entities, IncidentId, IncidentStatus, Permission};
+use serde::Deserialize;
+
+use super::super::layout::{self, Section};
+use super::super::session::{self, Session};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, PathId};
+use crate::routes::incidents::IncidentParams;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    csrf: String,
+    body: String,
+}
+
+/// What the filter form shows as chosen, from the query string as sent.
+#[derive(Deserialize, Default)]
+struct Chosen {
+    status: Option<String>,
+    min_severity: Option<String>,
+    q: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    params: Result<ApiQuery<IncidentParams>, ApiError>,
+) -> Response {
+    let chosen: Chosen = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let page = match params {
+        Ok(ApiQuery(params)) => {
+            if let Err(error) = session.principal.require(Permission::Read) {
+                return super::error_page(&session, error);
+            }
+            state
+                .incidents
+                .list(session.principal.org_id, params.into_listing())
+                .await
+        }
+        Err(error) => Err(error.error),
+    };
+    let body = html! {
+        h1 { "Incidents" }
+        (filters(&chosen))
+        @match &page {
+            Ok(page) => (incident_table(page, &chosen)),
+            Err(error) => (layout::problem(&error.detail)),
+        }
+    };
+    Html(layout::page("Incidents", Some(&session), Section::Incidents, body).into_string())
+        .into_response()
+}
+
+fn filters(chosen: &Chosen) -> Markup {
+    let status = chosen.status.as_deref().unwrap_or("");
+    let severity = chosen.min_severity.as_deref().unwrap_or("");
+    html! {
+        form.filters method="get" action="/incidents" role="search" {
+            label for="status" { "Status" }
+            select #status name="status" {
+                option value="" selected[status.is_empty()] { "Any" }
+                option value="open,acknowledged,investigating" selected[status == "open,acknowledged,investigating"] { "Not closed" }
+                @for s in IncidentStatus::ALL {
+                    option value=(s.as_str()) selected[status == s.as_str()] { (s.as_str().replace('_', " ")) }
+                }
+            }
+            label for="min_severity" { "Severity at least" }
+            select #min_severity name="min_severity" {
+                option value="" selected[severity.is_empty()] { "Any" }
+                @for (value, name) in [("2", "low"), ("3", "medium"), ("4", "high"), ("5", "critical")] {
+                    option value=(value) selected[severity == value] { (name) }
+                }
+            }
+            label for="q" { "Title contains" }
+            input #q type="search" name="q" value=[chosen.q.as_deref()];
+            button type="submit" { "Filter" }
+        }
+    }
+}
+
+fn incident_table(page: &Page<IncidentView>, chosen: &Chosen) -> Markup {
+    html! {
+        @if page.items.is_empty() {
+            div.empty {
+                p { "No incidents match. Incidents open when detection rules fire on ingested events, or by hand through the API." }
+                p { "Send your first events:" }
+                pre { "curl -H 'Authorization: Bearer rk_…' -H 'Content-Type: application/x-ndjson' \\\n  --data-binary @events.ndjson http://127.0.0.1:8080/api/v1/events" }
+            }
+        } @else {
+            table {
+                thead { tr { th { "Severity" } th { "Title" } th { "Status" } th.num { "Alerts" } th { "Last seen" } } }
+                tbody {
+                    @for incident in &page.items {
+                        tr {
+                            td { (layout::severity(incident.severity)) }
+                            td { a href={ "/incidents/" (incident.id) } { (incident.title) } }
+                            td { (layout::status(incident.status)) }
+                            td.num { (incident.occurrences) }
+                            td { (layout::time(incident.last_seen)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(cursor) = &page.next_cursor {
+                p.paging { a rel="next" href=(next_page(chosen, cursor)) { "Older incidents →" } }
+            }
+        }
+    }
+}
+
+fn next_page(chosen: &Chosen, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("status", &chosen.status),
+        ("min_severity", &chosen.min_severity),
+        ("q", &chosen.q),
+    ] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("/incidents?{}", query.finish())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    id: Result<PathId<IncidentId>, ApiError>,
+) -> Response {
+    let detail = match id {
+        Ok(PathId(id)) => match session.principal.require(Permission::Read) {
+            Ok(()) => state.incidents.get(session.principal.org_id, id).await,
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error.error),
+    };
+    match detail {
+        Ok(detail) => {
+            let title = detail.incident.title.clone();
+            let body = incident_page(&detail, &session);
+            Html(layout::page(&title, Some(&session), Section::Incidents, body).into_string())
+                .into_response()
+        }
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+fn incident_page(detail: &IncidentDetail, session: &Session) -> Markup {
+    let incident = &detail.incident;
+    let may_change = session.principal.may(Permission::Analyse);
+    html! {
+        p.crumbs { a href="/incidents" { "← Incidents" } }
+        h1 { (incident.title) }
+        dl.facts {
+            dt { "Severity" } dd { (layout::severity(incident.severity)) }
+            dt { "Status" } dd { (layout::status(incident.status)) }
+            dt { "Alerts" } dd { (incident.occurrences) }
+            dt { "Escalation" } dd { (incident.escalation) }
+            dt { "Assignee" } dd { @match incident.assignee { Some(a) => (a), None => "nobody" } }
+            dt { "Rule" } dd { (incident.rule_id.as_deref().unwrap_or("—")) }
+            dt { "Group" } dd { (incident.group_key.as_deref().unwrap_or("—")) }
+            dt { "First seen" } dd { (layout::time(incident.first_seen)) }
+            dt { "Last seen" } dd { (layout::time(incident.last_seen)) }
+            dt { "Opened by" } dd { (incident.created_by) }
+        }
+        @if let Some(description) = &incident.description { p.description { (description) } }
+        (entities(&incident.entities))
+        @if may_change {
+            form.inline method="post" action={ "/incidents/" (incident.id) "/status" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="status" { "Move to" }
+                select #status name="status" {
+                    @for next in IncidentStatus::ALL.into_iter().filter(|n| *n != incident.status && incident.status.can_move_to(*n)) {
+                        option value=(next.as_str()) { (next.as_str().replace('_', " ")) }
+                    }
+                }
+                button type="submit" { "Change status" }
+            }
+        }
+        h2 { "Alerts" }
+        @if detail.alerts.is_empty() { p { "No alerts: opened by hand." } } @else {
+            table {
+                thead { tr { th { "When" } th { "Rule" } th { "Severity" } th { "Events" } } }
+                tbody {
+                    @for alert in &detail.alerts {
+                        tr {
+                            td { (layout::time(alert.ts)) }
+                            td { (alert.rule_title) }
+                            td { (layout::severity(alert.severity)) }
+                            td {
+                                @for id in &alert.event_ids {
+                                    a.event href={ "/events/" (id) } { (id) } " "
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Comments" }
+        @for comment in &detail.comments {
+            article.comment {
+                header { strong { (comment.author) } " · " (layout::time(comment.created_at)) }
+                p { (comment.body) }
+            }
+        }
+        @if detail.comments.is_empty() { p { "No comments yet." } }
+        @if may_change {
+            form method="post" action={ "/incidents/" (incident.id) "/comments" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="body" { "Add a comment" }
+                textarea #body name="body" rows="3" maxlength="10000" required {}
+                button type="submit" { "Comment" }
+            }
+        }
+    }
+}
+
+fn entities(entities: &Entities) -> Markup {
+    html! {
+        @if !entities.is_empty() {
+            h2 { "Entities" }
+            dl.facts {
+                @if !entities.ips.is_empty() {
+                    dt { "Addresses" }
+                    dd { @for ip in &entities.ips { a href={ "/events?source_ip=" (encode(ip)) } { (ip) } " " } }
+                }
+                @if !entities.users.is_empty() {
+                    dt { "Users" }
+                    dd { @for user in &entities.users { a href={ "/events?user=" (encode(user)) } { (user) } " " } }
+                }
+                @if !entities.hosts.is_empty() {
+                    dt { "Hosts" }
+                    dd { @for host in &entities.hosts { a href={ "/events?host=" (encode(host)) } { (host) } " " } }
+                }
+            }
+        }
+    }
+}
+
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    id: Result<PathId<IncidentId>, ApiError>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    if !session::csrf_ok(&headers, &form.csrf) {
+        return super::csrf_refused(&session);
+    }
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let id = match id {
+        Ok(PathId(id)) => id,
+        Err(error) => return super::error_page(&session, error),
+    };
+    let Some(status) = IncidentStatus::parse(&form.status) else {
+        return super::error_page(
+            &session,
+            rampart_core::Error::invalid_field("status", "not an incident status"),
+        );
+    };
+    let change = IncidentChange {
+        status: Some(status),
+        ..IncidentChange::default()
+    };
+    match state.incidents.update(&session.principal, id, change).await {
+        Ok(_) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    id: Result<PathId<IncidentId>, ApiError>,
+    Form(form): Form<CommentForm>,
+) -> Response {
+    if !session::csrf_ok(&headers, &form.csrf) {
+        return super::csrf_refused(&session);
+    }
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let id = match id {
+        Ok(PathId(id)) => id,
+        Err(error) => return super::error_page(&session, error),
+    };
+    match state
+        .incidents
+        .comment(&session.principal, id, &form.body)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Err(error) => super::error_page(&session, error),
+    }
+}

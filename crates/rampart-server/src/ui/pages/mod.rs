@@ -1,0 +1,53 @@
+//! The UI's pages, one module per section; each handler extracts, calls
+//! one service and renders.
+
+pub mod events;
+pub mod incidents;
+pub mod login;
+
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+
+use super::layout::{self, Section};
+use super::session::Session;
+use crate::error::ApiError;
+
+/// A page saying what went wrong, with the status the API would answer.
+/// Causes of internal errors are logged, never shown.
+pub fn error_page(session: &Session, error: impl Into<ApiError>) -> Response {
+    let error: ApiError = error.into();
+    let detail = if error.status.is_server_error() {
+        tracing::error!(code = error.error.code, detail = %error.error.detail, "a page failed");
+        "Something went wrong on the server; its log has the details.".to_owned()
+    } else {
+        match &error.error.field {
+            Some(field) => format!("{} ({field})", error.error.detail),
+            None => error.error.detail.clone(),
+        }
+    };
+    let title = error
+        .status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .to_owned();
+    let body = html! {
+        h1 { (title) }
+        (layout::problem(&detail))
+        p { a href="/" { "Home" } }
+    };
+    (
+        error.status,
+        Html(layout::page(&title, Some(session), Section::None, body).into_string()),
+    )
+        .into_response()
+}
+
+/// 403 for a form whose CSRF token is not this browser's.
+pub fn csrf_refused(session: &Session) -> Response {
+    error_page(
+        session,
+        ApiError::from(rampart_core::Error::forbidden(
+            "the form has expired or did not come from this site; reload the page and try again",
+        )),
+    )
+}

@@ -1,0 +1,325 @@
+//! The web UI over HTTP, as a browser without JavaScript uses it: cookie
+//! sessions, CSRF tokens on forms, security headers, escaping, roles and
+//! tenancy. (Chromium drives the same pages in `browser.rs`.)
+
+use std::collections::HashMap;
+
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+/// A cookie-keeping client that does not follow redirects.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub csp: Option<String>,
+    pub html: String,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            app,
+            client,
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header(COOKIE, cookie.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(attributes.contains("HttpOnly"), "{text}");
+            assert!(attributes.contains("SameSite=Strict"), "{text}");
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+        };
+        Page {
+            status: response.status(),
+            location: header(LOCATION),
+            csp: header(CONTENT_SECURITY_POLICY),
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.app.base));
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .form(form);
+        self.send(request).await
+    }
+
+    pub fn csrf(&self) -> String {
+        self.cookies
+            .get("rampart_csrf")
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.get("/login").await;
+        let csrf = self.csrf();
+        self.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("next", "/incidents"),
+            ],
+        )
+        .await
+    }
+}
+
+async fn manual_incident(app: &TestApp, token: &str, title: &str) -> String {
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            Some(token),
+            json!({"title": title, "severity": "high", "entities": {"users": ["<b>bob</b>"]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn pages_need_a_session_and_carry_security_headers(app: &TestApp) {
+    let mut browser = Browser::new(app);
+    let page = browser.get("/incidents?status=open").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/login?next=%2Fincidents%3Fstatus%3Dopen")
+    );
+    let login = browser.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let csp = login.csp.unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!login.html.contains("<script"), "pages hold no scripts");
+    // An API key is not a browser session.
+    let admin = app.admin_token().await;
+    let (_, key) = app.api_key(&admin, &["read"]).await;
+    let mut with_key = Browser::new(app);
+    with_key.cookies.insert("rampart_access".into(), key);
+    assert_eq!(
+        with_key.get("/incidents").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn signing_in_needs_the_form_token_and_the_right_password(app: &TestApp) {
+    let mut browser = Browser::new(app);
+    browser.get("/login").await;
+    let forged = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", "0000"),
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let wrong = browser.sign_in(ADMIN_EMAIL, "not-the-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("Wrong e-mail or password."));
+    let ok = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.html);
+    assert_eq!(ok.location.as_deref(), Some("/incidents"));
+    let list = browser.get("/incidents").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.html.contains("No incidents match"),
+        "the empty state says what to do"
+    );
+    // Signing out ends the session on the server: the old cookies no
+    // longer open a page.
+    let kept = browser.cookies.clone();
+    let csrf = browser.csrf();
+    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    let mut replay = Browser::new(app);
+    replay.cookies = kept;
+    replay.cookies.remove("rampart_refresh");
+    assert_eq!(replay.get("/incidents").await.status, StatusCode::SEE_OTHER);
+}
+
+async fn incidents_are_worked_by_form_with_roles_and_tenancy(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let id = manual_incident(app, &admin, "<script>alert(1)</script> on host").await;
+    let mut analyst = Browser::new(app);
+    assert_eq!(
+        analyst.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = analyst.get(&format!("/incidents/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .html
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt; on host"));
+    assert!(!page.html.contains("<script>alert(1)"));
+    assert!(page.html.contains("&lt;b&gt;bob&lt;/b&gt;"));
+    // Only the workflow's next states are offered.
+    assert!(page.html.contains("value=\"acknowledged\""));
+    assert!(!page.html.contains("<option value=\"open\""));
+    let csrf = analyst.csrf();
+    let forged = analyst
+        .post(
+            &format!("/incidents/{id}/status"),
+            &[("csrf", "bad"), ("status", "acknowledged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let moved = analyst
+        .post(
+            &format!("/incidents/{id}/status"),
+            &[("csrf", &csrf), ("status", "acknowledged")],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    let commented = analyst
+        .post(
+            &format!("/incidents/{id}/comments"),
+            &[("csrf", &csrf), ("body", "<i>looking</i>")],
+        )
+        .await;
+    assert_eq!(commented.status, StatusCode::SEE_OTHER);
+    let page = analyst.get(&format!("/incidents/{id}")).await;
+    assert!(page.html.contains("status-acknowledged"));
+    assert!(page.html.contains("&lt;i&gt;looking&lt;/i&gt;"));
+
+    // A viewer sees no write actions, and a forged change is refused.
+    app.create_user(&admin, "viewer@localhost", "viewer").await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("viewer@localhost", "user-password-123")
+        .await;
+    let page = viewer.get(&format!("/incidents/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.html.contains("Change status") && !page.html.contains("Add a comment"));
+    let csrf = viewer.csrf();
+    let refused = viewer
+        .post(
+            &format!("/incidents/{id}/status"),
+            &[("csrf", &csrf), ("status", "resolved")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Another organisation's admin cannot see it.
+    let other = app.second_org("otherui").await;
+    let other_user = app
+        .create_user(&other, "other-analyst@localhost", "analyst")
+        .await;
+    assert!(!other_user.is_empty());
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("other-analyst@localhost", "user-password-123")
+        .await;
+    assert_eq!(
+        outsider.get(&format!("/incidents/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!outsider.get("/incidents").await.html.contains("on host"));
+}
+
+async fn event_search_filters_by_cidr_and_escapes_values(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let events = "{\"user\":{\"name\":\"<img src=x onerror=alert(1)>\"},\"source\":{\"ip\":\"203.0.113.9\"},\"message\":\"first\"}\n\
+                  {\"source\":{\"ip\":\"198.51.100.7\"},\"message\":\"second\"}\n";
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            events.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = browser.get("/events?source_ip=203.0.113.0%2F24").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("first") && !page.html.contains("second"));
+    assert!(page.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!page.html.contains("<img src=x"));
+    let bad = browser.get("/events?source_ip=not-an-address").await;
+    assert!(
+        bad.html.contains("source_ip"),
+        "the problem names the field"
+    );
+    let id = page
+        .html
+        .split("href=\"/events/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let event = browser.get(&format!("/events/{id}")).await;
+    assert_eq!(event.status, StatusCode::OK);
+    assert!(event.html.contains("203.0.113.9"));
+    // Another organisation cannot open it.
+    let other = app.second_org("otherevents").await;
+    app.create_user(&other, "other-viewer@localhost", "viewer")
+        .await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("other-viewer@localhost", "user-password-123")
+        .await;
+    assert_eq!(
+        outsider.get(&format!("/events/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!outsider.get("/events").await.html.contains("203.0.113.9"));
+}
+
+crate::on_every_backend!(
+    pages_need_a_session_and_carry_security_headers,
+    signing_in_needs_the_form_token_and_the_right_password,
+    incidents_are_worked_by_form_with_roles_and_tenancy,
+    event_search_filters_by_cidr_and_escapes_values,
+);
