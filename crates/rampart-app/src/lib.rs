@@ -53,6 +53,8 @@ pub struct Services {
     pub incidents: Incidents,
     pub rules: Rules,
     pub validation_rules: ValidationRules,
+    /// The node's clock (pages turn "the last hour" into times with it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Services {
@@ -80,8 +82,13 @@ impl Services {
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             rules: Rules::new(store.clone(), clock.clone(), detection, audit.clone()),
-            validation_rules: ValidationRules::new(store, clock, ingest.validation().clone()),
+            validation_rules: ValidationRules::new(
+                store,
+                clock.clone(),
+                ingest.validation().clone(),
+            ),
             audit,
+            clock,
         })
     }
 }

@@ -287,6 +287,13 @@ async fn event_search_filters_by_cidr_and_escapes_values(app: &TestApp) {
     assert!(page.html.contains("first") && !page.html.contains("second"));
     assert!(page.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!page.html.contains("<img src=x"));
+    // A preset range ends now; a custom one may hold nothing.
+    let recent = browser.get("/events?range=15m&source_ip=203.0.113.9").await;
+    assert!(recent.html.contains("first"));
+    let old = browser
+        .get("/events?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z")
+        .await;
+    assert!(old.html.contains("No events match."));
     let bad = browser.get("/events?source_ip=not-an-address").await;
     assert!(
         bad.html.contains("source_ip"),

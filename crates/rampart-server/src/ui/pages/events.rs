@@ -31,11 +31,22 @@ struct Chosen {
     min_severity: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// A preset range ending now, used when `from` is not given.
+    range: Option<String>,
 }
 
+/// The preset ranges: their query value, label and length.
+const RANGES: [(&str, &str, i64); 4] = [
+    ("15m", "Last 15 minutes", 15 * 60_000),
+    ("1h", "Last hour", 3_600_000),
+    ("24h", "Last 24 hours", 86_400_000),
+    ("7d", "Last 7 days", 7 * 86_400_000),
+];
+
 impl Chosen {
-    fn pairs(&self) -> [(&'static str, &Option<String>); 11] {
+    fn pairs(&self) -> [(&'static str, &Option<String>); 12] {
         [
+            ("range", &self.range),
             ("q", &self.q),
             ("source_ip", &self.source_ip),
             ("destination_ip", &self.destination_ip),
@@ -67,11 +78,21 @@ pub async fn search(
             match session.principal.require(Permission::Read) {
                 Ok(()) => {
                     let limit = params.limit.map_or(100, |l| l.0);
+                    let mut filter = filter.to_filter();
+                    if filter.from.is_none() {
+                        let preset = RANGES
+                            .iter()
+                            .find(|(value, _, _)| chosen.range.as_deref() == Some(*value));
+                        if let Some((_, _, length)) = preset {
+                            let now = state.clock.now();
+                            filter.from = Some(rampart_core::Timestamp(now.0 - length));
+                        }
+                    }
                     state
                         .events
                         .search(
                             session.principal.org_id,
-                            &filter.to_filter(),
+                            &filter,
                             limit,
                             params.cursor.as_deref(),
                         )
@@ -101,22 +122,23 @@ fn form(chosen: &Chosen) -> Markup {
     let text = |value: &Option<String>| value.clone();
     html! {
         form.filters method="get" action="/events" role="search" {
-            label for="q" { "Text" }
-            input #q type="search" name="q" value=[text(&chosen.q)];
-            label for="source_ip" { "Source address or CIDR" }
-            input #source_ip name="source_ip" placeholder="10.0.0.0/8" value=[text(&chosen.source_ip)];
-            label for="destination_ip" { "Destination address or CIDR" }
-            input #destination_ip name="destination_ip" value=[text(&chosen.destination_ip)];
-            label for="host" { "Host" }
-            input #host name="host" value=[text(&chosen.host)];
-            label for="user" { "User" }
-            input #user name="user" value=[text(&chosen.user)];
-            label for="outcome" { "Outcome" }
-            input #outcome name="outcome" placeholder="failure" value=[text(&chosen.outcome)];
-            label for="from" { "From" }
-            input #from name="from" placeholder="2026-12-01T00:00:00Z or now-1h" value=[text(&chosen.from)];
-            label for="to" { "To" }
-            input #to name="to" value=[text(&chosen.to)];
+            div.field { label for="q" { "Text" } input #q type="search" name="q" value=[text(&chosen.q)]; }
+            div.field { label for="source_ip" { "Source address or CIDR" } input #source_ip name="source_ip" placeholder="10.0.0.0/8" value=[text(&chosen.source_ip)]; }
+            div.field { label for="destination_ip" { "Destination address or CIDR" } input #destination_ip name="destination_ip" value=[text(&chosen.destination_ip)]; }
+            div.field { label for="host" { "Host" } input #host name="host" value=[text(&chosen.host)]; }
+            div.field { label for="user" { "User" } input #user name="user" value=[text(&chosen.user)]; }
+            div.field { label for="outcome" { "Outcome" } input #outcome name="outcome" placeholder="failure" value=[text(&chosen.outcome)]; }
+            div.field {
+                label for="range" { "Time" }
+                select #range name="range" {
+                    option value="" selected[chosen.range.is_none()] { "Any time" }
+                    @for (value, label, _) in RANGES {
+                        option value=(value) selected[chosen.range.as_deref() == Some(value)] { (label) }
+                    }
+                }
+            }
+            div.field { label for="from" { "From (custom)" } input #from name="from" placeholder="2026-12-01T00:00:00Z" value=[text(&chosen.from)]; }
+            div.field { label for="to" { "To" } input #to name="to" value=[text(&chosen.to)]; }
             button type="submit" { "Search" }
         }
     }

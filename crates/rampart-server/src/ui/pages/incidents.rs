@@ -77,6 +77,7 @@ fn filters(chosen: &Chosen) -> Markup {
     let severity = chosen.min_severity.as_deref().unwrap_or("");
     html! {
         form.filters method="get" action="/incidents" role="search" {
+            div.field {
             label for="status" { "Status" }
             select #status name="status" {
                 option value="" selected[status.is_empty()] { "Any" }
@@ -85,6 +86,8 @@ fn filters(chosen: &Chosen) -> Markup {
                     option value=(s.as_str()) selected[status == s.as_str()] { (s.as_str().replace('_', " ")) }
                 }
             }
+            }
+            div.field {
             label for="min_severity" { "Severity at least" }
             select #min_severity name="min_severity" {
                 option value="" selected[severity.is_empty()] { "Any" }
@@ -92,8 +95,11 @@ fn filters(chosen: &Chosen) -> Markup {
                     option value=(value) selected[severity == value] { (name) }
                 }
             }
-            label for="q" { "Title contains" }
-            input #q type="search" name="q" value=[chosen.q.as_deref()];
+            }
+            div.field {
+                label for="q" { "Title contains" }
+                input #q type="search" name="q" value=[chosen.q.as_deref()];
+            }
             button type="submit" { "Filter" }
         }
     }

@@ -1,0 +1,274 @@
+//! The web UI in a real browser: headless Chromium, driven over WebDriver
+//! (chromedriver), against the real server. Without `chromedriver` on the
+//! PATH the tests print a notice and pass, unless RAMPART_REQUIRE_BROWSER is
+//! set (as `.ci/run` sets it, after installing Chromium). Screenshots of
+//! the main pages go to `target/ui-screenshots/<backend>/`.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+/// A running chromedriver, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Option<Driver> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = match Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(
+                std::env::var_os("RAMPART_REQUIRE_BROWSER").is_none(),
+                "RAMPART_REQUIRE_BROWSER is set but chromedriver cannot start: {error}"
+            );
+            eprintln!("notice: chromedriver not found; browser tests skipped (apt-get install chromium chromium-driver)");
+            return None;
+        }
+    };
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut options = json!({
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage", "--window-size=1280,900"]
+    });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+async fn screenshot(client: &Client, backend: &str, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/ui-screenshots")
+        .join(backend);
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits (up to 10 s, as a page loads after a click) until the first
+/// element matching `css` reads `expected`; returns what it last read.
+async fn wait_text(client: &Client, css: &str, expected: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if text == expected {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// Waits until the page's path is `path`.
+async fn wait_path(client: &Client, path: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(url) = client.current_url().await {
+            last = url.path().to_owned();
+            if last == path {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let admin = app.admin_token().await;
+    let events = "{\"user\":{\"name\":\"<img src=x onerror=alert(1)>\"},\"source\":{\"ip\":\"203.0.113.9\"},\"host\":{\"name\":\"bastion-1\"},\"event\":{\"category\":\"authentication\",\"action\":\"ssh_login\",\"outcome\":\"failure\"},\"message\":\"Failed password for <script>alert(2)</script>\"}\n";
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            events.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            Some(&admin),
+            json!({"title": "SSH brute force on <b>bastion-1</b>", "severity": "high",
+                   "entities": {"ips": ["203.0.113.9"], "hosts": ["bastion-1"]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/", app.base)).await.unwrap();
+    assert!(client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/login"));
+    screenshot(&client, backend, "login").await;
+    client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_EMAIL)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("section.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(wait_path(&client, "/incidents").await, "/incidents");
+    screenshot(&client, backend, "incidents").await;
+
+    // The incident: the title's markup is text; change its status, comment.
+    let link = client.find(Locator::Css("tbody td a")).await.unwrap();
+    assert_eq!(
+        link.text().await.unwrap(),
+        "SSH brute force on <b>bastion-1</b>"
+    );
+    let href = link.attr("href").await.unwrap().unwrap();
+    link.click().await.unwrap();
+    assert_eq!(wait_path(&client, &href).await, href);
+    assert_eq!(
+        wait_text(&client, "h1", "SSH brute force on <b>bastion-1</b>").await,
+        "SSH brute force on <b>bastion-1</b>"
+    );
+    client
+        .find(Locator::Css("form.inline button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, ".facts .status", "acknowledged").await,
+        "acknowledged"
+    );
+    client
+        .find(Locator::Css("#body"))
+        .await
+        .unwrap()
+        .send_keys("Blocked at the firewall")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Comment']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "article.comment p", "Blocked at the firewall").await,
+        "Blocked at the firewall"
+    );
+    screenshot(&client, backend, "incident").await;
+
+    // Event search by CIDR; hostile values show as text and run nothing.
+    client
+        .goto(&format!("{}/events?source_ip=203.0.113.0%2F24", app.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(
+            &client,
+            "td.message",
+            "Failed password for <script>alert(2)</script>"
+        )
+        .await,
+        "Failed password for <script>alert(2)</script>"
+    );
+    let user = client
+        .find(Locator::XPath("//td/a[starts-with(., '<img')]"))
+        .await
+        .unwrap();
+    assert_eq!(user.text().await.unwrap(), "<img src=x onerror=alert(1)>");
+    assert!(client.get_alert_text().await.is_err(), "no script ran");
+    screenshot(&client, backend, "events").await;
+    let first = client.find(Locator::Css("tbody td a")).await.unwrap();
+    let href = first.attr("href").await.unwrap().unwrap();
+    first.click().await.unwrap();
+    assert_eq!(wait_path(&client, &href).await, href);
+    assert!(client.source().await.unwrap().contains("203.0.113.9"));
+    screenshot(&client, backend, "event").await;
+
+    // Signing out returns to the login page, and pages need signing in again.
+    client
+        .find(Locator::Css("form.signout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(wait_path(&client, "/login").await, "/login");
+    client
+        .goto(&format!("{}/incidents", app.base))
+        .await
+        .unwrap();
+    assert_eq!(client.current_url().await.unwrap().path(), "/login");
+    client.close().await.unwrap();
+}
+
+crate::on_every_backend!(an_analyst_works_an_incident_and_searches_events_in_chromium);
