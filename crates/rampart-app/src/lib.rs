@@ -14,6 +14,7 @@ pub mod events;
 pub mod field_mapping;
 pub mod incidents;
 pub mod organisations;
+pub mod overview;
 pub mod paging;
 pub mod principal;
 pub mod rules;
@@ -53,6 +54,7 @@ pub struct Services {
     pub incidents: Incidents,
     pub rules: Rules,
     pub validation_rules: ValidationRules,
+    pub overview: overview::Overview,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
 }
@@ -78,6 +80,11 @@ impl Services {
                 default_retention_days,
             ),
             events: Events::new(store.clone()),
+            overview: overview::Overview::new(
+                store.clone(),
+                clock.clone(),
+                Events::new(store.clone()),
+            ),
             accounts,
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),

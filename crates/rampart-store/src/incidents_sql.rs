@@ -3,7 +3,7 @@
 //! one transaction; every change by a person writes its audit entry in the
 //! same transaction.
 
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row as _, Type};
 
 use crate::sql_backend::{RowsAffected, SqlBackend};
 use async_trait::async_trait;
@@ -81,6 +81,14 @@ pub type ApplyChange<'a> =
 /// Builds the audit entry of a change from the states before and after.
 pub type AuditChange<'a> = &'a (dyn Fn(&Incident, &Incident) -> AuditEntry + Send + Sync);
 
+/// The number of an organisation's incidents with one status and severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentCount {
+    pub status: IncidentStatus,
+    pub severity: u8,
+    pub count: i64,
+}
+
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
     /// Stores alerts; each joins the open incident of its rule and group key
@@ -112,6 +120,8 @@ pub trait IncidentStore: Send + Sync {
     /// False when there is no such incident.
     async fn add_comment(&self, org: OrgId, comment: &Comment, audit: &AuditEntry) -> Result<bool>;
     async fn list_comments(&self, org: OrgId, incident: IncidentId) -> Result<Vec<Comment>>;
+    /// How many incidents the organisation has per status and severity.
+    async fn incident_counts(&self, org: OrgId) -> Result<Vec<IncidentCount>>;
     /// Alerts newest first, optionally of one incident, before `before`.
     async fn list_alerts(
         &self,
@@ -655,7 +665,6 @@ where
         incident: rampart_core::IncidentId,
     ) -> crate::Result<Vec<rampart_core::Comment>> {
         use crate::shared_sql::parse_column;
-        use sqlx::Row as _;
         let rows = sqlx::query(
             "SELECT id, incident_id, author, body, created_at FROM incident_comments \
              WHERE org_id = $1 AND incident_id = $2 ORDER BY id",
@@ -675,6 +684,28 @@ where
                     author: r.try_get("author")?,
                     body: r.try_get("body")?,
                     created_at: rampart_core::Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn incident_counts(
+        &self,
+        org: rampart_core::OrgId,
+    ) -> crate::Result<Vec<crate::incidents_sql::IncidentCount>> {
+        let rows = sqlx::query(
+            "SELECT status, severity, COUNT(*) AS n FROM incidents WHERE org_id = $1 \
+             GROUP BY status, severity ORDER BY status, severity",
+        )
+        .bind(org.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::incidents_sql::IncidentCount {
+                    status: crate::incidents_sql::parse_status(row.try_get::<&str, _>("status")?)?,
+                    severity: row.try_get::<i64, _>("severity")?.clamp(0, 255) as u8,
+                    count: row.try_get("n")?,
                 })
             })
             .collect()

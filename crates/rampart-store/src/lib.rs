@@ -30,8 +30,8 @@ pub use audit_sql::{AuditQuery, AuditStore};
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
 pub use incidents_sql::{
-    ApplyChange, AuditChange, Change, IncidentQuery, IncidentSort, IncidentStore, NewAlert,
-    RecordedAlert,
+    ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
+    NewAlert, RecordedAlert,
 };
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,

@@ -9,8 +9,8 @@ use rampart_core::{
     IncidentStatus, OrgId, Organisation, Role, Timestamp, UserId,
 };
 use rampart_store::{
-    AuditQuery, Change, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits, Store,
-    StoreError, StoredFieldMapping,
+    AuditQuery, Change, IncidentCount, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits,
+    Store, StoreError, StoredFieldMapping,
 };
 
 rampart_store::conformance_suite!(
@@ -20,6 +20,7 @@ rampart_store::conformance_suite!(
     a_large_batch_of_alerts_groups_as_one_by_one,
     incident_changes_are_guarded_and_audited,
     incident_lists_filter_sort_and_page,
+    incident_counts_group_by_status_and_severity_within_the_organisation,
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
@@ -747,4 +748,48 @@ async fn incident_lists_filter_sort_and_page(store: Arc<dyn Store>) {
         store.list_incidents(a, &query).await.unwrap().is_empty(),
         "LIKE characters are literal"
     );
+}
+
+async fn incident_counts_group_by_status_and_severity_within_the_organisation(
+    store: Arc<dyn Store>,
+) {
+    let a = org(&store, "a").await;
+    let b = org(&store, "b").await;
+    for (n, (severity, status)) in [
+        (4, IncidentStatus::Open),
+        (4, IncidentStatus::Open),
+        (2, IncidentStatus::Open),
+        (4, IncidentStatus::Resolved),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut i = manual(a, &format!("Case {n}"), severity, 1_000);
+        i.status = status;
+        store
+            .create_incident(a, &i, &audit(a, "incident.create", "i"))
+            .await
+            .unwrap();
+    }
+    let other = manual(b, "Elsewhere", 5, 1_000);
+    store
+        .create_incident(b, &other, &audit(b, "incident.create", "i"))
+        .await
+        .unwrap();
+    let mut counts = store.incident_counts(a).await.unwrap();
+    counts.sort_by_key(|c| (c.status.as_str(), c.severity));
+    let count = |status, severity, count| IncidentCount {
+        status,
+        severity,
+        count,
+    };
+    assert_eq!(
+        counts,
+        vec![
+            count(IncidentStatus::Open, 2, 1),
+            count(IncidentStatus::Open, 4, 2),
+            count(IncidentStatus::Resolved, 4, 1),
+        ]
+    );
+    assert_eq!(store.incident_counts(b).await.unwrap().len(), 1);
 }

@@ -7,5 +7,6 @@ pub mod audit;
 pub mod events;
 pub mod health;
 pub mod incidents;
+pub mod overview;
 pub mod rules;
 pub mod validation;

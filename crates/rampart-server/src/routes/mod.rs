@@ -8,6 +8,7 @@ pub mod health;
 pub mod incidents;
 pub mod openapi;
 pub mod orgs;
+pub mod overview;
 pub mod params;
 pub mod rules;
 pub mod users;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/comments", post(incidents::comment))
         .route("/alerts", get(incidents::alerts))
         .route("/audit", get(audit::list))
+        .route("/overview", get(overview::get))
         .route("/openapi.json", get(openapi::serve));
 
     let trace = TraceLayer::new_for_http()

@@ -27,7 +27,7 @@ use crate::routes;
         routes::rules::field_mapping, routes::rules::replace_field_mapping,
         routes::incidents::list, routes::incidents::create, routes::incidents::get,
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
-        routes::audit::list,
+        routes::audit::list, routes::overview::get,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)

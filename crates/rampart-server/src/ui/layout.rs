@@ -11,6 +11,7 @@ use super::session::Session;
 /// Which section of the navigation a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Overview,
     Incidents,
     Events,
     None,
@@ -18,6 +19,7 @@ pub enum Section {
 
 pub fn page(title: &str, session: Option<&Session>, section: Section, body: Markup) -> Markup {
     let nav = [
+        (Section::Overview, "/", "Overview"),
         (Section::Incidents, "/incidents", "Incidents"),
         (Section::Events, "/events", "Events"),
     ];

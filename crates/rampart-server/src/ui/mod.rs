@@ -10,7 +10,6 @@ mod security;
 mod session;
 
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -19,7 +18,7 @@ use crate::state::AppState;
 /// The UI's routes, at the root beside `/api/v1`.
 pub fn router(state: AppState) -> Router<AppState> {
     let signed_in = Router::new()
-        .route("/", get(|| async { Redirect::to("/incidents") }))
+        .route("/", get(pages::dashboard::show))
         .route("/incidents", get(pages::incidents::list))
         .route("/incidents/{id}", get(pages::incidents::show))
         .route("/incidents/{id}/status", post(pages::incidents::set_status))

@@ -179,6 +179,15 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .click()
         .await
         .unwrap();
+    assert_eq!(wait_path(&client, "/").await, "/");
+    assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
+    client
+        .find(Locator::Css("nav a[href='/incidents']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert_eq!(wait_path(&client, "/incidents").await, "/incidents");
     screenshot(&client, backend, "incidents").await;
 
@@ -253,6 +262,13 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     assert_eq!(wait_path(&client, &href).await, href);
     assert!(client.source().await.unwrap().contains("203.0.113.9"));
     screenshot(&client, backend, "event").await;
+
+    client
+        .goto(&format!("{}/?range=15m", app.base))
+        .await
+        .unwrap();
+    assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
+    screenshot(&client, backend, "dashboard").await;
 
     // Signing out returns to the login page, and pages need signing in again.
     client

@@ -324,7 +324,53 @@ async fn event_search_filters_by_cidr_and_escapes_values(app: &TestApp) {
     assert!(!outsider.get("/events").await.html.contains("203.0.113.9"));
 }
 
+async fn the_overview_counts_its_organisation_only(app: &TestApp) {
+    let admin = app.admin_token().await;
+    manual_incident(app, &admin, "first case").await;
+    manual_incident(app, &admin, "second case").await;
+    let events =
+        "{\"source\":{\"ip\":\"192.0.2.44\"},\"user\":{\"name\":\"carol\"},\"message\":\"a\"}\n\
+                  {\"source\":{\"ip\":\"192.0.2.44\"},\"message\":\"b\"}\n";
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            events.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = app.get("/api/v1/overview?range=15m", &admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["incidents_by_status"][0]["status"], "open");
+    assert_eq!(r.body["incidents_by_status"][0]["count"], 2);
+    assert_eq!(
+        r.body["open_by_severity"][3]["count"], 2,
+        "both are high (4)"
+    );
+    assert_eq!(r.body["open_by_age"][0]["count"], 2);
+    assert_eq!(r.body["events_total"], 2);
+    assert_eq!(r.body["top_sources"][0]["value"], "192.0.2.44");
+    assert_eq!(r.body["top_users"][0]["value"], "carol");
+    assert_eq!(
+        app.get("/api/v1/overview?range=1w", &admin).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = browser.get("/?range=15m").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("192.0.2.44") && page.html.contains("<svg"));
+    // Another organisation sees its own nothing.
+    let other = app.second_org("otheroverview").await;
+    let r = app.get("/api/v1/overview", &other).await;
+    assert_eq!(r.body["incidents_by_status"][0]["count"], 0);
+    assert_eq!(r.body["events_total"], 0);
+}
+
 crate::on_every_backend!(
+    the_overview_counts_its_organisation_only,
     pages_need_a_session_and_carry_security_headers,
     signing_in_needs_the_form_token_and_the_right_password,
     incidents_are_worked_by_form_with_roles_and_tenancy,

@@ -1,0 +1,48 @@
+//! The operations overview the dashboard shows.
+
+use rampart_core::{IncidentStatus, Timestamp};
+use serde::Serialize;
+
+use super::events::{Bucket, TopValue};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusCount {
+    pub status: IncidentStatus,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SeverityCount {
+    pub severity: u8,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgeCount {
+    /// `under_1h`, `under_24h`, `under_7d` or `older`.
+    pub age: &'static str,
+    pub count: i64,
+}
+
+/// The organisation at a glance, over the chosen range ending now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OverviewView {
+    pub at: Timestamp,
+    pub range_secs: i64,
+    /// Every status, with zeros.
+    pub incidents_by_status: Vec<StatusCount>,
+    /// Incidents not yet resolved or false positive, by severity.
+    pub open_by_severity: Vec<SeverityCount>,
+    /// Incidents not yet closed, by time since they opened.
+    pub open_by_age: Vec<AgeCount>,
+    /// False when more incidents are open than were read for their ages
+    /// (the oldest 1,000).
+    pub open_by_age_complete: bool,
+    pub events_total: u64,
+    pub events_bucket_secs: i64,
+    /// Non-empty buckets, oldest first.
+    pub events: Vec<Bucket>,
+    pub top_sources: Vec<TopValue>,
+    pub top_users: Vec<TopValue>,
+    pub top_hosts: Vec<TopValue>,
+}

@@ -1,0 +1,186 @@
+//! The operations overview: incidents by status, severity and age, and the
+//! events of a recent range (their rate and their top sources, users and
+//! hosts). The dashboard page and `GET /api/v1/overview` show it.
+
+use std::sync::Arc;
+
+use rampart_core::{Clock, Error, EventFilter, IncidentStatus, OrgId, Timestamp};
+use rampart_store::{IncidentQuery, IncidentSort, Store};
+
+use crate::api::events::TopValue;
+use crate::api::overview::{AgeCount, OverviewView, SeverityCount, StatusCount};
+use crate::events::{Events, StatsQuery};
+
+/// Most open incidents read to sort them by age.
+const AGE_SAMPLE: u32 = 1000;
+/// How many points the event chart has over any range.
+const CHART_POINTS: i64 = 60;
+
+#[derive(Clone)]
+pub struct Overview {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    events: Events,
+}
+
+impl Overview {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, events: Events) -> Self {
+        Self {
+            store,
+            clock,
+            events,
+        }
+    }
+
+    /// The overview of the `range_secs` ending now (1 minute to 31 days).
+    pub async fn get(&self, org: OrgId, range_secs: i64) -> Result<OverviewView, Error> {
+        if !(60..=31 * 86_400).contains(&range_secs) {
+            return Err(Error::invalid_field(
+                "range",
+                "must be between 1 minute and 31 days",
+            ));
+        }
+        let now = self.clock.now();
+        let counts = self.store.incident_counts(org).await?;
+        let incidents_by_status = IncidentStatus::ALL
+            .into_iter()
+            .map(|status| StatusCount {
+                status,
+                count: counts
+                    .iter()
+                    .filter(|c| c.status == status)
+                    .map(|c| c.count)
+                    .sum(),
+            })
+            .collect();
+        let mut open_by_severity: Vec<SeverityCount> = (1..=5)
+            .map(|severity| SeverityCount { severity, count: 0 })
+            .collect();
+        for count in counts.iter().filter(|c| !c.status.is_closed()) {
+            let slot = usize::from(count.severity.clamp(1, 5) - 1);
+            open_by_severity[slot].count += count.count;
+        }
+        let open_total: i64 = open_by_severity.iter().map(|s| s.count).sum();
+        let open = self
+            .store
+            .list_incidents(
+                org,
+                &IncidentQuery {
+                    statuses: IncidentStatus::ALL
+                        .into_iter()
+                        .filter(|s| !s.is_closed())
+                        .collect(),
+                    sort: IncidentSort::CreatedAt,
+                    descending: false,
+                    limit: AGE_SAMPLE,
+                    ..IncidentQuery::default()
+                },
+            )
+            .await?;
+        let open_by_age = age_buckets(now, open.iter().map(|i| i.created_at));
+
+        let filter = EventFilter {
+            from: Some(Timestamp(now.0 - range_secs * 1000)),
+            ..EventFilter::default()
+        };
+        let top = |field: &str| StatsQuery {
+            filter: &filter,
+            bucket_secs: (range_secs / CHART_POINTS).max(1),
+            top: Some(field.to_owned()),
+            top_limit: 5,
+        };
+        let by_source = self.events.stats(org, top("source.ip")).await?;
+        let by_user = self.events.stats(org, top("user.name")).await?;
+        let by_host = self.events.stats(org, top("host.name")).await?;
+        Ok(OverviewView {
+            at: now,
+            range_secs,
+            incidents_by_status,
+            open_by_severity,
+            open_by_age,
+            open_by_age_complete: i64::try_from(open.len()).unwrap_or(i64::MAX) >= open_total,
+            events_total: by_source.total,
+            events_bucket_secs: by_source.bucket_secs,
+            events: by_source.buckets,
+            top_sources: by_source.top,
+            top_users: without_empty(by_user.top),
+            top_hosts: without_empty(by_host.top),
+        })
+    }
+}
+
+/// A range as `<n>m`, `<n>h` or `<n>d` (`15m`, `1h`, `7d`), in seconds.
+pub fn parse_range(text: &str) -> Result<i64, Error> {
+    let invalid = || Error::invalid_field("range", "must be minutes, hours or days: 15m, 1h, 7d");
+    let split = text.len().checked_sub(1).ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| invalid())?;
+    let unit = match unit {
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(invalid()),
+    };
+    number.checked_mul(unit).ok_or_else(invalid)
+}
+
+fn without_empty(top: Vec<TopValue>) -> Vec<TopValue> {
+    top.into_iter().filter(|t| !t.value.is_empty()).collect()
+}
+
+/// Counts of times since `created` at `now`: under an hour, a day, a week,
+/// and older.
+fn age_buckets(now: Timestamp, created: impl Iterator<Item = Timestamp>) -> Vec<AgeCount> {
+    const LIMITS: [(&str, i64); 3] = [
+        ("under_1h", 3_600_000),
+        ("under_24h", 86_400_000),
+        ("under_7d", 7 * 86_400_000),
+    ];
+    let mut counts = [0i64; 4];
+    for at in created {
+        let age = now.0 - at.0;
+        let slot = LIMITS
+            .iter()
+            .position(|(_, limit)| age < *limit)
+            .unwrap_or(LIMITS.len());
+        counts[slot] += 1;
+    }
+    ["under_1h", "under_24h", "under_7d", "older"]
+        .into_iter()
+        .zip(counts)
+        .map(|(age, count)| AgeCount { age, count })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_read_minutes_hours_and_days() {
+        assert_eq!(parse_range("15m").unwrap(), 900);
+        assert_eq!(parse_range("24h").unwrap(), 86_400);
+        assert_eq!(parse_range("7d").unwrap(), 604_800);
+        for bad in ["", "h", "1w", "-", "99999999999999999d", "1.5h"] {
+            assert!(parse_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ages_fall_into_the_first_bucket_they_are_under() {
+        let now = Timestamp(10 * 86_400_000);
+        let hour = 3_600_000;
+        let created = [
+            now.0 - 1,
+            now.0 - hour,
+            now.0 - 30 * hour,
+            now.0 - 9 * 86_400_000,
+        ]
+        .map(Timestamp);
+        let counts: Vec<i64> = age_buckets(now, created.into_iter())
+            .iter()
+            .map(|a| a.count)
+            .collect();
+        assert_eq!(counts, vec![1, 1, 1, 1]);
+    }
+}

@@ -1,0 +1,186 @@
+//! The dashboard: incidents by status, severity and age, and the events of
+//! the chosen range (a chart of their rate, the top sources, users and
+//! hosts), each number a link to the list behind it.
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use maud::{html, Markup};
+use rampart_app::api::events::{Bucket, TopValue};
+use rampart_app::api::overview::OverviewView;
+use rampart_app::overview::parse_range;
+use rampart_core::Permission;
+use serde::Deserialize;
+
+use super::super::layout::{self, Section};
+use super::super::session::Session;
+use crate::state::AppState;
+
+const RANGES: [(&str, &str); 4] = [
+    ("15m", "15 minutes"),
+    ("1h", "hour"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+];
+
+#[derive(Deserialize)]
+pub struct Params {
+    range: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(params): Query<Params>,
+) -> Response {
+    let range = params.range.unwrap_or_else(|| "1h".into());
+    let overview = match session.principal.require(Permission::Read) {
+        Ok(()) => match parse_range(&range) {
+            Ok(secs) => state.overview.get(session.principal.org_id, secs).await,
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error),
+    };
+    let overview = match overview {
+        Ok(overview) => overview,
+        Err(error) => return super::error_page(&session, error),
+    };
+    let body = html! {
+        h1 { "Overview" }
+        nav.ranges aria-label="Range" {
+            "Last "
+            @for (value, label) in RANGES {
+                a href={ "/?range=" (value) } aria-current=[(value == range).then_some("page")] { (label) }
+            }
+        }
+        (incidents(&overview))
+        (events(&overview, &range))
+    };
+    Html(layout::page("Overview", Some(&session), Section::Overview, body).into_string())
+        .into_response()
+}
+
+fn incidents(overview: &OverviewView) -> Markup {
+    let ages = [
+        ("under_1h", "under an hour"),
+        ("under_24h", "under a day"),
+        ("under_7d", "under a week"),
+        ("older", "older"),
+    ];
+    html! {
+        section.cards aria-label="Incidents by status" {
+            @for count in &overview.incidents_by_status {
+                a.card href={ "/incidents?status=" (count.status.as_str()) } {
+                    span.count { (count.count) }
+                    span.label { (count.status.as_str().replace('_', " ")) }
+                }
+            }
+        }
+        div.columns {
+            section {
+                h2 { "Open incidents by severity" }
+                table {
+                    tbody {
+                        @for count in overview.open_by_severity.iter().rev() {
+                            tr {
+                                td { (layout::severity(count.severity)) }
+                                td.num {
+                                    a href={ "/incidents?status=open,acknowledged,investigating&min_severity=" (count.severity) } { (count.count) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "Open incidents by age" }
+                table {
+                    tbody {
+                        @for (key, label) in ages {
+                            tr {
+                                td { (label) }
+                                td.num { (overview.open_by_age.iter().find(|a| a.age == key).map_or(0, |a| a.count)) }
+                            }
+                        }
+                    }
+                }
+                @if !overview.open_by_age_complete { p.note { "Ages of the oldest 1,000 open incidents." } }
+            }
+        }
+    }
+}
+
+fn events(overview: &OverviewView, range: &str) -> Markup {
+    let per_minute = overview.events_total as f64 * 60.0 / overview.range_secs.max(1) as f64;
+    html! {
+        section {
+            h2 { "Events" }
+            @if overview.events_total == 0 {
+                div.empty {
+                    p { "No events in this range. Send your first events:" }
+                    pre { "curl -H 'Authorization: Bearer rk_…' -H 'Content-Type: application/x-ndjson' \\\n  --data-binary @events.ndjson http://127.0.0.1:8080/api/v1/events" }
+                }
+            } @else {
+                p {
+                    a href={ "/events?range=" (range) } {
+                        (overview.events_total) @if overview.events_total == 1 { " event" } @else { " events" }
+                    }
+                    ", " (format!("{per_minute:.1}")) " a minute on average"
+                }
+                (chart(&overview.events, overview.at.0, overview.range_secs, overview.events_bucket_secs))
+                div.columns {
+                    (top("Top source addresses", "source_ip", &overview.top_sources, range))
+                    (top("Top users", "user", &overview.top_users, range))
+                    (top("Top hosts", "host", &overview.top_hosts, range))
+                }
+            }
+        }
+    }
+}
+
+/// A bar per bucket over the range (empty buckets as gaps), as inline SVG.
+fn chart(buckets: &[Bucket], now_ms: i64, range_secs: i64, bucket_secs: i64) -> Markup {
+    let bucket_ms = bucket_secs.max(1) * 1000;
+    let start = now_ms - range_secs * 1000;
+    let slots = usize::try_from((range_secs * 1000 / bucket_ms).max(1)).unwrap_or(1);
+    let peak = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    let (width, height) = (600.0, 120.0);
+    let bar = width / slots as f64;
+    html! {
+        svg.chart viewBox={ "0 0 " (width) " " (height) } role="img"
+            aria-label={ "Events per " (bucket_secs) " seconds; the highest bar is " (peak) } {
+            @for b in buckets {
+                @let slot = (b.start.0 - start) / bucket_ms;
+                @if slot >= 0 && (slot as usize) < slots {
+                    @let h = (b.count as f64 / peak as f64 * (height - 4.0)).max(1.0);
+                    rect x=(format!("{:.2}", slot as f64 * bar)) y=(format!("{:.2}", height - h))
+                        width=(format!("{:.2}", (bar - 1.0).max(1.0))) height=(format!("{h:.2}")) {
+                        title { (b.count) " events from " (b.start) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn top(title: &str, param: &str, values: &[TopValue], range: &str) -> Markup {
+    html! {
+        section {
+            h2 { (title) }
+            @if values.is_empty() { p.note { "None in this range." } } @else {
+                table {
+                    tbody {
+                        @for value in values {
+                            tr {
+                                td {
+                                    a href={ "/events?range=" (range) "&" (param) "=" (form_urlencoded::byte_serialize(value.value.as_bytes()).collect::<String>()) } { (value.value) }
+                                }
+                                td.num { (value.count) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
