@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use rampart_core::Error;
 
 /// Keyset pagination parameters of list endpoints.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// At most this many items (1 to 1000, default 100).

@@ -194,7 +194,7 @@ impl Application {
         let mut stop = self.shutdown.subscribe();
         let store = self.state.store.clone();
         let ingest = self.state.ingest.clone();
-        let app = crate::routes::router(self.state);
+        let app = crate::router::router(self.state);
         tracing::info!(
             port = self.port,
             backend = store.backend().as_str(),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod router;
 pub mod routes;
 mod serve;
 pub mod state;

@@ -3,7 +3,7 @@
 //! goes through maud, which escapes it.
 
 use maud::{html, Markup, DOCTYPE};
-use rampart_core::{IncidentStatus, Timestamp};
+use rampart_core::{IncidentStatus, Permission, Timestamp};
 
 use super::assets;
 use super::session::Session;
@@ -14,6 +14,7 @@ pub enum Section {
     Overview,
     Incidents,
     Events,
+    Admin,
     None,
 }
 
@@ -39,6 +40,9 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                         nav aria-label="Sections" {
                             @for (s, href, label) in nav {
                                 a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
+                            }
+                            @if session.principal.may(Permission::Admin) {
+                                a href="/admin/api-keys" aria-current=[(section == Section::Admin).then_some("page")] { "API keys" }
                             }
                         }
                         form.signout method="post" action="/logout" {

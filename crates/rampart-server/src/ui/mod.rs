@@ -25,6 +25,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}/comments", post(pages::incidents::comment))
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::show))
+        .route(
+            "/admin/api-keys",
+            get(pages::api_keys::list).post(pages::api_keys::create),
+        )
+        .route("/admin/api-keys/{id}/revoke", post(pages::api_keys::revoke))
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

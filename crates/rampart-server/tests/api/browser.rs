@@ -270,6 +270,47 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
     screenshot(&client, backend, "dashboard").await;
 
+    // An API key, shown once.
+    client
+        .goto(&format!("{}/admin/api-keys", app.base))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("syslog shipper")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name='scope_ingest']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Make key']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "section.created h2", "Key “syslog shipper” made").await,
+        "Key “syslog shipper” made"
+    );
+    let secret = client
+        .find(Locator::Css("#secret"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("rk_"));
+    screenshot(&client, backend, "api-keys").await;
+
     // Signing out returns to the login page, and pages need signing in again.
     client
         .find(Locator::Css("form.signout button"))

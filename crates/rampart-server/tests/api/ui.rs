@@ -369,7 +369,126 @@ async fn the_overview_counts_its_organisation_only(app: &TestApp) {
     assert_eq!(r.body["events_total"], 0);
 }
 
+async fn api_keys_are_made_shown_once_and_revoked_by_admins_only(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = admin.get("/admin/api-keys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No API keys yet"));
+    let csrf = admin.csrf();
+    let forged = admin
+        .post(
+            "/admin/api-keys",
+            &[
+                ("csrf", "x"),
+                ("name", "acme-forwarder"),
+                ("scope_ingest", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let none = admin
+        .post(
+            "/admin/api-keys",
+            &[("csrf", &csrf), ("name", "acme-forwarder")],
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST);
+    let made = admin
+        .post(
+            "/admin/api-keys",
+            &[
+                ("csrf", &csrf),
+                ("name", "acme-forwarder"),
+                ("scope_ingest", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
+    let secret = made
+        .html
+        .split("id=\"secret\"")
+        .nth(1)
+        .and_then(|rest| rest.split("value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(secret.starts_with("rk_"), "{secret}");
+    let sent = app
+        .post_bytes(
+            "/api/v1/events",
+            &secret,
+            "application/x-ndjson",
+            None,
+            b"{\"message\":\"x\"}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    let list = admin.get("/admin/api-keys").await;
+    assert!(
+        list.html.contains("acme-forwarder") && !list.html.contains(&secret),
+        "shown once"
+    );
+    let id = list
+        .html
+        .split("action=\"/admin/api-keys/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+
+    // Others: a viewer has no such page, another organisation no such key.
+    let token = app.admin_token().await;
+    app.create_user(&token, "keys-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("keys-viewer@localhost", "user-password-123")
+        .await;
+    assert_eq!(
+        viewer.get("/admin/api-keys").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(!viewer.get("/").await.html.contains("/admin/api-keys"));
+    let other = app.second_org("otherkeys").await;
+    assert!(!other.is_empty());
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherkeys.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider
+        .get("/admin/api-keys")
+        .await
+        .html
+        .contains("acme-forwarder"));
+    let csrf_out = outsider.csrf();
+    let refused = outsider
+        .post(
+            &format!("/admin/api-keys/{id}/revoke"),
+            &[("csrf", &csrf_out)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+
+    let revoked = admin
+        .post(&format!("/admin/api-keys/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let sent = app
+        .post_bytes(
+            "/api/v1/events",
+            &secret,
+            "application/x-ndjson",
+            None,
+            b"{\"message\":\"x\"}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::UNAUTHORIZED);
+    assert!(admin.get("/admin/api-keys").await.html.contains("revoked"));
+}
+
 crate::on_every_backend!(
+    api_keys_are_made_shown_once_and_revoked_by_admins_only,
     the_overview_counts_its_organisation_only,
     pages_need_a_session_and_carry_security_headers,
     signing_in_needs_the_form_token_and_the_right_password,

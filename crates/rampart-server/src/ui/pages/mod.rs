@@ -1,6 +1,7 @@
 //! The UI's pages, one module per section; each handler extracts, calls
 //! one service and renders.
 
+pub mod api_keys;
 pub mod dashboard;
 pub mod events;
 pub mod incidents;
