@@ -14,7 +14,8 @@ pub enum Section {
     Overview,
     Incidents,
     Events,
-    Admin,
+    Users,
+    ApiKeys,
     None,
 }
 
@@ -42,7 +43,8 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                                 a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
                             }
                             @if session.principal.may(Permission::Admin) {
-                                a href="/admin/api-keys" aria-current=[(section == Section::Admin).then_some("page")] { "API keys" }
+                                a href="/admin/users" aria-current=[(section == Section::Users).then_some("page")] { "Users" }
+                                a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
                             }
                         }
                         form.signout method="post" action="/logout" {

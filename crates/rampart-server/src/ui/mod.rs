@@ -30,6 +30,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::api_keys::list).post(pages::api_keys::create),
         )
         .route("/admin/api-keys/{id}/revoke", post(pages::api_keys::revoke))
+        .route(
+            "/admin/users",
+            get(pages::users::list).post(pages::users::create),
+        )
+        .route("/admin/users/{id}", post(pages::users::change))
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

@@ -487,7 +487,119 @@ async fn api_keys_are_made_shown_once_and_revoked_by_admins_only(app: &TestApp) 
     assert!(admin.get("/admin/api-keys").await.html.contains("revoked"));
 }
 
+async fn admins_add_users_change_roles_disable_and_reset_passwords(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf();
+    let page = admin.get("/admin/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(ADMIN_EMAIL));
+    let short = admin
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "dana@example.test"),
+                ("role", "viewer"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.html);
+    let added = admin
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "dana@example.test"),
+                ("display_name", "<i>Dana</i>"),
+                ("role", "viewer"),
+                ("password", "dana-password-123"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let page = admin.get("/admin/users").await;
+    assert!(page.html.contains("&lt;i&gt;Dana&lt;/i&gt;"));
+    // Find Dana's id through the API, to change her.
+    let token = app.admin_token().await;
+    let users = app.get("/api/v1/users", &token).await;
+    let dana = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "dana@example.test")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut dana_browser = Browser::new(app);
+    assert_eq!(
+        dana_browser
+            .sign_in("dana@example.test", "dana-password-123")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        dana_browser.get("/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let promoted = admin
+        .post(
+            &format!("/admin/users/{dana}"),
+            &[("csrf", &csrf), ("role", "analyst")],
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER);
+    let reset = admin
+        .post(
+            &format!("/admin/users/{dana}"),
+            &[("csrf", &csrf), ("password", "dana-new-password-1")],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    let disabled = admin
+        .post(
+            &format!("/admin/users/{dana}"),
+            &[("csrf", &csrf), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    let r = app.get(&format!("/api/v1/users/{dana}"), &token).await;
+    assert_eq!(r.body["role"], "analyst");
+    assert_eq!(r.body["disabled"], true);
+    let mut again = Browser::new(app);
+    assert_eq!(
+        again
+            .sign_in("dana@example.test", "dana-new-password-1")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another organisation's admin cannot change her.
+    app.second_org("otherusers").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherusers.test", "other-admin-pass-1")
+        .await;
+    let csrf_out = outsider.csrf();
+    let refused = outsider
+        .post(
+            &format!("/admin/users/{dana}"),
+            &[("csrf", &csrf_out), ("disabled", "false")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(!outsider
+        .get("/admin/users")
+        .await
+        .html
+        .contains("dana@example.test"));
+}
+
 crate::on_every_backend!(
+    admins_add_users_change_roles_disable_and_reset_passwords,
     api_keys_are_made_shown_once_and_revoked_by_admins_only,
     the_overview_counts_its_organisation_only,
     pages_need_a_session_and_carry_security_headers,

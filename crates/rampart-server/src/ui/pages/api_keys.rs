@@ -168,7 +168,7 @@ async fn render(
     };
     (
         status,
-        Html(layout::page("API keys", Some(session), Section::Admin, body).into_string()),
+        Html(layout::page("API keys", Some(session), Section::ApiKeys, body).into_string()),
     )
         .into_response()
 }
