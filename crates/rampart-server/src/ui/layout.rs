@@ -14,6 +14,7 @@ pub enum Section {
     Overview,
     Incidents,
     Events,
+    Rules,
     Users,
     ApiKeys,
     None,
@@ -24,6 +25,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Overview, "/", "Overview"),
         (Section::Incidents, "/incidents", "Incidents"),
         (Section::Events, "/events", "Events"),
+        (Section::Rules, "/rules", "Rules"),
     ];
     html! {
         (DOCTYPE)

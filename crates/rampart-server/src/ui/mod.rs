@@ -35,6 +35,16 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::users::list).post(pages::users::create),
         )
         .route("/admin/users/{id}", post(pages::users::change))
+        .route("/rules", get(pages::rules::list))
+        .route(
+            "/rules/new",
+            get(pages::rules::new_form).post(pages::rules::create),
+        )
+        .route(
+            "/rules/{id}",
+            get(pages::rules::show).post(pages::rules::update),
+        )
+        .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

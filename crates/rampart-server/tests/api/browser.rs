@@ -270,6 +270,34 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
     screenshot(&client, backend, "dashboard").await;
 
+    // A rule: tested on the editor's sample events, then saved.
+    client
+        .goto(&format!("{}/rules/new", app.base))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[value='test']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let matched = "1 of 2 sample events matched";
+    assert_eq!(
+        wait_text(&client, "section.report h2", matched).await,
+        matched
+    );
+    screenshot(&client, backend, "rule-editor").await;
+    client
+        .find(Locator::Css("button[value='save']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = "/rules/6b0f4d4e-0000-4000-8000-000000000001";
+    assert_eq!(wait_path(&client, saved).await, saved);
+
     // An API key, shown once.
     client
         .goto(&format!("{}/admin/api-keys", app.base))

@@ -598,7 +598,108 @@ async fn admins_add_users_change_roles_disable_and_reset_passwords(app: &TestApp
         .contains("dana@example.test"));
 }
 
+async fn rules_are_validated_tested_saved_and_switched_in_the_editor(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf();
+    let list = admin.get("/rules").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.html.contains("(built-in)"), "the pack is listed");
+    let rule = "title: Root login\nid: 0b3d6c1e-1111-4222-8333-944455556666\nlevel: high\nlogsource:\n  product: linux\ndetection:\n  selection:\n    user.name: root\n  condition: selection\n";
+    let bad = admin
+        .post(
+            "/rules/new",
+            &[
+                ("csrf", &csrf),
+                ("yaml", "title: x\ndetection: [\n"),
+                ("action", "validate"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html.contains("line "),
+        "the error names its line: {}",
+        bad.html
+    );
+    let valid = admin
+        .post(
+            "/rules/new",
+            &[("csrf", &csrf), ("yaml", rule), ("action", "validate")],
+        )
+        .await;
+    assert!(
+        valid.html.contains("Valid detection rule"),
+        "{}",
+        valid.html
+    );
+    let events = "{\"user\":{\"name\":\"root\"}}\n{\"user\":{\"name\":\"alice\"}}";
+    let tested = admin
+        .post(
+            "/rules/new",
+            &[
+                ("csrf", &csrf),
+                ("yaml", rule),
+                ("events", events),
+                ("action", "test"),
+            ],
+        )
+        .await;
+    assert!(
+        tested.html.contains("1 of 2 sample events matched"),
+        "{}",
+        tested.html
+    );
+    let saved = admin
+        .post(
+            "/rules/new",
+            &[("csrf", &csrf), ("yaml", rule), ("action", "save")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let path = saved.location.unwrap();
+    assert_eq!(path, "/rules/0b3d6c1e-1111-4222-8333-944455556666");
+    assert!(admin.get(&path).await.html.contains("Root login"));
+    let off = admin
+        .post(
+            &format!("{path}/enabled"),
+            &[("csrf", &csrf), ("enabled", "false")],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let token = app.admin_token().await;
+    let r = app
+        .get("/api/v1/rules/0b3d6c1e-1111-4222-8333-944455556666", &token)
+        .await;
+    assert_eq!(r.body["enabled"], false);
+
+    app.create_user(&token, "rules-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("rules-viewer@localhost", "user-password-123")
+        .await;
+    let page = viewer.get("/rules").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.html.contains("New Sigma rule") && !page.html.contains("Switch off"));
+    let csrf_viewer = viewer.csrf();
+    let refused = viewer
+        .post(
+            "/rules/new",
+            &[("csrf", &csrf_viewer), ("yaml", rule), ("action", "save")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    app.second_org("otherrules").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherrules.test", "other-admin-pass-1")
+        .await;
+    assert_eq!(outsider.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
 crate::on_every_backend!(
+    rules_are_validated_tested_saved_and_switched_in_the_editor,
     admins_add_users_change_roles_disable_and_reset_passwords,
     api_keys_are_made_shown_once_and_revoked_by_admins_only,
     the_overview_counts_its_organisation_only,

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod events;
 pub mod incidents;
 pub mod login;
+pub mod rules;
 pub mod users;
 
 use axum::response::{Html, IntoResponse, Response};
