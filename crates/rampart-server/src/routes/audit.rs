@@ -47,22 +47,33 @@ pub async fn list(
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<Page<AuditView>>, ApiError> {
     principal.require(Permission::Admin)?;
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
-    let limit = page.limit()?;
-    let query = AuditQuery {
-        actor: params.actor,
-        action: params.action,
-        target_type: params.target_type,
-        target_id: params.target_id,
-        from: params.from.map(|t| t.0),
-        to: params.to.map(|t| t.0),
-        before: page.cursor()?,
-        limit,
-    };
-    let items = state.audit.list(principal.org_id, &query).await?;
-    let items: Vec<AuditView> = items.into_iter().map(AuditView::from).collect();
-    Ok(Json(Page::new(items, limit, |e| e.id.to_string())))
+    Ok(Json(params.page(&state, principal.org_id).await?))
+}
+
+impl AuditParams {
+    /// The page of the organisation's trail these parameters ask for.
+    pub async fn page(
+        self,
+        state: &AppState,
+        org: rampart_core::OrgId,
+    ) -> Result<Page<AuditView>, rampart_core::Error> {
+        let page = PageParams {
+            limit: self.limit,
+            cursor: self.cursor,
+        };
+        let limit = page.limit()?;
+        let query = AuditQuery {
+            actor: self.actor,
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id,
+            from: self.from.map(|t| t.0),
+            to: self.to.map(|t| t.0),
+            before: page.cursor()?,
+            limit,
+        };
+        let items = state.audit.list(org, &query).await?;
+        let items: Vec<AuditView> = items.into_iter().map(AuditView::from).collect();
+        Ok(Page::new(items, limit, |e| e.id.to_string()))
+    }
 }

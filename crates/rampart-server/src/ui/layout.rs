@@ -17,6 +17,7 @@ pub enum Section {
     Rules,
     Users,
     ApiKeys,
+    Audit,
     None,
 }
 
@@ -47,6 +48,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                             @if session.principal.may(Permission::Admin) {
                                 a href="/admin/users" aria-current=[(section == Section::Users).then_some("page")] { "Users" }
                                 a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
+                                a href="/admin/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Audit" }
                             }
                         }
                         form.signout method="post" action="/logout" {

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::rules::show).post(pages::rules::update),
         )
         .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
+        .route("/admin/audit", get(pages::audit::list))
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

@@ -698,7 +698,43 @@ async fn rules_are_validated_tested_saved_and_switched_in_the_editor(app: &TestA
     assert_eq!(outsider.get(&path).await.status, StatusCode::NOT_FOUND);
 }
 
+async fn the_audit_trail_shows_changes_to_admins_of_the_organisation(app: &TestApp) {
+    let token = app.admin_token().await;
+    manual_incident(app, &token, "audited case").await;
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = admin.get("/admin/audit?action=incident.create").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("incident.create") && page.html.contains("audited case"));
+    assert!(!admin
+        .get("/admin/audit?action=user.delete")
+        .await
+        .html
+        .contains("audited case"));
+    app.create_user(&token, "audit-analyst@localhost", "analyst")
+        .await;
+    let mut analyst = Browser::new(app);
+    analyst
+        .sign_in("audit-analyst@localhost", "user-password-123")
+        .await;
+    assert_eq!(
+        analyst.get("/admin/audit").await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.second_org("otheraudit").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otheraudit.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider
+        .get("/admin/audit")
+        .await
+        .html
+        .contains("audited case"));
+}
+
 crate::on_every_backend!(
+    the_audit_trail_shows_changes_to_admins_of_the_organisation,
     rules_are_validated_tested_saved_and_switched_in_the_editor,
     admins_add_users_change_roles_disable_and_reset_passwords,
     api_keys_are_made_shown_once_and_revoked_by_admins_only,

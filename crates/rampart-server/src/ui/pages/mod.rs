@@ -2,6 +2,7 @@
 //! one service and renders.
 
 pub mod api_keys;
+pub mod audit;
 pub mod dashboard;
 pub mod events;
 pub mod incidents;
