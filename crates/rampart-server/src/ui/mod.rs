@@ -20,7 +20,13 @@ pub fn router(state: AppState) -> Router<AppState> {
     let signed_in = Router::new()
         .route("/", get(pages::dashboard::show))
         .route("/incidents", get(pages::incidents::list))
+        .route(
+            "/incidents/new",
+            get(pages::incidents::new_form).post(pages::incidents::create),
+        )
+        .route("/incidents/bulk", post(pages::incidents::bulk))
         .route("/incidents/{id}", get(pages::incidents::show))
+        .route("/incidents/{id}/assign", post(pages::incidents::assign))
         .route("/incidents/{id}/status", post(pages::incidents::set_status))
         .route("/incidents/{id}/comments", post(pages::incidents::comment))
         .route("/events", get(pages::events::search))

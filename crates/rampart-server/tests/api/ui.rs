@@ -733,7 +733,104 @@ async fn the_audit_trail_shows_changes_to_admins_of_the_organisation(app: &TestA
         .contains("audited case"));
 }
 
+async fn incidents_are_opened_assigned_and_moved_in_bulk(app: &TestApp) {
+    let mut analyst = Browser::new(app);
+    analyst.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = analyst.csrf();
+    assert_eq!(analyst.get("/incidents/new").await.status, StatusCode::OK);
+    let opened = analyst
+        .post(
+            "/incidents/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "Phishing wave"),
+                ("severity", "4"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
+    let path = opened.location.unwrap();
+    let id = path.trim_start_matches("/incidents/").to_owned();
+    let token = app.admin_token().await;
+    let me = app.get("/api/v1/me", &token).await;
+    let my_id = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let assigned = analyst
+        .post(
+            &format!("{path}/assign"),
+            &[("csrf", &csrf), ("assignee", &my_id)],
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.html);
+    assert!(analyst
+        .get(&path)
+        .await
+        .html
+        .contains(&format!("<dd>{ADMIN_EMAIL}</dd>")));
+    let second = manual_incident(app, &token, "second of the wave").await;
+    let moved = analyst
+        .post(
+            "/incidents/bulk",
+            &[
+                ("csrf", &csrf),
+                ("status", "resolved"),
+                ("id", &id),
+                ("id", &second),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    for incident in [&id, &second] {
+        let r = app
+            .get(&format!("/api/v1/incidents/{incident}"), &token)
+            .await;
+        assert_eq!(r.body["status"], "resolved");
+    }
+    // The workflow holds in bulk too: a resolved incident is only reopened.
+    let refused = analyst
+        .post(
+            "/incidents/bulk",
+            &[("csrf", &csrf), ("status", "investigating"), ("id", &id)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    // Others: a viewer may not, another organisation finds nothing.
+    app.create_user(&token, "bulk-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("bulk-viewer@localhost", "user-password-123")
+        .await;
+    assert!(!viewer
+        .get("/incidents")
+        .await
+        .html
+        .contains("Move ticked incidents"));
+    let csrf_viewer = viewer.csrf();
+    let denied = viewer
+        .post(
+            "/incidents/bulk",
+            &[("csrf", &csrf_viewer), ("status", "open"), ("id", &id)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    app.second_org("otherbulk").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherbulk.test", "other-admin-pass-1")
+        .await;
+    let csrf_out = outsider.csrf();
+    let missing = outsider
+        .post(
+            "/incidents/bulk",
+            &[("csrf", &csrf_out), ("status", "open"), ("id", &id)],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
 crate::on_every_backend!(
+    incidents_are_opened_assigned_and_moved_in_bulk,
     the_audit_trail_shows_changes_to_admins_of_the_organisation,
     rules_are_validated_tested_saved_and_switched_in_the_editor,
     admins_add_users_change_roles_disable_and_reset_passwords,

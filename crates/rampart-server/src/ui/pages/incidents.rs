@@ -6,9 +6,12 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
-use rampart_app::api::incidents::{IncidentChange, IncidentDetail, IncidentView};
+use rampart_app::api::incidents::{
+    IncidentChange, IncidentDetail, IncidentView, NewIncident, SeverityInput,
+};
 use rampart_app::paging::Page;
-use rampart_core::{Entities, IncidentId, IncidentStatus, Permission};
+use rampart_app::paging::PageParams;
+use rampart_core::{Entities, IncidentId, IncidentStatus, Permission, User, UserId};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
@@ -22,6 +25,21 @@ use crate::state::AppState;
 pub struct StatusForm {
     csrf: String,
     status: String,
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    /// A user id, or empty to unassign.
+    assignee: String,
+}
+
+#[derive(Deserialize)]
+pub struct NewForm {
+    csrf: String,
+    title: String,
+    severity: u8,
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,11 +78,13 @@ pub async fn list(
         }
         Err(error) => Err(error.error),
     };
+    let may_change = session.principal.may(Permission::Analyse);
     let body = html! {
         h1 { "Incidents" }
+        @if may_change { p { a href="/incidents/new" { "Open an incident by hand" } } }
         (filters(&chosen))
         @match &page {
-            Ok(page) => (incident_table(page, &chosen)),
+            Ok(page) => (incident_table(page, &chosen, may_change.then_some(&session))),
             Err(error) => (layout::problem(&error.detail)),
         }
     };
@@ -105,7 +125,9 @@ fn filters(chosen: &Chosen) -> Markup {
     }
 }
 
-fn incident_table(page: &Page<IncidentView>, chosen: &Chosen) -> Markup {
+/// The table of a page of incidents; with a session allowed to change
+/// them, a checkbox per row and a status change for those ticked.
+fn incident_table(page: &Page<IncidentView>, chosen: &Chosen, bulk: Option<&Session>) -> Markup {
     html! {
         @if page.items.is_empty() {
             div.empty {
@@ -114,11 +136,25 @@ fn incident_table(page: &Page<IncidentView>, chosen: &Chosen) -> Markup {
                 pre { "curl -H 'Authorization: Bearer rk_…' -H 'Content-Type: application/x-ndjson' \\\n  --data-binary @events.ndjson http://127.0.0.1:8080/api/v1/events" }
             }
         } @else {
+            form #bulk method="post" action="/incidents/bulk" {}
+            @if let Some(session) = bulk {
+                div.inline {
+                    input form="bulk" type="hidden" name="csrf" value=(session.csrf);
+                    label for="bulk-status" { "Move ticked incidents to" }
+                    select form="bulk" #bulk-status name="status" {
+                        @for s in IncidentStatus::ALL { option value=(s.as_str()) { (s.as_str().replace('_', " ")) } }
+                    }
+                    button form="bulk" type="submit" { "Apply" }
+                }
+            }
             table {
-                thead { tr { th { "Severity" } th { "Title" } th { "Status" } th.num { "Alerts" } th { "Last seen" } } }
+                thead { tr { @if bulk.is_some() { th { span.visually-hidden { "Select" } } } th { "Severity" } th { "Title" } th { "Status" } th.num { "Alerts" } th { "Last seen" } } }
                 tbody {
                     @for incident in &page.items {
                         tr {
+                            @if bulk.is_some() {
+                                td { input form="bulk" type="checkbox" name="id" value=(incident.id) aria-label={ "Select " (incident.title) }; }
+                            }
                             td { (layout::severity(incident.severity)) }
                             td { a href={ "/incidents/" (incident.id) } { (incident.title) } }
                             td { (layout::status(incident.status)) }
@@ -165,7 +201,17 @@ pub async fn show(
     match detail {
         Ok(detail) => {
             let title = detail.incident.title.clone();
-            let body = incident_page(&detail, &session);
+            let users = if session.principal.may(Permission::Analyse) {
+                state
+                    .users
+                    .list(session.principal.org_id, &PageParams::default())
+                    .await
+                    .map(|page| page.items)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let body = incident_page(&detail, &session, &users);
             Html(layout::page(&title, Some(&session), Section::Incidents, body).into_string())
                 .into_response()
         }
@@ -173,7 +219,7 @@ pub async fn show(
     }
 }
 
-fn incident_page(detail: &IncidentDetail, session: &Session) -> Markup {
+fn incident_page(detail: &IncidentDetail, session: &Session, users: &[User]) -> Markup {
     let incident = &detail.incident;
     let may_change = session.principal.may(Permission::Analyse);
     html! {
@@ -184,7 +230,12 @@ fn incident_page(detail: &IncidentDetail, session: &Session) -> Markup {
             dt { "Status" } dd { (layout::status(incident.status)) }
             dt { "Alerts" } dd { (incident.occurrences) }
             dt { "Escalation" } dd { (incident.escalation) }
-            dt { "Assignee" } dd { @match incident.assignee { Some(a) => (a), None => "nobody" } }
+            dt { "Assignee" } dd {
+                @match incident.assignee {
+                    Some(a) => (users.iter().find(|u| u.id == a).map_or(a.to_string(), |u| u.email.clone())),
+                    None => "nobody",
+                }
+            }
             dt { "Rule" } dd { (incident.rule_id.as_deref().unwrap_or("—")) }
             dt { "Group" } dd { (incident.group_key.as_deref().unwrap_or("—")) }
             dt { "First seen" } dd { (layout::time(incident.first_seen)) }
@@ -203,6 +254,17 @@ fn incident_page(detail: &IncidentDetail, session: &Session) -> Markup {
                     }
                 }
                 button type="submit" { "Change status" }
+            }
+            form.inline method="post" action={ "/incidents/" (incident.id) "/assign" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="assignee" { "Assign to" }
+                select #assignee name="assignee" {
+                    option value="" selected[incident.assignee.is_none()] { "nobody" }
+                    @for user in users.iter().filter(|u| !u.disabled) {
+                        option value=(user.id) selected[incident.assignee == Some(user.id)] { (user.email) }
+                    }
+                }
+                button type="submit" { "Assign" }
             }
         }
         h2 { "Alerts" }
@@ -326,6 +388,134 @@ pub async fn comment(
         .await
     {
         Ok(_) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    id: Result<PathId<IncidentId>, ApiError>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    if !session::csrf_ok(&headers, &form.csrf) {
+        return super::csrf_refused(&session);
+    }
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let id = match id {
+        Ok(PathId(id)) => id,
+        Err(error) => return super::error_page(&session, error),
+    };
+    let assignee = match form.assignee.as_str() {
+        "" => None,
+        text => match text.parse::<UserId>() {
+            Ok(user) => Some(user),
+            Err(_) => {
+                let error = rampart_core::Error::invalid_field("assignee", "not a user id");
+                return super::error_page(&session, error);
+            }
+        },
+    };
+    let change = IncidentChange {
+        assignee: Some(assignee),
+        ..IncidentChange::default()
+    };
+    match state.incidents.update(&session.principal, id, change).await {
+        Ok(_) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+/// Moves every ticked incident to one status; each move is checked and
+/// audited on its own, and the first refusal is shown.
+pub async fn bulk(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !session::csrf_ok(&headers, field("csrf").unwrap_or_default()) {
+        return super::csrf_refused(&session);
+    }
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let Some(status) = field("status").and_then(IncidentStatus::parse) else {
+        let error = rampart_core::Error::invalid_field("status", "not an incident status");
+        return super::error_page(&session, error);
+    };
+    for (_, value) in fields.iter().filter(|(k, _)| k == "id") {
+        let Ok(id) = value.parse::<IncidentId>() else {
+            return super::error_page(&session, rampart_core::Error::not_found("incident"));
+        };
+        let change = IncidentChange {
+            status: Some(status),
+            ..IncidentChange::default()
+        };
+        if let Err(error) = state.incidents.update(&session.principal, id, change).await {
+            return super::error_page(&session, error);
+        }
+    }
+    Redirect::to("/incidents").into_response()
+}
+
+pub async fn new_form(Extension(session): Extension<Session>) -> Response {
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let body = html! {
+        p.crumbs { a href="/incidents" { "← Incidents" } }
+        h1 { "Open an incident" }
+        form.editor method="post" action="/incidents/new" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            label for="title" { "Title" }
+            input #title name="title" required maxlength="500";
+            label for="severity" { "Severity" }
+            select #severity name="severity" {
+                @for (value, name) in [(1, "info"), (2, "low"), (3, "medium"), (4, "high"), (5, "critical")] {
+                    option value=(value) selected[value == 3] { (name) }
+                }
+            }
+            label for="description" { "Description" }
+            textarea #description name="description" rows="5" {}
+            div.actions { button type="submit" { "Open" } }
+        }
+    };
+    Html(layout::page("Open an incident", Some(&session), Section::Incidents, body).into_string())
+        .into_response()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Form(form): Form<NewForm>,
+) -> Response {
+    if !session::csrf_ok(&headers, &form.csrf) {
+        return super::csrf_refused(&session);
+    }
+    if let Err(error) = session.principal.require(Permission::Analyse) {
+        return super::error_page(&session, error);
+    }
+    let input = NewIncident {
+        title: form.title,
+        description: form.description.filter(|d| !d.trim().is_empty()),
+        severity: SeverityInput::Number(form.severity),
+        entities: Entities::default(),
+        event_ids: Vec::new(),
+        assignee: None,
+    };
+    match state.incidents.create(&session.principal, input).await {
+        Ok(incident) => Redirect::to(&format!("/incidents/{}", incident.id)).into_response(),
         Err(error) => super::error_page(&session, error),
     }
 }
