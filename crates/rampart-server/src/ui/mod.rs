@@ -52,6 +52,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
         .route("/admin/audit", get(pages::audit::list))
+        .route(
+            "/admin/settings",
+            get(pages::settings::show).post(pages::settings::update),
+        )
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

@@ -829,7 +829,62 @@ async fn incidents_are_opened_assigned_and_moved_in_bulk(app: &TestApp) {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
+async fn admins_set_the_retention_of_their_organisation(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf();
+    assert_eq!(admin.get("/admin/settings").await.status, StatusCode::OK);
+    let saved = admin
+        .post(
+            "/admin/settings",
+            &[("csrf", &csrf), ("retention_days", "45")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let token = app.admin_token().await;
+    assert_eq!(
+        app.get("/api/v1/org/settings", &token).await.body["retention_days"],
+        45
+    );
+    let bad = admin
+        .post(
+            "/admin/settings",
+            &[("csrf", &csrf), ("retention_days", "0")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let reset = admin
+        .post(
+            "/admin/settings",
+            &[("csrf", &csrf), ("retention_days", "")],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.get("/api/v1/org/settings", &token).await.body["retention_days_override"].is_null()
+    );
+    app.create_user(&token, "settings-analyst@localhost", "analyst")
+        .await;
+    let mut analyst = Browser::new(app);
+    analyst
+        .sign_in("settings-analyst@localhost", "user-password-123")
+        .await;
+    let csrf_analyst = analyst.csrf();
+    let denied = analyst
+        .post(
+            "/admin/settings",
+            &[("csrf", &csrf_analyst), ("retention_days", "1")],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let other = app.second_org("othersettings").await;
+    assert!(
+        app.get("/api/v1/org/settings", &other).await.body["retention_days_override"].is_null()
+    );
+}
+
 crate::on_every_backend!(
+    admins_set_the_retention_of_their_organisation,
     incidents_are_opened_assigned_and_moved_in_bulk,
     the_audit_trail_shows_changes_to_admins_of_the_organisation,
     rules_are_validated_tested_saved_and_switched_in_the_editor,

@@ -8,6 +8,7 @@ pub mod events;
 pub mod incidents;
 pub mod login;
 pub mod rules;
+pub mod settings;
 pub mod users;
 
 use axum::response::{Html, IntoResponse, Response};
