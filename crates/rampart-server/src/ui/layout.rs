@@ -15,6 +15,7 @@ pub enum Section {
     Incidents,
     Events,
     Rules,
+    Validation,
     Users,
     ApiKeys,
     Audit,
@@ -28,6 +29,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Incidents, "/incidents", "Incidents"),
         (Section::Events, "/events", "Events"),
         (Section::Rules, "/rules", "Rules"),
+        (Section::Validation, "/validation", "Validation"),
     ];
     html! {
         (DOCTYPE)

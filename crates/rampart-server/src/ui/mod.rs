@@ -56,6 +56,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/settings",
             get(pages::settings::show).post(pages::settings::update),
         )
+        .route(
+            "/validation",
+            get(pages::validation::list).post(pages::validation::create),
+        )
+        .route("/validation/{id}/delete", post(pages::validation::delete))
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

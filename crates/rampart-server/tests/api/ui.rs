@@ -883,7 +883,104 @@ async fn admins_set_the_retention_of_their_organisation(app: &TestApp) {
     );
 }
 
+async fn validation_rules_are_added_counted_and_deleted(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf();
+    let bad = admin
+        .post(
+            "/validation",
+            &[
+                ("csrf", &csrf),
+                ("name", "bad"),
+                ("field", "host.name"),
+                ("check", "regex"),
+                ("argument", "("),
+                ("mode", "warn"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    let added = admin
+        .post(
+            "/validation",
+            &[
+                ("csrf", &csrf),
+                ("name", "hosts named"),
+                ("field", "host.name"),
+                ("check", "required"),
+                ("mode", "reject"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let token = app.admin_token().await;
+    let events = "{\"host\":{\"name\":\"a\"},\"message\":\"ok\"}\n{\"message\":\"no host\"}\n";
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &token,
+            "application/x-ndjson",
+            None,
+            events.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.body["accepted"], 1);
+    assert_eq!(r.body["rejected"], 1);
+    app.state.ingest.validation().flush().await.unwrap();
+    let page = admin.get("/validation").await;
+    assert!(
+        page.html.contains("hosts named") && page.html.contains("1 passed, 1 failed"),
+        "{}",
+        page.html
+    );
+    let id = page
+        .html
+        .split("action=\"/validation/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    app.create_user(&token, "validation-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("validation-viewer@localhost", "user-password-123")
+        .await;
+    let seen = viewer.get("/validation").await;
+    assert!(seen.html.contains("hosts named") && !seen.html.contains("Add rule"));
+    let csrf_viewer = viewer.csrf();
+    let denied = viewer
+        .post(
+            &format!("/validation/{id}/delete"),
+            &[("csrf", &csrf_viewer)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    app.second_org("othervalidation").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@othervalidation.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider
+        .get("/validation")
+        .await
+        .html
+        .contains("hosts named"));
+    let csrf_out = outsider.csrf();
+    let missing = outsider
+        .post(&format!("/validation/{id}/delete"), &[("csrf", &csrf_out)])
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let deleted = admin
+        .post(&format!("/validation/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(!admin.get("/validation").await.html.contains("hosts named"));
+}
+
 crate::on_every_backend!(
+    validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,
     incidents_are_opened_assigned_and_moved_in_bulk,
     the_audit_trail_shows_changes_to_admins_of_the_organisation,

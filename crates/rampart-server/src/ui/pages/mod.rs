@@ -10,6 +10,7 @@ pub mod login;
 pub mod rules;
 pub mod settings;
 pub mod users;
+pub mod validation;
 
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
