@@ -139,6 +139,35 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
+    // Background traffic over the last quarter hour, for the dashboard.
+    let now = app.state.clock.now().0;
+    let traffic: String = (0..150)
+        .map(|i: i64| {
+            let at = rampart_core::Timestamp(now - i * 5_800 - (i % 7) * 700);
+            let user = ["alice", "bob", "carol", "deploy"][(i % 4) as usize];
+            json!({
+                "@timestamp": at.to_string(),
+                "event": {"category": "authentication", "action": "ssh_login",
+                          "outcome": if i % 4 == 0 { "failure" } else { "success" }},
+                "source": {"ip": format!("198.51.100.{}", i % 9 + 1)},
+                "user": {"name": user},
+                "host": {"name": format!("web-{}", i % 3 + 1)},
+                "message": "sshd login"
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            traffic.into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     let r = app
         .post(
             "/api/v1/incidents",

@@ -147,7 +147,7 @@ fn chart(buckets: &[Bucket], now_ms: i64, range_secs: i64, bucket_secs: i64) -> 
     let (width, height) = (600.0, 120.0);
     let bar = width / slots as f64;
     html! {
-        svg.chart viewBox={ "0 0 " (width) " " (height) } role="img"
+        svg.chart viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none" role="img"
             aria-label={ "Events per " (bucket_secs) " seconds; the highest bar is " (peak) } {
             @for b in buckets {
                 @let slot = (b.start.0 - start) / bucket_ms;

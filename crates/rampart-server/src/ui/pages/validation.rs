@@ -158,7 +158,7 @@ fn chart(counts: &Counts, now: Timestamp) -> Markup {
     let peak = counts.iter().map(|c| c.1 + c.2).max().unwrap_or(1).max(1);
     let (width, height, bar) = (600.0, 80.0, 600.0 / 24.0);
     html! {
-        svg.chart.small viewBox={ "0 0 " (width) " " (height) } role="img"
+        svg.chart.small viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none" role="img"
             aria-label="Passed and failed events per hour over the last day" {
             @for (at, passed, failed) in counts {
                 @let slot = (at.0 - start).div_euclid(hour);
