@@ -5,11 +5,34 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-const CSS: &str = include_str!("rampart.css");
+/// One embedded file: the start of its name, its extension, content type
+/// and content.
+struct Asset {
+    stem: &'static str,
+    extension: &'static str,
+    content_type: &'static str,
+    content: &'static str,
+}
 
-/// FNV-1a of the stylesheet: its name changes whenever it does.
-const CSS_HASH: u64 = {
-    let bytes = CSS.as_bytes();
+const CSS: Asset = Asset {
+    stem: "rampart",
+    extension: "css",
+    content_type: "text/css; charset=utf-8",
+    content: include_str!("rampart.css"),
+};
+
+const HTMX: Asset = Asset {
+    stem: "htmx-2.0.4",
+    extension: "js",
+    content_type: "text/javascript; charset=utf-8",
+    content: include_str!("vendor/htmx-2.0.4.min.js"),
+};
+
+const ASSETS: [&Asset; 2] = [&CSS, &HTMX];
+
+/// FNV-1a of a file's content: its name changes whenever it does.
+const fn content_hash(content: &str) -> u64 {
+    let bytes = content.as_bytes();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
     while i < bytes.len() {
@@ -18,24 +41,39 @@ const CSS_HASH: u64 = {
         i += 1;
     }
     hash
-};
+}
+
+impl Asset {
+    fn name(&self) -> String {
+        format!(
+            "{}-{:016x}.{}",
+            self.stem,
+            content_hash(self.content),
+            self.extension
+        )
+    }
+}
 
 /// The stylesheet's file name under `/static/`.
 pub fn css_name() -> String {
-    format!("rampart-{:016x}.css", CSS_HASH)
+    CSS.name()
+}
+
+/// htmx's file name under `/static/`.
+pub fn htmx_name() -> String {
+    HTMX.name()
 }
 
 pub async fn serve(Path(file): Path<String>) -> Response {
-    if file == css_name() {
-        (
+    match ASSETS.iter().find(|asset| asset.name() == file) {
+        Some(asset) => (
             [
-                (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                (header::CONTENT_TYPE, asset.content_type),
                 (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
             ],
-            CSS,
+            asset.content,
         )
-            .into_response()
-    } else {
-        StatusCode::NOT_FOUND.into_response()
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -39,6 +39,9 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Rampart" }
                 link rel="stylesheet" href={ "/static/" (assets::css_name()) };
+                // htmx without inline styles or eval, so the CSP holds.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+                script src={ "/static/" (assets::htmx_name()) } defer {}
             }
             body {
                 header.top {

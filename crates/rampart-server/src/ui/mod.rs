@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (maud) on the same services as the
 //! API, behind cookie sessions with CSRF tokens and a strict
-//! Content-Security-Policy. Pages hold no JavaScript: links and forms.
+//! Content-Security-Policy. Pages work with links and forms alone; htmx
+//! (vendored, no inline code) refreshes parts of some in place.
 
 mod assets;
 mod cookies;

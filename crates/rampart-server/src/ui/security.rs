@@ -1,14 +1,15 @@
 //! Security headers on every UI response: a Content-Security-Policy that
-//! allows only the UI's own stylesheet (no scripts, no inline styles, no
-//! framing), no MIME sniffing, no referrer, and pages kept out of caches.
+//! allows only the UI's own stylesheet and script (no inline scripts or
+//! styles, no eval, requests only to this server, no framing), no MIME
+//! sniffing, no referrer, and pages kept out of caches.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

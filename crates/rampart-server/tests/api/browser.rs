@@ -210,6 +210,32 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .unwrap();
     assert_eq!(wait_path(&client, "/").await, "/");
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
+    // The overview refreshes itself: more events show without a reload.
+    let counted = "#overview section p a";
+    assert_eq!(
+        wait_text(&client, counted, "151 events").await,
+        "151 events"
+    );
+    let more = "{\"message\":\"later\"}\n".repeat(3);
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            more.into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let mut updated = String::new();
+    for _ in 0..3 {
+        updated = wait_text(&client, counted, "154 events").await;
+        if updated == "154 events" {
+            break;
+        }
+    }
+    assert_eq!(updated, "154 events");
+    assert_eq!(client.current_url().await.unwrap().path(), "/");
     client
         .find(Locator::Css("nav a[href='/incidents']"))
         .await
@@ -298,6 +324,27 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .unwrap();
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
     screenshot(&client, backend, "dashboard").await;
+
+    // The live tail shows a new event without a reload.
+    client
+        .goto(&format!("{}/events?live=on&q=tailmarker", app.base))
+        .await
+        .unwrap();
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            b"{\"message\":\"tailmarker arrived\"}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let arrived = "tailmarker arrived";
+    assert_eq!(
+        wait_text(&client, "#results td.message", arrived).await,
+        arrived
+    );
 
     // A rule: tested on the editor's sample events, then saved.
     client

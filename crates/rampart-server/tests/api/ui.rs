@@ -137,7 +137,22 @@ async fn pages_need_a_session_and_carry_security_headers(app: &TestApp) {
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
         "{csp}"
     );
-    assert!(!login.html.contains("<script"), "pages hold no scripts");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    // Scripts only from files of this server, never inline.
+    let scripts: Vec<&str> = login.html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty());
+    for script in &scripts {
+        assert!(
+            script.trim_start().starts_with("src=\"/static/"),
+            "{script}"
+        );
+        let path = script.split('"').nth(1).unwrap();
+        let file = browser.get(path).await;
+        assert_eq!(file.status, StatusCode::OK, "{path}");
+    }
     // An API key is not a browser session.
     let admin = app.admin_token().await;
     let (_, key) = app.api_key(&admin, &["read"]).await;

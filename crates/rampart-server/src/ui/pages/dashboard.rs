@@ -45,6 +45,7 @@ pub async fn show(
         Ok(overview) => overview,
         Err(error) => return super::error_page(&session, error),
     };
+    let refresh = format!("/?range={}", encode(&range));
     let body = html! {
         h1 { "Overview" }
         nav.ranges aria-label="Range" {
@@ -53,11 +54,19 @@ pub async fn show(
                 a href={ "/?range=" (value) } aria-current=[(value == range).then_some("page")] { (label) }
             }
         }
-        (incidents(&overview))
-        (events(&overview, &range))
+        // Refreshed in place every 10 seconds (htmx), from this same page.
+        div #overview hx-get=(refresh) hx-trigger="every 10s" hx-select="#overview" hx-swap="outerHTML" {
+            (incidents(&overview))
+            (events(&overview, &range))
+            p.note { "Updated " (layout::time(overview.at)) " UTC; refreshes every 10 seconds." }
+        }
     };
     Html(layout::page("Overview", Some(&session), Section::Overview, body).into_string())
         .into_response()
+}
+
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 fn incidents(overview: &OverviewView) -> Markup {

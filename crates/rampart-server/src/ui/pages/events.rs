@@ -33,6 +33,9 @@ struct Chosen {
     to: Option<String>,
     /// A preset range ending now, used when `from` is not given.
     range: Option<String>,
+    /// Refresh the newest results every few seconds (the live tail).
+    live: Option<String>,
+    cursor: Option<String>,
 }
 
 /// The preset ranges: their query value, label and length.
@@ -103,15 +106,23 @@ pub async fn search(
         }
         (Err(error), _) | (_, Err(error)) => Err(error.error),
     };
+    // The live tail reloads the first page of results in place (htmx).
+    let tail = (chosen.live.is_some() && chosen.cursor.is_none()).then(|| {
+        uri.path_and_query()
+            .map_or("/events".to_owned(), |p| p.as_str().to_owned())
+    });
     let body = html! {
         h1 { "Events" }
         (form(&chosen))
-        @match &page {
-            Ok(page) => (event_table(page, &chosen)),
-            Err(error) => (layout::problem(&match &error.field {
-                Some(field) => format!("{} ({field})", error.detail),
-                None => error.detail.clone(),
-            })),
+        div #results hx-get=[tail.as_deref()] hx-trigger=[tail.as_ref().map(|_| "every 5s")]
+            hx-select=[tail.as_ref().map(|_| "#results")] hx-swap=[tail.as_ref().map(|_| "outerHTML")] {
+            @match &page {
+                Ok(page) => (event_table(page, &chosen)),
+                Err(error) => (layout::problem(&match &error.field {
+                    Some(field) => format!("{} ({field})", error.detail),
+                    None => error.detail.clone(),
+                })),
+            }
         }
     };
     Html(layout::page("Events", Some(&session), Section::Events, body).into_string())
@@ -139,6 +150,9 @@ fn form(chosen: &Chosen) -> Markup {
             }
             div.field { label for="from" { "From (custom)" } input #from name="from" placeholder="2026-12-01T00:00:00Z" value=[text(&chosen.from)]; }
             div.field { label for="to" { "To" } input #to name="to" value=[text(&chosen.to)]; }
+            div.field.check {
+                label { input type="checkbox" name="live" value="on" checked[chosen.live.is_some()]; " Live (newest first, every 5 s)" }
+            }
             button type="submit" { "Search" }
         }
     }
