@@ -48,6 +48,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::rules::new_form).post(pages::rules::create),
         )
         .route(
+            "/rules/field-mapping",
+            get(pages::field_mapping::show).post(pages::field_mapping::update),
+        )
+        .route(
             "/rules/{id}",
             get(pages::rules::show).post(pages::rules::update),
         )

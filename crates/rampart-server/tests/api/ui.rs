@@ -994,7 +994,65 @@ async fn validation_rules_are_added_counted_and_deleted(app: &TestApp) {
     assert!(!admin.get("/validation").await.html.contains("hosts named"));
 }
 
+async fn the_field_mapping_is_edited_as_lines(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf();
+    let page = admin.get("/rules/field-mapping").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Defaults"));
+    let bad = admin
+        .post(
+            "/rules/field-mapping",
+            &[("csrf", &csrf), ("mapping", "CommandLine proc.cmdline")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("line 1"));
+    let saved = admin
+        .post(
+            "/rules/field-mapping",
+            &[
+                ("csrf", &csrf),
+                ("mapping", "CommandLine = proc.cmdline, x.cmd\n"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let token = app.admin_token().await;
+    let r = app.get("/api/v1/detection/field-mapping", &token).await;
+    assert_eq!(
+        r.body["mapping"]["CommandLine"],
+        json!(["proc.cmdline", "x.cmd"])
+    );
+    app.create_user(&token, "mapping-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("mapping-viewer@localhost", "user-password-123")
+        .await;
+    let csrf_viewer = viewer.csrf();
+    let denied = viewer
+        .post(
+            "/rules/field-mapping",
+            &[("csrf", &csrf_viewer), ("mapping", "")],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    app.second_org("othermapping").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@othermapping.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider
+        .get("/rules/field-mapping")
+        .await
+        .html
+        .contains("x.cmd"));
+}
+
 crate::on_every_backend!(
+    the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,
     incidents_are_opened_assigned_and_moved_in_bulk,

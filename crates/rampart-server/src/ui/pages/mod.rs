@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod events;
+pub mod field_mapping;
 pub mod incidents;
 pub mod login;
 pub mod rules;

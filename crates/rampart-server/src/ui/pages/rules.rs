@@ -62,7 +62,10 @@ pub async fn list(
     let admin = session.principal.may(Permission::Admin);
     let body = html! {
         h1 { "Detection rules" }
-        @if admin { p { a href="/rules/new" { "New Sigma rule" } } }
+        p {
+            @if admin { a href="/rules/new" { "New Sigma rule" } " · " }
+            a href="/rules/field-mapping" { "Field mapping" }
+        }
         (rule_table(&rules, &session, admin))
     };
     Html(layout::page("Rules", Some(&session), Section::Rules, body).into_string()).into_response()
