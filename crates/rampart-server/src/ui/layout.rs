@@ -20,6 +20,7 @@ pub enum Section {
     ApiKeys,
     Audit,
     Settings,
+    Organisations,
     None,
 }
 
@@ -56,6 +57,9 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                                 a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
                                 a href="/admin/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Audit" }
                                 a href="/admin/settings" aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
+                            }
+                            @if session.principal.require_platform_admin().is_ok() {
+                                a href="/platform/organisations" aria-current=[(section == Section::Organisations).then_some("page")] { "Organisations" }
                             }
                         }
                         form.signout method="post" action="/logout" {

@@ -66,6 +66,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::validation::list).post(pages::validation::create),
         )
         .route("/validation/{id}/delete", post(pages::validation::delete))
+        .route(
+            "/platform/organisations",
+            get(pages::organisations::list).post(pages::organisations::create),
+        )
         .route("/logout", post(pages::login::logout))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()

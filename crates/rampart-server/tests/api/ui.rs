@@ -1051,7 +1051,60 @@ async fn the_field_mapping_is_edited_as_lines(app: &TestApp) {
         .contains("x.cmd"));
 }
 
+async fn platform_admins_add_organisations(app: &TestApp) {
+    let mut platform = Browser::new(app);
+    platform.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = platform.csrf();
+    let page = platform.get("/platform/organisations").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("default"));
+    let added = platform
+        .post(
+            "/platform/organisations",
+            &[
+                ("csrf", &csrf),
+                ("name", "Acme SOC"),
+                ("admin_email", "lead@acme.test"),
+                ("admin_password", "acme-password-123"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    assert!(platform
+        .get("/platform/organisations")
+        .await
+        .html
+        .contains("Acme SOC"));
+    // Its admin signs in to their own organisation, and is no platform admin.
+    let mut lead = Browser::new(app);
+    assert_eq!(
+        lead.sign_in("lead@acme.test", "acme-password-123")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(!lead.get("/").await.html.contains("/platform/organisations"));
+    assert_eq!(
+        lead.get("/platform/organisations").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf_lead = lead.csrf();
+    let denied = lead
+        .post(
+            "/platform/organisations",
+            &[
+                ("csrf", &csrf_lead),
+                ("name", "Sneaky"),
+                ("admin_email", "x@sneaky.test"),
+                ("admin_password", "sneaky-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}
+
 crate::on_every_backend!(
+    platform_admins_add_organisations,
     the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,

@@ -8,6 +8,7 @@ pub mod events;
 pub mod field_mapping;
 pub mod incidents;
 pub mod login;
+pub mod organisations;
 pub mod rules;
 pub mod settings;
 pub mod users;
