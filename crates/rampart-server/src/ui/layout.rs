@@ -3,6 +3,7 @@
 //! goes through maud, which escapes it.
 
 use maud::{html, Markup, DOCTYPE};
+use rampart_app::api::events::Bucket;
 use rampart_core::{IncidentStatus, Permission, Timestamp};
 
 use super::assets;
@@ -100,4 +101,29 @@ pub fn status(status: IncidentStatus) -> Markup {
 /// A problem shown on a page (the API's detail text).
 pub fn problem(detail: &str) -> Markup {
     html! { p.problem role="alert" { (detail) } }
+}
+
+/// Event counts per bucket from `start_ms` to `end_ms` as inline SVG bars
+/// (empty buckets are gaps).
+pub fn event_chart(buckets: &[Bucket], start_ms: i64, end_ms: i64, bucket_ms: i64) -> Markup {
+    let bucket_ms = bucket_ms.max(1);
+    let slots = usize::try_from(((end_ms - start_ms) / bucket_ms).max(1)).unwrap_or(1);
+    let peak = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    let (width, height) = (600.0, 120.0);
+    let bar = width / slots as f64;
+    html! {
+        svg.chart viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none" role="img"
+            aria-label={ "Events per " (bucket_ms / 1000) " seconds; the highest bar is " (peak) } {
+            @for b in buckets {
+                @let slot = (b.start.0 - start_ms).div_euclid(bucket_ms);
+                @if slot >= 0 && (slot as usize) < slots {
+                    @let h = (b.count as f64 / peak as f64 * (height - 4.0)).max(1.0);
+                    rect x=(format!("{:.2}", slot as f64 * bar)) y=(format!("{:.2}", height - h))
+                        width=(format!("{:.2}", (bar - 1.0).max(1.0))) height=(format!("{h:.2}")) {
+                        title { (b.count) " events from " (b.start) }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -299,12 +299,25 @@ async fn event_search_filters_by_cidr_and_escapes_values(app: &TestApp) {
     browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let page = browser.get("/events?source_ip=203.0.113.0%2F24").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.html.contains("first") && !page.html.contains("second"));
+    assert!(page.html.contains(">first<") && !page.html.contains(">second<"));
     assert!(page.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!page.html.contains("<img src=x"));
+    // The facet panel: counts over time and the top values of a field,
+    // each a filter.
+    assert!(page.html.contains("by source.ip"));
+    let facet = browser.get("/events?facet=source.ip").await;
+    assert!(
+        facet
+            .html
+            .contains("href=\"/events?facet=source.ip&amp;source_ip=198.51.100.7\""),
+        "{}",
+        facet.html
+    );
+    let bad = browser.get("/events?facet=no.such.field").await;
+    assert!(bad.html.contains("must be one of"));
     // A preset range ends now; a custom one may hold nothing.
     let recent = browser.get("/events?range=15m&source_ip=203.0.113.9").await;
-    assert!(recent.html.contains("first"));
+    assert!(recent.html.contains(">first<"));
     let old = browser
         .get("/events?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z")
         .await;

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
-use rampart_app::api::events::{Bucket, TopValue};
+use rampart_app::api::events::TopValue;
 use rampart_app::api::overview::OverviewView;
 use rampart_app::overview::parse_range;
 use rampart_core::Permission;
@@ -136,36 +136,16 @@ fn events(overview: &OverviewView, range: &str) -> Markup {
                     }
                     ", " (format!("{per_minute:.1}")) " a minute on average"
                 }
-                (chart(&overview.events, overview.at.0, overview.range_secs, overview.events_bucket_secs))
+                (layout::event_chart(
+                    &overview.events,
+                    overview.at.0 - overview.range_secs * 1000,
+                    overview.at.0,
+                    overview.events_bucket_secs * 1000,
+                ))
                 div.columns {
                     (top("Top source addresses", "source_ip", &overview.top_sources, range))
                     (top("Top users", "user", &overview.top_users, range))
                     (top("Top hosts", "host", &overview.top_hosts, range))
-                }
-            }
-        }
-    }
-}
-
-/// A bar per bucket over the range (empty buckets as gaps), as inline SVG.
-fn chart(buckets: &[Bucket], now_ms: i64, range_secs: i64, bucket_secs: i64) -> Markup {
-    let bucket_ms = bucket_secs.max(1) * 1000;
-    let start = now_ms - range_secs * 1000;
-    let slots = usize::try_from((range_secs * 1000 / bucket_ms).max(1)).unwrap_or(1);
-    let peak = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
-    let (width, height) = (600.0, 120.0);
-    let bar = width / slots as f64;
-    html! {
-        svg.chart viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none" role="img"
-            aria-label={ "Events per " (bucket_secs) " seconds; the highest bar is " (peak) } {
-            @for b in buckets {
-                @let slot = (b.start.0 - start) / bucket_ms;
-                @if slot >= 0 && (slot as usize) < slots {
-                    @let h = (b.count as f64 / peak as f64 * (height - 4.0)).max(1.0);
-                    rect x=(format!("{:.2}", slot as f64 * bar)) y=(format!("{:.2}", height - h))
-                        width=(format!("{:.2}", (bar - 1.0).max(1.0))) height=(format!("{h:.2}")) {
-                        title { (b.count) " events from " (b.start) }
-                    }
                 }
             }
         }

@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
-use rampart_app::api::events::EventPage;
-use rampart_core::{EventId, Permission};
+use rampart_app::api::events::{EventPage, EventStatsView};
+use rampart_app::events::StatsQuery;
+use rampart_core::{Error, EventFilter, EventId, OrgId, Permission, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,6 +37,8 @@ struct Chosen {
     /// Refresh the newest results every few seconds (the live tail).
     live: Option<String>,
     cursor: Option<String>,
+    /// The field whose top values the facet panel shows.
+    facet: Option<String>,
 }
 
 /// The preset ranges: their query value, label and length.
@@ -76,6 +79,7 @@ pub async fn search(
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
+    let mut facets = None;
     let page = match (filter, params) {
         (Ok(ApiQuery(filter)), Ok(ApiQuery(params))) => {
             match session.principal.require(Permission::Read) {
@@ -91,14 +95,13 @@ pub async fn search(
                             filter.from = Some(rampart_core::Timestamp(now.0 - length));
                         }
                     }
+                    let org = session.principal.org_id;
+                    let field = chosen.facet.as_deref().unwrap_or(DEFAULT_FACET);
+                    let now = state.clock.now();
+                    facets = Some(facet(&state, org, &filter, field, now).await);
                     state
                         .events
-                        .search(
-                            session.principal.org_id,
-                            &filter,
-                            limit,
-                            params.cursor.as_deref(),
-                        )
+                        .search(org, &filter, limit, params.cursor.as_deref())
                         .await
                 }
                 Err(error) => Err(error),
@@ -124,10 +127,112 @@ pub async fn search(
                 })),
             }
         }
+        @if let Some(facets) = &facets { (facet_panel(facets, &uri)) }
     };
     Html(layout::page("Events", Some(&session), Section::Events, body).into_string())
         .into_response()
 }
+
+/// The facet panel's field when none is chosen.
+const DEFAULT_FACET: &str = "source.ip";
+/// The facet panel covers the last day when the search names no start.
+const FACET_DEFAULT_MS: i64 = 86_400_000;
+
+/// The top values of `field` and the counts over time, for the search's
+/// filter (over its range, or the last day).
+struct Facets {
+    field: String,
+    start: Timestamp,
+    end: Timestamp,
+    stats: Result<EventStatsView, Error>,
+}
+
+async fn facet(
+    state: &AppState,
+    org: OrgId,
+    filter: &EventFilter,
+    field: &str,
+    now: Timestamp,
+) -> Facets {
+    let end = filter.to.unwrap_or(now);
+    let start = filter.from.unwrap_or(Timestamp(end.0 - FACET_DEFAULT_MS));
+    let mut ranged = filter.clone();
+    ranged.from = Some(start);
+    let query = StatsQuery {
+        filter: &ranged,
+        bucket_secs: ((end.0 - start.0) / 60_000).max(1),
+        top: Some(field.to_owned()),
+        top_limit: 10,
+    };
+    Facets {
+        field: field.to_owned(),
+        start,
+        end,
+        stats: state.events.stats(org, query).await,
+    }
+}
+
+/// The search's query string with `name` set to `value` (and no cursor).
+fn with_param(uri: &axum::http::Uri, name: &str, value: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if k != name && k != "cursor" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair(name, value);
+    format!("/events?{}", query.finish())
+}
+
+fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
+    let filter_param = FACET_FIELDS
+        .iter()
+        .find(|(field, _)| *field == facets.field)
+        .map(|(_, param)| *param);
+    html! {
+        section.facets aria-label="Facets" {
+            h2 { "Over time and by " (facets.field) }
+            nav.ranges aria-label="Facet field" {
+                @for (field, _) in FACET_FIELDS {
+                    a href=(with_param(uri, "facet", field)) aria-current=[(*field == facets.field).then_some("page")] { (field) }
+                }
+            }
+            @match &facets.stats {
+                Ok(stats) => {
+                    p.note { (stats.total) " matching events from " (layout::time(facets.start)) " to " (layout::time(facets.end)) " UTC" }
+                    (layout::event_chart(&stats.buckets, facets.start.0, facets.end.0, stats.bucket_secs * 1000))
+                    table {
+                        tbody {
+                            @for top in &stats.top {
+                                tr {
+                                    td {
+                                        @match (filter_param, top.value.is_empty()) {
+                                            (Some(param), false) => a href=(with_param(uri, param, &top.value)) { (top.value) },
+                                            _ => (top.value),
+                                        }
+                                    }
+                                    td.num { (top.count) }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(error) => (layout::problem(&error.detail)),
+            }
+        }
+    }
+}
+
+/// Fields the panel offers, with the search parameter that filters by one
+/// of their values.
+const FACET_FIELDS: [(&str, &str); 6] = [
+    ("source.ip", "source_ip"),
+    ("destination.ip", "destination_ip"),
+    ("user.name", "user"),
+    ("host.name", "host"),
+    ("event.outcome", "outcome"),
+    ("event.action", "action"),
+];
 
 fn form(chosen: &Chosen) -> Markup {
     let text = |value: &Option<String>| value.clone();
