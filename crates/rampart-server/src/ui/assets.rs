@@ -28,7 +28,14 @@ const HTMX: Asset = Asset {
     content: include_str!("vendor/htmx-2.0.4.min.js"),
 };
 
-const ASSETS: [&Asset; 2] = [&CSS, &HTMX];
+const SCRIPT: Asset = Asset {
+    stem: "rampart",
+    extension: "js",
+    content_type: "text/javascript; charset=utf-8",
+    content: include_str!("rampart.js"),
+};
+
+const ASSETS: [&Asset; 3] = [&CSS, &HTMX, &SCRIPT];
 
 /// FNV-1a of a file's content: its name changes whenever it does.
 const fn content_hash(content: &str) -> u64 {
@@ -57,6 +64,11 @@ impl Asset {
 /// The stylesheet's file name under `/static/`.
 pub fn css_name() -> String {
     CSS.name()
+}
+
+/// The UI's own script's file name under `/static/`.
+pub fn script_name() -> String {
+    SCRIPT.name()
 }
 
 /// htmx's file name under `/static/`.

@@ -44,6 +44,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                 // htmx without inline styles or eval, so the CSP holds.
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
                 script src={ "/static/" (assets::htmx_name()) } defer {}
+                script src={ "/static/" (assets::script_name()) } defer {}
             }
             body {
                 header.top {

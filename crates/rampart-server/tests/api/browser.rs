@@ -413,6 +413,15 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .unwrap()
         .unwrap();
     assert!(secret.starts_with("rk_"));
+    client
+        .find(Locator::Css("button[data-copy='#secret']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let copy = "button[data-copy='#secret']";
+    assert_eq!(wait_text(&client, copy, "Copied").await, "Copied");
     screenshot(&client, backend, "api-keys").await;
 
     // Signing out returns to the login page, and pages need signing in again.

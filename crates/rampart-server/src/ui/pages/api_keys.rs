@@ -145,7 +145,10 @@ async fn render(
                 h2 { "Key “" (name) "” made" }
                 p { "Copy it now: it is not stored and cannot be shown again." }
                 label for="secret" { "The key" }
-                input #secret readonly value=(secret) size="60";
+                div.inline {
+                    input #secret readonly value=(secret) size="60";
+                    button type="button" data-copy="#secret" { "Copy" }
+                }
                 p.note { "Send it as " code { "Authorization: Bearer rk_…" } "." }
             }
         }
