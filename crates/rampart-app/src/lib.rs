@@ -71,6 +71,9 @@ impl Services {
         let audit = Audit::new(store.clone(), clock.clone());
         let detection = ingest.detection().clone();
         let accounts = Accounts::new(store.clone(), clock.clone());
+        let rules = Rules::new(store.clone(), clock.clone(), detection, audit.clone());
+        let validation_rules =
+            ValidationRules::new(store.clone(), clock.clone(), ingest.validation().clone());
         Ok(Self {
             users: Users::new(accounts.clone(), audit.clone()),
             api_keys: ApiKeys::new(accounts.clone(), audit.clone()),
@@ -84,16 +87,14 @@ impl Services {
                 store.clone(),
                 clock.clone(),
                 Events::new(store.clone()),
+                rules.clone(),
+                validation_rules.clone(),
             ),
             accounts,
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
-            rules: Rules::new(store.clone(), clock.clone(), detection, audit.clone()),
-            validation_rules: ValidationRules::new(
-                store,
-                clock.clone(),
-                ingest.validation().clone(),
-            ),
+            rules,
+            validation_rules,
             audit,
             clock,
         })

@@ -8,8 +8,11 @@ use rampart_core::{Clock, Error, EventFilter, IncidentStatus, OrgId, Timestamp};
 use rampart_store::{IncidentQuery, IncidentSort, Store};
 
 use crate::api::events::TopValue;
-use crate::api::overview::{AgeCount, OverviewView, SeverityCount, StatusCount};
+use crate::api::overview::{AgeCount, OverviewView, RuleHitCount, SeverityCount, StatusCount};
 use crate::events::{Events, StatsQuery};
+use crate::paging::PageParams;
+use crate::rules::Rules;
+use crate::validation::ValidationRules;
 
 /// Most open incidents read to sort them by age.
 const AGE_SAMPLE: u32 = 1000;
@@ -21,14 +24,24 @@ pub struct Overview {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     events: Events,
+    rules: Rules,
+    validation: ValidationRules,
 }
 
 impl Overview {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, events: Events) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        events: Events,
+        rules: Rules,
+        validation: ValidationRules,
+    ) -> Self {
         Self {
             store,
             clock,
             events,
+            rules,
+            validation,
         }
     }
 
@@ -92,6 +105,38 @@ impl Overview {
         let by_source = self.events.stats(org, top("source.ip")).await?;
         let by_user = self.events.stats(org, top("user.name")).await?;
         let by_host = self.events.stats(org, top("host.name")).await?;
+        let mut rules = self
+            .rules
+            .list(
+                org,
+                &PageParams {
+                    limit: Some(1000),
+                    cursor: None,
+                },
+            )
+            .await?
+            .items;
+        rules.retain(|r| r.hits > 0);
+        rules.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.title.cmp(&b.title)));
+        let top_rules = rules
+            .into_iter()
+            .take(5)
+            .map(|r| RuleHitCount {
+                rule_id: r.id,
+                title: r.title,
+                hits: r.hits,
+                last_hit_at: r.last_hit_at,
+            })
+            .collect();
+        let (mut validation_passed, mut validation_failed) = (0, 0);
+        for rule in self.validation.list(org).await? {
+            let counts = self
+                .validation
+                .counts(org, rule.id, filter.from, None, None)
+                .await?;
+            validation_passed += counts.iter().map(|c| c.1).sum::<i64>();
+            validation_failed += counts.iter().map(|c| c.2).sum::<i64>();
+        }
         Ok(OverviewView {
             at: now,
             range_secs,
@@ -105,6 +150,9 @@ impl Overview {
             top_sources: by_source.top,
             top_users: without_empty(by_user.top),
             top_hosts: without_empty(by_host.top),
+            top_rules,
+            validation_passed,
+            validation_failed,
         })
     }
 }

@@ -24,6 +24,15 @@ pub struct AgeCount {
     pub count: i64,
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleHitCount {
+    pub rule_id: String,
+    pub title: String,
+    /// Matches (for correlations: firings) since the rule was made.
+    pub hits: i64,
+    pub last_hit_at: Option<Timestamp>,
+}
+
 /// The organisation at a glance, over the chosen range ending now.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OverviewView {
@@ -45,4 +54,10 @@ pub struct OverviewView {
     pub top_sources: Vec<TopValue>,
     pub top_users: Vec<TopValue>,
     pub top_hosts: Vec<TopValue>,
+    /// The rules with the most hits (of the first 1,000 rules).
+    pub top_rules: Vec<RuleHitCount>,
+    /// Events that passed and failed the validation rules over the range
+    /// (counted per minute, so the range's first minute is whole).
+    pub validation_passed: i64,
+    pub validation_failed: i64,
 }

@@ -356,6 +356,19 @@ async fn the_overview_counts_its_organisation_only(app: &TestApp) {
     let admin = app.admin_token().await;
     manual_incident(app, &admin, "first case").await;
     manual_incident(app, &admin, "second case").await;
+    let rule = "title: Carol seen\nlogsource:\n  product: any\ndetection:\n  selection:\n    user.name: carol\n  condition: selection\n";
+    let r = app
+        .post("/api/v1/rules", Some(&admin), json!({"yaml": rule}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = app
+        .post(
+            "/api/v1/validation-rules",
+            Some(&admin),
+            json!({"name": "has a user", "field": "user.name", "check": {"type": "required"}, "mode": "warn"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let events =
         "{\"source\":{\"ip\":\"192.0.2.44\"},\"user\":{\"name\":\"carol\"},\"message\":\"a\"}\n\
                   {\"source\":{\"ip\":\"192.0.2.44\"},\"message\":\"b\"}\n";
@@ -372,15 +385,22 @@ async fn the_overview_counts_its_organisation_only(app: &TestApp) {
     let r = app.get("/api/v1/overview?range=15m", &admin).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["incidents_by_status"][0]["status"], "open");
-    assert_eq!(r.body["incidents_by_status"][0]["count"], 2);
+    // The two by hand and the one the rule's alert opened.
+    assert_eq!(r.body["incidents_by_status"][0]["count"], 3);
     assert_eq!(
         r.body["open_by_severity"][3]["count"], 2,
-        "both are high (4)"
+        "both by hand are high (4)"
     );
-    assert_eq!(r.body["open_by_age"][0]["count"], 2);
+    assert_eq!(r.body["open_by_age"][0]["count"], 3);
     assert_eq!(r.body["events_total"], 2);
     assert_eq!(r.body["top_sources"][0]["value"], "192.0.2.44");
     assert_eq!(r.body["top_users"][0]["value"], "carol");
+    assert_eq!(r.body["top_rules"][0]["title"], "Carol seen");
+    assert_eq!(r.body["top_rules"][0]["hits"], 1);
+    app.state.ingest.validation().flush().await.unwrap();
+    let r = app.get("/api/v1/overview?range=15m", &admin).await;
+    assert_eq!(r.body["validation_passed"], 1);
+    assert_eq!(r.body["validation_failed"], 1);
     assert_eq!(
         app.get("/api/v1/overview?range=1w", &admin).await.status,
         StatusCode::BAD_REQUEST

@@ -58,11 +58,41 @@ pub async fn show(
         div #overview hx-get=(refresh) hx-trigger="every 10s" hx-select="#overview" hx-swap="outerHTML" {
             (incidents(&overview))
             (events(&overview, &range))
+            (detection(&overview))
             p.note { "Updated " (layout::time(overview.at)) " UTC; refreshes every 10 seconds." }
         }
     };
     Html(layout::page("Overview", Some(&session), Section::Overview, body).into_string())
         .into_response()
+}
+
+fn detection(overview: &OverviewView) -> Markup {
+    html! {
+        div.columns {
+            section {
+                h2 { "Rules with the most hits" }
+                @if overview.top_rules.is_empty() { p.note { "No rule has matched yet." } } @else {
+                    table {
+                        tbody {
+                            @for rule in &overview.top_rules {
+                                tr {
+                                    td { a href={ "/rules/" (encode(&rule.rule_id)) } { (rule.title) } }
+                                    td.num { (rule.hits) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "Validation" }
+                p {
+                    a href="/validation" { (overview.validation_passed) " passed, " (overview.validation_failed) " failed" }
+                    " in this range"
+                }
+            }
+        }
+    }
 }
 
 fn encode(value: &str) -> String {
