@@ -39,6 +39,9 @@ struct Chosen {
     cursor: Option<String>,
     /// The field whose top values the facet panel shows.
     facet: Option<String>,
+    /// Set when the facet panel is asked for: it scans the whole range, so
+    /// the page first renders without it and then loads it (htmx).
+    panel: Option<String>,
 }
 
 /// The preset ranges: their query value, label and length.
@@ -98,7 +101,9 @@ pub async fn search(
                     let org = session.principal.org_id;
                     let field = chosen.facet.as_deref().unwrap_or(DEFAULT_FACET);
                     let now = state.clock.now();
-                    facets = Some(facet(&state, org, &filter, field, now).await);
+                    if chosen.panel.is_some() {
+                        facets = Some(facet(&state, org, &filter, field, now).await);
+                    }
                     state
                         .events
                         .search(org, &filter, limit, params.cursor.as_deref())
@@ -127,7 +132,15 @@ pub async fn search(
                 })),
             }
         }
-        @if let Some(facets) = &facets { (facet_panel(facets, &uri)) }
+        @match &facets {
+            Some(facets) => (facet_panel(facets, &uri)),
+            None => {
+                @let panel = with_param(&uri, "panel", "1");
+                section #facets.facets hx-get=(panel) hx-trigger="load" hx-select="#facets" hx-swap="outerHTML" {
+                    p { a href=(panel) { "Counts over time and by field" } }
+                }
+            }
+        }
     };
     Html(layout::page("Events", Some(&session), Section::Events, body).into_string())
         .into_response()
@@ -190,7 +203,7 @@ fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
         .find(|(field, _)| *field == facets.field)
         .map(|(_, param)| *param);
     html! {
-        section.facets aria-label="Facets" {
+        section #facets.facets aria-label="Facets" {
             h2 { "Over time and by " (facets.field) }
             nav.ranges aria-label="Facet field" {
                 @for (field, _) in FACET_FIELDS {
