@@ -3,6 +3,7 @@
 # embedded default, about a million events from wrk (background traffic,
 # EVENT_SECS=5 seconds), 10,000 incidents by hand, then wrk on each page
 # with a browser session cookie. Needs wrk; run it alone (2 cores).
+set -euo pipefail
 BIN=${BIN:-target/release/rampart}
 PORT=8096; W=/tmp/uibench; rm -rf $W; mkdir -p $W
 RAMPART_ADMIN_PASSWORD=bench-password-123 $BIN serve --listen 127.0.0.1:$PORT --data-dir $W/data > $W/server.log 2>&1 &
