@@ -12,7 +12,7 @@ use rampart_core::{ApiKey, ApiKeyId, ApiKeyScope, CreatorState, Permission};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
 use crate::state::AppState;
@@ -49,11 +49,8 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let scopes: Vec<ApiKeyScope> = [
         (form.scope_ingest.is_some(), ApiKeyScope::Ingest),
@@ -107,11 +104,8 @@ pub async fn revoke(
     id: Result<PathId<ApiKeyId>, ApiError>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,

@@ -14,7 +14,7 @@ use rampart_core::{Error, Permission};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -120,11 +120,8 @@ pub async fn update(
     headers: HeaderMap,
     Form(form): Form<MappingForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let saved = match parse_lines(&form.mapping) {
         Ok(mapping) => {

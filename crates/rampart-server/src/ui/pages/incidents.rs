@@ -339,11 +339,8 @@ pub async fn set_status(
     id: Result<PathId<IncidentId>, ApiError>,
     Form(form): Form<StatusForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Analyse) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,
@@ -372,11 +369,8 @@ pub async fn comment(
     id: Result<PathId<IncidentId>, ApiError>,
     Form(form): Form<CommentForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Analyse) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,
@@ -399,11 +393,8 @@ pub async fn assign(
     id: Result<PathId<IncidentId>, ApiError>,
     Form(form): Form<AssignForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Analyse) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,
@@ -500,11 +491,8 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<NewForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Analyse) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
+        return page;
     }
     let input = NewIncident {
         title: form.title,

@@ -51,6 +51,24 @@ pub fn error_page(session: &Session, error: impl Into<ApiError>) -> Response {
         .into_response()
 }
 
+/// The page refusing a form's change: when its CSRF token is not this
+/// browser's, or the caller lacks `permission`. `None` lets it through.
+pub fn refusal(
+    session: &Session,
+    headers: &axum::http::HeaderMap,
+    csrf: &str,
+    permission: rampart_core::Permission,
+) -> Option<Response> {
+    if !super::session::csrf_ok(headers, csrf) {
+        return Some(csrf_refused(session));
+    }
+    session
+        .principal
+        .require(permission)
+        .err()
+        .map(|error| error_page(session, error))
+}
+
 /// 403 for a form whose CSRF token is not this browser's.
 pub fn csrf_refused(session: &Session) -> Response {
     error_page(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -224,11 +224,8 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<EditorForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     submit(&state, &session, None, form).await
 }
@@ -240,11 +237,8 @@ pub async fn update(
     Path(id): Path<String>,
     Form(form): Form<EditorForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     submit(&state, &session, Some(&id), form).await
 }
@@ -256,11 +250,8 @@ pub async fn set_enabled(
     Path(id): Path<String>,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let enabled = form.enabled == "true";
     match state

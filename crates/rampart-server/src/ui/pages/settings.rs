@@ -10,7 +10,7 @@ use rampart_core::Permission;
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -55,11 +55,8 @@ pub async fn update(
     headers: HeaderMap,
     Form(form): Form<SettingsForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let retention_days = match form.retention_days.trim() {
         "" => None,

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
 use crate::state::AppState;
@@ -57,11 +57,8 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let first = PageParams::default();
     let Ok(role) = form.role.parse::<Role>() else {
@@ -100,11 +97,8 @@ pub async fn change(
     id: Result<PathId<UserId>, ApiError>,
     Form(form): Form<ChangeForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,

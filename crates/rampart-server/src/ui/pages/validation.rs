@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::super::layout::{self, Section};
-use super::super::session::{self, Session};
+use super::super::session::Session;
 use crate::error::ApiError;
 use crate::extract::PathId;
 use crate::state::AppState;
@@ -185,11 +185,8 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let input = match rule_input(form) {
         Ok(input) => input,
@@ -261,11 +258,8 @@ pub async fn delete(
     id: Result<PathId<ValidationRuleId>, ApiError>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !session::csrf_ok(&headers, &form.csrf) {
-        return super::csrf_refused(&session);
-    }
-    if let Err(error) = session.principal.require(Permission::Admin) {
-        return super::error_page(&session, error);
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
     }
     let id = match id {
         Ok(PathId(id)) => id,
