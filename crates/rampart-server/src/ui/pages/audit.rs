@@ -17,7 +17,7 @@ use crate::extract::ApiQuery;
 use crate::routes::audit::AuditParams;
 use crate::state::AppState;
 
-/// The filters as sent, to show them again and to page on.
+/// The filters as sent, to show them again.
 #[derive(Deserialize, Default)]
 struct Chosen {
     actor: Option<String>,
@@ -53,7 +53,7 @@ pub async fn list(
             button type="submit" { "Filter" }
         }
         @match &page {
-            Ok(page) => (entries(page, &chosen)),
+            Ok(page) => (entries(page, &uri)),
             Err(error) => (layout::problem(&error.detail)),
         }
     };
@@ -61,7 +61,7 @@ pub async fn list(
         .into_response()
 }
 
-fn entries(page: &Page<AuditView>, chosen: &Chosen) -> Markup {
+fn entries(page: &Page<AuditView>, uri: &axum::http::Uri) -> Markup {
     html! {
         @if page.items.is_empty() { p.empty { "No changes recorded that match." } } @else {
             table {
@@ -80,24 +80,8 @@ fn entries(page: &Page<AuditView>, chosen: &Chosen) -> Markup {
                 }
             }
             @if let Some(cursor) = &page.next_cursor {
-                p.paging { a rel="next" href=(next_page(chosen, cursor)) { "Older changes →" } }
+                p.paging { a rel="next" href=(super::link_with(uri, "cursor", cursor)) { "Older changes →" } }
             }
         }
     }
-}
-
-fn next_page(chosen: &Chosen, cursor: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("actor", &chosen.actor),
-        ("action", &chosen.action),
-        ("target_type", &chosen.target_type),
-        ("target_id", &chosen.target_id),
-    ] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    query.append_pair("cursor", cursor);
-    format!("/admin/audit?{}", query.finish())
 }

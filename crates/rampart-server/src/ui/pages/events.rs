@@ -18,7 +18,7 @@ use crate::extract::{ApiQuery, PathId};
 use crate::routes::events::{FilterParams, SearchParams};
 use crate::state::AppState;
 
-/// The filter form's fields as sent, to show them again and to page on.
+/// The filter form's fields as sent, to show them again.
 #[derive(Deserialize, Default)]
 struct Chosen {
     q: Option<String>,
@@ -26,10 +26,7 @@ struct Chosen {
     destination_ip: Option<String>,
     host: Option<String>,
     user: Option<String>,
-    category: Option<String>,
-    action: Option<String>,
     outcome: Option<String>,
-    min_severity: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// A preset range ending now, used when `from` is not given.
@@ -51,25 +48,6 @@ const RANGES: [(&str, &str, i64); 4] = [
     ("24h", "Last 24 hours", 86_400_000),
     ("7d", "Last 7 days", 7 * 86_400_000),
 ];
-
-impl Chosen {
-    fn pairs(&self) -> [(&'static str, &Option<String>); 12] {
-        [
-            ("range", &self.range),
-            ("q", &self.q),
-            ("source_ip", &self.source_ip),
-            ("destination_ip", &self.destination_ip),
-            ("host", &self.host),
-            ("user", &self.user),
-            ("category", &self.category),
-            ("action", &self.action),
-            ("outcome", &self.outcome),
-            ("min_severity", &self.min_severity),
-            ("from", &self.from),
-            ("to", &self.to),
-        ]
-    }
-}
 
 pub async fn search(
     State(state): State<AppState>,
@@ -125,17 +103,14 @@ pub async fn search(
         div #results hx-get=[tail.as_deref()] hx-trigger=[tail.as_ref().map(|_| "every 5s")]
             hx-select=[tail.as_ref().map(|_| "#results")] hx-swap=[tail.as_ref().map(|_| "outerHTML")] {
             @match &page {
-                Ok(page) => (event_table(page, &chosen)),
-                Err(error) => (layout::problem(&match &error.field {
-                    Some(field) => format!("{} ({field})", error.detail),
-                    None => error.detail.clone(),
-                })),
+                Ok(page) => (event_table(page, &uri)),
+                Err(error) => (layout::problem(&super::detail(error))),
             }
         }
         @match &facets {
             Some(facets) => (facet_panel(facets, &uri)),
             None => {
-                @let panel = with_param(&uri, "panel", "1");
+                @let panel = super::link_with(&uri, "panel", "1");
                 section #facets.facets hx-get=(panel) hx-trigger="load" hx-select="#facets" hx-swap="outerHTML" {
                     p { a href=(panel) { "Counts over time and by field" } }
                 }
@@ -185,18 +160,6 @@ async fn facet(
     }
 }
 
-/// The search's query string with `name` set to `value` (and no cursor).
-fn with_param(uri: &axum::http::Uri, name: &str, value: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
-        if k != name && k != "cursor" {
-            query.append_pair(&k, &v);
-        }
-    }
-    query.append_pair(name, value);
-    format!("/events?{}", query.finish())
-}
-
 fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
     let filter_param = FACET_FIELDS
         .iter()
@@ -207,7 +170,7 @@ fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
             h2 { "Over time and by " (facets.field) }
             nav.ranges aria-label="Facet field" {
                 @for (field, _) in FACET_FIELDS {
-                    a href=(with_param(uri, "facet", field)) aria-current=[(*field == facets.field).then_some("page")] { (field) }
+                    a href=(super::link_with(uri, "facet", field)) aria-current=[(*field == facets.field).then_some("page")] { (field) }
                 }
             }
             @match &facets.stats {
@@ -220,7 +183,7 @@ fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
                                 tr {
                                     td {
                                         @match (filter_param, top.value.is_empty()) {
-                                            (Some(param), false) => a href=(with_param(uri, param, &top.value)) { (top.value) },
+                                            (Some(param), false) => a href=(super::link_with(uri, param, &top.value)) { (top.value) },
                                             _ => (top.value),
                                         }
                                     }
@@ -281,7 +244,7 @@ fn field<'v>(event: &'v Value, name: &str) -> &'v str {
     event.get(name).and_then(Value::as_str).unwrap_or("")
 }
 
-fn event_table(page: &EventPage, chosen: &Chosen) -> Markup {
+fn event_table(page: &EventPage, uri: &axum::http::Uri) -> Markup {
     html! {
         @if page.items.is_empty() {
             div.empty {
@@ -307,7 +270,7 @@ fn event_table(page: &EventPage, chosen: &Chosen) -> Markup {
                 }
             }
             @if let Some(cursor) = &page.next_cursor {
-                p.paging { a rel="next" href=(next_page(chosen, cursor)) { "Older events →" } }
+                p.paging { a rel="next" href=(super::link_with(uri, "cursor", cursor)) { "Older events →" } }
             }
         }
     }
@@ -320,17 +283,6 @@ fn filter_link(name: &str, value: &str) -> Markup {
             a href={ "/events?" (name) "=" (form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()) } { (value) }
         }
     }
-}
-
-fn next_page(chosen: &Chosen, cursor: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in chosen.pairs() {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    query.append_pair("cursor", cursor);
-    format!("/events?{}", query.finish())
 }
 
 pub async fn show(

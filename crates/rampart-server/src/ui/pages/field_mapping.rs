@@ -137,10 +137,7 @@ pub async fn update(
         Ok(_) => Redirect::to("/rules/field-mapping").into_response(),
         Err(error) => {
             let status = ApiError::from(error.clone()).status;
-            let detail = match &error.field {
-                Some(field) => format!("{} ({field})", error.detail),
-                None => error.detail.clone(),
-            };
+            let detail = super::detail(&error);
             render(&state, &session, Some(&form.mapping), Some(&detail), status).await
         }
     }

@@ -84,7 +84,7 @@ pub async fn list(
         @if may_change { p { a href="/incidents/new" { "Open an incident by hand" } } }
         (filters(&chosen))
         @match &page {
-            Ok(page) => (incident_table(page, &chosen, may_change.then_some(&session))),
+            Ok(page) => (incident_table(page, &uri, may_change.then_some(&session))),
             Err(error) => (layout::problem(&error.detail)),
         }
     };
@@ -127,7 +127,11 @@ fn filters(chosen: &Chosen) -> Markup {
 
 /// The table of a page of incidents; with a session allowed to change
 /// them, a checkbox per row and a status change for those ticked.
-fn incident_table(page: &Page<IncidentView>, chosen: &Chosen, bulk: Option<&Session>) -> Markup {
+fn incident_table(
+    page: &Page<IncidentView>,
+    uri: &axum::http::Uri,
+    bulk: Option<&Session>,
+) -> Markup {
     html! {
         @if page.items.is_empty() {
             div.empty {
@@ -165,25 +169,10 @@ fn incident_table(page: &Page<IncidentView>, chosen: &Chosen, bulk: Option<&Sess
                 }
             }
             @if let Some(cursor) = &page.next_cursor {
-                p.paging { a rel="next" href=(next_page(chosen, cursor)) { "Older incidents →" } }
+                p.paging { a rel="next" href=(super::link_with(uri, "cursor", cursor)) { "Older incidents →" } }
             }
         }
     }
-}
-
-fn next_page(chosen: &Chosen, cursor: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("status", &chosen.status),
-        ("min_severity", &chosen.min_severity),
-        ("q", &chosen.q),
-    ] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    query.append_pair("cursor", cursor);
-    format!("/incidents?{}", query.finish())
 }
 
 pub async fn show(

@@ -29,10 +29,7 @@ pub fn error_page(session: &Session, error: impl Into<ApiError>) -> Response {
         tracing::error!(code = error.error.code, detail = %error.error.detail, "a page failed");
         "Something went wrong on the server; its log has the details.".to_owned()
     } else {
-        match &error.error.field {
-            Some(field) => format!("{} ({field})", error.error.detail),
-            None => error.error.detail.clone(),
-        }
+        detail(&error.error)
     };
     let title = error
         .status
@@ -49,6 +46,27 @@ pub fn error_page(session: &Session, error: impl Into<ApiError>) -> Response {
         Html(layout::page(&title, Some(session), Section::None, body).into_string()),
     )
         .into_response()
+}
+
+/// A problem's detail, with the field it is about.
+pub fn detail(error: &rampart_core::Error) -> String {
+    match &error.field {
+        Some(field) => format!("{} ({field})", error.detail),
+        None => error.detail.clone(),
+    }
+}
+
+/// This page's address with `name` set to `value`, the other parameters
+/// kept and any page cursor dropped (`name` may be `cursor` itself).
+pub fn link_with(uri: &axum::http::Uri, name: &str, value: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if k != name && k != "cursor" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair(name, value);
+    format!("{}?{}", uri.path(), query.finish())
 }
 
 /// The page refusing a form's change: when its CSRF token is not this

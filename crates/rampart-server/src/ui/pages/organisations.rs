@@ -105,10 +105,7 @@ pub async fn create(
         Ok(_) => Redirect::to("/platform/organisations").into_response(),
         Err(error) => {
             let status = ApiError::from(error.clone()).status;
-            let detail = match &error.field {
-                Some(field) => format!("{} ({field})", error.detail),
-                None => error.detail.clone(),
-            };
+            let detail = super::detail(&error);
             render(
                 &state,
                 &session,

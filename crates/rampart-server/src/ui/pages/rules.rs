@@ -352,8 +352,7 @@ fn problem_text(error: &Error) -> String {
     match (error.line, error.column, &error.field) {
         (Some(line), Some(column), _) => format!("line {line}, column {column}: {}", error.detail),
         (Some(line), None, _) => format!("line {line}: {}", error.detail),
-        (None, _, Some(field)) => format!("{} ({field})", error.detail),
-        _ => error.detail.clone(),
+        _ => super::detail(error),
     }
 }
 
