@@ -17,6 +17,18 @@ pub struct StatsQuery<'f> {
     pub bucket_secs: i64,
     pub top: Option<String>,
     pub top_limit: usize,
+    /// Approximate top values will do (see [`EventStatsView::top_approximate`]).
+    pub approximate_top: bool,
+}
+
+/// How many points a chart of events over time has at most.
+const CHART_POINTS: i64 = 60;
+
+/// The bucket width, in seconds, of a chart over `range_secs`: whole
+/// minutes (which stored pre-aggregates answer without reading events),
+/// about [`CHART_POINTS`] of them, fewer over ranges under an hour.
+pub fn chart_bucket_secs(range_secs: i64) -> i64 {
+    (range_secs / CHART_POINTS / 60).max(1) * 60
 }
 
 /// The events service.
@@ -89,6 +101,7 @@ impl Events {
                     bucket_ms: query.bucket_secs * 1000,
                     top_field: query.top.as_deref(),
                     top_limit: query.top_limit,
+                    approximate_top: query.approximate_top,
                 },
             )
             .await?;
@@ -106,6 +119,7 @@ impl Events {
                 .into_iter()
                 .map(|(value, count)| TopValue { value, count })
                 .collect(),
+            top_approximate: stats.top_approximate,
         })
     }
 }

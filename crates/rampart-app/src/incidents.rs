@@ -88,6 +88,8 @@ impl From<&Incident> for IncidentView {
             created_at: i.created_at,
             updated_at: i.updated_at,
             created_by: i.created_by.clone(),
+            acknowledged_at: i.acknowledged_at,
+            resolved_at: i.resolved_at,
         }
     }
 }
@@ -254,6 +256,8 @@ impl Incidents {
             created_at: now,
             updated_at: now,
             created_by: principal.audit_actor(),
+            acknowledged_at: None,
+            resolved_at: None,
         };
         let view = IncidentView::from(&incident);
         let entry = self.audit.entry(
@@ -310,14 +314,7 @@ impl Incidents {
         let apply = |current: &Incident| -> Result<Incident, String> {
             let mut next = current.clone();
             if let Some(status) = change.status {
-                if !current.status.can_move_to(status) {
-                    return Err(format!(
-                        "an incident cannot move from {} to {}",
-                        current.status.as_str(),
-                        status.as_str()
-                    ));
-                }
-                next.status = status;
+                next.move_to(status, now)?;
             }
             if let Some(assignee) = change.assignee {
                 next.assignee = assignee;

@@ -8,16 +8,16 @@ use rampart_core::{Clock, Error, EventFilter, IncidentStatus, OrgId, Timestamp};
 use rampart_store::{IncidentQuery, IncidentSort, Store};
 
 use crate::api::events::TopValue;
-use crate::api::overview::{AgeCount, OverviewView, RuleHitCount, SeverityCount, StatusCount};
-use crate::events::{Events, StatsQuery};
+use crate::api::overview::{
+    AgeCount, OverviewView, RuleHitCount, SeverityCount, StatusCount, ValidationTotal,
+};
+use crate::events::{chart_bucket_secs, Events, StatsQuery};
 use crate::paging::PageParams;
 use crate::rules::Rules;
 use crate::validation::ValidationRules;
 
 /// Most open incidents read to sort them by age.
 const AGE_SAMPLE: u32 = 1000;
-/// How many points the event chart has over any range.
-const CHART_POINTS: i64 = 60;
 
 #[derive(Clone)]
 pub struct Overview {
@@ -98,9 +98,10 @@ impl Overview {
         };
         let top = |field: &str| StatsQuery {
             filter: &filter,
-            bucket_secs: (range_secs / CHART_POINTS).max(1),
+            bucket_secs: chart_bucket_secs(range_secs),
             top: Some(field.to_owned()),
             top_limit: 5,
+            approximate_top: true,
         };
         // Three scans of the range, side by side.
         let (by_source, by_user, by_host) = tokio::try_join!(
@@ -131,15 +132,42 @@ impl Overview {
                 last_hit_at: r.last_hit_at,
             })
             .collect();
-        let (mut validation_passed, mut validation_failed) = (0, 0);
+        let mut validation = Vec::new();
         for rule in self.validation.list(org).await? {
             let counts = self
                 .validation
                 .counts(org, rule.id, filter.from, None, None)
                 .await?;
-            validation_passed += counts.iter().map(|c| c.1).sum::<i64>();
-            validation_failed += counts.iter().map(|c| c.2).sum::<i64>();
+            validation.push(ValidationTotal {
+                rule_id: rule.id,
+                name: rule.name,
+                source: rule.source,
+                passed: counts.iter().map(|c| c.1).sum(),
+                failed: counts.iter().map(|c| c.2).sum(),
+            });
         }
+        let last_minute = EventFilter {
+            from: Some(Timestamp(now.0 - 60_000)),
+            ..EventFilter::default()
+        };
+        let events_last_minute = self
+            .events
+            .stats(
+                org,
+                StatsQuery {
+                    filter: &last_minute,
+                    bucket_secs: 60,
+                    top: None,
+                    top_limit: 0,
+                    approximate_top: true,
+                },
+            )
+            .await?
+            .total;
+        let times = self
+            .store
+            .response_times(org, filter.from.unwrap_or(now))
+            .await?;
         Ok(OverviewView {
             at: now,
             range_secs,
@@ -150,12 +178,21 @@ impl Overview {
             events_total: by_source.total,
             events_bucket_secs: by_source.bucket_secs,
             events: by_source.buckets,
+            top_approximate: by_source.top_approximate
+                || by_user.top_approximate
+                || by_host.top_approximate,
             top_sources: by_source.top,
             top_users: without_empty(by_user.top),
             top_hosts: without_empty(by_host.top),
             top_rules,
-            validation_passed,
-            validation_failed,
+            validation_passed: validation.iter().map(|v| v.passed).sum(),
+            validation_failed: validation.iter().map(|v| v.failed).sum(),
+            validation,
+            events_last_minute,
+            acknowledged: times.acknowledged,
+            mean_time_to_acknowledge_secs: times.mean_to_acknowledge_ms.map(|ms| ms / 1000),
+            closed: times.closed,
+            mean_time_to_close_secs: times.mean_to_close_ms.map(|ms| ms / 1000),
         })
     }
 }

@@ -126,6 +126,8 @@ fn new_incident(org: OrgId, a: &NewAlert, now: Timestamp) -> Incident {
         created_at: now,
         updated_at: now,
         created_by: "detection".into(),
+        acknowledged_at: None,
+        resolved_at: None,
     }
 }
 

@@ -151,6 +151,34 @@ pub struct Incident {
     pub updated_at: Timestamp,
     /// Who opened it: a user id, or `detection`.
     pub created_by: String,
+    /// When it first left `open` (the time to acknowledge ends there).
+    pub acknowledged_at: Option<Timestamp>,
+    /// When it was last closed; cleared when it is reopened.
+    pub resolved_at: Option<Timestamp>,
+}
+
+impl Incident {
+    /// Moves it to `status` at `now` as the workflow allows, recording
+    /// when it was first acknowledged and when it was closed; the reason
+    /// when the workflow forbids the move.
+    pub fn move_to(&mut self, status: IncidentStatus, now: Timestamp) -> Result<(), String> {
+        if !self.status.can_move_to(status) {
+            return Err(format!(
+                "an incident cannot move from {} to {}",
+                self.status.as_str(),
+                status.as_str()
+            ));
+        }
+        if status == self.status {
+            return Ok(());
+        }
+        self.status = status;
+        if status != IncidentStatus::Open && self.acknowledged_at.is_none() {
+            self.acknowledged_at = Some(now);
+        }
+        self.resolved_at = status.is_closed().then_some(now);
+        Ok(())
+    }
 }
 
 /// An analyst's note on an incident.

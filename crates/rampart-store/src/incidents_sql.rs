@@ -89,6 +89,17 @@ pub struct IncidentCount {
     pub count: i64,
 }
 
+/// How quickly incidents were taken up and closed: over the incidents
+/// acknowledged (closed) since a time, how many and the mean time from
+/// their creation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseTimes {
+    pub acknowledged: i64,
+    pub mean_to_acknowledge_ms: Option<i64>,
+    pub closed: i64,
+    pub mean_to_close_ms: Option<i64>,
+}
+
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
     /// Stores alerts; each joins the open incident of its rule and group key
@@ -122,6 +133,9 @@ pub trait IncidentStore: Send + Sync {
     async fn list_comments(&self, org: OrgId, incident: IncidentId) -> Result<Vec<Comment>>;
     /// How many incidents the organisation has per status and severity.
     async fn incident_counts(&self, org: OrgId) -> Result<Vec<IncidentCount>>;
+    /// Mean times to acknowledge and to close, over the incidents first
+    /// acknowledged (last closed) at or after `since`.
+    async fn response_times(&self, org: OrgId, since: Timestamp) -> Result<ResponseTimes>;
     /// Alerts newest first, optionally of one incident, before `before`.
     async fn list_alerts(
         &self,
@@ -262,7 +276,7 @@ pub(crate) fn like_pattern(text: &str) -> String {
 
 const INCIDENT_COLUMNS: &str = "id, org_id, title, description, severity, status, escalation, \
      assignee, rule_id, group_key, occurrences, entities, event_ids, first_seen, last_seen, \
-     created_at, updated_at, created_by";
+     created_at, updated_at, created_by, acknowledged_at, resolved_at";
 const ALERT_COLUMNS: &str = "id, org_id, rule_id, rule_title, severity, group_key, event_ids, \
      entities, ts, created_at, incident_id";
 
@@ -301,6 +315,12 @@ where
         created_at: rampart_core::Timestamp(row.try_get("created_at")?),
         updated_at: rampart_core::Timestamp(row.try_get("updated_at")?),
         created_by: row.try_get("created_by")?,
+        acknowledged_at: row
+            .try_get::<Option<i64>, _>("acknowledged_at")?
+            .map(rampart_core::Timestamp),
+        resolved_at: row
+            .try_get::<Option<i64>, _>("resolved_at")?
+            .map(rampart_core::Timestamp),
     })
 }
 
@@ -333,7 +353,7 @@ where
 }
 
 /// How many columns [`INCIDENT_COLUMNS`] names.
-const INCIDENT_WIDTH: usize = 18;
+const INCIDENT_WIDTH: usize = 20;
 
 /// Binds an incident's columns, in `INCIDENT_COLUMNS` order.
 fn bind_incident<'a, DB>(
@@ -376,6 +396,8 @@ where
         .bind(i.created_at.0)
         .bind(i.updated_at.0)
         .bind(i.created_by.clone())
+        .bind(i.acknowledged_at.map(|t| t.0))
+        .bind(i.resolved_at.map(|t| t.0))
 }
 
 async fn write_incident<'e, E, DB>(
@@ -709,6 +731,38 @@ where
                 })
             })
             .collect()
+    }
+
+    async fn response_times(
+        &self,
+        org: rampart_core::OrgId,
+        since: rampart_core::Timestamp,
+    ) -> crate::Result<crate::incidents_sql::ResponseTimes> {
+        let mut times = crate::incidents_sql::ResponseTimes::default();
+        for (column, count, mean) in [
+            (
+                "acknowledged_at",
+                &mut times.acknowledged,
+                &mut times.mean_to_acknowledge_ms,
+            ),
+            (
+                "resolved_at",
+                &mut times.closed,
+                &mut times.mean_to_close_ms,
+            ),
+        ] {
+            let row = sqlx::query(&format!(
+                "SELECT COUNT(*) AS n, CAST(AVG({column} - created_at) AS BIGINT) AS mean \
+                 FROM incidents WHERE org_id = $1 AND {column} >= $2"
+            ))
+            .bind(org.to_string())
+            .bind(since.0)
+            .fetch_one(self.pool())
+            .await?;
+            *count = row.try_get("n")?;
+            *mean = row.try_get("mean")?;
+        }
+        Ok(times)
     }
 
     async fn list_alerts(

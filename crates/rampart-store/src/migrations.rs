@@ -38,6 +38,11 @@ const SQLITE: &[Source] = &[
         "API key creator deleted",
         include_str!("../migrations/sqlite/0006_api_key_creator.sql"),
     ),
+    (
+        7,
+        "incident response times",
+        include_str!("../migrations/sqlite/0007_incident_response_times.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -91,6 +96,11 @@ const POSTGRES: &[Source] = &[
         "API key creator deleted",
         include_str!("../migrations/postgres/0010_api_key_creator.sql"),
     ),
+    (
+        11,
+        "incident response times",
+        include_str!("../migrations/postgres/0011_incident_response_times.sql"),
+    ),
 ];
 
 /// The embedded store's event database (a file of its own).
@@ -109,6 +119,11 @@ const SQLITE_EVENTS: &[Source] = &[
         3,
         "block postings",
         include_str!("../migrations/sqlite-events/0003_block_postings.sql"),
+    ),
+    (
+        4,
+        "block rollups",
+        include_str!("../migrations/sqlite-events/0004_block_rollups.sql"),
     ),
 ];
 

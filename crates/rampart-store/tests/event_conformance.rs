@@ -6,6 +6,7 @@
     clippy::manual_is_multiple_of
 )]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rampart_core::event::IpMatch;
@@ -20,6 +21,7 @@ rampart_store::conformance_suite!(
     queries_match_the_reference_filter_newest_first,
     pagination_is_stable_while_inserts_go_on,
     stats_count_buckets_and_top_values,
+    stats_over_a_time_range_alone_agree_with_the_events,
     retention_removes_only_expired_events_of_the_org,
     a_batch_spanning_days_is_stored_whole_and_found_by_id,
     sealing_changes_no_answer_and_late_events_still_land,
@@ -419,6 +421,7 @@ async fn stats_count_buckets_and_top_values(store: Arc<dyn Store>) {
                 bucket_ms: 5 * MINUTE,
                 top_field: Some("user.name"),
                 top_limit: 3,
+                approximate_top: false,
             },
         )
         .await
@@ -455,12 +458,100 @@ async fn stats_count_buckets_and_top_values(store: Arc<dyn Store>) {
                     bucket_ms: 3_600_000,
                     top_field: Some(field),
                     top_limit: 1,
+                    approximate_top: false,
                 },
             )
             .await
             .unwrap();
         assert_eq!(stats.total, 600);
         assert_eq!(stats.top.len(), 1, "{field}");
+    }
+}
+
+/// The counts a stats request must give, from the events themselves.
+fn expected_stats(
+    events: &[Event],
+    filter: &EventFilter,
+    bucket_ms: i64,
+    field: &str,
+) -> (u64, Vec<(Timestamp, u64)>, HashMap<String, u64>) {
+    use rampart_core::event::Filterable;
+    let mut buckets = std::collections::BTreeMap::new();
+    let mut values = HashMap::new();
+    let matching: Vec<&Event> = events.iter().filter(|e| filter.matches(*e)).collect();
+    for e in &matching {
+        *buckets
+            .entry(Timestamp(e.timestamp.0.div_euclid(bucket_ms) * bucket_ms))
+            .or_insert(0u64) += 1;
+        if let Some(value) = e.field_text(field) {
+            *values.entry(value).or_insert(0u64) += 1;
+        }
+    }
+    (matching.len() as u64, buckets.into_iter().collect(), values)
+}
+
+/// A range alone (the dashboard's query) may be answered from stored
+/// pre-aggregates: totals and minute buckets stay exact, top values stay
+/// exact unless approximation was allowed, and then are lower bounds.
+/// Blocks straddling the range's ends, late events and retention count too.
+async fn stats_over_a_time_range_alone_agree_with_the_events(store: Arc<dyn Store>) {
+    let org = OrgId::new();
+    let mut events: Vec<Event> = Vec::new();
+    for batch in 0..4 {
+        let part: Vec<Event> = (batch * 2500..(batch + 1) * 2500).map(sample).collect();
+        append(&store, org, part.clone()).await;
+        events.extend(part);
+    }
+    append(&store, OrgId::new(), events[..3000].to_vec()).await;
+    let cutoff = Timestamp(T0 + 1_000_000);
+    store.delete_events_before(org, cutoff).await.unwrap();
+    events.retain(|e| e.timestamp >= cutoff);
+
+    let ranges = [
+        (None, None),
+        (Some(T0 + 1_500_000), None),
+        (Some(T0 + 2_000_000), Some(T0 + 7_000_000)),
+        (Some(T0 - 9 * MINUTE), Some(T0 + 9_000_000)),
+    ];
+    for (from, to) in ranges {
+        let filter = EventFilter {
+            from: from.map(Timestamp),
+            to: to.map(Timestamp),
+            ..EventFilter::default()
+        };
+        for (field, bucket_ms) in [("user.name", 5 * MINUTE), ("source.ip", MINUTE)] {
+            let (total, buckets, values) = expected_stats(&events, &filter, bucket_ms, field);
+            for approximate_top in [false, true] {
+                let stats = store
+                    .event_stats(
+                        org,
+                        &StatsRequest {
+                            filter: &filter,
+                            bucket_ms,
+                            top_field: Some(field),
+                            top_limit: 5,
+                            approximate_top,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let case = format!("{from:?}..{to:?} {field} approximate={approximate_top}");
+                assert_eq!(stats.total, total, "{case}");
+                assert_eq!(stats.buckets, buckets, "{case}");
+                if stats.top_approximate {
+                    assert!(approximate_top, "{case}");
+                    for (value, count) in &stats.top {
+                        assert!(*count <= values[value], "{case}: {value}");
+                    }
+                } else {
+                    let mut top: Vec<(String, u64)> =
+                        values.iter().map(|(v, n)| (v.clone(), *n)).collect();
+                    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    top.truncate(5);
+                    assert_eq!(stats.top, top, "{case}");
+                }
+            }
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use rampart_core::{
     IncidentStatus, OrgId, Organisation, Role, Timestamp, UserId,
 };
 use rampart_store::{
-    AuditQuery, Change, IncidentCount, IncidentQuery, IncidentSort, NewAlert, NewUser, RuleHits,
-    Store, StoreError, StoredFieldMapping,
+    AuditQuery, Change, IncidentCount, IncidentQuery, IncidentSort, NewAlert, NewUser,
+    ResponseTimes, RuleHits, Store, StoreError, StoredFieldMapping,
 };
 
 rampart_store::conformance_suite!(
@@ -21,6 +21,7 @@ rampart_store::conformance_suite!(
     incident_changes_are_guarded_and_audited,
     incident_lists_filter_sort_and_page,
     incident_counts_group_by_status_and_severity_within_the_organisation,
+    response_times_average_the_range_within_the_organisation,
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
@@ -554,6 +555,8 @@ fn manual(org: OrgId, title: &str, severity: u8, at: i64) -> Incident {
         created_at: Timestamp(at),
         updated_at: Timestamp(at),
         created_by: "user:test".into(),
+        acknowledged_at: None,
+        resolved_at: None,
     }
 }
 
@@ -792,4 +795,88 @@ async fn incident_counts_group_by_status_and_severity_within_the_organisation(
         ]
     );
     assert_eq!(store.incident_counts(b).await.unwrap().len(), 1);
+}
+
+/// Moves an incident through `steps` of `(status, at)` as the service does.
+async fn walk(store: &Arc<dyn Store>, incident: &Incident, steps: &[(IncidentStatus, i64)]) {
+    for &(status, at) in steps {
+        let apply = move |i: &Incident| {
+            let mut next = i.clone();
+            next.move_to(status, Timestamp(at))?;
+            Ok(next)
+        };
+        let trail = |before: &Incident, _: &Incident| {
+            audit(before.org_id, "incident.update", &before.id.to_string())
+        };
+        let done = store
+            .update_incident(incident.org_id, incident.id, &apply, &trail)
+            .await
+            .unwrap();
+        assert!(matches!(done, Change::Done { .. }), "{done:?}");
+    }
+}
+
+async fn response_times_average_the_range_within_the_organisation(store: Arc<dyn Store>) {
+    use IncidentStatus::*;
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    let minute = 60_000;
+    let cases = [
+        // Acknowledged after 2 minutes, resolved after 10.
+        (0, vec![(Acknowledged, 2 * minute), (Resolved, 10 * minute)]),
+        // Closed straight away as a false positive after 4 minutes.
+        (0, vec![(FalsePositive, 4 * minute)]),
+        // Acknowledged after 6 minutes, still being investigated.
+        (
+            0,
+            vec![(Acknowledged, 6 * minute), (Investigating, 7 * minute)],
+        ),
+        // Resolved, then reopened: acknowledged, no longer closed.
+        (0, vec![(Resolved, minute), (Open, 3 * minute)]),
+        // Acknowledged long before the range.
+        (-100 * minute, vec![(Acknowledged, -99 * minute)]),
+        // Never touched.
+        (0, vec![]),
+    ];
+    for (n, (created, steps)) in cases.iter().enumerate() {
+        let incident = manual(a, &format!("Case {n}"), 3, *created);
+        store
+            .create_incident(a, &incident, &audit(a, "incident.create", "i"))
+            .await
+            .unwrap();
+        walk(&store, &incident, steps).await;
+        let stored = store.get_incident(a, incident.id).await.unwrap().unwrap();
+        let acknowledged = steps.first().map(|(_, at)| Timestamp(*at));
+        assert_eq!(stored.acknowledged_at, acknowledged, "case {n}");
+    }
+    let other = manual(b, "Elsewhere", 3, 0);
+    store
+        .create_incident(b, &other, &audit(b, "incident.create", "i"))
+        .await
+        .unwrap();
+    walk(&store, &other, &[(Resolved, 60 * minute)]).await;
+
+    let times = store.response_times(a, Timestamp(0)).await.unwrap();
+    assert_eq!(
+        times,
+        ResponseTimes {
+            // Cases 0–3: (2 + 4 + 6 + 1) / 4 minutes.
+            acknowledged: 4,
+            mean_to_acknowledge_ms: Some(13 * minute / 4),
+            // Cases 0 and 1: (10 + 4) / 2 minutes.
+            closed: 2,
+            mean_to_close_ms: Some(7 * minute),
+        }
+    );
+    let later = store
+        .response_times(a, Timestamp(5 * minute))
+        .await
+        .unwrap();
+    assert_eq!((later.acknowledged, later.closed), (1, 1));
+    let none = store
+        .response_times(a, Timestamp(100 * minute))
+        .await
+        .unwrap();
+    assert_eq!(none, ResponseTimes::default());
+    let elsewhere = store.response_times(b, Timestamp(0)).await.unwrap();
+    assert_eq!(elsewhere.mean_to_close_ms, Some(60 * minute));
 }

@@ -32,6 +32,9 @@ pub struct EventStatsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_field: Option<String>,
     pub top: Vec<TopValue>,
+    /// The top counts are lower bounds added up from per-block
+    /// pre-aggregates (only when `approximate=true` was asked for).
+    pub top_approximate: bool,
 }
 
 /// A JSON ingest body, as the document describes it.

@@ -26,6 +26,10 @@ pub struct IncidentView {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub created_by: String,
+    /// When it first left `open`.
+    pub acknowledged_at: Option<Timestamp>,
+    /// When it was closed (resolved or false positive); none while open.
+    pub resolved_at: Option<Timestamp>,
 }
 
 /// An alert as the API shows it.

@@ -54,10 +54,36 @@ pub struct OverviewView {
     pub top_sources: Vec<TopValue>,
     pub top_users: Vec<TopValue>,
     pub top_hosts: Vec<TopValue>,
+    /// The top sources, users or hosts are approximate: added up from each
+    /// stored block's most frequent values (counts are lower bounds).
+    pub top_approximate: bool,
     /// The rules with the most hits (of the first 1,000 rules).
     pub top_rules: Vec<RuleHitCount>,
     /// Events that passed and failed the validation rules over the range
     /// (counted per minute, so the range's first minute is whole).
     pub validation_passed: i64,
     pub validation_failed: i64,
+    /// The same per validation rule (each applies to one source, or all).
+    pub validation: Vec<ValidationTotal>,
+    /// Events with `@timestamp` in the last minute: the ingest rate now.
+    pub events_last_minute: u64,
+    /// Incidents first acknowledged within the range, and their mean time
+    /// from creation (seconds; none when there are none).
+    pub acknowledged: i64,
+    pub mean_time_to_acknowledge_secs: Option<i64>,
+    /// Incidents closed (resolved or false positive) within the range, and
+    /// their mean time from creation.
+    pub closed: i64,
+    pub mean_time_to_close_secs: Option<i64>,
+}
+
+/// One validation rule's passes and failures over the range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ValidationTotal {
+    pub rule_id: rampart_core::ValidationRuleId,
+    pub name: String,
+    /// The ingest source it applies to; all sources when absent.
+    pub source: Option<String>,
+    pub passed: i64,
+    pub failed: i64,
 }

@@ -245,6 +245,16 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// True when the filter asks for a time range and nothing else.
+    pub fn is_time_range_only(&self) -> bool {
+        *self
+            == EventFilter {
+                from: self.from,
+                to: self.to,
+                ..EventFilter::default()
+            }
+    }
+
     pub fn matches<E: Filterable + ?Sized>(&self, event: &E) -> bool {
         // Fields are read only when the filter asks for them: an event read
         // in place may still have to decode them.

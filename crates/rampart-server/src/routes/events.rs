@@ -231,6 +231,10 @@ pub struct StatsParams {
     /// How many top values (1–100, default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub top_limit: Option<Bounded<1, 100>>,
+    /// Approximate top values will do: over a time range alone, counts are
+    /// then added up from stored per-block pre-aggregates, much faster over
+    /// long ranges, as lower bounds (`top_approximate` says when).
+    pub approximate: Option<bool>,
 }
 
 /// Counts per time bucket and the top values of a field.
@@ -249,6 +253,7 @@ pub async fn stats(
         bucket_secs: params.bucket.map_or(3600, |b| b.0),
         top: params.top,
         top_limit: params.top_limit.map_or(10, |l| l.0 as usize),
+        approximate_top: params.approximate.unwrap_or(false),
     };
     Ok(Json(state.events.stats(principal.org_id, query).await?))
 }

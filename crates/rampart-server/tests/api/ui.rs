@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
@@ -404,11 +404,43 @@ async fn the_overview_counts_its_organisation_only(app: &TestApp) {
         app.get("/api/v1/overview?range=1w", &admin).await.status,
         StatusCode::BAD_REQUEST
     );
+    assert_eq!(r.body["validation"][0]["name"], "has a user");
+    assert_eq!(r.body["validation"][0]["failed"], 1);
+    assert_eq!(r.body["events_last_minute"], 2);
+    assert_eq!(r.body["acknowledged"], 0);
+    assert!(r.body["mean_time_to_acknowledge_secs"].is_null());
+    // Taking an incident up and closing it is timed.
+    let first = manual_incident(app, &admin, "third case").await;
+    for status in ["acknowledged", "resolved"] {
+        let r = app
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/incidents/{first}"),
+                Some(&admin),
+                Some(json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let r = app.get(&format!("/api/v1/incidents/{first}"), &admin).await;
+    let incident = &r.body;
+    assert!(
+        incident["acknowledged_at"].is_string() && incident["resolved_at"].is_string(),
+        "{incident}"
+    );
+    let r = app.get("/api/v1/overview?range=15m", &admin).await;
+    assert_eq!(
+        (r.body["acknowledged"].as_i64(), r.body["closed"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(r.body["mean_time_to_close_secs"].as_i64().is_some());
     let mut browser = Browser::new(app);
     browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let page = browser.get("/?range=15m").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("192.0.2.44") && page.html.contains("<svg"));
+    assert!(page.html.contains("mean time to acknowledge") && page.html.contains("0 s"));
+    assert!(page.html.contains("has a user"));
     // Another organisation sees its own nothing.
     let other = app.second_org("otheroverview").await;
     let r = app.get("/api/v1/overview", &other).await;

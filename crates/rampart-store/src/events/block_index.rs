@@ -66,7 +66,7 @@ impl BlockIndex {
 
     /// Blocks overlapping `[from, to)` — `max_ts >= from` and
     /// `min_ts < to` — strictly before `after` (a `(max_ts, id)` key),
-    /// newest `max_ts` first, at most `limit`: `(id, max_ts)` pairs.
+    /// newest `max_ts` first, at most `limit`.
     pub(crate) fn page(
         &self,
         org: OrgId,
@@ -74,7 +74,7 @@ impl BlockIndex {
         to: i64,
         after: Option<(i64, i64)>,
         limit: usize,
-    ) -> Vec<(i64, i64)> {
+    ) -> Vec<BlockRange> {
         let Some(o) = self.orgs.get(&org) else {
             return Vec::new();
         };
@@ -85,7 +85,7 @@ impl BlockIndex {
             .take_while(|((max_ts, _), _)| *max_ts >= from)
             .filter(|(_, min_ts)| **min_ts < to)
             .take(limit)
-            .map(|((max_ts, id), _)| (*id, *max_ts))
+            .map(|(&(max_ts, id), &min_ts)| BlockRange { id, min_ts, max_ts })
             .collect()
     }
 }
@@ -112,23 +112,30 @@ mod tests {
         index.put(other, range(5, 0, 1000));
         assert!(index.is_loaded(org) && !index.is_loaded(other));
 
-        let all = index.page(org, i64::MIN, i64::MAX, None, 10);
+        let page = |from, to, after, limit| -> Vec<(i64, i64)> {
+            index
+                .page(org, from, to, after, limit)
+                .iter()
+                .map(|b| (b.id, b.max_ts))
+                .collect()
+        };
+        let all = page(i64::MIN, i64::MAX, None, 10);
         assert_eq!(all, [(3, 300), (2, 300), (4, 200), (1, 100)]);
         // Pages continue after the last key of the one before.
-        let first = index.page(org, i64::MIN, i64::MAX, None, 2);
-        let next = index.page(org, i64::MIN, i64::MAX, Some((300, 2)), 2);
+        let first = page(i64::MIN, i64::MAX, None, 2);
+        let next = page(i64::MIN, i64::MAX, Some((300, 2)), 2);
         assert_eq!([first, next].concat(), all);
         // [110, 260): block 1 ends before, block 3 starts at 250 < 260.
+        assert_eq!(page(110, 260, None, 10), [(3, 300), (2, 300), (4, 200)]);
+        // [0, 60): only blocks starting before 60, with their ranges.
         assert_eq!(
-            index.page(org, 110, 260, None, 10),
-            [(3, 300), (2, 300), (4, 200)]
+            index.page(org, 0, 60, None, 10),
+            [range(2, 50, 300), range(1, 0, 100)]
         );
-        // [0, 60): only blocks starting before 60.
-        assert_eq!(index.page(org, 0, 60, None, 10), [(2, 300), (1, 100)]);
 
         index.remove(org, 2, 300);
         index.put(org, range(1, 90, 100));
-        assert_eq!(index.page(org, 0, 60, None, 10), []);
-        assert_eq!(index.page(other, 0, 10, None, 10), [(5, 1000)]);
+        assert!(index.page(org, 0, 60, None, 10).is_empty());
+        assert_eq!(index.page(other, 0, 10, None, 10), [range(5, 0, 1000)]);
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod codec;
 pub(crate) mod framed;
 pub(crate) mod postgres_rows;
 pub(crate) mod postings;
+pub(crate) mod rollup;
 pub(crate) mod sqlite_blocks;
 pub(crate) mod summary;
 
@@ -19,6 +20,11 @@ use crate::Result;
 
 /// Most events in one stored block (and one id range).
 pub const MAX_BLOCK_EVENTS: usize = 4096;
+
+/// The timestamp that marks an event removed by retention inside a stored
+/// block that still holds live events (positions must not move: they are
+/// ids). Summaries and rollups leave such events out.
+pub(crate) const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
 
 /// Events of one organisation, encoded for their backend ahead of the write
 /// (on the caller's thread), so the single writer only has to store them.
@@ -101,6 +107,10 @@ pub struct EventStats {
     pub buckets: Vec<(Timestamp, u64)>,
     /// `(value, count)`, most frequent first (ties by value).
     pub top: Vec<(String, u64)>,
+    /// The top counts were added up from pre-aggregates that keep only
+    /// each block's most frequent values: they are lower bounds, and a
+    /// value may be missing (only when the request allowed it).
+    pub top_approximate: bool,
 }
 
 /// What a stats query asks for.
@@ -112,6 +122,9 @@ pub struct StatsRequest<'a> {
     /// One of [`STATS_FIELDS`].
     pub top_field: Option<&'a str>,
     pub top_limit: usize,
+    /// Approximate top values are good enough (a dashboard's): a range's
+    /// blocks with many distinct values are then not read one by one.
+    pub approximate_top: bool,
 }
 
 /// Durable event storage, per organisation.

@@ -100,7 +100,7 @@ impl PostgresEvents {
         // The same chunks as `append` gives block ids to.
         let blocks = events
             .chunks(MAX_BLOCK_EVENTS)
-            .map(|chunk| PreparedSummary::of(chunk, Keeping::Stored))
+            .map(|chunk| PreparedSummary::of(chunk, Keeping::Stored, false))
             .collect();
         PreparedEvents {
             org,
@@ -501,8 +501,12 @@ impl PostgresEvents {
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let block: i64 = row.try_get("block_id")?;
-                let summary =
-                    cache.read_stored(block, row.try_get("summary")?, row.try_get("postings")?);
+                let summary = cache.read_stored(
+                    block,
+                    row.try_get("summary")?,
+                    row.try_get("postings")?,
+                    None,
+                );
                 found.push((block, summary));
             }
         }
@@ -584,6 +588,7 @@ impl PostgresEvents {
             total,
             buckets,
             top,
+            top_approximate: false,
         })
     }
 

@@ -7,7 +7,7 @@
 //! what lets one SQLite writer keep up with the ingest rate; queries read
 //! summaries newest first and open only blocks that can match.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -21,9 +21,11 @@ use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
 use super::framed::{self, Addresses};
+use super::rollup::{self, StatsTotals};
 use super::summary::{self, Keeping, PreparedSummary, Summary, SummaryCache};
 use super::{
     top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest, MAX_BLOCK_EVENTS,
+    TOMBSTONE,
 };
 use crate::{Result, StoreError};
 
@@ -33,10 +35,6 @@ const SUMMARY_PAGE: usize = 1024;
 const MAX_READ_CHUNK: usize = 16;
 /// Most blocking threads one scan decodes on at once.
 const MAX_SCAN_THREADS: usize = 4;
-/// The timestamp that marks an event removed by retention inside a block
-/// that still holds live events (positions must not move: they are ids).
-const TOMBSTONE: Timestamp = Timestamp(i64::MIN);
-
 /// One encoded, compressed block ready to insert.
 #[derive(Debug)]
 pub(crate) struct PreparedBlock {
@@ -108,7 +106,7 @@ impl SqliteEvents {
         let blocks = events
             .chunks(MAX_BLOCK_EVENTS)
             .map(|chunk| {
-                let summary = PreparedSummary::of(chunk, Keeping::Cached);
+                let summary = PreparedSummary::of(chunk, Keeping::Cached, true);
                 let data = framed::encode(chunk);
                 PreparedBlock {
                     count: chunk.len(),
@@ -140,8 +138,9 @@ impl SqliteEvents {
             let mut ids = Vec::with_capacity(batch.count);
             for block in blocks {
                 let inserted = sqlx::query(
-                    "INSERT INTO event_blocks (org_id, min_ts, max_ts, count, summary, postings, data) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO event_blocks \
+                     (org_id, min_ts, max_ts, count, summary, postings, rollup, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(batch.org.to_string())
                 .bind(block.summary.min_ts)
@@ -149,6 +148,7 @@ impl SqliteEvents {
                 .bind(block.count as i64)
                 .bind(&block.summary.bloom)
                 .bind(&block.summary.postings)
+                .bind(&block.summary.rollup)
                 .bind(&block.data)
                 .execute(&mut *tx)
                 .await;
@@ -267,7 +267,7 @@ impl SqliteEvents {
         from: i64,
         to: i64,
         after: Option<(i64, i64)>,
-    ) -> Result<Vec<(i64, i64)>> {
+    ) -> Result<Vec<BlockRange>> {
         let loaded = self
             .blocks
             .lock()
@@ -315,7 +315,7 @@ impl SqliteEvents {
         let mut found: HashMap<i64, Arc<Summary>> = found.into_iter().collect();
         for chunk in missing.chunks(500) {
             let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT id, summary, postings FROM event_blocks WHERE id IN (",
+                "SELECT id, summary, postings, rollup FROM event_blocks WHERE id IN (",
             );
             let mut list = sql.separated(", ");
             for block in chunk {
@@ -326,8 +326,12 @@ impl SqliteEvents {
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let id: i64 = row.try_get("id")?;
-                let summary =
-                    cache.read_stored(id, row.try_get("summary")?, row.try_get("postings")?);
+                let summary = cache.read_stored(
+                    id,
+                    row.try_get("summary")?,
+                    row.try_get("postings")?,
+                    row.try_get("rollup")?,
+                );
                 found.insert(id, summary);
             }
         }
@@ -338,7 +342,8 @@ impl SqliteEvents {
     /// that the filter's summary terms do not rule out (on blocking threads,
     /// several blocks at once), and calls `merge` with each block's id,
     /// newest timestamp and result, newest block first, until it returns
-    /// false.
+    /// false. A block that `absorb` takes (from its range and summary) is
+    /// not read.
     async fn scan<T, W>(
         &self,
         org: OrgId,
@@ -346,6 +351,7 @@ impl SqliteEvents {
         upper: Option<Timestamp>,
         work: W,
         mut merge: impl FnMut(i64, i64, T) -> Result<bool>,
+        mut absorb: Option<&mut (dyn FnMut(&BlockRange, &Summary) -> bool + Send)>,
     ) -> Result<()>
     where
         T: Send + 'static,
@@ -367,21 +373,24 @@ impl SqliteEvents {
             let Some(last) = page.last() else {
                 return Ok(());
             };
-            after = Some((last.1, last.0));
+            after = Some((last.max_ts, last.id));
             let full = page.len() == SUMMARY_PAGE;
-            let summaries = if terms.is_empty() {
+            let summaries = if terms.is_empty() && absorb.is_none() {
                 HashMap::new()
             } else {
-                let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+                let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
                 self.summaries(&ids).await?
             };
             let candidates: Vec<(i64, i64)> = page
                 .into_iter()
-                .filter(|(block, _)| {
-                    summaries
-                        .get(block)
-                        .is_none_or(|summary| summary.may_hold(&terms, &keys))
+                .filter(|block| {
+                    let Some(summary) = summaries.get(&block.id) else {
+                        return true;
+                    };
+                    summary.may_hold(&terms, &keys)
+                        && !absorb.as_mut().is_some_and(|absorb| absorb(block, summary))
                 })
+                .map(|block| (block.id, block.max_ts))
                 .collect();
             // Read in growing chunks: a search that the first block
             // satisfies reads one, one that needs many makes few trips.
@@ -474,6 +483,7 @@ impl SqliteEvents {
                 }
                 Ok(true)
             },
+            None,
         )
         .await?;
         Ok(best.into_iter().map(|(k, e)| (k.id, e)).collect())
@@ -490,6 +500,9 @@ impl SqliteEvents {
         Ok(event.flatten().filter(|e| e.timestamp != TOMBSTONE))
     }
 
+    /// Counts over the filter's events. A filter of a time range alone,
+    /// with minute-multiple buckets, adds up the rollups of the blocks
+    /// wholly inside the range and reads only the others.
     pub(crate) async fn stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats> {
         let bucket = request.bucket_ms.max(1);
         let wanted = request.filter.clone();
@@ -498,21 +511,14 @@ impl SqliteEvents {
         // Each block is counted on the borrowed view (nothing is kept,
         // nothing allocated but the top field's values), then merged.
         let count = move |_: i64, stored: &[u8]| {
-            let mut part = BlockCounts::default();
+            let mut part = StatsTotals::default();
             framed::scan(
                 stored,
                 &addresses,
                 |_, event| {
-                    if event.timestamp == TOMBSTONE || !wanted.matches(event) {
-                        return false;
-                    }
-                    part.total += 1;
-                    *part
-                        .buckets
-                        .entry(event.timestamp.0.div_euclid(bucket) * bucket)
-                        .or_default() += 1;
-                    if let Some(value) = top_field.as_deref().and_then(|f| event.field_text(f)) {
-                        *part.values.entry(value).or_default() += 1;
+                    if event.timestamp != TOMBSTONE && wanted.matches(event) {
+                        let value = top_field.as_deref().and_then(|f| event.field_text(f));
+                        part.count(event.timestamp.0, bucket, value);
                     }
                     false
                 },
@@ -521,12 +527,41 @@ impl SqliteEvents {
             .map_err(corrupt)?;
             Ok(part)
         };
-        let mut all = BlockCounts::default();
-        self.scan(org, request.filter, None, count, |_, _, part| {
-            all.add(part);
-            Ok(true)
-        })
+        let from = request.filter.from.map_or(i64::MIN, |t| t.0);
+        let to = request.filter.to.map_or(i64::MAX, |t| t.0);
+        let rollups_answer = request.filter.is_time_range_only()
+            && bucket % rollup::MINUTE_MS == 0
+            && request.top_limit <= rollup::TOP_KEPT;
+        let mut from_rollups = StatsTotals::default();
+        let mut absorb = |block: &BlockRange, summary: &Summary| {
+            let Some(rollup) = summary.rollup() else {
+                return false;
+            };
+            let inside = block.min_ts >= from && block.max_ts < to;
+            let values_fit = request.approximate_top
+                || request
+                    .top_field
+                    .and_then(|f| rollup.field(f))
+                    .is_none_or(|values| values.rest == 0);
+            if inside && values_fit {
+                from_rollups.add_rollup(rollup, bucket, request.top_field);
+            }
+            inside && values_fit
+        };
+        let mut all = StatsTotals::default();
+        self.scan(
+            org,
+            request.filter,
+            None,
+            count,
+            |_, _, part| {
+                all.add(part);
+                Ok(true)
+            },
+            rollups_answer.then_some(&mut absorb as _),
+        )
         .await?;
+        all.add(from_rollups);
         Ok(EventStats {
             total: all.total,
             buckets: all
@@ -535,6 +570,7 @@ impl SqliteEvents {
                 .map(|(t, n)| (Timestamp(t), n))
                 .collect(),
             top: top_values(all.values, request.top_limit),
+            top_approximate: all.approximate,
         })
     }
 
@@ -610,12 +646,13 @@ impl SqliteEvents {
                 continue;
             };
             sqlx::query(
-                "UPDATE event_blocks SET min_ts = $1, summary = $2, postings = $3, data = $4 \
-                 WHERE id = $5 AND org_id = $6",
+                "UPDATE event_blocks SET min_ts = $1, summary = $2, postings = $3, rollup = $4, \
+                 data = $5 WHERE id = $6 AND org_id = $7",
             )
             .bind(min_ts)
             .bind(&block_data.summary.bloom)
             .bind(&block_data.summary.postings)
+            .bind(&block_data.summary.rollup)
             .bind(&block_data.data)
             .bind(block)
             .bind(&org_text)
@@ -638,26 +675,6 @@ impl SqliteEvents {
             removed += changed;
         }
         Ok(removed)
-    }
-}
-
-/// What [`SqliteEvents::stats`] counts, per block and in all.
-#[derive(Default)]
-struct BlockCounts {
-    total: u64,
-    buckets: BTreeMap<i64, u64>,
-    values: HashMap<String, u64>,
-}
-
-impl BlockCounts {
-    fn add(&mut self, part: BlockCounts) {
-        self.total += part.total;
-        for (at, n) in part.buckets {
-            *self.buckets.entry(at).or_default() += n;
-        }
-        for (value, n) in part.values {
-            *self.values.entry(value).or_default() += n;
-        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rampart_core::Event;
 
 use super::postings::{self, Postings};
+use super::rollup::Rollup;
 use super::{bloom, MAX_BLOCK_EVENTS};
 
 /// zstd level of stored postings.
@@ -30,6 +31,8 @@ pub(crate) struct PreparedSummary {
     pub bloom: Vec<u8>,
     /// The postings as stored (zstd-compressed).
     pub postings: Vec<u8>,
+    /// The block's [`Rollup`] as stored, for a backend that keeps them.
+    pub rollup: Option<Vec<u8>>,
     pub cached: Option<Arc<Summary>>,
 }
 
@@ -45,13 +48,17 @@ pub(crate) enum Keeping {
 }
 
 impl PreparedSummary {
-    /// Summarises one block's events (at most [`MAX_BLOCK_EVENTS`]).
-    pub(crate) fn of(events: &[Event], keeping: Keeping) -> PreparedSummary {
+    /// Summarises one block's events (at most [`MAX_BLOCK_EVENTS`]), with
+    /// their [`Rollup`] when `with_rollup`.
+    pub(crate) fn of(events: &[Event], keeping: Keeping, with_rollup: bool) -> PreparedSummary {
         let (bloom, raw_postings) = bloom::summarise(events);
+        let rollup = with_rollup.then(|| Rollup::of(events));
+        let stored_rollup = rollup.as_ref().map(Rollup::encode);
         let cached = (keeping == Keeping::Cached).then(|| {
             Arc::new(Summary {
                 bloom: bloom.as_slice().into(),
                 postings: Postings::decode(&raw_postings),
+                rollup,
             })
         });
         // Compressing in memory does not fail in practice; if it did, the
@@ -63,6 +70,7 @@ impl PreparedSummary {
             max_ts: events.iter().map(|e| e.timestamp.0).max().unwrap_or(0),
             bloom,
             postings,
+            rollup: stored_rollup,
             cached,
         }
     }
@@ -85,11 +93,13 @@ pub(crate) fn postings_keys(terms: &[(&str, String)]) -> Vec<(u8, u32)> {
 pub(crate) struct Summary {
     bloom: Box<[u8]>,
     postings: Option<Postings>,
+    rollup: Option<Rollup>,
 }
 
 impl Summary {
-    /// From the stored columns. Unreadable postings only cost pruning.
-    fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
+    /// From the stored columns. Unreadable postings only cost pruning, an
+    /// unreadable rollup only a read of the block.
+    fn new(bloom: &[u8], stored_postings: Option<&[u8]>, stored_rollup: Option<&[u8]>) -> Summary {
         let postings = stored_postings.and_then(|stored| {
             if Postings::is_raw(stored) {
                 return Postings::decode(stored);
@@ -100,11 +110,19 @@ impl Summary {
         Summary {
             bloom: bloom.into(),
             postings,
+            rollup: stored_rollup.and_then(Rollup::decode),
         }
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bloom.len() + self.postings.as_ref().map_or(0, Postings::bytes)
+        self.bloom.len()
+            + self.postings.as_ref().map_or(0, Postings::bytes)
+            + self.rollup.as_ref().map_or(0, Rollup::bytes)
+    }
+
+    /// The block's pre-aggregates, when it has them.
+    pub(crate) fn rollup(&self) -> Option<&Rollup> {
+        self.rollup.as_ref()
     }
 
     /// False when no event of the block can hold every term: one is
@@ -164,8 +182,9 @@ impl SummaryCache {
         block: i64,
         bloom: &[u8],
         postings: Option<&[u8]>,
+        rollup: Option<&[u8]>,
     ) -> Arc<Summary> {
-        let summary = Arc::new(Summary::new(bloom, postings));
+        let summary = Arc::new(Summary::new(bloom, postings, rollup));
         self.insert(block, summary.clone());
         summary
     }
@@ -205,14 +224,20 @@ mod tests {
                 ..Event::default()
             })
             .collect();
-        let prepared = PreparedSummary::of(&events, Keeping::Cached);
-        let uncached = PreparedSummary::of(&events, Keeping::Stored);
+        let prepared = PreparedSummary::of(&events, Keeping::Cached, true);
+        let uncached = PreparedSummary::of(&events, Keeping::Stored, false);
         assert!(uncached.cached.is_none());
         // Raw postings (as a failed compression would leave them) read too.
         let (_, raw) = bloom::summarise(&events);
-        let read = Summary::new(&prepared.bloom, Some(&prepared.postings));
-        let read_raw = Summary::new(&uncached.bloom, Some(&raw));
+        let read = Summary::new(
+            &prepared.bloom,
+            Some(&prepared.postings),
+            prepared.rollup.as_deref(),
+        );
+        assert!(uncached.rollup.is_none());
+        let read_raw = Summary::new(&uncached.bloom, Some(&raw), None);
         let cached = prepared.cached.clone().unwrap();
+        assert!(read.rollup().is_some() && read.rollup() == cached.rollup());
         // user1 is at odd positions only, host0 at even ones.
         let never = [
             ("host.name", "host0".to_owned()),
@@ -228,7 +253,7 @@ mod tests {
             assert!(summary.may_hold(&meet, &postings_keys(&meet)));
         }
         // Damaged postings are ignored, not trusted.
-        assert!(Summary::new(&prepared.bloom, Some(b"junk"))
+        assert!(Summary::new(&prepared.bloom, Some(b"junk"), None)
             .postings
             .is_none());
     }
@@ -242,7 +267,7 @@ mod tests {
                 ..Event::default()
             })
             .collect();
-        let prepared = PreparedSummary::of(&events, Keeping::Stored);
+        let prepared = PreparedSummary::of(&events, Keeping::Stored, false);
         let (_, raw) = bloom::summarise(&events);
         let terms_of = |source: &str, destination: Option<&str>| {
             EventFilter {
@@ -255,7 +280,7 @@ mod tests {
         let holds = |summary: &Summary, terms: &[(&str, String)]| {
             summary.may_hold(terms, &postings_keys(terms))
         };
-        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings), None);
         for present in [
             terms_of("10.0.0.0/8", None),
             terms_of("10.1.0.0/16", None),
@@ -278,12 +303,12 @@ mod tests {
         // the same Bloom bytes must not rule a block out by a network.
         let mut old = raw.clone();
         old[0] = 1;
-        let summary = Summary::new(&prepared.bloom, Some(&old));
+        let summary = Summary::new(&prepared.bloom, Some(&old), None);
         assert!(summary.postings.is_some());
         assert!(holds(&summary, &terms_of("10.2.0.0/16", None)));
         assert!(!holds(&summary, &terms_of("10.1.2.200", None)));
         assert!(holds(
-            &Summary::new(&prepared.bloom, None),
+            &Summary::new(&prepared.bloom, None, None),
             &terms_of("11.0.0.0/8", None)
         ));
     }

@@ -90,8 +90,34 @@ fn detection(overview: &OverviewView) -> Markup {
                     a href="/validation" { (overview.validation_passed) " passed, " (overview.validation_failed) " failed" }
                     " in this range"
                 }
+                @if !overview.validation.is_empty() {
+                    table {
+                        thead { tr { th { "Rule" } th { "Source" } th.num { "Passed" } th.num { "Failed" } } }
+                        tbody {
+                            @for rule in &overview.validation {
+                                tr {
+                                    td { a href="/validation" { (rule.name) } }
+                                    td { (rule.source.as_deref().unwrap_or("all")) }
+                                    td.num { (rule.passed) }
+                                    td.num { (rule.failed) }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
+    }
+}
+
+/// A mean response time for people: seconds, minutes, hours or days.
+fn duration(secs: Option<i64>) -> String {
+    match secs {
+        None => "–".into(),
+        Some(s) if s < 120 => format!("{s} s"),
+        Some(s) if s < 2 * 3_600 => format!("{} min", s / 60),
+        Some(s) if s < 2 * 86_400 => format!("{:.1} h", s as f64 / 3_600.0),
+        Some(s) => format!("{:.1} d", s as f64 / 86_400.0),
     }
 }
 
@@ -113,6 +139,16 @@ fn incidents(overview: &OverviewView) -> Markup {
                     span.count { (count.count) }
                     span.label { (count.status.as_str().replace('_', " ")) }
                 }
+            }
+        }
+        section.cards aria-label="Response times" {
+            div.card {
+                span.count { (duration(overview.mean_time_to_acknowledge_secs)) }
+                span.label { "mean time to acknowledge (" (overview.acknowledged) " in range)" }
+            }
+            div.card {
+                span.count { (duration(overview.mean_time_to_close_secs)) }
+                span.label { "mean time to resolve (" (overview.closed) " closed in range)" }
             }
         }
         div.columns {
@@ -164,7 +200,8 @@ fn events(overview: &OverviewView, range: &str) -> Markup {
                     a href={ "/events?range=" (range) } {
                         (overview.events_total) @if overview.events_total == 1 { " event" } @else { " events" }
                     }
-                    ", " (format!("{per_minute:.1}")) " a minute on average"
+                    ", " (format!("{per_minute:.1}")) " a minute on average, "
+                    (overview.events_last_minute) " in the last minute"
                 }
                 (layout::event_chart(
                     &overview.events,
@@ -176,6 +213,9 @@ fn events(overview: &OverviewView, range: &str) -> Markup {
                     (top("Top source addresses", "source_ip", &overview.top_sources, range))
                     (top("Top users", "user", &overview.top_users, range))
                     (top("Top hosts", "host", &overview.top_hosts, range))
+                }
+                @if overview.top_approximate {
+                    p.note { "Top values are approximate: many distinct values, added up from each stored block's most frequent ones." }
                 }
             }
         }

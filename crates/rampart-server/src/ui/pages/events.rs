@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
 use rampart_app::api::events::{EventPage, EventStatsView};
-use rampart_app::events::StatsQuery;
+use rampart_app::events::{chart_bucket_secs, StatsQuery};
 use rampart_core::{Error, EventFilter, EventId, OrgId, Permission, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
@@ -148,9 +148,10 @@ async fn facet(
     ranged.from = Some(start);
     let query = StatsQuery {
         filter: &ranged,
-        bucket_secs: ((end.0 - start.0) / 60_000).max(1),
+        bucket_secs: chart_bucket_secs((end.0 - start.0) / 1000),
         top: Some(field.to_owned()),
         top_limit: 10,
+        approximate_top: true,
     };
     Facets {
         field: field.to_owned(),
@@ -176,6 +177,9 @@ fn facet_panel(facets: &Facets, uri: &axum::http::Uri) -> Markup {
             @match &facets.stats {
                 Ok(stats) => {
                     p.note { (stats.total) " matching events from " (layout::time(facets.start)) " to " (layout::time(facets.end)) " UTC" }
+                    @if stats.top_approximate {
+                        p.note { "Top values are approximate (added up from each stored block's most frequent values); narrow the search for exact counts." }
+                    }
                     (layout::event_chart(&stats.buckets, facets.start.0, facets.end.0, stats.bucket_secs * 1000))
                     table {
                         tbody {

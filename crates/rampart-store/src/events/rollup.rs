@@ -1,0 +1,256 @@
+//! Per-block pre-aggregates: how many events a block holds per minute, and
+//! the most frequent values of each stats field with their counts. Built
+//! once per block at ingest beside its summary; a stats query over a time
+//! range alone (the dashboard's, the facet panel's first view) adds up the
+//! rollups of the blocks wholly inside the range instead of decoding them,
+//! and reads only the blocks that straddle its ends.
+//!
+//! Minute counts are exact, so totals and charts with minute-multiple
+//! buckets are too. A field's values are exact when the block has at most
+//! [`TOP_KEPT`] distinct ones; otherwise only the most frequent are kept,
+//! and a merged top list built from them says it is approximate (its counts
+//! are lower bounds), as a search engine's terms aggregation across shards
+//! does. Callers that need exact values have such blocks read instead.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::hash::Hash;
+
+use rampart_core::event::Filterable;
+use rampart_core::Event;
+use serde::{Deserialize, Serialize};
+
+use super::{STATS_FIELDS, TOMBSTONE};
+
+/// Values kept per field and block; also the largest top list that
+/// rollups can answer.
+pub const TOP_KEPT: usize = 32;
+/// Minute length in milliseconds: the rollups' time resolution.
+pub const MINUTE_MS: i64 = 60_000;
+/// zstd level of stored rollups.
+const COMPRESSION_LEVEL: i32 = 1;
+/// The most a stored rollup may take decompressed.
+const MAX_ROLLUP_BYTES: usize = 4 << 20;
+
+/// One block's pre-aggregates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Rollup {
+    /// `(minute start, events)`, oldest first.
+    pub minutes: Vec<(i64, u32)>,
+    /// One per [`STATS_FIELDS`] entry, in its order.
+    pub fields: Vec<FieldValues>,
+}
+
+/// A field's most frequent values in one block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldValues {
+    /// `(value, events)`, most frequent first (ties by value).
+    pub top: Vec<(String, u32)>,
+    /// Events whose value is not in `top` (0: the list is exact).
+    pub rest: u32,
+}
+
+impl Rollup {
+    /// The rollup of a block's events (tombstones left out).
+    pub(crate) fn of(events: &[Event]) -> Rollup {
+        let live: Vec<&Event> = events.iter().filter(|e| e.timestamp != TOMBSTONE).collect();
+        let events = live.as_slice();
+        let mut minutes = BTreeMap::<i64, u32>::new();
+        for event in events {
+            *minutes
+                .entry(event.timestamp.0.div_euclid(MINUTE_MS) * MINUTE_MS)
+                .or_default() += 1;
+        }
+        let fields = STATS_FIELDS
+            .iter()
+            .map(|field| match *field {
+                "event.category" => counted(events.iter().filter_map(|e| e.category())),
+                "event.action" => counted(events.iter().filter_map(|e| e.action())),
+                "event.outcome" => counted(events.iter().filter_map(|e| e.outcome())),
+                "event.severity" => counted(events.iter().filter_map(|e| e.severity())),
+                "source.ip" => counted(events.iter().filter_map(|e| e.source_ip())),
+                "source.port" => counted(events.iter().filter_map(|e| e.source_port())),
+                "destination.ip" => counted(events.iter().filter_map(|e| e.destination_ip())),
+                "destination.port" => counted(events.iter().filter_map(|e| e.destination_port())),
+                "host.name" => counted(events.iter().filter_map(|e| e.host())),
+                "user.name" => counted(events.iter().filter_map(|e| e.user())),
+                "process.name" => counted(events.iter().filter_map(|e| e.process())),
+                "source" => counted(events.iter().map(|e| e.source())),
+                other => {
+                    debug_assert!(false, "no rollup for stats field {other}");
+                    FieldValues::default()
+                }
+            })
+            .collect();
+        Rollup {
+            minutes: minutes.into_iter().collect(),
+            fields,
+        }
+    }
+
+    /// The stored form: JSON, zstd-compressed.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        zstd::bulk::compress(&json, COMPRESSION_LEVEL).unwrap_or_default()
+    }
+
+    /// Reads a stored rollup; `None` when it is unreadable (the block is
+    /// then read instead, which costs time, not correctness).
+    pub(crate) fn decode(stored: &[u8]) -> Option<Rollup> {
+        let json = zstd::bulk::decompress(stored, MAX_ROLLUP_BYTES).ok()?;
+        let rollup: Rollup = serde_json::from_slice(&json).ok()?;
+        (rollup.fields.len() == STATS_FIELDS.len()).then_some(rollup)
+    }
+
+    /// Memory it takes, roughly.
+    pub(crate) fn bytes(&self) -> usize {
+        self.minutes.len() * 16
+            + self
+                .fields
+                .iter()
+                .flat_map(|f| &f.top)
+                .map(|(value, _)| value.len() + 32)
+                .sum::<usize>()
+    }
+
+    /// A field's values, by its name in [`STATS_FIELDS`].
+    pub(crate) fn field(&self, name: &str) -> Option<&FieldValues> {
+        let index = STATS_FIELDS.iter().position(|f| *f == name)?;
+        self.fields.get(index)
+    }
+}
+
+/// The [`TOP_KEPT`] most frequent of some values, and how many are left.
+fn counted<K: Hash + Eq + Display>(values: impl Iterator<Item = K>) -> FieldValues {
+    let mut counts = HashMap::<K, u32>::new();
+    for value in values {
+        *counts.entry(value).or_default() += 1;
+    }
+    let mut all: Vec<(String, u32)> = counts
+        .into_iter()
+        .map(|(value, n)| (value.to_string(), n))
+        .collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rest = all.iter().skip(TOP_KEPT).map(|(_, n)| n).sum();
+    all.truncate(TOP_KEPT);
+    FieldValues { top: all, rest }
+}
+
+/// Stats added up from rollups and from events read one by one.
+#[derive(Debug, Default)]
+pub(crate) struct StatsTotals {
+    pub total: u64,
+    pub buckets: BTreeMap<i64, u64>,
+    pub values: HashMap<String, u64>,
+    /// Some value counts came from a rollup that did not list every value.
+    pub approximate: bool,
+}
+
+impl StatsTotals {
+    /// Adds one event at `timestamp`, with the top field's value if any.
+    pub(crate) fn count(&mut self, timestamp: i64, bucket_ms: i64, value: Option<String>) {
+        self.total += 1;
+        *self
+            .buckets
+            .entry(timestamp.div_euclid(bucket_ms) * bucket_ms)
+            .or_default() += 1;
+        if let Some(value) = value {
+            *self.values.entry(value).or_default() += 1;
+        }
+    }
+
+    /// Adds a block's rollup; `bucket_ms` must be a multiple of a minute.
+    pub(crate) fn add_rollup(&mut self, rollup: &Rollup, bucket_ms: i64, top_field: Option<&str>) {
+        for &(minute, n) in &rollup.minutes {
+            self.total += u64::from(n);
+            *self
+                .buckets
+                .entry(minute.div_euclid(bucket_ms) * bucket_ms)
+                .or_default() += u64::from(n);
+        }
+        if let Some(values) = top_field.and_then(|f| rollup.field(f)) {
+            self.approximate |= values.rest > 0;
+            for (value, n) in &values.top {
+                match self.values.get_mut(value.as_str()) {
+                    Some(count) => *count += u64::from(*n),
+                    None => {
+                        self.values.insert(value.clone(), u64::from(*n));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: StatsTotals) {
+        self.total += other.total;
+        self.approximate |= other.approximate;
+        for (at, n) in other.buckets {
+            *self.buckets.entry(at).or_default() += n;
+        }
+        for (value, n) in other.values {
+            *self.values.entry(value).or_default() += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::Timestamp;
+
+    fn event(ts: i64, user: &str, port: u16) -> Event {
+        Event {
+            timestamp: Timestamp(ts),
+            user: Some(user.to_owned()),
+            source_port: Some(port),
+            source: "syslog".into(),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn counts_minutes_and_values_and_reads_back() {
+        let events = [
+            event(1_000, "root", 22),
+            event(59_999, "root", 22),
+            event(60_000, "alice", 22),
+            event(-1, "root", 23),
+        ];
+        let rollup = Rollup::of(&events);
+        assert_eq!(rollup.minutes, [(-60_000, 1), (0, 2), (60_000, 1)]);
+        let users = rollup.field("user.name").unwrap();
+        assert_eq!(users.top, [("root".to_owned(), 3), ("alice".to_owned(), 1)]);
+        assert_eq!(users.rest, 0);
+        assert_eq!(
+            rollup.field("source.port").unwrap().top,
+            [("22".to_owned(), 3), ("23".to_owned(), 1)]
+        );
+        assert!(rollup.field("host.name").unwrap().top.is_empty());
+        assert_eq!(rollup.field("source").unwrap().top[0], ("syslog".into(), 4));
+        assert_eq!(Rollup::decode(&rollup.encode()), Some(rollup));
+        assert_eq!(Rollup::decode(b"junk"), None);
+    }
+
+    #[test]
+    fn keeps_the_most_frequent_values_and_counts_the_rest() {
+        let events: Vec<Event> = (0..100)
+            .map(|i| event(0, &format!("user{}", i % 50), 1))
+            .chain((0..10).map(|_| event(0, "zed", 1)))
+            .collect();
+        let users = Rollup::of(&events).field("user.name").unwrap().clone();
+        assert_eq!(users.top.len(), TOP_KEPT);
+        assert_eq!(users.top[0], ("zed".to_owned(), 10));
+        assert_eq!(users.rest, 110 - 10 - 2 * (TOP_KEPT as u32 - 1));
+
+        let mut totals = StatsTotals::default();
+        let rollup = Rollup::of(&events);
+        totals.add_rollup(&rollup, 5 * MINUTE_MS, Some("user.name"));
+        assert!(totals.approximate);
+        assert_eq!(totals.total, 110);
+        assert_eq!(totals.values["zed"], 10);
+        let mut exact = StatsTotals::default();
+        exact.add_rollup(&rollup, MINUTE_MS, Some("source.port"));
+        assert!(!exact.approximate);
+        assert_eq!(exact.values["1"], 110);
+    }
+}
