@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rampart_core::{Clock, Error, EventFilter, IncidentStatus, OrgId, Timestamp};
-use rampart_store::{IncidentQuery, IncidentSort, Store};
+use rampart_store::Store;
 
 use crate::api::events::TopValue;
 use crate::api::overview::{
@@ -16,8 +16,10 @@ use crate::paging::PageParams;
 use crate::rules::Rules;
 use crate::validation::ValidationRules;
 
-/// Most open incidents read to sort them by age.
-const AGE_SAMPLE: u32 = 1000;
+/// The ages open incidents are counted under, and the names of the counts
+/// (the last: older than every limit).
+const AGE_LIMITS_MS: [i64; 3] = [3_600_000, 86_400_000, 7 * 86_400_000];
+const AGE_NAMES: [&str; 4] = ["under_1h", "under_24h", "under_7d", "older"];
 
 #[derive(Clone)]
 pub struct Overview {
@@ -73,42 +75,42 @@ impl Overview {
             let slot = usize::from(count.severity.clamp(1, 5) - 1);
             open_by_severity[slot].count += count.count;
         }
-        let open_total: i64 = open_by_severity.iter().map(|s| s.count).sum();
-        let open = self
+        let open_by_age = AGE_LIMITS_MS.map(|age| Timestamp(now.0 - age));
+        let open_by_age = self
             .store
-            .list_incidents(
-                org,
-                &IncidentQuery {
-                    statuses: IncidentStatus::ALL
-                        .into_iter()
-                        .filter(|s| !s.is_closed())
-                        .collect(),
-                    sort: IncidentSort::CreatedAt,
-                    descending: false,
-                    limit: AGE_SAMPLE,
-                    ..IncidentQuery::default()
-                },
-            )
-            .await?;
-        let open_by_age = age_buckets(now, open.iter().map(|i| i.created_at));
+            .open_incident_ages(org, &open_by_age)
+            .await?
+            .into_iter()
+            .zip(AGE_NAMES)
+            .map(|(count, age)| AgeCount { age, count })
+            .collect();
 
         let filter = EventFilter {
             from: Some(Timestamp(now.0 - range_secs * 1000)),
             ..EventFilter::default()
         };
-        let top = |field: &str| StatsQuery {
-            filter: &filter,
-            bucket_secs: chart_bucket_secs(range_secs),
-            top: Some(field.to_owned()),
-            top_limit: 5,
-            approximate_top: true,
+        // Three counts of the range on tasks of their own, so that they run
+        // on several cores (their work is adding up block rollups).
+        let top = |field: &'static str| {
+            let (events, filter) = (self.events.clone(), filter.clone());
+            tokio::spawn(async move {
+                let query = StatsQuery {
+                    filter: &filter,
+                    bucket_secs: chart_bucket_secs(range_secs),
+                    top: Some(field.to_owned()),
+                    top_limit: 5,
+                    approximate_top: true,
+                };
+                events.stats(org, query).await
+            })
         };
-        // Three scans of the range, side by side.
         let (by_source, by_user, by_host) = tokio::try_join!(
-            self.events.stats(org, top("source.ip")),
-            self.events.stats(org, top("user.name")),
-            self.events.stats(org, top("host.name")),
-        )?;
+            top("source.ip"),
+            top("user.name"),
+            top("host.name")
+        )
+        .map_err(|e| Error::internal(&e))?;
+        let (by_source, by_user, by_host) = (by_source?, by_user?, by_host?);
         let mut rules = self
             .rules
             .list(
@@ -174,7 +176,6 @@ impl Overview {
             incidents_by_status,
             open_by_severity,
             open_by_age,
-            open_by_age_complete: i64::try_from(open.len()).unwrap_or(i64::MAX) >= open_total,
             events_total: by_source.total,
             events_bucket_secs: by_source.bucket_secs,
             events: by_source.buckets,
@@ -216,30 +217,6 @@ fn without_empty(top: Vec<TopValue>) -> Vec<TopValue> {
     top.into_iter().filter(|t| !t.value.is_empty()).collect()
 }
 
-/// Counts of times since `created` at `now`: under an hour, a day, a week,
-/// and older.
-fn age_buckets(now: Timestamp, created: impl Iterator<Item = Timestamp>) -> Vec<AgeCount> {
-    const LIMITS: [(&str, i64); 3] = [
-        ("under_1h", 3_600_000),
-        ("under_24h", 86_400_000),
-        ("under_7d", 7 * 86_400_000),
-    ];
-    let mut counts = [0i64; 4];
-    for at in created {
-        let age = now.0 - at.0;
-        let slot = LIMITS
-            .iter()
-            .position(|(_, limit)| age < *limit)
-            .unwrap_or(LIMITS.len());
-        counts[slot] += 1;
-    }
-    ["under_1h", "under_24h", "under_7d", "older"]
-        .into_iter()
-        .zip(counts)
-        .map(|(age, count)| AgeCount { age, count })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,23 +229,5 @@ mod tests {
         for bad in ["", "h", "1w", "-", "99999999999999999d", "1.5h"] {
             assert!(parse_range(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn ages_fall_into_the_first_bucket_they_are_under() {
-        let now = Timestamp(10 * 86_400_000);
-        let hour = 3_600_000;
-        let created = [
-            now.0 - 1,
-            now.0 - hour,
-            now.0 - 30 * hour,
-            now.0 - 9 * 86_400_000,
-        ]
-        .map(Timestamp);
-        let counts: Vec<i64> = age_buckets(now, created.into_iter())
-            .iter()
-            .map(|a| a.count)
-            .collect();
-        assert_eq!(counts, vec![1, 1, 1, 1]);
     }
 }

@@ -133,6 +133,9 @@ pub trait IncidentStore: Send + Sync {
     async fn list_comments(&self, org: OrgId, incident: IncidentId) -> Result<Vec<Comment>>;
     /// How many incidents the organisation has per status and severity.
     async fn incident_counts(&self, org: OrgId) -> Result<Vec<IncidentCount>>;
+    /// How many incidents not yet closed were created at or after each of
+    /// `since` (newest first), and how many before the last of them.
+    async fn open_incident_ages(&self, org: OrgId, since: &[Timestamp]) -> Result<Vec<i64>>;
     /// Mean times to acknowledge and to close, over the incidents first
     /// acknowledged (last closed) at or after `since`.
     async fn response_times(&self, org: OrgId, since: Timestamp) -> Result<ResponseTimes>;
@@ -730,6 +733,40 @@ where
                     count: row.try_get("n")?,
                 })
             })
+            .collect()
+    }
+
+    async fn open_incident_ages(
+        &self,
+        org: rampart_core::OrgId,
+        since: &[rampart_core::Timestamp],
+    ) -> crate::Result<Vec<i64>> {
+        // One pass over the open incidents: a bucket column per limit.
+        let mut columns = Vec::with_capacity(since.len() + 1);
+        let mut lower = String::new();
+        for (n, _) in since.iter().enumerate() {
+            let limit = n + 2;
+            columns.push(format!(
+                "SUM(CASE WHEN created_at >= ${limit}{lower} THEN 1 ELSE 0 END) AS a{n}"
+            ));
+            lower = format!(" AND created_at < ${limit}");
+        }
+        columns.push(format!(
+            "SUM(CASE WHEN 1 = 1{lower} THEN 1 ELSE 0 END) AS a{}",
+            since.len()
+        ));
+        let sql = format!(
+            "SELECT {} FROM incidents WHERE org_id = $1 \
+             AND status IN ('open', 'acknowledged', 'investigating')",
+            columns.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(org.to_string());
+        for at in since {
+            query = query.bind(at.0);
+        }
+        let row = query.fetch_one(self.pool()).await?;
+        (0..=since.len())
+            .map(|n| Ok(row.try_get::<Option<i64>, _>(n)?.unwrap_or(0)))
             .collect()
     }
 

@@ -22,6 +22,7 @@ rampart_store::conformance_suite!(
     incident_lists_filter_sort_and_page,
     incident_counts_group_by_status_and_severity_within_the_organisation,
     response_times_average_the_range_within_the_organisation,
+    open_incidents_are_counted_by_age_within_the_organisation,
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
@@ -879,4 +880,50 @@ async fn response_times_average_the_range_within_the_organisation(store: Arc<dyn
     assert_eq!(none, ResponseTimes::default());
     let elsewhere = store.response_times(b, Timestamp(0)).await.unwrap();
     assert_eq!(elsewhere.mean_to_close_ms, Some(60 * minute));
+}
+
+async fn open_incidents_are_counted_by_age_within_the_organisation(store: Arc<dyn Store>) {
+    let (a, b) = (org(&store, "a").await, org(&store, "b").await);
+    let hour = 3_600_000;
+    let now = 1_000 * hour;
+    for (n, (age, status)) in [
+        (0, IncidentStatus::Open),
+        (hour - 1, IncidentStatus::Acknowledged),
+        (hour, IncidentStatus::Investigating),
+        (30 * hour, IncidentStatus::Open),
+        (30 * hour, IncidentStatus::Resolved),
+        (200 * hour, IncidentStatus::FalsePositive),
+        (200 * hour, IncidentStatus::Open),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut i = manual(a, &format!("Case {n}"), 3, now - age);
+        i.status = status;
+        store
+            .create_incident(a, &i, &audit(a, "incident.create", "i"))
+            .await
+            .unwrap();
+    }
+    let other = manual(b, "Elsewhere", 3, now);
+    store
+        .create_incident(b, &other, &audit(b, "incident.create", "i"))
+        .await
+        .unwrap();
+    let since = [now - hour, now - 24 * hour, now - 168 * hour].map(Timestamp);
+    // Within the hour: the first three (one exactly an hour ago); within
+    // the week: the open one of 30 hours; older: the open one of 200.
+    assert_eq!(
+        store.open_incident_ages(a, &since).await.unwrap(),
+        [3, 0, 1, 1]
+    );
+    assert_eq!(
+        store.open_incident_ages(b, &since).await.unwrap(),
+        [1, 0, 0, 0]
+    );
+    let none = org(&store, "c").await;
+    assert_eq!(
+        store.open_incident_ages(none, &since).await.unwrap(),
+        [0, 0, 0, 0]
+    );
 }

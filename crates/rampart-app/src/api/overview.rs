@@ -44,9 +44,6 @@ pub struct OverviewView {
     pub open_by_severity: Vec<SeverityCount>,
     /// Incidents not yet closed, by time since they opened.
     pub open_by_age: Vec<AgeCount>,
-    /// False when more incidents are open than were read for their ages
-    /// (the oldest 1,000).
-    pub open_by_age_complete: bool,
     pub events_total: u64,
     pub events_bucket_secs: i64,
     /// Non-empty buckets, oldest first.

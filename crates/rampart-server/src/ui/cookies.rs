@@ -9,6 +9,8 @@ pub const ACCESS: &str = "rampart_access";
 pub const REFRESH: &str = "rampart_refresh";
 /// The CSRF token every form repeats.
 pub const CSRF: &str = "rampart_csrf";
+/// The chosen colour theme (`light` or `dark`; absent: the system's).
+pub const THEME: &str = "rampart_theme";
 
 /// The value of cookie `name`, if the request sent it.
 pub fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

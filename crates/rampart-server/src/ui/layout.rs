@@ -7,7 +7,7 @@ use rampart_app::api::events::Bucket;
 use rampart_core::{IncidentStatus, Permission, Timestamp};
 
 use super::assets;
-use super::session::Session;
+use super::session::{Session, Theme};
 
 /// Which section of the navigation a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
     ];
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang="en" data-theme=[session.map(|s| s.theme).filter(|t| *t != Theme::System).map(Theme::as_str)] {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -68,6 +68,13 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                             input type="hidden" name="csrf" value=(session.csrf);
                             span.who { (session.who()) }
                             button type="submit" { "Sign out" }
+                        }
+                        form.theme method="post" action="/theme" aria-label="Colour theme" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="next" value=(session.path);
+                            @for theme in Theme::ALL {
+                                button type="submit" name="theme" value=(theme.as_str()) aria-pressed=(if theme == session.theme { "true" } else { "false" }) { (theme.as_str()) }
+                            }
                         }
                     }
                 }

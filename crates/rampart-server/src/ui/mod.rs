@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::organisations::list).post(pages::organisations::create),
         )
         .route("/logout", post(pages::login::logout))
+        .route("/theme", post(pages::theme::set))
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()
         .route("/login", get(pages::login::form).post(pages::login::submit))

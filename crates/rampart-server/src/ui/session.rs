@@ -19,6 +19,42 @@ use crate::state::AppState;
 pub struct Session {
     pub principal: Principal,
     pub csrf: String,
+    pub theme: Theme,
+    /// The path and query of the page asked for (forms in the header
+    /// come back to it).
+    pub path: String,
+}
+
+/// The colour theme pages are drawn in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    /// The system's (light or dark, by `prefers-color-scheme`).
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn parse(text: &str) -> Option<Theme> {
+        Theme::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    /// The theme a request's cookie chose.
+    pub fn of(headers: &HeaderMap) -> Theme {
+        cookies::get(headers, cookies::THEME)
+            .and_then(Theme::parse)
+            .unwrap_or(Theme::System)
+    }
 }
 
 impl Session {
@@ -75,7 +111,17 @@ pub async fn require_session(
             token
         }
     };
-    request.extensions_mut().insert(Session { principal, csrf });
+    let theme = Theme::of(request.headers());
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    request.extensions_mut().insert(Session {
+        principal,
+        csrf,
+        theme,
+        path,
+    });
     let mut response = next.run(request).await;
     for cookie in set_cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);

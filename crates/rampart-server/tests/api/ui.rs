@@ -1167,8 +1167,126 @@ async fn platform_admins_add_organisations(app: &TestApp) {
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
 
+async fn the_theme_switch_keeps_its_choice_and_returns_to_the_page(app: &TestApp) {
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = browser.get("/incidents?status=open").await;
+    assert!(!page.html.contains("data-theme="), "the system's theme by default");
+    assert!(page.html.contains(r#"name="next" value="/incidents?status=open""#));
+    let csrf = browser.csrf();
+    let chosen = browser
+        .post(
+            "/theme",
+            &[("csrf", &csrf), ("theme", "dark"), ("next", "/incidents?status=open")],
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    assert_eq!(chosen.location.as_deref(), Some("/incidents?status=open"));
+    let page = browser.get("/").await;
+    assert!(page.html.contains(r#"<html lang="en" data-theme="dark">"#));
+    assert!(page.html.contains(r#"value="dark" aria-pressed="true""#));
+    // Forged, unknown or off-site: refused or kept on this site.
+    let forged = browser
+        .post("/theme", &[("csrf", "forged"), ("theme", "light")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let unknown = browser
+        .post("/theme", &[("csrf", &csrf), ("theme", "<b>neon</b>")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(!unknown.html.contains("<b>neon"));
+    let away = browser
+        .post(
+            "/theme",
+            &[("csrf", &csrf), ("theme", "light"), ("next", "//evil.example")],
+        )
+        .await;
+    assert_eq!(away.location.as_deref(), Some("/"));
+    assert!(browser.get("/").await.html.contains(r#"data-theme="light""#));
+    // "system" removes the choice.
+    browser
+        .post("/theme", &[("csrf", &csrf), ("theme", "system")])
+        .await;
+    assert!(!browser.get("/").await.html.contains("data-theme="));
+}
+
+async fn incidents_are_opened_from_an_event_with_its_entities(app: &TestApp) {
+    let token = app.admin_token().await;
+    let event = r#"{"source":{"ip":"198.51.100.7"},"destination":{"ip":"10.1.2.3"},"user":{"name":"mallory"},"host":{"name":"db-1"},"message":"sudo <script>x</script> by mallory"}"#;
+    let r = app
+        .post_bytes(
+            "/api/v1/events",
+            &token,
+            "application/json",
+            None,
+            event.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let found = app.get("/api/v1/events?user=mallory", &token).await;
+    let event_id = found.body["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let mut analyst = Browser::new(app);
+    analyst.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let shown = analyst.get(&format!("/events/{event_id}")).await;
+    assert!(shown
+        .html
+        .contains(&format!("/incidents/new?event={event_id}")));
+    let form = analyst
+        .get(&format!("/incidents/new?event={event_id}"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    for value in ["198.51.100.7\n10.1.2.3", "mallory</textarea>", "db-1", &event_id] {
+        assert!(form.html.contains(value), "{value}: {}", form.html);
+    }
+    assert!(form.html.contains("sudo &lt;script&gt;x&lt;/script&gt; by mallory"));
+    let csrf = analyst.csrf();
+    let opened = analyst
+        .post(
+            "/incidents/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "Mallory on db-1"),
+                ("severity", "5"),
+                ("ips", "198.51.100.7\n10.1.2.3"),
+                ("users", "mallory"),
+                ("hosts", "db-1, db-2"),
+                ("event_ids", &event_id),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
+    let id = opened.location.unwrap().trim_start_matches("/incidents/").to_owned();
+    let r = app.get(&format!("/api/v1/incidents/{id}"), &token).await;
+    assert_eq!(r.body["entities"]["ips"], json!(["198.51.100.7", "10.1.2.3"]));
+    assert_eq!(r.body["entities"]["hosts"], json!(["db-1", "db-2"]));
+    assert_eq!(r.body["event_ids"], json!([event_id]));
+    // An event id that is not the organisation's is refused, with its field.
+    let bad = analyst
+        .post(
+            "/incidents/new",
+            &[("csrf", &csrf), ("title", "x"), ("severity", "3"), ("event_ids", "00000000000000ff")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    assert!(bad.html.contains("no such event in this organisation (event_ids[0])"));
+    // Another organisation cannot open the form from this event.
+    app.second_org("otherfromevent").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherfromevent.test", "other-admin-pass-1")
+        .await;
+    let foreign = outsider
+        .get(&format!("/incidents/new?event={event_id}"))
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.html.contains("mallory"));
+}
+
 crate::on_every_backend!(
     platform_admins_add_organisations,
+    the_theme_switch_keeps_its_choice_and_returns_to_the_page,
+    incidents_are_opened_from_an_event_with_its_entities,
     the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,

@@ -168,13 +168,18 @@ pub trait EventStore: Send + Sync {
 }
 
 /// Top-N of a count map, most frequent first, ties by value.
-pub(crate) fn top_values(
-    counts: std::collections::HashMap<String, u64>,
+pub(crate) fn top_values<S>(
+    counts: std::collections::HashMap<String, u64, S>,
     limit: usize,
 ) -> Vec<(String, u64)> {
+    let order = |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
     let mut top: Vec<(String, u64)> = counts.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top.truncate(limit);
+    if top.len() > limit {
+        // Only the first `limit` need sorting: pick them first.
+        top.select_nth_unstable_by(limit, order);
+        top.truncate(limit);
+    }
+    top.sort_unstable_by(order);
     top
 }
 

@@ -581,7 +581,7 @@ impl PostgresEvents {
                         u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default(),
                     ))
                 })
-                .collect::<Result<_>>()?;
+                .collect::<Result<std::collections::HashMap<_, _>>>()?;
             top = top_values(counts, request.top_limit);
         }
         Ok(EventStats {

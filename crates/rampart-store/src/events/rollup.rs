@@ -17,6 +17,7 @@ use std::fmt::Display;
 use std::hash::Hash;
 
 use rampart_core::event::Filterable;
+use foldhash::fast::RandomState;
 use rampart_core::Event;
 use serde::{Deserialize, Serialize};
 
@@ -55,12 +56,14 @@ impl Rollup {
     pub(crate) fn of(events: &[Event]) -> Rollup {
         let live: Vec<&Event> = events.iter().filter(|e| e.timestamp != TOMBSTONE).collect();
         let events = live.as_slice();
-        let mut minutes = BTreeMap::<i64, u32>::new();
+        let mut minutes = HashMap::<i64, u32, RandomState>::default();
         for event in events {
             *minutes
                 .entry(event.timestamp.0.div_euclid(MINUTE_MS) * MINUTE_MS)
                 .or_default() += 1;
         }
+        let mut minutes: Vec<(i64, u32)> = minutes.into_iter().collect();
+        minutes.sort_unstable();
         let fields = STATS_FIELDS
             .iter()
             .map(|field| match *field {
@@ -82,10 +85,7 @@ impl Rollup {
                 }
             })
             .collect();
-        Rollup {
-            minutes: minutes.into_iter().collect(),
-            fields,
-        }
+        Rollup { minutes, fields }
     }
 
     /// The stored form: JSON, zstd-compressed.
@@ -121,19 +121,29 @@ impl Rollup {
 }
 
 /// The [`TOP_KEPT`] most frequent of some values, and how many are left.
-fn counted<K: Hash + Eq + Display>(values: impl Iterator<Item = K>) -> FieldValues {
-    let mut counts = HashMap::<K, u32>::new();
+/// Values are compared in their own type and made text only when kept:
+/// ingest pays for this on every block, so it must stay cheap.
+fn counted<K: Hash + Ord + Display>(values: impl Iterator<Item = K>) -> FieldValues {
+    let mut counts = HashMap::<K, u32, RandomState>::default();
     for value in values {
         *counts.entry(value).or_default() += 1;
     }
-    let mut all: Vec<(String, u32)> = counts
-        .into_iter()
-        .map(|(value, n)| (value.to_string(), n))
-        .collect();
-    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let rest = all.iter().skip(TOP_KEPT).map(|(_, n)| n).sum();
-    all.truncate(TOP_KEPT);
-    FieldValues { top: all, rest }
+    let mut all: Vec<(K, u32)> = counts.into_iter().collect();
+    let order = |a: &(K, u32), b: &(K, u32)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    let mut rest = 0;
+    if all.len() > TOP_KEPT {
+        all.select_nth_unstable_by(TOP_KEPT, order);
+        rest = all[TOP_KEPT..].iter().map(|(_, n)| n).sum();
+        all.truncate(TOP_KEPT);
+    }
+    all.sort_unstable_by(order);
+    FieldValues {
+        top: all
+            .into_iter()
+            .map(|(value, n)| (value.to_string(), n))
+            .collect(),
+        rest,
+    }
 }
 
 /// Stats added up from rollups and from events read one by one.
@@ -141,7 +151,7 @@ fn counted<K: Hash + Eq + Display>(values: impl Iterator<Item = K>) -> FieldValu
 pub(crate) struct StatsTotals {
     pub total: u64,
     pub buckets: BTreeMap<i64, u64>,
-    pub values: HashMap<String, u64>,
+    pub values: HashMap<String, u64, RandomState>,
     /// Some value counts came from a rollup that did not list every value.
     pub approximate: bool,
 }

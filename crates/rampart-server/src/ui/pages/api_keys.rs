@@ -26,11 +26,6 @@ pub struct CreateForm {
     scope_admin: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -102,7 +97,7 @@ pub async fn revoke(
     Extension(session): Extension<Session>,
     headers: HeaderMap,
     id: Result<PathId<ApiKeyId>, ApiError>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
         return page;

@@ -179,7 +179,6 @@ fn incidents(overview: &OverviewView) -> Markup {
                         }
                     }
                 }
-                @if !overview.open_by_age_complete { p.note { "Ages of the oldest 1,000 open incidents." } }
             }
         }
     }

@@ -306,6 +306,9 @@ pub async fn show(
             let body = html! {
                 p.crumbs { a href="/events" { "← Events" } }
                 h1 { "Event " (field(&event, "id")) }
+                @if session.principal.may(Permission::Analyse) {
+                    p { a href={ "/incidents/new?event=" (field(&event, "id")) } { "Open an incident about this event" } }
+                }
                 (fields_table(&event))
             };
             Html(layout::page("Event", Some(&session), Section::Events, body).into_string())
@@ -315,10 +318,16 @@ pub async fn show(
     }
 }
 
-/// Every field of an event, nested objects flattened to dotted names.
-fn fields_table(event: &Value) -> Markup {
+/// An event's fields as `(dotted name, text)`, nested objects flattened.
+pub(super) fn dotted_fields(event: &Value) -> Vec<(String, String)> {
     let mut rows = Vec::new();
     flatten("", event, &mut rows);
+    rows
+}
+
+/// Every field of an event, nested objects flattened to dotted names.
+fn fields_table(event: &Value) -> Markup {
+    let rows = dotted_fields(event);
     html! {
         table.fields {
             thead { tr { th { "Field" } th { "Value" } } }

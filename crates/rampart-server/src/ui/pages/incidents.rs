@@ -1,7 +1,7 @@
 //! Incidents: the list with filters and paging, and one incident with its
 //! entities, alerts and comments; status changes and comments by form.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -11,7 +11,7 @@ use rampart_app::api::incidents::{
 };
 use rampart_app::paging::Page;
 use rampart_app::paging::PageParams;
-use rampart_core::{Entities, IncidentId, IncidentStatus, Permission, User, UserId};
+use rampart_core::{Entities, EventId, IncidentId, IncidentStatus, Permission, User, UserId};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
@@ -40,6 +40,10 @@ pub struct NewForm {
     title: String,
     severity: u8,
     description: Option<String>,
+    ips: Option<String>,
+    users: Option<String>,
+    hosts: Option<String>,
+    event_ids: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -448,17 +452,80 @@ pub async fn bulk(
     Redirect::to("/incidents").into_response()
 }
 
-pub async fn new_form(Extension(session): Extension<Session>) -> Response {
+/// `?event=<id>`: open the incident about this event (its id, addresses,
+/// user and host filled in).
+#[derive(Deserialize)]
+pub struct NewParams {
+    event: Option<String>,
+}
+
+/// What the form starts with.
+#[derive(Default)]
+struct Prefill {
+    title: String,
+    ips: Vec<String>,
+    users: Vec<String>,
+    hosts: Vec<String>,
+    event_ids: Vec<String>,
+}
+
+impl Prefill {
+    /// From a stored event, as the API shows it.
+    fn of_event(id: &str, event: &serde_json::Value) -> Prefill {
+        let fields = super::events::dotted_fields(event);
+        let value = |name: &str| {
+            fields
+                .iter()
+                .filter(|(n, v)| n == name && !v.is_empty())
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>()
+        };
+        let message: String = value("message").concat().chars().take(120).collect();
+        Prefill {
+            title: if message.is_empty() {
+                format!("Event {id}")
+            } else {
+                message
+            },
+            ips: [value("source.ip"), value("destination.ip")].concat(),
+            users: value("user.name"),
+            hosts: value("host.name"),
+            event_ids: vec![id.to_owned()],
+        }
+    }
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(params): Query<NewParams>,
+) -> Response {
     if let Err(error) = session.principal.require(Permission::Analyse) {
         return super::error_page(&session, error);
     }
+    let prefill = match params.event.as_deref().filter(|id| !id.is_empty()) {
+        None => Prefill::default(),
+        Some(text) => {
+            let event = match text.parse::<EventId>() {
+                Ok(id) => state.events.get(session.principal.org_id, id).await,
+                Err(_) => Err(rampart_core::Error::invalid_field(
+                    "event",
+                    "must be an event id",
+                )),
+            };
+            match event {
+                Ok(event) => Prefill::of_event(text, &event),
+                Err(error) => return super::error_page(&session, error),
+            }
+        }
+    };
     let body = html! {
         p.crumbs { a href="/incidents" { "← Incidents" } }
         h1 { "Open an incident" }
         form.editor method="post" action="/incidents/new" {
             input type="hidden" name="csrf" value=(session.csrf);
             label for="title" { "Title" }
-            input #title name="title" required maxlength="500";
+            input #title name="title" required maxlength="500" value=(prefill.title);
             label for="severity" { "Severity" }
             select #severity name="severity" {
                 @for (value, name) in [(1, "info"), (2, "low"), (3, "medium"), (4, "high"), (5, "critical")] {
@@ -467,11 +534,29 @@ pub async fn new_form(Extension(session): Extension<Session>) -> Response {
             }
             label for="description" { "Description" }
             textarea #description name="description" rows="5" {}
+            p.note { "Entities and event ids: one per line (or separated by commas or spaces)." }
+            label for="ips" { "Addresses" }
+            textarea #ips name="ips" rows="2" { (prefill.ips.join("\n")) }
+            label for="users" { "Users" }
+            textarea #users name="users" rows="2" { (prefill.users.join("\n")) }
+            label for="hosts" { "Hosts" }
+            textarea #hosts name="hosts" rows="2" { (prefill.hosts.join("\n")) }
+            label for="event_ids" { "Event ids" }
+            textarea #event_ids name="event_ids" rows="2" { (prefill.event_ids.join("\n")) }
             div.actions { button type="submit" { "Open" } }
         }
     };
     Html(layout::page("Open an incident", Some(&session), Section::Incidents, body).into_string())
         .into_response()
+}
+
+/// A form's list field: items separated by lines, commas or spaces.
+fn items(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub async fn create(
@@ -487,8 +572,12 @@ pub async fn create(
         title: form.title,
         description: form.description.filter(|d| !d.trim().is_empty()),
         severity: SeverityInput::Number(form.severity),
-        entities: Entities::default(),
-        event_ids: Vec::new(),
+        entities: Entities {
+            ips: items(form.ips.as_deref()),
+            users: items(form.users.as_deref()),
+            hosts: items(form.hosts.as_deref()),
+        },
+        event_ids: items(form.event_ids.as_deref()),
         assignee: None,
     };
     match state.incidents.create(&session.principal, input).await {

@@ -29,11 +29,6 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn form(headers: HeaderMap, Query(query): Query<Next>) -> Response {
     login_page(&headers, query.next.as_deref(), None, StatusCode::OK)
 }
@@ -80,7 +75,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if !session::csrf_ok(&headers, &form.csrf) {
         return super::csrf_refused(&session);

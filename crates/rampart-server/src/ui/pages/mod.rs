@@ -11,6 +11,7 @@ pub mod login;
 pub mod organisations;
 pub mod rules;
 pub mod settings;
+pub mod theme;
 pub mod users;
 pub mod validation;
 
@@ -88,6 +89,12 @@ pub fn refusal(
 }
 
 /// 403 for a form whose CSRF token is not this browser's.
+/// A form that carries nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 pub fn csrf_refused(session: &Session) -> Response {
     error_page(
         session,

@@ -35,11 +35,6 @@ pub struct CreateForm {
     mode: String,
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `(passed, failed)` by hour over the last day, oldest first.
 type Counts = Vec<(Timestamp, i64, i64)>;
 
@@ -256,7 +251,7 @@ pub async fn delete(
     Extension(session): Extension<Session>,
     headers: HeaderMap,
     id: Result<PathId<ValidationRuleId>, ApiError>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
         return page;
