@@ -104,12 +104,9 @@ impl Overview {
                 events.stats(org, query).await
             })
         };
-        let (by_source, by_user, by_host) = tokio::try_join!(
-            top("source.ip"),
-            top("user.name"),
-            top("host.name")
-        )
-        .map_err(|e| Error::internal(&e))?;
+        let (by_source, by_user, by_host) =
+            tokio::try_join!(top("source.ip"), top("user.name"), top("host.name"))
+                .map_err(|e| Error::internal(&e))?;
         let (by_source, by_user, by_host) = (by_source?, by_user?, by_host?);
         let mut rules = self
             .rules

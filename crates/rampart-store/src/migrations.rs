@@ -43,6 +43,11 @@ const SQLITE: &[Source] = &[
         "incident response times",
         include_str!("../migrations/sqlite/0007_incident_response_times.sql"),
     ),
+    (
+        8,
+        "incident status index",
+        include_str!("../migrations/sqlite/0008_incident_status_index.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -100,6 +105,11 @@ const POSTGRES: &[Source] = &[
         11,
         "incident response times",
         include_str!("../migrations/postgres/0011_incident_response_times.sql"),
+    ),
+    (
+        12,
+        "incident status index",
+        include_str!("../migrations/postgres/0012_incident_status_index.sql"),
     ),
 ];
 

@@ -324,6 +324,39 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .unwrap();
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
     screenshot(&client, backend, "dashboard").await;
+    // The theme switch: dark, kept across pages, then back to the system's.
+    client
+        .find(Locator::Css("form.theme button[value='dark']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
+    let html = client.find(Locator::Css("html")).await.unwrap();
+    assert_eq!(
+        html.attr("data-theme").await.unwrap().as_deref(),
+        Some("dark")
+    );
+    let background = client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(background, "rgb(20, 23, 27)", "the dark palette applies");
+    screenshot(&client, backend, "dashboard-dark").await;
+    client
+        .find(Locator::Css("form.theme button[value='system']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
+    let html = client.find(Locator::Css("html")).await.unwrap();
+    assert_eq!(html.attr("data-theme").await.unwrap(), None);
 
     // The live tail shows a new event without a reload.
     client

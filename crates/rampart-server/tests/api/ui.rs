@@ -153,6 +153,28 @@ async fn pages_need_a_session_and_carry_security_headers(app: &TestApp) {
         let file = browser.get(path).await;
         assert_eq!(file.status, StatusCode::OK, "{path}");
     }
+    // HSTS only where the browser came over TLS (through a proxy).
+    let client = reqwest::Client::new();
+    let plain = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("strict-transport-security").is_none());
+    assert_eq!(
+        plain.headers()["cross-origin-resource-policy"],
+        "same-origin"
+    );
+    let proxied = client
+        .get(format!("{}/login", app.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let hsts = proxied.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    assert!(hsts.starts_with("max-age=63072000"), "{hsts}");
     // An API key is not a browser session.
     let admin = app.admin_token().await;
     let (_, key) = app.api_key(&admin, &["read"]).await;
@@ -1171,13 +1193,22 @@ async fn the_theme_switch_keeps_its_choice_and_returns_to_the_page(app: &TestApp
     let mut browser = Browser::new(app);
     browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let page = browser.get("/incidents?status=open").await;
-    assert!(!page.html.contains("data-theme="), "the system's theme by default");
-    assert!(page.html.contains(r#"name="next" value="/incidents?status=open""#));
+    assert!(
+        !page.html.contains("data-theme="),
+        "the system's theme by default"
+    );
+    assert!(page
+        .html
+        .contains(r#"name="next" value="/incidents?status=open""#));
     let csrf = browser.csrf();
     let chosen = browser
         .post(
             "/theme",
-            &[("csrf", &csrf), ("theme", "dark"), ("next", "/incidents?status=open")],
+            &[
+                ("csrf", &csrf),
+                ("theme", "dark"),
+                ("next", "/incidents?status=open"),
+            ],
         )
         .await;
     assert_eq!(chosen.status, StatusCode::SEE_OTHER);
@@ -1198,11 +1229,19 @@ async fn the_theme_switch_keeps_its_choice_and_returns_to_the_page(app: &TestApp
     let away = browser
         .post(
             "/theme",
-            &[("csrf", &csrf), ("theme", "light"), ("next", "//evil.example")],
+            &[
+                ("csrf", &csrf),
+                ("theme", "light"),
+                ("next", "//evil.example"),
+            ],
         )
         .await;
     assert_eq!(away.location.as_deref(), Some("/"));
-    assert!(browser.get("/").await.html.contains(r#"data-theme="light""#));
+    assert!(browser
+        .get("/")
+        .await
+        .html
+        .contains(r#"data-theme="light""#));
     // "system" removes the choice.
     browser
         .post("/theme", &[("csrf", &csrf), ("theme", "system")])
@@ -1236,10 +1275,17 @@ async fn incidents_are_opened_from_an_event_with_its_entities(app: &TestApp) {
         .get(&format!("/incidents/new?event={event_id}"))
         .await;
     assert_eq!(form.status, StatusCode::OK);
-    for value in ["198.51.100.7\n10.1.2.3", "mallory</textarea>", "db-1", &event_id] {
+    for value in [
+        "198.51.100.7\n10.1.2.3",
+        "mallory</textarea>",
+        "db-1",
+        &event_id,
+    ] {
         assert!(form.html.contains(value), "{value}: {}", form.html);
     }
-    assert!(form.html.contains("sudo &lt;script&gt;x&lt;/script&gt; by mallory"));
+    assert!(form
+        .html
+        .contains("sudo &lt;script&gt;x&lt;/script&gt; by mallory"));
     let csrf = analyst.csrf();
     let opened = analyst
         .post(
@@ -1256,20 +1302,34 @@ async fn incidents_are_opened_from_an_event_with_its_entities(app: &TestApp) {
         )
         .await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.html);
-    let id = opened.location.unwrap().trim_start_matches("/incidents/").to_owned();
+    let id = opened
+        .location
+        .unwrap()
+        .trim_start_matches("/incidents/")
+        .to_owned();
     let r = app.get(&format!("/api/v1/incidents/{id}"), &token).await;
-    assert_eq!(r.body["entities"]["ips"], json!(["198.51.100.7", "10.1.2.3"]));
+    assert_eq!(
+        r.body["entities"]["ips"],
+        json!(["198.51.100.7", "10.1.2.3"])
+    );
     assert_eq!(r.body["entities"]["hosts"], json!(["db-1", "db-2"]));
     assert_eq!(r.body["event_ids"], json!([event_id]));
     // An event id that is not the organisation's is refused, with its field.
     let bad = analyst
         .post(
             "/incidents/new",
-            &[("csrf", &csrf), ("title", "x"), ("severity", "3"), ("event_ids", "00000000000000ff")],
+            &[
+                ("csrf", &csrf),
+                ("title", "x"),
+                ("severity", "3"),
+                ("event_ids", "00000000000000ff"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
-    assert!(bad.html.contains("no such event in this organisation (event_ids[0])"));
+    assert!(bad
+        .html
+        .contains("no such event in this organisation (event_ids[0])"));
     // Another organisation cannot open the form from this event.
     app.second_org("otherfromevent").await;
     let mut outsider = Browser::new(app);

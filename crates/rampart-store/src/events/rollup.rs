@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::hash::Hash;
 
-use rampart_core::event::Filterable;
 use foldhash::fast::RandomState;
+use rampart_core::event::Filterable;
 use rampart_core::Event;
 use serde::{Deserialize, Serialize};
 
