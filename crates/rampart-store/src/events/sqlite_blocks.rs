@@ -29,6 +29,10 @@ use super::{
 };
 use crate::{Result, StoreError};
 
+/// What a scan asks of each block before reading it: true when the caller
+/// took the block from its range and summary alone (a stats rollup).
+type Absorb<'a> = dyn FnMut(&BlockRange, &Summary) -> bool + Send + 'a;
+
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
 /// Most blocks a scan reads in one trip.
@@ -351,7 +355,7 @@ impl SqliteEvents {
         upper: Option<Timestamp>,
         work: W,
         mut merge: impl FnMut(i64, i64, T) -> Result<bool>,
-        mut absorb: Option<&mut (dyn FnMut(&BlockRange, &Summary) -> bool + Send)>,
+        mut absorb: Option<&mut Absorb<'_>>,
     ) -> Result<()>
     where
         T: Send + 'static,
