@@ -89,3 +89,7 @@ typed_id!(
     /// An entry of the audit trail.
     AuditId, "audit entry"
 );
+typed_id!(
+    /// A background job.
+    JobId, "job"
+);

@@ -13,6 +13,7 @@ pub mod event;
 pub mod ids;
 pub mod incident;
 pub mod ingest;
+pub mod job;
 pub mod tenancy;
 pub mod validation;
 
@@ -23,7 +24,9 @@ pub use detection_rule::DetectionRule;
 pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
-    AlertId, ApiKeyId, AuditId, CommentId, IncidentId, OrgId, SessionId, UserId, ValidationRuleId,
+    AlertId, ApiKeyId, AuditId, CommentId, IncidentId, JobId, OrgId, SessionId, UserId,
+    ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
+pub use job::{Job, JobState, NewJob};
 pub use tenancy::{ApiKey, CreatorState, Organisation, User};

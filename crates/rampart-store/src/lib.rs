@@ -11,6 +11,7 @@ mod audit_sql;
 mod error;
 pub mod events;
 mod incidents_sql;
+mod jobs_sql;
 mod migrations;
 mod model;
 mod postgres;
@@ -33,6 +34,7 @@ pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
     NewAlert, RecordedAlert, ResponseTimes,
 };
+pub use jobs_sql::{Enqueued, JobChange, JobQuery, JobScope, JobStore, QueueDepth};
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
     ThrottlePolicy, UserUpdate,
@@ -97,6 +99,7 @@ pub trait Store:
     + RuleStore
     + IncidentStore
     + AuditStore
+    + JobStore
     + Send
     + Sync
     + 'static

@@ -48,6 +48,11 @@ const SQLITE: &[Source] = &[
         "incident status index",
         include_str!("../migrations/sqlite/0008_incident_status_index.sql"),
     ),
+    (
+        9,
+        "jobs",
+        include_str!("../migrations/sqlite/0009_jobs.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -110,6 +115,11 @@ const POSTGRES: &[Source] = &[
         12,
         "incident status index",
         include_str!("../migrations/postgres/0012_incident_status_index.sql"),
+    ),
+    (
+        13,
+        "jobs",
+        include_str!("../migrations/postgres/0013_jobs.sql"),
     ),
 ];
 

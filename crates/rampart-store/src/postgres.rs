@@ -24,6 +24,7 @@ impl SqlBackend for PostgresStore {
     const BACKEND: Backend = Backend::Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const NUMBERED_PARAMETERS: bool = true;
 
     fn pool(&self) -> &PgPool {

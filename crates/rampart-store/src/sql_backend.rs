@@ -28,6 +28,11 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// Ends a `SELECT` of rows the transaction will change: PostgreSQL locks
     /// them (`FOR UPDATE`); SQLite's write lock already excludes writers.
     const LOCK_ROWS: &'static str;
+    /// Ends a `SELECT` of rows to claim: PostgreSQL locks them and passes
+    /// over rows another transaction holds (`FOR UPDATE SKIP LOCKED`), so
+    /// workers on many nodes claim different jobs; SQLite's single writer
+    /// already claims one batch at a time.
+    const SKIP_LOCKED: &'static str;
     /// Whether statements number their parameters (`$1`) rather than
     /// leaving them anonymous (`?`, bound in order): see [`Placeholders`].
     const NUMBERED_PARAMETERS: bool;

@@ -55,6 +55,7 @@ impl SqlBackend for SqliteStore {
     const BACKEND: Backend = Backend::Sqlite;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const LOCK_ROWS: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
     const NUMBERED_PARAMETERS: bool = false;
 
     fn pool(&self) -> &SqlitePool {

@@ -3,7 +3,29 @@
 
 use std::sync::Arc;
 
-use crate::{Backend, Store};
+use rampart_core::{OrgId, Organisation, Role, Timestamp, UserId};
+
+use crate::{Backend, NewUser, Store};
+
+/// A new organisation named `name` with its admin `admin@<name>.test`.
+pub async fn org_with_admin(store: &Arc<dyn Store>, name: &str) -> crate::Result<OrgId> {
+    let org = Organisation {
+        id: OrgId::new(),
+        name: name.into(),
+        created_at: Timestamp(0),
+    };
+    let admin = NewUser {
+        id: UserId::new(),
+        email: format!("admin@{name}.test"),
+        display_name: "Admin".into(),
+        role: Role::Admin,
+        platform_admin: false,
+        password_hash: "x".into(),
+        created_at: Timestamp(0),
+    };
+    store.create_org_with_admin(&org, &admin).await?;
+    Ok(org.id)
+}
 
 /// The environment variable naming the PostgreSQL server tests may use.
 pub const POSTGRES_URL_VAR: &str = "RAMPART_TEST_DATABASE_URL";

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use rampart_core::{
     AuditEntry, Comment, CommentId, DetectionRule, Entities, EventId, Incident, IncidentId,
-    IncidentStatus, OrgId, Organisation, Role, Timestamp, UserId,
+    IncidentStatus, OrgId, Timestamp, UserId,
 };
 use rampart_store::{
-    AuditQuery, Change, IncidentCount, IncidentQuery, IncidentSort, NewAlert, NewUser,
-    ResponseTimes, RuleHits, Store, StoreError, StoredFieldMapping,
+    AuditQuery, Change, IncidentCount, IncidentQuery, IncidentSort, NewAlert, ResponseTimes,
+    RuleHits, Store, StoreError, StoredFieldMapping,
 };
 
 rampart_store::conformance_suite!(
@@ -26,22 +26,9 @@ rampart_store::conformance_suite!(
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
-    let org = Organisation {
-        id: OrgId::new(),
-        name: name.into(),
-        created_at: Timestamp(0),
-    };
-    let admin = NewUser {
-        id: UserId::new(),
-        email: format!("admin@{name}.test"),
-        display_name: "Admin".into(),
-        role: Role::Admin,
-        platform_admin: false,
-        password_hash: "x".into(),
-        created_at: Timestamp(0),
-    };
-    store.create_org_with_admin(&org, &admin).await.unwrap();
-    org.id
+    rampart_store::testing::org_with_admin(store, name)
+        .await
+        .unwrap()
 }
 
 fn rule(org: OrgId, id: &str, builtin: bool) -> DetectionRule {

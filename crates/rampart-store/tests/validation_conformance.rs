@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use rampart_core::validation::{Check, FieldType, Mode, ValidationRule};
-use rampart_core::{OrgId, Organisation, Role, Timestamp, UserId, ValidationRuleId};
-use rampart_store::{CountDelta, NewUser, Store, StoreError};
+use rampart_core::{OrgId, Timestamp, ValidationRuleId};
+use rampart_store::{CountDelta, Store, StoreError};
 
 rampart_store::conformance_suite!(
     rules_are_confined_to_their_org,
@@ -13,22 +13,9 @@ rampart_store::conformance_suite!(
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
-    let org = Organisation {
-        id: OrgId::new(),
-        name: name.into(),
-        created_at: Timestamp(0),
-    };
-    let admin = NewUser {
-        id: UserId::new(),
-        email: format!("admin@{name}.test"),
-        display_name: "Admin".into(),
-        role: Role::Admin,
-        platform_admin: false,
-        password_hash: "x".into(),
-        created_at: Timestamp(0),
-    };
-    store.create_org_with_admin(&org, &admin).await.unwrap();
-    org.id
+    rampart_store::testing::org_with_admin(store, name)
+        .await
+        .unwrap()
 }
 
 fn rule(org: OrgId, name: &str) -> ValidationRule {
