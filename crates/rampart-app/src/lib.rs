@@ -13,6 +13,7 @@ pub mod config;
 pub mod events;
 pub mod field_mapping;
 pub mod incidents;
+pub mod jobs;
 pub mod organisations;
 pub mod overview;
 pub mod paging;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod events;
 pub mod health;
 pub mod incidents;
+pub mod jobs;
 pub mod overview;
 pub mod rules;
 pub mod validation;
