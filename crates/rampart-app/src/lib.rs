@@ -56,6 +56,7 @@ pub struct Services {
     pub rules: Rules,
     pub validation_rules: ValidationRules,
     pub overview: overview::Overview,
+    pub jobs: jobs::Jobs,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
 }
@@ -94,6 +95,7 @@ impl Services {
             accounts,
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
+            jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
             rules,
             validation_rules,
             audit,

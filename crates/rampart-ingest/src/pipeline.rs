@@ -200,11 +200,6 @@ impl Ingest {
     /// writing validation tallies and rule hit counts.
     pub fn spawn_background(&self, tasks: &mut JoinSet<()>) {
         let (store, clock) = (self.0.store.clone(), self.0.clock.clone());
-        tasks.spawn(retention::run_forever(
-            store.clone(),
-            clock.clone(),
-            self.0.config.retention_days,
-        ));
         tasks.spawn(crate::sealing::run_forever(store, clock));
         tasks.spawn(self.0.validation.clone().flush_forever());
         tasks.spawn(self.0.detection.clone().flush_hits_forever());

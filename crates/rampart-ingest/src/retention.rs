@@ -1,17 +1,15 @@
-//! The retention job: removes events older than the retention period of
-//! each organisation (its own setting, or `ingest.retention_days`) and lets the backend drop whole expired partitions.
+//! Event retention: removes events older than the retention period of
+//! each organisation (its own setting, or `ingest.retention_days`) and lets
+//! the backend drop whole expired partitions. The job queue runs it on a
+//! schedule (`events.retention`, `[jobs] retention_cron`), once across nodes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-use rampart_core::{Clock, OrgId, Timestamp};
+use rampart_core::{OrgId, Timestamp};
 
 use rampart_store::Store;
 
 const DAY_MS: i64 = 86_400_000;
-/// How often the job runs.
-pub const INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What one run removed.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -50,14 +48,4 @@ pub async fn run_once(
         tracing::info!(removed = run.events_removed, "expired events removed");
     }
     Ok(run)
-}
-
-/// Runs the job now and then every [`INTERVAL`], forever.
-pub async fn run_forever(store: Arc<dyn Store>, clock: Arc<dyn Clock>, default_days: i64) {
-    loop {
-        if let Err(error) = run_once(&*store, clock.now(), default_days).await {
-            tracing::error!(%error, "retention run failed");
-        }
-        tokio::time::sleep(INTERVAL).await;
-    }
 }

@@ -52,8 +52,10 @@ pub struct Application {
     state: AppState,
     shutdown: watch::Sender<bool>,
     bootstrap: Option<Bootstrap>,
-    /// Syslog listeners and the retention job; stopped before the store closes.
+    /// Syslog listeners and the ingest upkeep; stopped before the store closes.
     background: JoinSet<()>,
+    /// This node's job workers, if it runs any; drained before the store closes.
+    workers: Option<rampart_app::jobs::WorkerPool>,
     syslog_addrs: Vec<SocketAddr>,
 }
 
@@ -153,6 +155,11 @@ impl Application {
             syslog_addrs.push(bound);
         }
         state.ingest.spawn_background(&mut background);
+        let workers = if state.config.jobs.workers {
+            Some(worker_pool(&state)?)
+        } else {
+            None
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             listener,
@@ -161,6 +168,7 @@ impl Application {
             shutdown,
             bootstrap,
             background,
+            workers,
             syslog_addrs,
         })
     }
@@ -177,6 +185,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// This node's job workers (tests run pending jobs through them).
+    pub fn workers(&self) -> Option<&rampart_app::jobs::WorkerPool> {
+        self.workers.as_ref()
     }
 
     /// What the first start created, if this was the first start.
@@ -207,7 +220,15 @@ impl Application {
             }
             tracing::info!("shutting down: finishing in-flight requests");
         };
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let workers = self
+            .workers
+            .map(|pool| tokio::spawn(pool.run(workers_stopped)));
         let served = crate::serve::serve(self.listener, app, signal).await;
+        let _ = stop_workers.send(true);
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
         let mut background = self.background;
         background.shutdown().await;
         ingest.stop().await;
@@ -215,6 +236,25 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The job workers of a node, with Rampart's own jobs and schedules.
+pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, StartError> {
+    let (handlers, schedules) = rampart_app::jobs::builtin(
+        state.store.clone(),
+        state.clock.clone(),
+        &state.config.jobs,
+        state.config.ingest.retention_days,
+    )
+    .map_err(|e| StartError::Bootstrap(e.detail))?;
+    Ok(rampart_app::jobs::WorkerPool::new(
+        state.store.clone(),
+        state.clock.clone(),
+        handlers,
+        schedules,
+        state.config.jobs.clone(),
+        Some(state.metrics.jobs.clone()),
+    ))
 }
 
 async fn termination_signal() {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use rampart_app::config::{LoginPolicy, SessionPolicy};
+pub use rampart_app::jobs::JobsConfig;
 pub use rampart_ingest::config::{DetectionConfig, IngestConfig, SyslogListener, SyslogProtocol};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -78,6 +79,8 @@ struct FileConfig {
     detection: DetectionConfig,
     #[serde(default)]
     syslog: Vec<SyslogListener>,
+    #[serde(default)]
+    jobs: JobsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +119,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub detection: DetectionConfig,
     pub syslog: Vec<SyslogListener>,
+    pub jobs: JobsConfig,
 }
 
 impl Default for Config {
@@ -138,6 +142,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             detection: DetectionConfig::default(),
             syslog: Vec::new(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -228,6 +233,7 @@ impl Config {
         config.ingest = file.ingest;
         config.detection = file.detection;
         config.syslog = file.syslog;
+        config.jobs = file.jobs;
         config.validate()?;
         Ok(config)
     }
@@ -274,6 +280,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "detection.max_correlation_groups",
                 detail: "must be at least 100".into(),
+            });
+        }
+        if let Err(detail) = self.jobs.validate() {
+            return Err(ConfigError::Invalid {
+                name: "jobs",
+                detail,
             });
         }
         if self.max_body_bytes < 1024 {

@@ -20,6 +20,8 @@ pub struct Metrics {
     pool: IntGaugeVec,
     /// The ingest path's counters, in the same registry.
     pub ingest: rampart_ingest::IngestMetrics,
+    /// The job queue's counters and gauges.
+    pub jobs: rampart_app::jobs::metrics::JobMetrics,
 }
 
 impl Metrics {
@@ -53,12 +55,14 @@ impl Metrics {
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(build))?;
         let ingest = rampart_ingest::IngestMetrics::register(&registry)?;
+        let jobs = rampart_app::jobs::metrics::JobMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
             ingest,
+            jobs,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod events;
 pub mod health;
 pub mod incidents;
+pub mod jobs;
 pub mod openapi;
 pub mod orgs;
 pub mod overview;
@@ -81,6 +82,10 @@ pub fn api() -> Router<AppState> {
         .route("/incidents/{id}/comments", post(incidents::comment))
         .route("/alerts", get(incidents::alerts))
         .route("/audit", get(audit::list))
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/{id}", get(jobs::get))
+        .route("/jobs/{id}/retry", post(jobs::retry))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/overview", get(overview::get))
         .route("/openapi.json", get(openapi::serve));
     Router::new()

@@ -28,6 +28,7 @@ use crate::routes;
         routes::incidents::list, routes::incidents::create, routes::incidents::get,
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
         routes::audit::list, routes::overview::get,
+        routes::jobs::list, routes::jobs::get, routes::jobs::retry, routes::jobs::cancel,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)

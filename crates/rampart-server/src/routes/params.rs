@@ -73,6 +73,25 @@ impl<'de> Deserialize<'de> for Statuses {
     }
 }
 
+/// Job states, comma-separated (`dead,retryable`).
+#[derive(Clone, Debug, Default)]
+pub struct JobStates(pub Vec<rampart_core::JobState>);
+
+impl<'de> Deserialize<'de> for JobStates {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parsed(d, |t| {
+            t.split(',')
+                .map(|s| {
+                    rampart_core::JobState::parse(s.trim()).ok_or_else(|| {
+                        "available, running, retryable, completed, dead or cancelled".to_owned()
+                    })
+                })
+                .collect::<Result<_, _>>()
+                .map(JobStates)
+        })
+    }
+}
+
 /// A number within `MIN..=MAX` given as text (flattened query structs see
 /// only text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +183,15 @@ pub mod schema {
         text(
             &format!("^{ONE}(,{ONE})*$"),
             "statuses, comma-separated (e.g. open,acknowledged)",
+        )
+    }
+
+    /// Job states, comma-separated.
+    pub fn job_states() -> RefOr<Schema> {
+        const ONE: &str = "(available|running|retryable|completed|dead|cancelled)";
+        text(
+            &format!("^{ONE}(,{ONE})*$"),
+            "job states, comma-separated (e.g. dead,retryable)",
         )
     }
 

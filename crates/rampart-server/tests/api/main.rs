@@ -8,6 +8,7 @@ mod browser;
 mod detection;
 mod events;
 mod helpers;
+mod jobs;
 mod operations;
 mod security;
 mod ui;
