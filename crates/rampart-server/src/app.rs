@@ -257,6 +257,28 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
     ))
 }
 
+/// `rampart worker`: this node's job workers and nothing else, until
+/// SIGTERM or SIGINT; running jobs finish (up to the job timeout) first.
+pub async fn run_worker(config: Config) -> Result<(), StartError> {
+    let state = build_state(config, Arc::new(SystemClock)).await?;
+    let pool = worker_pool(&state)?;
+    tracing::info!(
+        worker = pool.worker_id(),
+        backend = state.store.backend().as_str(),
+        "Rampart workers are running"
+    );
+    let (stop, stopped) = watch::channel(false);
+    let workers = tokio::spawn(pool.run(stopped));
+    termination_signal().await;
+    tracing::info!("shutting down: finishing running jobs");
+    let _ = stop.send(true);
+    let _ = workers.await;
+    state.ingest.stop().await;
+    state.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
 async fn termination_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -201,8 +201,12 @@ where
     })
 }
 
-/// Inserts jobs on `executor` (a transaction of a change they are about),
-/// leaving out those whose unique key a pending job holds.
+/// Most jobs one insert statement carries (13 parameters each).
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts jobs on `conn` (a transaction of a change they are about),
+/// leaving out those whose unique key a pending job holds: many rows per
+/// statement, the inserted ones told apart by the ids returned.
 pub(crate) async fn insert_jobs<DB>(
     conn: &mut DB::Connection,
     jobs: &[NewJob],
@@ -213,45 +217,56 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'s> &'s str: Type<DB> + Encode<'s, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
     Option<String>: for<'q> Encode<'q, DB>,
-    String: Type<DB> + for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     i64: Type<DB> + for<'q> Encode<'q, DB>,
     i32: Type<DB> + for<'q> Encode<'q, DB>,
-    DB::QueryResult: RowsAffected,
 {
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let id = JobId::new();
+    let ids: Vec<JobId> = jobs.iter().map(|_| JobId::new()).collect();
+    let mut inserted = std::collections::HashSet::with_capacity(jobs.len());
+    for (chunk, chunk_ids) in jobs.chunks(INSERT_CHUNK).zip(ids.chunks(INSERT_CHUNK)) {
         let mut params = Placeholders::new(numbered);
         let sql = format!(
-            "INSERT INTO jobs ({JOB_INSERT_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
-            params.rows(1, JOB_INSERT_WIDTH)
+            "INSERT INTO jobs ({JOB_INSERT_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            params.rows(chunk.len(), JOB_INSERT_WIDTH)
         );
-        let done = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(job.org_id.map(|o| o.to_string()))
-            .bind(job.queue.clone())
-            .bind(job.kind.clone())
-            .bind(job.priority)
-            .bind(job.run_at.0)
-            .bind(job.payload.to_string())
-            .bind(0i32)
-            .bind(job.max_attempts)
-            .bind(JobState::Available.as_str())
-            .bind(job.unique_key.clone())
-            .bind(now.0)
-            .bind(now.0)
-            .execute(&mut *conn)
+        let mut q = sqlx::query(&sql);
+        for (job, id) in chunk.iter().zip(chunk_ids) {
+            q = q
+                .bind(id.to_string())
+                .bind(job.org_id.map(|o| o.to_string()))
+                .bind(job.queue.clone())
+                .bind(job.kind.clone())
+                .bind(job.priority)
+                .bind(job.run_at.0)
+                .bind(job.payload.to_string())
+                .bind(0i32)
+                .bind(job.max_attempts)
+                .bind(JobState::Available.as_str())
+                .bind(job.unique_key.clone())
+                .bind(now.0)
+                .bind(now.0);
+        }
+        let rows = q
+            .fetch_all(&mut *conn)
             .await
             .map_err(crate::StoreError::from_write)?;
-        outcomes.push(if done.rows_affected() == 1 {
-            Enqueued::Added(id)
-        } else {
-            Enqueued::Duplicate
-        });
+        for row in rows {
+            inserted.insert(row.try_get::<String, _>("id")?);
+        }
     }
-    Ok(outcomes)
+    Ok(ids
+        .iter()
+        .map(|id| {
+            if inserted.contains(&id.to_string()) {
+                Enqueued::Added(*id)
+            } else {
+                Enqueued::Duplicate
+            }
+        })
+        .collect())
 }
 
 /// `, ` joined placeholders for a list of ids, and the ids as text.

@@ -126,6 +126,21 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 2000)]
         count: usize,
     },
+    /// The job queue: enqueue rate, claim latency and no-op jobs completed
+    /// per second by the workers, on a fresh SQLite file or on the
+    /// PostgreSQL database given (use an empty schema).
+    Jobs {
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Jobs each node runs at once (the default queue's default).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Worker pools (as separate nodes would run them).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        #[arg(long, env = "RAMPART_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
     /// The baseline on PostgreSQL: COPY into one table with the same indexes.
     NaivePostgres {
         #[arg(long, default_value_t = 1_000_000)]
@@ -191,6 +206,20 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
         } => crate::bench_auth::send_auth_log(&url, &token, &file, &truth, chunk, clients).await,
         BenchAction::Incidents { url, token, count } => {
             crate::bench_auth::incidents(&url, &token, count).await
+        }
+        BenchAction::Jobs {
+            jobs,
+            concurrency,
+            nodes,
+            database_url,
+        } => {
+            crate::bench_jobs::run(crate::bench_jobs::JobsBench {
+                jobs,
+                concurrency,
+                nodes,
+                database_url,
+            })
+            .await
         }
         BenchAction::NaivePostgres { rows, database_url } => {
             naive_postgres(rows, &database_url).await

@@ -5,6 +5,8 @@
 mod bench;
 mod bench_auth;
 mod bench_detect;
+mod bench_jobs;
+mod jobs;
 mod percentile;
 mod rules;
 
@@ -55,6 +57,15 @@ enum Command {
     Rules {
         #[command(subcommand)]
         action: rules::RulesAction,
+    },
+    /// Run job workers only (no HTTP): nodes that do background work.
+    Worker(ServeOptions),
+    /// The job queue offline: list, retry, cancel, purge.
+    Jobs {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(subcommand)]
+        action: jobs::JobsAction,
     },
     /// Manage API keys offline.
     Apikey {
@@ -166,6 +177,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { options, action } => user(&options, action).await,
         Command::Apikey { options, action } => apikey(&options, action).await,
+        Command::Worker(options) => {
+            let config = Config::load(&options)?;
+            rampart_server::telemetry::init(config.log_format);
+            rampart_server::app::run_worker(config)
+                .await
+                .context("running workers")
+        }
+        Command::Jobs { options, action } => jobs::run(&options, action).await,
         Command::Bench { action } => bench::run(action).await,
         Command::Rules { action } => rules::run(action),
     }
@@ -192,7 +211,7 @@ async fn serve(options: &ServeOptions) -> anyhow::Result<()> {
 
 /// What `rampart user` and `rampart apikey` need: the database (migrated)
 /// and the clock; no event writer, no detection.
-async fn accounts_for(options: &ServeOptions) -> anyhow::Result<accounts::Accounts> {
+pub(crate) async fn accounts_for(options: &ServeOptions) -> anyhow::Result<accounts::Accounts> {
     let config = Config::load(options)?;
     let store = rampart_server::app::open_store(&config)
         .await
@@ -200,7 +219,10 @@ async fn accounts_for(options: &ServeOptions) -> anyhow::Result<accounts::Accoun
     Ok(accounts::Accounts::new(store, Arc::new(SystemClock)))
 }
 
-async fn org_id(state: &accounts::Accounts, name: &str) -> anyhow::Result<rampart_core::OrgId> {
+pub(crate) async fn org_id(
+    state: &accounts::Accounts,
+    name: &str,
+) -> anyhow::Result<rampart_core::OrgId> {
     state
         .find_org_by_name(name)
         .await?

@@ -21,6 +21,9 @@ use super::JobsConfig;
 
 /// Most completions marked in one statement.
 const COMPLETION_BATCH: usize = 500;
+/// On a busy queue, how long a claim waits for half the slots to be free,
+/// so that each round trip claims several jobs.
+const GATHER_WAIT: Duration = Duration::from_millis(2);
 /// How often queue depths are read for the metrics, and schedules checked.
 const UPKEEP_SLOW: Duration = Duration::from_secs(10);
 
@@ -219,6 +222,7 @@ impl Inner {
         let (done_tx, done_rx) = mpsc::unbounded_channel::<JobId>();
         let completer = tokio::spawn(self.clone().completer(queue.clone(), done_rx));
         let poll = Duration::from_millis(self.config.poll_ms.max(1));
+        let mut busy = false;
         loop {
             if *stop.borrow() {
                 break;
@@ -233,6 +237,17 @@ impl Inner {
             let mut free = vec![first];
             while let Ok(slot) = slots.clone().try_acquire_owned() {
                 free.push(slot);
+            }
+            let half = concurrency / 2;
+            if busy && free.len() < half {
+                let more = u32::try_from(half - free.len()).unwrap_or(1);
+                if let Ok(Ok(mut gathered)) =
+                    tokio::time::timeout(GATHER_WAIT, slots.clone().acquire_many_owned(more)).await
+                {
+                    while let Some(one) = gathered.split(1) {
+                        free.push(one);
+                    }
+                }
             }
             let jobs = match self.claim(&queue, free.len()).await {
                 Ok(jobs) => jobs,
@@ -265,6 +280,7 @@ impl Inner {
                     drop(slot);
                 });
             }
+            busy = full;
             if !full {
                 // Fewer ready than free slots: the queue is drained for now.
                 tokio::select! {
