@@ -20,6 +20,7 @@ pub enum Section {
     Users,
     ApiKeys,
     Audit,
+    Jobs,
     Settings,
     Organisations,
     None,
@@ -58,6 +59,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                                 a href="/admin/users" aria-current=[(section == Section::Users).then_some("page")] { "Users" }
                                 a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
                                 a href="/admin/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Audit" }
+                                a href="/admin/jobs" aria-current=[(section == Section::Jobs).then_some("page")] { "Jobs" }
                                 a href="/admin/settings" aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                             }
                             @if session.principal.require_platform_admin().is_ok() {

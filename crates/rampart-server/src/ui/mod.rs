@@ -57,6 +57,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
         .route("/admin/audit", get(pages::audit::list))
+        .route("/admin/jobs", get(pages::jobs::list))
+        .route("/admin/jobs/{id}/{action}", post(pages::jobs::change))
         .route(
             "/admin/settings",
             get(pages::settings::show).post(pages::settings::update),

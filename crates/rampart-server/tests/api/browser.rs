@@ -456,6 +456,12 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     let copy = "button[data-copy='#secret']";
     assert_eq!(wait_text(&client, copy, "Copied").await, "Copied");
     screenshot(&client, backend, "api-keys").await;
+    client
+        .goto(&format!("{}/admin/jobs", app.base))
+        .await
+        .unwrap();
+    assert_eq!(wait_text(&client, "h1", "Jobs").await, "Jobs");
+    screenshot(&client, backend, "jobs").await;
 
     // Signing out returns to the login page, and pages need signing in again.
     client

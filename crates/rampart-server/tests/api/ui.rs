@@ -1343,10 +1343,126 @@ async fn incidents_are_opened_from_an_event_with_its_entities(app: &TestApp) {
     assert!(!foreign.html.contains("mallory"));
 }
 
+async fn admins_retry_and_cancel_jobs_by_form(app: &TestApp) {
+    use rampart_core::{JobState, NewJob};
+    let token = app.admin_token().await;
+    let me = app.get("/api/v1/me", &token).await;
+    let org: rampart_core::OrgId = me.body["user"]["org_id"].as_str().unwrap().parse().unwrap();
+    let now = app.state.clock.now();
+    let enqueue = |queue: &str, kind: &str| NewJob::new(Some(org), queue, kind, json!({}), now);
+    let added = app
+        .state
+        .jobs
+        .enqueue(&[
+            enqueue("default", "<b>nobody</b>"),
+            enqueue("elsewhere", "noop"),
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<String> = added
+        .iter()
+        .map(|a| match a {
+            rampart_store::Enqueued::Added(id) => id.to_string(),
+            rampart_store::Enqueued::Duplicate => unreachable!(),
+        })
+        .collect();
+    // The node's workers make the first one dead (no handler).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = app.get(&format!("/api/v1/jobs/{}", ids[0]), &token).await;
+        if r.body["state"] == "dead" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = admin.get("/admin/jobs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(r#"href="/admin/jobs""#));
+    assert!(page.html.contains("&lt;b&gt;nobody&lt;/b&gt;") && !page.html.contains("<b>nobody"));
+    assert!(page.html.contains(&format!("/admin/jobs/{}/retry", ids[0])));
+    assert!(page
+        .html
+        .contains(&format!("/admin/jobs/{}/cancel", ids[1])));
+    let dead_only = admin.get("/admin/jobs?state=dead").await;
+    assert!(dead_only.html.contains(&ids[0]) && !dead_only.html.contains(&ids[1]));
+    let csrf = admin.csrf();
+    let forged = admin
+        .post(
+            &format!("/admin/jobs/{}/cancel", ids[1]),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let cancelled = admin
+        .post(
+            &format!("/admin/jobs/{}/cancel", ids[1]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        cancelled.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        cancelled.html
+    );
+    let job = app.get(&format!("/api/v1/jobs/{}", ids[1]), &token).await;
+    assert_eq!(job.body["state"], JobState::Cancelled.as_str());
+    let retried = admin
+        .post(&format!("/admin/jobs/{}/retry", ids[0]), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.html);
+    let again = admin
+        .post(
+            &format!("/admin/jobs/{}/cancel", ids[1]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    // Not for analysts; another organisation sees none of it.
+    app.create_user(&token, "jobs-ui-analyst@localhost", "analyst")
+        .await;
+    let mut analyst = Browser::new(app);
+    analyst
+        .sign_in("jobs-ui-analyst@localhost", "user-password-123")
+        .await;
+    assert!(!analyst.get("/incidents").await.html.contains("/admin/jobs"));
+    assert_eq!(
+        analyst.get("/admin/jobs").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let analyst_csrf = analyst.csrf();
+    let denied = analyst
+        .post(
+            &format!("/admin/jobs/{}/retry", ids[0]),
+            &[("csrf", &analyst_csrf)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    app.second_org("otherjobsui").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherjobsui.test", "other-admin-pass-1")
+        .await;
+    let theirs = outsider.get("/admin/jobs").await;
+    assert!(!theirs.html.contains(&ids[0]) && theirs.html.contains("No jobs match"));
+    let outsider_csrf = outsider.csrf();
+    let foreign = outsider
+        .post(
+            &format!("/admin/jobs/{}/retry", ids[0]),
+            &[("csrf", &outsider_csrf)],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
 crate::on_every_backend!(
     platform_admins_add_organisations,
     the_theme_switch_keeps_its_choice_and_returns_to_the_page,
     incidents_are_opened_from_an_event_with_its_entities,
+    admins_retry_and_cancel_jobs_by_form,
     the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,

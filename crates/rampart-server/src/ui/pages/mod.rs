@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod events;
 pub mod field_mapping;
 pub mod incidents;
+pub mod jobs;
 pub mod login;
 pub mod organisations;
 pub mod rules;
