@@ -2,7 +2,7 @@
 //! dead after the last attempt, retry brings a dead job back, a panicking
 //! handler does not stop its worker, schedules enqueue their runs, and the
 //! running workers drain a queue and stop cleanly.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -55,7 +55,7 @@ pub enum Enqueued {
 /// How a change of one job went.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobChange {
-    Done(Job),
+    Done(Box<Job>),
     Missing,
     /// The job is in a state the change does not apply to.
     Refused(JobState),
@@ -517,7 +517,7 @@ where
             .await
             .map_err(crate::StoreError::from_write)?;
         match row {
-            Some(row) => Ok(JobChange::Done(job_from_row(&row)?)),
+            Some(row) => Ok(JobChange::Done(Box::new(job_from_row(&row)?))),
             None => Ok(match self.get_job(scope, id).await? {
                 Some(job) => JobChange::Refused(job.state),
                 None => JobChange::Missing,
@@ -544,7 +544,7 @@ where
         }
         let row = q.fetch_optional(self.pool()).await?;
         match row {
-            Some(row) => Ok(JobChange::Done(job_from_row(&row)?)),
+            Some(row) => Ok(JobChange::Done(Box::new(job_from_row(&row)?))),
             None => Ok(match self.get_job(scope, id).await? {
                 Some(job) => JobChange::Refused(job.state),
                 None => JobChange::Missing,

@@ -1,7 +1,7 @@
 //! The job queue behaves alike on both backends: claims by priority, unique
 //! keys, leases, retries into the dead-letter state, cancel and retry,
 //! tenancy, and schedules that run once however many nodes race.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -136,12 +136,18 @@ async fn unique_keys_hold_while_a_job_is_pending(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        store.enqueue_jobs(&[keyed.clone()], now).await.unwrap(),
+        store
+            .enqueue_jobs(std::slice::from_ref(&keyed), now)
+            .await
+            .unwrap(),
         [Enqueued::Duplicate]
     );
     store.complete_jobs("w", &[id], now).await.unwrap();
     // Once it finished, the key is free again.
-    let again = store.enqueue_jobs(&[keyed.clone()], now).await.unwrap();
+    let again = store
+        .enqueue_jobs(std::slice::from_ref(&keyed), now)
+        .await
+        .unwrap();
     assert!(matches!(again[0], Enqueued::Added(_)));
     // Retrying the finished one while the new one is pending conflicts.
     let retried = store.retry_job(JobScope::Platform, id, now).await;

@@ -242,7 +242,7 @@ impl Jobs {
 
 fn changed(change: JobChange, verb: &str) -> Result<Job, Error> {
     match change {
-        JobChange::Done(job) => Ok(job),
+        JobChange::Done(job) => Ok(*job),
         JobChange::Missing => Err(Error::not_found("job")),
         JobChange::Refused(state) => Err(Error::conflict(
             "invalid_job_state",
