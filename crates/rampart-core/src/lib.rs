@@ -10,6 +10,7 @@ pub mod clock;
 pub mod detection_rule;
 pub mod error;
 pub mod event;
+pub mod flag;
 pub mod ids;
 pub mod incident;
 pub mod ingest;
