@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod events;
 pub mod field_mapping;
+pub mod flags;
 pub mod incidents;
 pub mod jobs;
 pub mod organisations;
@@ -57,6 +58,7 @@ pub struct Services {
     pub validation_rules: ValidationRules,
     pub overview: overview::Overview,
     pub jobs: jobs::Jobs,
+    pub flags: flags::Flags,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
 }
@@ -96,6 +98,7 @@ impl Services {
             sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
+            flags: flags::Flags::new(store.clone(), clock.clone(), audit.clone()),
             rules,
             validation_rules,
             audit,

@@ -155,6 +155,12 @@ impl Application {
             syslog_addrs.push(bound);
         }
         state.ingest.spawn_background(&mut background);
+        state
+            .flags
+            .refresh()
+            .await
+            .map_err(|e| StartError::Bootstrap(e.detail))?;
+        background.spawn(state.flags.clone().refresh_forever());
         let workers = if state.config.jobs.workers {
             Some(worker_pool(&state)?)
         } else {

@@ -10,6 +10,7 @@ mod accounts_sql;
 mod audit_sql;
 mod error;
 pub mod events;
+mod flags_sql;
 mod incidents_sql;
 mod jobs_sql;
 mod migrations;
@@ -30,6 +31,7 @@ pub use accounts::AccountStore;
 pub use audit_sql::{AuditQuery, AuditStore};
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
+pub use flags_sql::{FlagScope, FlagStore, FlagWrite};
 pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
     NewAlert, RecordedAlert, ResponseTimes,
@@ -100,6 +102,7 @@ pub trait Store:
     + IncidentStore
     + AuditStore
     + JobStore
+    + FlagStore
     + Send
     + Sync
     + 'static

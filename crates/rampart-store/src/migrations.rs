@@ -53,6 +53,11 @@ const SQLITE: &[Source] = &[
         "jobs",
         include_str!("../migrations/sqlite/0009_jobs.sql"),
     ),
+    (
+        10,
+        "feature flags",
+        include_str!("../migrations/sqlite/0010_feature_flags.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -120,6 +125,11 @@ const POSTGRES: &[Source] = &[
         13,
         "jobs",
         include_str!("../migrations/postgres/0013_jobs.sql"),
+    ),
+    (
+        14,
+        "feature flags",
+        include_str!("../migrations/postgres/0014_feature_flags.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod events;
+pub mod flags;
 pub mod health;
 pub mod incidents;
 pub mod jobs;

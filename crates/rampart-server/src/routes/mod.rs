@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod events;
+pub mod flags;
 pub mod health;
 pub mod incidents;
 pub mod jobs;
@@ -82,6 +83,12 @@ pub fn api() -> Router<AppState> {
         .route("/incidents/{id}/comments", post(incidents::comment))
         .route("/alerts", get(incidents::alerts))
         .route("/audit", get(audit::list))
+        .route("/flags", get(flags::list).post(flags::create))
+        .route("/flags/evaluate", post(flags::evaluate))
+        .route(
+            "/flags/{key}",
+            get(flags::get).put(flags::replace).delete(flags::delete),
+        )
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::get))
         .route("/jobs/{id}/retry", post(jobs::retry))

@@ -29,6 +29,8 @@ use crate::routes;
         routes::incidents::update, routes::incidents::comment, routes::incidents::alerts,
         routes::audit::list, routes::overview::get,
         routes::jobs::list, routes::jobs::get, routes::jobs::retry, routes::jobs::cancel,
+        routes::flags::list, routes::flags::create, routes::flags::get, routes::flags::replace,
+        routes::flags::delete, routes::flags::evaluate,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)

@@ -1,0 +1,112 @@
+//! `/api/v1/flags`: feature flags of the organisation (admins change them)
+//! and of the platform (`platform=true`; platform admins change them), and
+//! their evaluation for the caller.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_app::api::flags::{EvaluateInput, FlagInput, FlagView};
+use rampart_core::flag::Evaluation;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::state::AppState;
+
+/// Whose flags.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FlagScopeParams {
+    /// The platform's flags instead of the organisation's.
+    pub platform: Option<bool>,
+}
+
+/// The flags of the organisation (or the platform's).
+#[utoipa::path(get, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+    responses((status = 200, body = Vec<FlagView>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+) -> Result<Json<Vec<FlagView>>, ApiError> {
+    let platform = scope.platform.unwrap_or(false);
+    Ok(Json(state.flags.list(&principal, platform).await?))
+}
+
+/// Create a flag (admin; a platform flag: platform admin). Audited.
+#[utoipa::path(post, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), request_body = FlagInput,
+    responses((status = 201, body = FlagView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<FlagInput>,
+) -> Result<(StatusCode, Json<FlagView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.flags.create(&principal, input).await?),
+    ))
+}
+
+/// One flag.
+#[utoipa::path(get, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+    responses((status = 200, body = FlagView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+) -> Result<Json<FlagView>, ApiError> {
+    let platform = scope.platform.unwrap_or(false);
+    Ok(Json(state.flags.get(&principal, &key, platform).await?))
+}
+
+/// Replace a flag's definition (admin). Audited; every node follows
+/// within a second.
+#[utoipa::path(put, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+    request_body = FlagInput,
+    responses((status = 200, body = FlagView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+    ApiJson(input): ApiJson<FlagInput>,
+) -> Result<Json<FlagView>, ApiError> {
+    let platform = scope.platform.unwrap_or(false);
+    Ok(Json(
+        state
+            .flags
+            .replace(&principal, &key, platform, input)
+            .await?,
+    ))
+}
+
+/// Delete a flag (admin). Audited.
+#[utoipa::path(delete, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+) -> Result<StatusCode, ApiError> {
+    let platform = scope.platform.unwrap_or(false);
+    state.flags.delete(&principal, &key, platform).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Evaluate a flag for a context (the caller's organisation; the caller's
+/// own user, role and e-mail unless given): `{enabled, variant, reason}`.
+#[utoipa::path(post, path = "/api/v1/flags/evaluate", tag = "flags", security(("bearer" = [])),
+    request_body = EvaluateInput,
+    responses((status = 200, body = Evaluation), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn evaluate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<EvaluateInput>,
+) -> Result<Json<Evaluation>, ApiError> {
+    Ok(Json(state.flags.evaluate(&principal, input)?))
+}
