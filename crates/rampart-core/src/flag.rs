@@ -342,8 +342,8 @@ impl Constraint {
             ContextField::Property(name) => context.properties.get(name).cloned(),
         };
         match self.operator {
-            Operator::In => value.is_some_and(|v| self.values.iter().any(|w| *w == v)),
-            Operator::NotIn => !value.is_some_and(|v| self.values.iter().any(|w| *w == v)),
+            Operator::In => value.is_some_and(|v| self.values.contains(&v)),
+            Operator::NotIn => !value.is_some_and(|v| self.values.contains(&v)),
             Operator::InCidr | Operator::NotInCidr => {
                 let inside = value
                     .and_then(|v| v.parse::<IpAddr>().ok())
@@ -474,9 +474,9 @@ mod tests {
         let share = on.iter().filter(|e| **e).count();
         assert!((2_700..3_300).contains(&share), "{share}");
         // The same user always lands the same way.
-        for n in 0..100 {
+        for (n, was) in on.iter().enumerate().take(100) {
             let again = flag.evaluate("beta.hunt", &user(&n.to_string()));
-            assert_eq!(again.enabled, on[n]);
+            assert_eq!(again.enabled, *was);
         }
         let variants: Vec<Option<String>> = (0..1000)
             .map(|n| flag.evaluate("beta.hunt", &user(&n.to_string())).variant)

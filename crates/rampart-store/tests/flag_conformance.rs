@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rampart_core::flag::{Flag, FlagDefinition};
 use rampart_core::{AuditEntry, OrgId, Timestamp};
-use rampart_store::{AuditQuery, FlagScope, FlagStore, FlagWrite, Store, StoreError};
+use rampart_store::{AuditQuery, FlagScope, FlagWrite, Store, StoreError};
 
 rampart_store::conformance_suite!(flags_are_scoped_audited_and_versioned);
 

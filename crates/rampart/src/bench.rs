@@ -141,6 +141,13 @@ pub enum BenchAction {
         #[arg(long, env = "RAMPART_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Feature flag evaluation in-process, through a node's flag cache.
+    Flags {
+        #[arg(long, default_value_t = 1_000_000)]
+        evaluations: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// The baseline on PostgreSQL: COPY into one table with the same indexes.
     NaivePostgres {
         #[arg(long, default_value_t = 1_000_000)]
@@ -220,6 +227,9 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
                 database_url,
             })
             .await
+        }
+        BenchAction::Flags { evaluations, runs } => {
+            crate::bench_flags::run(evaluations, runs).await
         }
         BenchAction::NaivePostgres { rows, database_url } => {
             naive_postgres(rows, &database_url).await

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_auth;
 mod bench_detect;
+mod bench_flags;
 mod bench_jobs;
 mod jobs;
 mod percentile;

@@ -21,6 +21,7 @@ pub enum Section {
     ApiKeys,
     Audit,
     Jobs,
+    Flags,
     Settings,
     Organisations,
     None,
@@ -60,6 +61,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                                 a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
                                 a href="/admin/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Audit" }
                                 a href="/admin/jobs" aria-current=[(section == Section::Jobs).then_some("page")] { "Jobs" }
+                                a href="/admin/flags" aria-current=[(section == Section::Flags).then_some("page")] { "Flags" }
                                 a href="/admin/settings" aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                             }
                             @if session.principal.require_platform_admin().is_ok() {

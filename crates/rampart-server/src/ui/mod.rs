@@ -58,6 +58,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
         .route("/admin/audit", get(pages::audit::list))
         .route("/admin/jobs", get(pages::jobs::list))
+        .route(
+            "/admin/flags",
+            get(pages::flags::list).post(pages::flags::create),
+        )
+        .route(
+            "/admin/flags/{key}",
+            get(pages::flags::show).post(pages::flags::update),
+        )
+        .route("/admin/flags/{key}/delete", post(pages::flags::delete))
         .route("/admin/jobs/{id}/{action}", post(pages::jobs::change))
         .route(
             "/admin/settings",

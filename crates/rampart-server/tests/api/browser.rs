@@ -462,6 +462,15 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .unwrap();
     assert_eq!(wait_text(&client, "h1", "Jobs").await, "Jobs");
     screenshot(&client, backend, "jobs").await;
+    client
+        .goto(&format!("{}/admin/flags", app.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "h1", "Feature flags").await,
+        "Feature flags"
+    );
+    screenshot(&client, backend, "flags").await;
 
     // Signing out returns to the login page, and pages need signing in again.
     client

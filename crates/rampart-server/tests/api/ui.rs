@@ -1458,11 +1458,125 @@ async fn admins_retry_and_cancel_jobs_by_form(app: &TestApp) {
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
 
+async fn flags_are_made_evaluated_switched_off_and_deleted_by_form(app: &TestApp) {
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = admin.get("/admin/flags").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No flags yet") && page.html.contains(r#"action="/admin/flags""#));
+    let csrf = admin.csrf();
+    let rules = r#"[{"constraints": [{"field": "client_address", "operator": "in_cidr", "values": ["10.0.0.0/8"]}]}]"#;
+    let bad = admin
+        .post(
+            "/admin/flags",
+            &[
+                ("csrf", &csrf),
+                ("key", "beta.ui"),
+                ("description", "<i>x</i>"),
+                ("enabled", "true"),
+                ("rules", "[{"),
+                ("variants", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("(rules)") && bad.html.contains("[{</textarea>"));
+    let made = admin
+        .post(
+            "/admin/flags",
+            &[
+                ("csrf", &csrf),
+                ("key", "beta.ui"),
+                ("description", "<i>x</i>"),
+                ("enabled", "true"),
+                ("rules", rules),
+                ("variants", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    let listed = admin.get("/admin/flags").await;
+    assert!(listed.html.contains("beta.ui") && listed.html.contains("&lt;i&gt;x&lt;/i&gt;"));
+    let inside = admin
+        .get("/admin/flags?flag=beta.ui&user=u1&address=10.2.3.4")
+        .await;
+    assert!(
+        inside.html.contains("is <strong>on</strong> (rule 0)"),
+        "{}",
+        inside.html
+    );
+    let outside = admin
+        .get("/admin/flags?flag=beta.ui&address=192.0.2.1")
+        .await;
+    assert!(outside
+        .html
+        .contains("is <strong>off</strong> (no_rule_matched)"));
+    // Switched off in the editor.
+    let editor = admin.get("/admin/flags/beta.ui").await;
+    assert!(editor.html.contains("10.0.0.0/8"));
+    let off = admin
+        .post(
+            "/admin/flags/beta.ui",
+            &[
+                ("csrf", &csrf),
+                ("description", "paused"),
+                ("rules", rules),
+                ("variants", ""),
+            ],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.html);
+    let inside = admin
+        .get("/admin/flags?flag=beta.ui&address=10.2.3.4")
+        .await;
+    assert!(inside.html.contains("(disabled)"));
+    let forged = admin
+        .post("/admin/flags/beta.ui/delete", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Analysts read; another organisation sees nothing and deletes nothing.
+    let token = app.admin_token().await;
+    app.create_user(&token, "flags-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("flags-viewer@localhost", "user-password-123")
+        .await;
+    let seen = viewer.get("/admin/flags").await;
+    assert!(seen.html.contains("beta.ui") && !seen.html.contains("New flag"));
+    let viewer_csrf = viewer.csrf();
+    let denied = viewer
+        .post("/admin/flags/beta.ui/delete", &[("csrf", &viewer_csrf)])
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    app.second_org("otherflagsui").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherflagsui.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider.get("/admin/flags").await.html.contains("beta.ui"));
+    let outsider_csrf = outsider.csrf();
+    let foreign = outsider
+        .post("/admin/flags/beta.ui/delete", &[("csrf", &outsider_csrf)])
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let gone = admin
+        .post("/admin/flags/beta.ui/delete", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(admin
+        .get("/admin/flags")
+        .await
+        .html
+        .contains("No flags yet"));
+}
+
 crate::on_every_backend!(
     platform_admins_add_organisations,
     the_theme_switch_keeps_its_choice_and_returns_to_the_page,
     incidents_are_opened_from_an_event_with_its_entities,
     admins_retry_and_cancel_jobs_by_form,
+    flags_are_made_evaluated_switched_off_and_deleted_by_form,
     the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod events;
 pub mod field_mapping;
+pub mod flags;
 pub mod incidents;
 pub mod jobs;
 pub mod login;
