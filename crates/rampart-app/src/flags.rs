@@ -11,7 +11,7 @@ use rampart_core::flag::{valid_key, Evaluation, Flag, FlagContext, FlagDefinitio
 use rampart_core::{Clock, Error, OrgId, Permission};
 use rampart_store::{FlagScope, FlagWrite, Store, StoreError};
 
-use crate::api::flags::{EvaluateInput, FlagInput, FlagView};
+use crate::api::flags::{EvaluateInput, FlagInput, FlagView, NewFlag};
 use crate::audit::{self, Audit};
 use crate::principal::{Actor, Principal};
 
@@ -165,23 +165,16 @@ impl Flags {
             .ok_or_else(|| Error::not_found("flag"))
     }
 
-    pub async fn create(&self, principal: &Principal, input: FlagInput) -> Result<FlagView, Error> {
-        let key = input.key.clone().unwrap_or_default();
+    pub async fn create(&self, principal: &Principal, input: NewFlag) -> Result<FlagView, Error> {
+        let (key, platform, definition) = input.into_parts();
         if !valid_key(&key) {
             return Err(Error::invalid_field(
                 "key",
                 "1 to 100 letters, digits, '.', '_' or '-'",
             ));
         }
-        let platform = input.platform;
-        self.write(
-            principal,
-            &key,
-            platform,
-            input.definition(),
-            FlagWrite::Create,
-        )
-        .await
+        self.write(principal, &key, platform, definition, FlagWrite::Create)
+            .await
     }
 
     pub async fn replace(

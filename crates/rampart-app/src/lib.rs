@@ -23,7 +23,7 @@ pub mod rules;
 pub mod sessions;
 pub mod users;
 pub mod validation;
-pub mod whole_number;
+pub use rampart_core::whole_number;
 
 use std::sync::Arc;
 

@@ -198,13 +198,15 @@ impl Overview {
 /// A range as `<n>m`, `<n>h` or `<n>d` (`15m`, `1h`, `7d`), in seconds.
 pub fn parse_range(text: &str) -> Result<i64, Error> {
     let invalid = || Error::invalid_field("range", "must be minutes, hours or days: 15m, 1h, 7d");
-    let split = text.len().checked_sub(1).ok_or_else(invalid)?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().map_err(|_| invalid())?;
+    // The unit is the last character (of any width: the text is hostile).
+    let unit = text.chars().last().ok_or_else(invalid)?;
+    let number: i64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| invalid())?;
     let unit = match unit {
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
         _ => return Err(invalid()),
     };
     number.checked_mul(unit).ok_or_else(invalid)
@@ -223,7 +225,16 @@ mod tests {
         assert_eq!(parse_range("15m").unwrap(), 900);
         assert_eq!(parse_range("24h").unwrap(), 86_400);
         assert_eq!(parse_range("7d").unwrap(), 604_800);
-        for bad in ["", "h", "1w", "-", "99999999999999999d", "1.5h"] {
+        for bad in [
+            "",
+            "h",
+            "1w",
+            "-",
+            "99999999999999999d",
+            "1.5h",
+            "\u{4}m±\u{6}x\u{95}ö",
+            "5é",
+        ] {
             assert!(parse_range(bad).is_err(), "{bad}");
         }
     }

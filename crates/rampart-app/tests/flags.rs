@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rampart_app::api::flags::FlagInput;
+use rampart_app::api::flags::NewFlag;
 use rampart_app::audit::Audit;
 use rampart_app::flags::Flags;
 use rampart_app::{Actor, Principal};
@@ -51,8 +51,8 @@ async fn a_change_reaches_the_other_node_within_a_second(store: Arc<dyn Store>) 
     let changed = Instant::now();
     one.create(
         &admin,
-        FlagInput {
-            key: Some("beta.x".into()),
+        NewFlag {
+            key: "beta.x".into(),
             platform: false,
             description: String::new(),
             enabled: true,

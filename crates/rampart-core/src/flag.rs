@@ -38,10 +38,10 @@ pub struct FlagDefinition {
     pub enabled: bool,
     /// Tried in order; the first whose constraints all hold and whose
     /// rollout admits the caller turns the flag on.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_shape::objects")]
     pub rules: Vec<FlagRule>,
     /// Variants of an enabled flag, by weight (summing to 1000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_shape::objects")]
     pub variants: Vec<Variant>,
 }
 
@@ -50,10 +50,11 @@ pub struct FlagDefinition {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FlagRule {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_shape::objects")]
     pub constraints: Vec<Constraint>,
     /// Percentage (0–100) of the matching callers it is on for.
-    #[serde(default = "all")]
+    #[serde(default = "all", deserialize_with = "crate::whole_number::required")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub rollout: u8,
     /// What keeps a caller in or out of the rollout from call to call.
     #[serde(default)]
@@ -129,6 +130,8 @@ pub enum Operator {
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub name: String,
+    #[serde(deserialize_with = "crate::whole_number::required")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub weight: u32,
 }
 

@@ -15,8 +15,10 @@ pub mod ids;
 pub mod incident;
 pub mod ingest;
 pub mod job;
+pub mod json_shape;
 pub mod tenancy;
 pub mod validation;
+pub mod whole_number;
 
 pub use access::{ApiKeyScope, Permission, Role};
 pub use audit::AuditEntry;

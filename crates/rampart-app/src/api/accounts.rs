@@ -33,7 +33,7 @@ pub struct RefreshRequest {
 pub struct CreateUser {
     #[schema(format = Email)]
     pub email: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
     pub display_name: Option<String>,
     pub role: Role,
     #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
@@ -43,7 +43,7 @@ pub struct CreateUser {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
@@ -90,7 +90,7 @@ pub struct CreateOrg {
 pub struct NewOrgAdmin {
     #[schema(format = Email)]
     pub email: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
     pub display_name: Option<String>,
     #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub password: SecretString,

@@ -36,22 +36,35 @@ impl From<Flag> for FlagView {
     }
 }
 
-/// A flag to create (`key`) or the new definition of one.
+/// A flag to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FlagInput {
-    /// 1–100 of `a-z A-Z 0-9 . _ -`; ignored when replacing.
-    #[serde(default)]
-    pub key: Option<String>,
+pub struct NewFlag {
+    /// 1–100 of `a-z A-Z 0-9 . _ -`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$")]
+    pub key: String,
     /// A platform flag (platform admins).
     #[serde(default)]
     pub platform: bool,
     #[serde(default)]
     pub description: String,
     pub enabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rampart_core::json_shape::objects")]
     pub rules: Vec<FlagRule>,
+    #[serde(default, deserialize_with = "rampart_core::json_shape::objects")]
+    pub variants: Vec<Variant>,
+}
+
+/// A flag's new definition.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagInput {
     #[serde(default)]
+    pub description: String,
+    pub enabled: bool,
+    #[serde(default, deserialize_with = "rampart_core::json_shape::objects")]
+    pub rules: Vec<FlagRule>,
+    #[serde(default, deserialize_with = "rampart_core::json_shape::objects")]
     pub variants: Vec<Variant>,
 }
 
@@ -66,12 +79,28 @@ impl FlagInput {
     }
 }
 
+impl NewFlag {
+    /// Its key, scope and definition.
+    pub fn into_parts(self) -> (String, bool, FlagDefinition) {
+        (
+            self.key,
+            self.platform,
+            FlagDefinition {
+                description: self.description,
+                enabled: self.enabled,
+                rules: self.rules,
+                variants: self.variants,
+            },
+        )
+    }
+}
+
 /// What to evaluate, and for whom (the caller's organisation always; the
 /// other fields default to the caller's own).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateInput {
     pub flag: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rampart_core::json_shape::object")]
     pub context: FlagContext,
 }

@@ -78,7 +78,7 @@ pub enum SeverityInput {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIncident {
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = "[^\\s\\u0085]")]
     pub title: String,
     pub description: Option<String>,
     #[schema(schema_with = severity_schema)]
@@ -105,7 +105,7 @@ pub struct IncidentChange {
     pub escalation: Option<u8>,
     #[schema(schema_with = optional_severity_schema)]
     pub severity: Option<SeverityInput>,
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = "[^\\s\\u0085]")]
     pub title: Option<String>,
     pub description: Option<String>,
 }
@@ -113,7 +113,7 @@ pub struct IncidentChange {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 10000, pattern = "[^\\s\\u0085]")]
     pub body: String,
 }
 

@@ -122,12 +122,15 @@ fn mapping_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(MAX_NAME_CHARS))
-        .pattern(Some("\\S"));
+        .pattern(Some("[^\\s\\u0085]"));
     let path = ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(MAX_NAME_CHARS))
-        .pattern(Some("^[^.]*[^.\\s][^.]*(\\.[^.]*[^.\\s][^.]*)*$"));
+        // NEL (U+0085) is blank to Rust's `trim` but not to ECMA's `\s`.
+        .pattern(Some(
+            "^[^.]*[^.\\s\\u0085][^.]*(\\.[^.]*[^.\\s\\u0085][^.]*)*$",
+        ));
     let paths = ArrayBuilder::new()
         .items(path)
         .min_items(Some(1))

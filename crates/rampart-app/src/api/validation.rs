@@ -9,7 +9,7 @@ use serde::Serialize;
 #[schema(as = ValidationRuleInput)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = "[^\\s\\u0085]")]
     pub name: String,
     /// Only events of this ingest source; all when absent.
     #[schema(min_length = 1, max_length = 64)]

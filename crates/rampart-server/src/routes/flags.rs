@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_app::api::flags::{EvaluateInput, FlagInput, FlagView};
+use rampart_app::api::flags::{EvaluateInput, FlagInput, FlagView, NewFlag};
 use rampart_core::flag::Evaluation;
 use serde::Deserialize;
 
@@ -35,13 +35,13 @@ pub async fn list(
 }
 
 /// Create a flag (admin; a platform flag: platform admin). Audited.
-#[utoipa::path(post, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), request_body = FlagInput,
+#[utoipa::path(post, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), request_body = NewFlag,
     responses((status = 201, body = FlagView), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(input): ApiJson<FlagInput>,
+    ApiJson(input): ApiJson<NewFlag>,
 ) -> Result<(StatusCode, Json<FlagView>), ApiError> {
     Ok((
         StatusCode::CREATED,

@@ -61,7 +61,7 @@ impl Modify for BearerAuth {
 /// variants): each variant's object says `additionalProperties: false`.
 struct ClosedVariants;
 
-const CLOSED_VARIANT_SCHEMAS: &[&str] = &["Check"];
+const CLOSED_VARIANT_SCHEMAS: &[&str] = &["Check", "Stickiness", "ContextField"];
 
 impl Modify for ClosedVariants {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

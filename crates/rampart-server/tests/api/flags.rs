@@ -85,11 +85,24 @@ async fn flags_target_roll_out_and_switch_off_per_organisation(app: &TestApp) {
             json!({"key": "r", "enabled": true, "rules": [{"rollout": 101}]}),
             "rules[0].rollout",
         ),
+        (
+            json!({"key": "s", "enabled": true, "rules": [[[], 50]]}),
+            "rules",
+        ),
     ] {
         let r = app.post("/api/v1/flags", Some(&admin), body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
         assert_eq!(r.body["field"], field, "{:?}", r.body);
     }
+    // A context given as an array is refused, not read as fields in order.
+    let r = app
+        .post(
+            "/api/v1/flags/evaluate",
+            Some(&admin),
+            json!({"flag": "x", "context": [null, null]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
     // Analysts read but do not change.
     assert_eq!(
         app.get("/api/v1/flags", &analyst).await.status,

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
-use rampart_app::api::flags::{EvaluateInput, FlagInput, FlagView};
+use rampart_app::api::flags::{EvaluateInput, FlagView};
 use rampart_core::flag::{Evaluation, FlagContext};
 use rampart_core::Permission;
 use serde::Deserialize;
@@ -205,7 +205,12 @@ impl FlagForm {
         }
     }
 
-    fn input(&self, platform: bool) -> Result<FlagInput, rampart_core::Error> {
+    /// The form as the API's body: a new flag (with its key and scope)
+    /// or a definition.
+    fn body<T: serde::de::DeserializeOwned>(
+        &self,
+        new: Option<bool>,
+    ) -> Result<T, rampart_core::Error> {
         let json = |field: &str, text: &str| -> Result<serde_json::Value, rampart_core::Error> {
             if text.trim().is_empty() {
                 return Ok(serde_json::json!([]));
@@ -213,14 +218,16 @@ impl FlagForm {
             serde_json::from_str(text)
                 .map_err(|e| rampart_core::Error::invalid_field(field, e.to_string()))
         };
-        let body = serde_json::json!({
-            "key": self.key,
-            "platform": platform,
+        let mut body = serde_json::json!({
             "description": self.description,
             "enabled": self.enabled.is_some(),
             "rules": json("rules", &self.rules)?,
             "variants": json("variants", &self.variants)?,
         });
+        if let Some(platform) = new {
+            body["key"] = serde_json::json!(self.key.clone().unwrap_or_default());
+            body["platform"] = serde_json::json!(platform);
+        }
         serde_json::from_value(body)
             .map_err(|e| rampart_core::Error::invalid_field("rules", e.to_string()))
     }
@@ -242,7 +249,7 @@ pub async fn create(
         return page;
     }
     let platform = scope.platform.unwrap_or(false);
-    let saved = match form.input(platform) {
+    let saved = match form.body(Some(platform)) {
         Ok(input) => state.flags.create(&session.principal, input).await,
         Err(error) => Err(error),
     };
@@ -281,7 +288,7 @@ pub async fn update(
         return page;
     }
     let platform = scope.platform.unwrap_or(false);
-    let saved = match form.input(platform) {
+    let saved = match form.body(None) {
         Ok(input) => {
             state
                 .flags

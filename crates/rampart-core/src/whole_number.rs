@@ -5,6 +5,15 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
+/// A whole number that fits `T`.
+pub fn required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    optional(deserializer)?.ok_or_else(|| D::Error::custom("expected a whole number"))
+}
+
 /// An optional whole number that fits `T`; `null` and absence are `None`.
 pub fn optional<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
