@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod events;
+pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
@@ -59,6 +60,7 @@ pub struct Services {
     pub overview: overview::Overview,
     pub jobs: jobs::Jobs,
     pub flags: flags::Flags,
+    pub feedback: feedback::Feedbacks,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
 }
@@ -99,6 +101,7 @@ impl Services {
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
             flags: flags::Flags::new(store.clone(), clock.clone(), audit.clone()),
+            feedback: feedback::Feedbacks::new(store.clone(), clock.clone(), audit.clone()),
             rules,
             validation_rules,
             audit,

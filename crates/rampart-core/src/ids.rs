@@ -93,3 +93,7 @@ typed_id!(
     /// A background job.
     JobId, "job"
 );
+typed_id!(
+    /// A user's feedback (a bug, an idea, a question).
+    FeedbackId, "feedback"
+);

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod detection_rule;
 pub mod error;
 pub mod event;
+pub mod feedback;
 pub mod flag;
 pub mod ids;
 pub mod incident;
@@ -27,7 +28,7 @@ pub use detection_rule::DetectionRule;
 pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
-    AlertId, ApiKeyId, AuditId, CommentId, IncidentId, JobId, OrgId, SessionId, UserId,
+    AlertId, ApiKeyId, AuditId, CommentId, FeedbackId, IncidentId, JobId, OrgId, SessionId, UserId,
     ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};

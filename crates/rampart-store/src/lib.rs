@@ -10,6 +10,7 @@ mod accounts_sql;
 mod audit_sql;
 mod error;
 pub mod events;
+mod feedback_sql;
 mod flags_sql;
 mod incidents_sql;
 mod jobs_sql;
@@ -31,6 +32,7 @@ pub use accounts::AccountStore;
 pub use audit_sql::{AuditQuery, AuditStore};
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
+pub use feedback_sql::{FeedbackQuery, FeedbackStore};
 pub use flags_sql::{FlagScope, FlagStore, FlagWrite};
 pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
@@ -103,6 +105,7 @@ pub trait Store:
     + AuditStore
     + JobStore
     + FlagStore
+    + FeedbackStore
     + Send
     + Sync
     + 'static

@@ -58,6 +58,11 @@ const SQLITE: &[Source] = &[
         "feature flags",
         include_str!("../migrations/sqlite/0010_feature_flags.sql"),
     ),
+    (
+        11,
+        "feedback",
+        include_str!("../migrations/sqlite/0011_feedback.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -130,6 +135,11 @@ const POSTGRES: &[Source] = &[
         14,
         "feature flags",
         include_str!("../migrations/postgres/0014_feature_flags.sql"),
+    ),
+    (
+        15,
+        "feedback",
+        include_str!("../migrations/postgres/0015_feedback.sql"),
     ),
 ];
 

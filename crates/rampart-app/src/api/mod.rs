@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod events;
+pub mod feedback;
 pub mod flags;
 pub mod health;
 pub mod incidents;

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod events;
+pub mod feedback;
 pub mod flags;
 pub mod health;
 pub mod incidents;
@@ -83,6 +84,9 @@ pub fn api() -> Router<AppState> {
         .route("/incidents/{id}/comments", post(incidents::comment))
         .route("/alerts", get(incidents::alerts))
         .route("/audit", get(audit::list))
+        .route("/feedback", get(feedback::list).post(feedback::submit))
+        .route("/feedback/mine", get(feedback::mine))
+        .route("/feedback/{id}", axum::routing::patch(feedback::change))
         .route("/flags", get(flags::list).post(flags::create))
         .route("/flags/evaluate", post(flags::evaluate))
         .route(

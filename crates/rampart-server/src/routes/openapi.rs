@@ -31,6 +31,8 @@ use crate::routes;
         routes::jobs::list, routes::jobs::get, routes::jobs::retry, routes::jobs::cancel,
         routes::flags::list, routes::flags::create, routes::flags::get, routes::flags::replace,
         routes::flags::delete, routes::flags::evaluate,
+        routes::feedback::submit, routes::feedback::list, routes::feedback::mine,
+        routes::feedback::change,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)

@@ -70,6 +70,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                         }
                         form.signout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);
+                            a href={ "/feedback?from=" (form_urlencoded::byte_serialize(session.path.as_bytes()).collect::<String>()) } { "Feedback" }
                             span.who { (session.who()) }
                             button type="submit" { "Sign out" }
                         }

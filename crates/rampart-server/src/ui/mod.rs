@@ -57,6 +57,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/rules/{id}/enabled", post(pages::rules::set_enabled))
         .route("/admin/audit", get(pages::audit::list))
+        .route(
+            "/feedback",
+            get(pages::feedback::mine).post(pages::feedback::send),
+        )
+        .route("/admin/feedback", get(pages::feedback::list))
+        .route("/admin/feedback/{id}", post(pages::feedback::answer))
         .route("/admin/jobs", get(pages::jobs::list))
         .route(
             "/admin/flags",

@@ -1571,12 +1571,98 @@ async fn flags_are_made_evaluated_switched_off_and_deleted_by_form(app: &TestApp
         .contains("No flags yet"));
 }
 
+async fn feedback_is_sent_answered_and_read_in_the_browser(app: &TestApp) {
+    let token = app.admin_token().await;
+    app.create_user(&token, "fb-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("fb-viewer@localhost", "user-password-123")
+        .await;
+    let incidents = viewer.get("/incidents?status=open").await;
+    assert!(incidents
+        .html
+        .contains(r#"href="/feedback?from=%2Fincidents%3Fstatus%3Dopen""#));
+    let form = viewer
+        .get("/feedback?from=%2Fincidents%3Fstatus%3Dopen")
+        .await;
+    assert!(form
+        .html
+        .contains(r#"name="page" value="/incidents?status=open""#));
+    let csrf = viewer.csrf();
+    let sent = viewer
+        .post(
+            "/feedback",
+            &[
+                ("csrf", &csrf),
+                ("kind", "question"),
+                ("message", "Why <script>x</script>?"),
+                ("page", "/incidents?status=open"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    let mine = viewer.get("/feedback").await;
+    assert!(mine.html.contains("Why &lt;script&gt;x&lt;/script&gt;?"));
+    assert!(!mine.html.contains("Answer your organisation"));
+    assert_eq!(
+        viewer.get("/admin/feedback").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let listed = admin.get("/admin/feedback?status=open").await;
+    assert!(listed.html.contains("Why &lt;script&gt;"));
+    let r = app.get("/api/v1/feedback", &token).await;
+    let id = r.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let admin_csrf = admin.csrf();
+    let answered = admin
+        .post(
+            &format!("/admin/feedback/{id}"),
+            &[
+                ("csrf", &admin_csrf),
+                ("action", "answer"),
+                ("answer", "Because <b>reasons</b>."),
+            ],
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.html);
+    let mine = viewer.get("/feedback").await;
+    assert!(mine.html.contains("Because &lt;b&gt;reasons&lt;/b&gt;."));
+    let forged = admin
+        .post(
+            &format!("/admin/feedback/{id}"),
+            &[("csrf", "forged"), ("action", "close")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    app.second_org("otherfeedbackui").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@otherfeedbackui.test", "other-admin-pass-1")
+        .await;
+    assert!(!outsider
+        .get("/admin/feedback")
+        .await
+        .html
+        .contains("Why &lt;script"));
+    let outsider_csrf = outsider.csrf();
+    let foreign = outsider
+        .post(
+            &format!("/admin/feedback/{id}"),
+            &[("csrf", &outsider_csrf), ("action", "close")],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
 crate::on_every_backend!(
     platform_admins_add_organisations,
     the_theme_switch_keeps_its_choice_and_returns_to_the_page,
     incidents_are_opened_from_an_event_with_its_entities,
     admins_retry_and_cancel_jobs_by_form,
     flags_are_made_evaluated_switched_off_and_deleted_by_form,
+    feedback_is_sent_answered_and_read_in_the_browser,
     the_field_mapping_is_edited_as_lines,
     validation_rules_are_added_counted_and_deleted,
     admins_set_the_retention_of_their_organisation,

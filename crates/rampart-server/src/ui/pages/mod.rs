@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod events;
+pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
