@@ -263,11 +263,29 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
     ))
 }
 
-/// `rampart worker`: this node's job workers and nothing else, until
-/// SIGTERM or SIGINT; running jobs finish (up to the job timeout) first.
-pub async fn run_worker(config: Config) -> Result<(), StartError> {
+/// `rampart worker`: this node's job workers, and `/health`, `/ready` and
+/// `/metrics` on `probes` when given, until SIGTERM or SIGINT; running
+/// jobs finish (up to the job timeout) first.
+pub async fn run_worker(config: Config, probes: Option<SocketAddr>) -> Result<(), StartError> {
     let state = build_state(config, Arc::new(SystemClock)).await?;
     let pool = worker_pool(&state)?;
+    let (stop_probes, probes_stopped) = watch::channel(false);
+    let mut probe_server = None;
+    if let Some(addr) = probes {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let app = crate::routes::probes().with_state(state.clone());
+        let mut stopped = probes_stopped;
+        probe_server = Some(tokio::spawn(crate::serve::serve(
+            listener,
+            app,
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        )));
+        tracing::info!(%addr, "serving /health, /ready and /metrics");
+    }
     tracing::info!(
         worker = pool.worker_id(),
         backend = state.store.backend().as_str(),
@@ -279,6 +297,10 @@ pub async fn run_worker(config: Config) -> Result<(), StartError> {
     tracing::info!("shutting down: finishing running jobs");
     let _ = stop.send(true);
     let _ = workers.await;
+    let _ = stop_probes.send(true);
+    if let Some(server) = probe_server {
+        let _ = server.await;
+    }
     state.ingest.stop().await;
     state.store.close().await;
     tracing::info!("stopped");

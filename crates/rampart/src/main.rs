@@ -59,8 +59,14 @@ enum Command {
         #[command(subcommand)]
         action: rules::RulesAction,
     },
-    /// Run job workers only (no HTTP): nodes that do background work.
-    Worker(ServeOptions),
+    /// Run job workers only: nodes that do background work.
+    Worker {
+        #[command(flatten)]
+        options: ServeOptions,
+        /// Serve /health, /ready and /metrics here (e.g. 127.0.0.1:9091).
+        #[arg(long, env = "RAMPART_PROBES_LISTEN")]
+        probes_listen: Option<std::net::SocketAddr>,
+    },
     /// The job queue offline: list, retry, cancel, purge.
     Jobs {
         #[command(flatten)]
@@ -178,10 +184,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { options, action } => user(&options, action).await,
         Command::Apikey { options, action } => apikey(&options, action).await,
-        Command::Worker(options) => {
+        Command::Worker {
+            options,
+            probes_listen,
+        } => {
             let config = Config::load(&options)?;
             rampart_server::telemetry::init(config.log_format);
-            rampart_server::app::run_worker(config)
+            rampart_server::app::run_worker(config, probes_listen)
                 .await
                 .context("running workers")
         }

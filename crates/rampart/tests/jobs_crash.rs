@@ -14,8 +14,17 @@ use serde_json::json;
 const WORKING: usize = 120;
 const DOOMED: usize = 10;
 
-fn worker(url: &str, config: &std::path::Path, data_dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
+fn worker(
+    url: &str,
+    config: &std::path::Path,
+    data_dir: &std::path::Path,
+    probes: Option<u16>,
+) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    if let Some(port) = probes {
+        command.env("RAMPART_PROBES_LISTEN", format!("127.0.0.1:{port}"));
+    }
+    command
         .args(["worker", "--database-url", url, "--config"])
         .arg(config)
         .arg("--data-dir")
@@ -69,7 +78,7 @@ async fn sigkill_loses_no_job(db: TestDatabase) {
     store.enqueue_jobs(&jobs, now).await.unwrap();
     store.close().await;
 
-    let mut first = worker(db.url(), &config, dir.path());
+    let mut first = worker(db.url(), &config, dir.path(), None);
     // Wait until it is mid-work: some done, some running.
     let store = db.store().await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -85,7 +94,12 @@ async fn sigkill_loses_no_job(db: TestDatabase) {
     assert!(completed < WORKING, "killed before the end");
     store.close().await;
 
-    let mut second = worker(db.url(), &config, dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut second = worker(db.url(), &config, dir.path(), Some(port));
     let store = db.store().await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let pending = [JobState::Available, JobState::Running, JobState::Retryable];
@@ -93,6 +107,17 @@ async fn sigkill_loses_no_job(db: TestDatabase) {
         assert!(Instant::now() < deadline, "jobs left pending");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The worker-only node reports on its probes.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"rampart_job_attempts_total{outcome="completed",queue="default"}"#),
+        "{metrics}"
+    );
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(count(&store, &[JobState::Completed]).await, WORKING);

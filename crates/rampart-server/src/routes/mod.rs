@@ -99,8 +99,13 @@ pub fn api() -> Router<AppState> {
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/overview", get(overview::get))
         .route("/openapi.json", get(openapi::serve));
+    Router::new().nest("/api/v1", api).merge(probes())
+}
+
+/// `/health`, `/ready` and `/metrics`: what a serving node has beside its
+/// API, and all that a worker-only node serves.
+pub fn probes() -> Router<AppState> {
     Router::new()
-        .nest("/api/v1", api)
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
