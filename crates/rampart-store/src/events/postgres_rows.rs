@@ -501,12 +501,8 @@ impl PostgresEvents {
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let block: i64 = row.try_get("block_id")?;
-                let summary = cache.read_stored(
-                    block,
-                    row.try_get("summary")?,
-                    row.try_get("postings")?,
-                    None,
-                );
+                let summary =
+                    cache.read_stored(block, row.try_get("summary")?, row.try_get("postings")?);
                 found.push((block, summary));
             }
         }

@@ -21,8 +21,9 @@ use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
 use super::framed::{self, Addresses};
+use super::rollup::Rollup;
 use super::rollup::{self, StatsTotals};
-use super::summary::{self, Keeping, PreparedSummary, Summary, SummaryCache};
+use super::summary::{self, Keeping, PreparedSummary, RollupCache, Summary, SummaryCache};
 use super::{
     top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest, MAX_BLOCK_EVENTS,
     TOMBSTONE,
@@ -30,8 +31,11 @@ use super::{
 use crate::{Result, StoreError};
 
 /// What a scan asks of each block before reading it: true when the caller
-/// took the block from its range and summary alone (a stats rollup).
-type Absorb<'a> = dyn FnMut(&BlockRange, &Summary) -> bool + Send + 'a;
+/// took the block from its range and rollup alone.
+type Absorb<'a> = dyn FnMut(&BlockRange, &Rollup) -> bool + Send + 'a;
+
+/// A block just written: its id, summary and rollup as scans read them.
+type NewlyCached = (i64, Option<Arc<Summary>>, Option<Arc<Option<Rollup>>>);
 
 /// Block ranges read per round trip while scanning.
 const SUMMARY_PAGE: usize = 1024;
@@ -53,6 +57,7 @@ pub(crate) struct SqliteEvents {
     pool: SqlitePool,
     migrator: Migrator,
     summaries: Mutex<SummaryCache>,
+    rollups: Mutex<RollupCache>,
     blocks: Mutex<BlockIndex>,
     /// Blocking threads one scan spreads its blocks over: the cores, up to
     /// [`MAX_SCAN_THREADS`].
@@ -79,6 +84,7 @@ impl SqliteEvents {
             pool,
             migrator: crate::migrations::sqlite_events(),
             summaries: Mutex::new(SummaryCache::default()),
+            rollups: Mutex::new(RollupCache::default()),
             blocks: Mutex::new(BlockIndex::default()),
             scan_threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -142,9 +148,8 @@ impl SqliteEvents {
             let mut ids = Vec::with_capacity(batch.count);
             for block in blocks {
                 let inserted = sqlx::query(
-                    "INSERT INTO event_blocks \
-                     (org_id, min_ts, max_ts, count, summary, postings, rollup, data) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO event_blocks (org_id, min_ts, max_ts, count, summary, postings, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(batch.org.to_string())
                 .bind(block.summary.min_ts)
@@ -152,7 +157,6 @@ impl SqliteEvents {
                 .bind(block.count as i64)
                 .bind(&block.summary.bloom)
                 .bind(&block.summary.postings)
-                .bind(&block.summary.rollup)
                 .bind(&block.data)
                 .execute(&mut *tx)
                 .await;
@@ -163,6 +167,13 @@ impl SqliteEvents {
                         return Err(e.into());
                     }
                 };
+                if let Some(rollup) = &block.summary.rollup {
+                    let stored = store_rollup(&mut *tx, block_id, rollup).await;
+                    if let Err(e) = stored {
+                        tx.rollback().await?;
+                        return Err(e);
+                    }
+                }
                 new_ranges.push((
                     batch.org,
                     BlockRange {
@@ -171,9 +182,11 @@ impl SqliteEvents {
                         max_ts: block.summary.max_ts,
                     },
                 ));
-                if let Some(cached) = &block.summary.cached {
-                    new_summaries.push((block_id, cached.clone()));
-                }
+                new_summaries.push((
+                    block_id,
+                    block.summary.cached.clone(),
+                    block.summary.cached_rollup.clone(),
+                ));
                 let block_id = u64::try_from(block_id).unwrap_or_default();
                 ids.extend((0..block.count).map(|i| EventId::new(block_id, i)));
             }
@@ -186,10 +199,7 @@ impl SqliteEvents {
                 blocks.put(org, range);
             }
         }
-        let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-        for (block, summary) in new_summaries {
-            cache.insert(block, summary);
-        }
+        self.cache_new(new_summaries);
         Ok(all_ids)
     }
 
@@ -319,7 +329,7 @@ impl SqliteEvents {
         let mut found: HashMap<i64, Arc<Summary>> = found.into_iter().collect();
         for chunk in missing.chunks(500) {
             let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT id, summary, postings, rollup FROM event_blocks WHERE id IN (",
+                "SELECT id, summary, postings FROM event_blocks WHERE id IN (",
             );
             let mut list = sql.separated(", ");
             for block in chunk {
@@ -330,16 +340,55 @@ impl SqliteEvents {
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
             for row in rows {
                 let id: i64 = row.try_get("id")?;
-                let summary = cache.read_stored(
-                    id,
-                    row.try_get("summary")?,
-                    row.try_get("postings")?,
-                    row.try_get("rollup")?,
-                );
+                let summary =
+                    cache.read_stored(id, row.try_get("summary")?, row.try_get("postings")?);
                 found.insert(id, summary);
             }
         }
         Ok(found)
+    }
+
+    /// The rollups of these blocks (`None` for a block without one), from
+    /// the cache or, for misses, the rollup column alone.
+    async fn rollups(&self, blocks: &[i64]) -> Result<HashMap<i64, Arc<Option<Rollup>>>> {
+        let (found, missing) = self
+            .rollups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lookup(blocks.iter().copied());
+        let mut found: HashMap<i64, Arc<Option<Rollup>>> = found.into_iter().collect();
+        for chunk in missing.chunks(500) {
+            let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT block_id AS id, rollup FROM event_block_rollups WHERE block_id IN (",
+            );
+            let mut list = sql.separated(", ");
+            for block in chunk {
+                list.push_bind(*block);
+            }
+            sql.push(")");
+            let rows = sql.build().fetch_all(&self.pool).await?;
+            let mut cache = self.rollups.lock().unwrap_or_else(|p| p.into_inner());
+            for row in rows {
+                let id: i64 = row.try_get("id")?;
+                let rollup = cache.read_stored(id, row.try_get("rollup")?);
+                found.insert(id, rollup);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Caches what was just written: blocks' summaries and rollups.
+    fn cache_new(&self, written: Vec<NewlyCached>) {
+        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rollups = self.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        for (block, summary, rollup) in written {
+            if let Some(summary) = summary {
+                summaries.insert(block, summary);
+            }
+            if let Some(rollup) = rollup {
+                rollups.insert(block, rollup);
+            }
+        }
     }
 
     /// Runs `work` on the stored bytes of every block of the range
@@ -379,20 +428,31 @@ impl SqliteEvents {
             };
             after = Some((last.max_ts, last.id));
             let full = page.len() == SUMMARY_PAGE;
-            let summaries = if terms.is_empty() && absorb.is_none() {
+            let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
+            let summaries = if terms.is_empty() {
                 HashMap::new()
             } else {
-                let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
                 self.summaries(&ids).await?
+            };
+            // Rollups only when the caller can use them: a cold start
+            // reads this small column, not the summaries.
+            let rollups = if absorb.is_some() {
+                self.rollups(&ids).await?
+            } else {
+                HashMap::new()
             };
             let candidates: Vec<(i64, i64)> = page
                 .into_iter()
                 .filter(|block| {
-                    let Some(summary) = summaries.get(&block.id) else {
-                        return true;
-                    };
-                    summary.may_hold(&terms, &keys)
-                        && !absorb.as_mut().is_some_and(|absorb| absorb(block, summary))
+                    let possible = summaries
+                        .get(&block.id)
+                        .is_none_or(|summary| summary.may_hold(&terms, &keys));
+                    let rollup = rollups.get(&block.id).and_then(|r| r.as_ref().as_ref());
+                    possible
+                        && !absorb
+                            .as_mut()
+                            .zip(rollup)
+                            .is_some_and(|(absorb, rollup)| absorb(block, rollup))
                 })
                 .map(|block| (block.id, block.max_ts))
                 .collect();
@@ -537,10 +597,7 @@ impl SqliteEvents {
             && bucket % rollup::MINUTE_MS == 0
             && request.top_limit <= rollup::TOP_KEPT;
         let mut from_rollups = StatsTotals::default();
-        let mut absorb = |block: &BlockRange, summary: &Summary| {
-            let Some(rollup) = summary.rollup() else {
-                return false;
-            };
+        let mut absorb = |block: &BlockRange, rollup: &Rollup| {
             let inside = block.min_ts >= from && block.max_ts < to;
             let values_fit = request.approximate_top
                 || request
@@ -604,6 +661,15 @@ impl SqliteEvents {
                 .bind(cutoff.0)
                 .fetch_all(&self.pool)
                 .await?;
+        // Rollups first: a block id freed here may be given out again.
+        sqlx::query(
+            "DELETE FROM event_block_rollups WHERE block_id IN \
+             (SELECT id FROM event_blocks WHERE org_id = $1 AND max_ts < $2)",
+        )
+        .bind(&org_text)
+        .bind(cutoff.0)
+        .execute(&self.pool)
+        .await?;
         sqlx::query("DELETE FROM event_blocks WHERE org_id = $1 AND max_ts < $2")
             .bind(&org_text)
             .bind(cutoff.0)
@@ -612,9 +678,11 @@ impl SqliteEvents {
         {
             let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
             let mut cache = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut rollups = self.rollups.lock().unwrap_or_else(|p| p.into_inner());
             for &(block, max_ts) in &doomed {
                 blocks.remove(org, block, max_ts);
                 cache.remove(block);
+                rollups.remove(block);
             }
         }
         // Blocks straddling the cutoff: tombstone the expired events in place.
@@ -650,18 +718,20 @@ impl SqliteEvents {
                 continue;
             };
             sqlx::query(
-                "UPDATE event_blocks SET min_ts = $1, summary = $2, postings = $3, rollup = $4, \
-                 data = $5 WHERE id = $6 AND org_id = $7",
+                "UPDATE event_blocks SET min_ts = $1, summary = $2, postings = $3, data = $4 \
+                 WHERE id = $5 AND org_id = $6",
             )
             .bind(min_ts)
             .bind(&block_data.summary.bloom)
             .bind(&block_data.summary.postings)
-            .bind(&block_data.summary.rollup)
             .bind(&block_data.data)
             .bind(block)
             .bind(&org_text)
             .execute(&self.pool)
             .await?;
+            if let Some(rollup) = &block_data.summary.rollup {
+                store_rollup(&self.pool, block, rollup).await?;
+            }
             self.blocks.lock().unwrap_or_else(|p| p.into_inner()).put(
                 org,
                 BlockRange {
@@ -670,16 +740,28 @@ impl SqliteEvents {
                     max_ts,
                 },
             );
-            if let Some(cached) = &block_data.summary.cached {
-                self.summaries
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(block, cached.clone());
-            }
+            self.cache_new(vec![(
+                block,
+                block_data.summary.cached.clone(),
+                block_data.summary.cached_rollup.clone(),
+            )]);
             removed += changed;
         }
         Ok(removed)
     }
+}
+
+/// Writes (or replaces) a block's rollup.
+async fn store_rollup<'e, E>(executor: E, block: i64, rollup: &[u8]) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query("INSERT OR REPLACE INTO event_block_rollups (block_id, rollup) VALUES ($1, $2)")
+        .bind(block)
+        .bind(rollup)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 fn corrupt(detail: String) -> StoreError {

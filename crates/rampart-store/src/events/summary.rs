@@ -20,6 +20,8 @@ const COMPRESSION_LEVEL: i32 = 1;
 const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
 /// Memory for cached block summaries (a few KB per 1,000 events).
 const SUMMARY_CACHE_BYTES: usize = 256 << 20;
+/// Memory for cached block rollups (a few KB per block).
+const ROLLUP_CACHE_BYTES: usize = 128 << 20;
 
 /// A block's summary as prepared at ingest: its time range, the stored
 /// forms, and (for a backend that caches at write time) the form scans read.
@@ -34,6 +36,8 @@ pub(crate) struct PreparedSummary {
     /// The block's [`Rollup`] as stored, for a backend that keeps them.
     pub rollup: Option<Vec<u8>>,
     pub cached: Option<Arc<Summary>>,
+    /// The rollup as scans read it, for a backend that caches at write time.
+    pub cached_rollup: Option<Arc<Option<Rollup>>>,
 }
 
 /// How a backend keeps the summaries it writes.
@@ -58,9 +62,9 @@ impl PreparedSummary {
             Arc::new(Summary {
                 bloom: bloom.as_slice().into(),
                 postings: Postings::decode(&raw_postings),
-                rollup,
             })
         });
+        let cached_rollup = (keeping == Keeping::Cached && with_rollup).then(|| Arc::new(rollup));
         // Compressing in memory does not fail in practice; if it did, the
         // postings are stored raw, which reads back all the same.
         let postings =
@@ -72,6 +76,7 @@ impl PreparedSummary {
             postings,
             rollup: stored_rollup,
             cached,
+            cached_rollup,
         }
     }
 }
@@ -93,13 +98,11 @@ pub(crate) fn postings_keys(terms: &[(&str, String)]) -> Vec<(u8, u32)> {
 pub(crate) struct Summary {
     bloom: Box<[u8]>,
     postings: Option<Postings>,
-    rollup: Option<Rollup>,
 }
 
 impl Summary {
-    /// From the stored columns. Unreadable postings only cost pruning, an
-    /// unreadable rollup only a read of the block.
-    fn new(bloom: &[u8], stored_postings: Option<&[u8]>, stored_rollup: Option<&[u8]>) -> Summary {
+    /// From the stored columns. Unreadable postings only cost pruning.
+    fn new(bloom: &[u8], stored_postings: Option<&[u8]>) -> Summary {
         let postings = stored_postings.and_then(|stored| {
             if Postings::is_raw(stored) {
                 return Postings::decode(stored);
@@ -110,19 +113,7 @@ impl Summary {
         Summary {
             bloom: bloom.into(),
             postings,
-            rollup: stored_rollup.and_then(Rollup::decode),
         }
-    }
-
-    pub(crate) fn bytes(&self) -> usize {
-        self.bloom.len()
-            + self.postings.as_ref().map_or(0, Postings::bytes)
-            + self.rollup.as_ref().map_or(0, Rollup::bytes)
-    }
-
-    /// The block's pre-aggregates, when it has them.
-    pub(crate) fn rollup(&self) -> Option<&Rollup> {
-        self.rollup.as_ref()
     }
 
     /// False when no event of the block can hold every term: one is
@@ -152,61 +143,116 @@ impl Summary {
     }
 }
 
-/// Block summaries kept in memory, newest blocks preferred: scans test
-/// them without reading them from disk. Bounded by [`SUMMARY_CACHE_BYTES`].
-#[derive(Default)]
-pub(crate) struct SummaryCache {
-    by_block: BTreeMap<i64, Arc<Summary>>,
-    bytes: usize,
+/// What a [`BlockCache`] counts against its budget.
+pub(crate) trait CacheBytes {
+    fn cache_bytes(&self) -> usize;
 }
 
-impl SummaryCache {
-    /// The cached summaries of these blocks, and the blocks not cached.
+impl CacheBytes for Summary {
+    fn cache_bytes(&self) -> usize {
+        self.bloom.len() + self.postings.as_ref().map_or(0, Postings::bytes)
+    }
+}
+
+/// A block's rollup, or `None` for a block stored without one (so that
+/// it is not looked up again).
+impl CacheBytes for Option<Rollup> {
+    fn cache_bytes(&self) -> usize {
+        8 + self.as_ref().map_or(0, Rollup::bytes)
+    }
+}
+
+/// What is known of blocks, kept in memory by block id, newest blocks
+/// preferred (queries look at recent data most), within a byte budget:
+/// scans test summaries and add up rollups without reading them from disk.
+pub(crate) struct BlockCache<V> {
+    by_block: BTreeMap<i64, Arc<V>>,
+    bytes: usize,
+    budget: usize,
+}
+
+/// Summaries of blocks, within [`SUMMARY_CACHE_BYTES`].
+pub(crate) type SummaryCache = BlockCache<Summary>;
+/// Rollups of blocks, within [`ROLLUP_CACHE_BYTES`].
+pub(crate) type RollupCache = BlockCache<Option<Rollup>>;
+
+impl Default for SummaryCache {
+    fn default() -> Self {
+        BlockCache::with_budget(SUMMARY_CACHE_BYTES)
+    }
+}
+
+impl Default for RollupCache {
+    fn default() -> Self {
+        BlockCache::with_budget(ROLLUP_CACHE_BYTES)
+    }
+}
+
+impl<V: CacheBytes> BlockCache<V> {
+    fn with_budget(budget: usize) -> Self {
+        BlockCache {
+            by_block: BTreeMap::new(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    /// The cached values of these blocks, and the blocks not cached.
     pub(crate) fn lookup(
         &self,
         blocks: impl IntoIterator<Item = i64>,
-    ) -> (Vec<(i64, Arc<Summary>)>, Vec<i64>) {
+    ) -> (Vec<(i64, Arc<V>)>, Vec<i64>) {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
         for block in blocks {
             match self.by_block.get(&block) {
-                Some(summary) => found.push((block, summary.clone())),
+                Some(value) => found.push((block, value.clone())),
                 None => missing.push(block),
             }
         }
         (found, missing)
     }
 
+    pub(crate) fn insert(&mut self, block: i64, value: Arc<V>) {
+        self.bytes += value.cache_bytes();
+        if let Some(old) = self.by_block.insert(block, value) {
+            self.bytes -= old.cache_bytes();
+        }
+        while self.bytes > self.budget {
+            let Some((_, evicted)) = self.by_block.pop_first() else {
+                break;
+            };
+            self.bytes -= evicted.cache_bytes();
+        }
+    }
+
+    pub(crate) fn remove(&mut self, block: i64) {
+        if let Some(old) = self.by_block.remove(&block) {
+            self.bytes -= old.cache_bytes();
+        }
+    }
+}
+
+impl SummaryCache {
     /// Reads a block's stored summary columns and caches the result.
     pub(crate) fn read_stored(
         &mut self,
         block: i64,
         bloom: &[u8],
         postings: Option<&[u8]>,
-        rollup: Option<&[u8]>,
     ) -> Arc<Summary> {
-        let summary = Arc::new(Summary::new(bloom, postings, rollup));
+        let summary = Arc::new(Summary::new(bloom, postings));
         self.insert(block, summary.clone());
         summary
     }
+}
 
-    pub(crate) fn insert(&mut self, block: i64, summary: Arc<Summary>) {
-        self.bytes += summary.bytes();
-        if let Some(old) = self.by_block.insert(block, summary) {
-            self.bytes -= old.bytes();
-        }
-        // Evict the oldest blocks: queries look at recent data most.
-        while self.bytes > SUMMARY_CACHE_BYTES {
-            let Some((_, evicted)) = self.by_block.pop_first() else {
-                break;
-            };
-            self.bytes -= evicted.bytes();
-        }
-    }
-
-    pub(crate) fn remove(&mut self, block: i64) {
-        if let Some(old) = self.by_block.remove(&block) {
-            self.bytes -= old.bytes();
-        }
+impl RollupCache {
+    /// Reads a block's stored rollup column and caches the result; an
+    /// unreadable rollup counts as none (the block is then read instead).
+    pub(crate) fn read_stored(&mut self, block: i64, stored: Option<&[u8]>) -> Arc<Option<Rollup>> {
+        let rollup = Arc::new(stored.and_then(Rollup::decode));
+        self.insert(block, rollup.clone());
+        rollup
     }
 }
 
@@ -229,15 +275,14 @@ mod tests {
         assert!(uncached.cached.is_none());
         // Raw postings (as a failed compression would leave them) read too.
         let (_, raw) = bloom::summarise(&events);
-        let read = Summary::new(
-            &prepared.bloom,
-            Some(&prepared.postings),
-            prepared.rollup.as_deref(),
-        );
-        assert!(uncached.rollup.is_none());
-        let read_raw = Summary::new(&uncached.bloom, Some(&raw), None);
+        let read = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        assert!(uncached.rollup.is_none() && uncached.cached_rollup.is_none());
+        let mut rollups = RollupCache::default();
+        let stored = rollups.read_stored(1, prepared.rollup.as_deref());
+        assert!(stored.is_some() && Some(&stored) == prepared.cached_rollup.as_ref());
+        assert!(rollups.read_stored(2, Some(b"junk")).is_none());
+        let read_raw = Summary::new(&uncached.bloom, Some(&raw));
         let cached = prepared.cached.clone().unwrap();
-        assert!(read.rollup().is_some() && read.rollup() == cached.rollup());
         // user1 is at odd positions only, host0 at even ones.
         let never = [
             ("host.name", "host0".to_owned()),
@@ -253,7 +298,7 @@ mod tests {
             assert!(summary.may_hold(&meet, &postings_keys(&meet)));
         }
         // Damaged postings are ignored, not trusted.
-        assert!(Summary::new(&prepared.bloom, Some(b"junk"), None)
+        assert!(Summary::new(&prepared.bloom, Some(b"junk"))
             .postings
             .is_none());
     }
@@ -280,7 +325,7 @@ mod tests {
         let holds = |summary: &Summary, terms: &[(&str, String)]| {
             summary.may_hold(terms, &postings_keys(terms))
         };
-        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings), None);
+        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings));
         for present in [
             terms_of("10.0.0.0/8", None),
             terms_of("10.1.0.0/16", None),
@@ -303,12 +348,12 @@ mod tests {
         // the same Bloom bytes must not rule a block out by a network.
         let mut old = raw.clone();
         old[0] = 1;
-        let summary = Summary::new(&prepared.bloom, Some(&old), None);
+        let summary = Summary::new(&prepared.bloom, Some(&old));
         assert!(summary.postings.is_some());
         assert!(holds(&summary, &terms_of("10.2.0.0/16", None)));
         assert!(!holds(&summary, &terms_of("10.1.2.200", None)));
         assert!(holds(
-            &Summary::new(&prepared.bloom, None, None),
+            &Summary::new(&prepared.bloom, None),
             &terms_of("11.0.0.0/8", None)
         ));
     }
