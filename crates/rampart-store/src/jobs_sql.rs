@@ -111,11 +111,25 @@ pub trait JobStore: Send + Sync {
 
     async fn get_job(&self, scope: JobScope, id: JobId) -> Result<Option<Job>>;
     async fn list_jobs(&self, scope: JobScope, query: &JobQuery) -> Result<Vec<Job>>;
+    /// Moves one job as `transition` says, if its state allows.
+    async fn transition_job(
+        &self,
+        scope: JobScope,
+        id: JobId,
+        transition: JobTransition,
+        now: Timestamp,
+    ) -> Result<JobChange>;
     /// Makes a finished, dead or waiting job available again at `now`
     /// with its attempts reset.
-    async fn retry_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange>;
+    async fn retry_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange> {
+        self.transition_job(scope, id, JobTransition::Retry, now)
+            .await
+    }
     /// Cancels a job that has not finished.
-    async fn cancel_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange>;
+    async fn cancel_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange> {
+        self.transition_job(scope, id, JobTransition::Cancel, now)
+            .await
+    }
     /// Deletes jobs in these (finished) states that finished before
     /// `before`, of every scope; how many.
     async fn purge_jobs(&self, states: &[JobState], before: Timestamp) -> Result<u64>;
@@ -151,9 +165,38 @@ const JOB_COLUMNS: &str = "id, org_id, queue, kind, priority, run_at, payload, a
 const JOB_INSERT_COLUMNS: &str = "id, org_id, queue, kind, priority, run_at, payload, attempts, \
      max_attempts, state, unique_key, created_at, updated_at";
 const JOB_INSERT_WIDTH: usize = 13;
-/// States a job may be retried from, and cancelled from.
-const RETRYABLE_FROM: &str = "('completed', 'dead', 'cancelled', 'retryable')";
-const CANCELLABLE_FROM: &str = "('available', 'running', 'retryable')";
+/// What an operator does to one job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobTransition {
+    /// Available again now, attempts reset: from a finished, dead or
+    /// waiting-to-retry state.
+    Retry,
+    /// Cancelled: from any state that has not finished.
+    Cancel,
+}
+
+impl JobTransition {
+    /// The `SET` list, given two placeholders bound to the time of change.
+    fn set_clause(self, now: &str, also_now: &str) -> String {
+        match self {
+            JobTransition::Retry => format!(
+                "state = 'available', attempts = 0, run_at = {now}, updated_at = {also_now}, \
+                 finished_at = NULL"
+            ),
+            JobTransition::Cancel => format!(
+                "state = 'cancelled', finished_at = {now}, updated_at = {also_now}, \
+                 locked_by = NULL, locked_until = NULL"
+            ),
+        }
+    }
+
+    fn allowed_states(self) -> &'static str {
+        match self {
+            JobTransition::Retry => "('completed', 'dead', 'cancelled', 'retryable')",
+            JobTransition::Cancel => "('available', 'running', 'retryable')",
+        }
+    }
+}
 
 fn job_from_row<R, DB>(row: &R) -> Result<Job>
 where
@@ -495,15 +538,21 @@ where
         rows.iter().map(job_from_row).collect()
     }
 
-    async fn retry_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange> {
+    async fn transition_job(
+        &self,
+        scope: JobScope,
+        id: JobId,
+        transition: JobTransition,
+        now: Timestamp,
+    ) -> Result<JobChange> {
         let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
-        let (run_p, updated_p, id_p) = (p.next(), p.next(), p.next());
+        let set = transition.set_clause(&p.next(), &p.next());
+        let id_p = p.next();
         let (condition, org) = scope.condition(&mut p);
         let sql = format!(
-            "UPDATE jobs SET state = 'available', attempts = 0, run_at = {run_p}, \
-             updated_at = {updated_p}, finished_at = NULL \
-             WHERE id = {id_p} AND {condition} AND state IN {RETRYABLE_FROM} \
-             RETURNING {JOB_COLUMNS}"
+            "UPDATE jobs SET {set} WHERE id = {id_p} AND {condition} AND state IN {} \
+             RETURNING {JOB_COLUMNS}",
+            transition.allowed_states()
         );
         let mut q = sqlx::query(&sql)
             .bind(now.0)
@@ -512,37 +561,11 @@ where
         if let Some(org) = org {
             q = q.bind(org);
         }
+        // A retried job may collide with a pending one's unique key.
         let row = q
             .fetch_optional(self.pool())
             .await
             .map_err(crate::StoreError::from_write)?;
-        match row {
-            Some(row) => Ok(JobChange::Done(Box::new(job_from_row(&row)?))),
-            None => Ok(match self.get_job(scope, id).await? {
-                Some(job) => JobChange::Refused(job.state),
-                None => JobChange::Missing,
-            }),
-        }
-    }
-
-    async fn cancel_job(&self, scope: JobScope, id: JobId, now: Timestamp) -> Result<JobChange> {
-        let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
-        let (finished_p, updated_p, id_p) = (p.next(), p.next(), p.next());
-        let (condition, org) = scope.condition(&mut p);
-        let sql = format!(
-            "UPDATE jobs SET state = 'cancelled', finished_at = {finished_p}, \
-             updated_at = {updated_p}, locked_by = NULL, locked_until = NULL \
-             WHERE id = {id_p} AND {condition} AND state IN {CANCELLABLE_FROM} \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(now.0)
-            .bind(now.0)
-            .bind(id.to_string());
-        if let Some(org) = org {
-            q = q.bind(org);
-        }
-        let row = q.fetch_optional(self.pool()).await?;
         match row {
             Some(row) => Ok(JobChange::Done(Box::new(job_from_row(&row)?))),
             None => Ok(match self.get_job(scope, id).await? {

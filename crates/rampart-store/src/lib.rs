@@ -38,7 +38,7 @@ pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
     NewAlert, RecordedAlert, ResponseTimes,
 };
-pub use jobs_sql::{Enqueued, JobChange, JobQuery, JobScope, JobStore, QueueDepth};
+pub use jobs_sql::{Enqueued, JobChange, JobQuery, JobScope, JobStore, JobTransition, QueueDepth};
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
     ThrottlePolicy, UserUpdate,

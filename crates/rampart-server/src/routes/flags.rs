@@ -7,30 +7,21 @@ use axum::http::StatusCode;
 use axum::Json;
 use rampart_app::api::flags::{EvaluateInput, FlagInput, FlagView, NewFlag};
 use rampart_core::flag::Evaluation;
-use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Principal};
+use crate::routes::params::PlatformScope;
 use crate::state::AppState;
 
-/// Whose flags.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct FlagScopeParams {
-    /// The platform's flags instead of the organisation's.
-    pub platform: Option<bool>,
-}
-
 /// The flags of the organisation (or the platform's).
-#[utoipa::path(get, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+#[utoipa::path(get, path = "/api/v1/flags", tag = "flags", security(("bearer" = [])), params(PlatformScope),
     responses((status = 200, body = Vec<FlagView>), (status = 403, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<Json<Vec<FlagView>>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(state.flags.list(&principal, platform).await?))
 }
 
@@ -50,21 +41,21 @@ pub async fn create(
 }
 
 /// One flag.
-#[utoipa::path(get, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+#[utoipa::path(get, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(PlatformScope),
     responses((status = 200, body = FlagView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
     Path(key): Path<String>,
-    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<Json<FlagView>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(state.flags.get(&principal, &key, platform).await?))
 }
 
 /// Replace a flag's definition (admin). Audited; every node follows
 /// within a second.
-#[utoipa::path(put, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+#[utoipa::path(put, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(PlatformScope),
     request_body = FlagInput,
     responses((status = 200, body = FlagView), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
@@ -72,10 +63,10 @@ pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
     Path(key): Path<String>,
-    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
     ApiJson(input): ApiJson<FlagInput>,
 ) -> Result<Json<FlagView>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(
         state
             .flags
@@ -85,15 +76,15 @@ pub async fn replace(
 }
 
 /// Delete a flag (admin). Audited.
-#[utoipa::path(delete, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(FlagScopeParams),
+#[utoipa::path(delete, path = "/api/v1/flags/{key}", tag = "flags", security(("bearer" = [])), params(PlatformScope),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(key): Path<String>,
-    ApiQuery(scope): ApiQuery<FlagScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<StatusCode, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     state.flags.delete(&principal, &key, platform).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, PathId, Principal};
-use crate::routes::params::JobStates;
+use crate::routes::params::{JobStates, PlatformScope};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
 
@@ -50,15 +50,6 @@ impl JobParams {
     }
 }
 
-/// Whose job one request is about.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeParams {
-    /// A job of the platform's own (platform admins).
-    pub platform: Option<bool>,
-}
-
 /// List jobs, newest first (admin).
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobParams),
     responses((status = 200, body = Page<JobView>), (status = 400, body = Problem), (status = 403, body = Problem)))]
@@ -72,44 +63,44 @@ pub async fn list(
 }
 
 /// One job (admin).
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])), params(ScopeParams),
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])), params(PlatformScope),
     responses((status = 200, body = JobView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId<JobId>,
-    ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<Json<JobView>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(state.jobs.get(&principal, id, platform).await?))
 }
 
 /// Run a dead, cancelled, completed or retryable job again now, with its
 /// attempts reset (admin; audited).
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])), params(ScopeParams),
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])), params(PlatformScope),
     responses((status = 200, body = JobView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn retry(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId<JobId>,
-    ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<Json<JobView>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(state.jobs.retry(&principal, id, platform).await?))
 }
 
 /// Cancel a job that has not finished; a running attempt's result is then
 /// ignored (admin; audited).
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])), params(ScopeParams),
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])), params(PlatformScope),
     responses((status = 200, body = JobView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn cancel(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId<JobId>,
-    ApiQuery(scope): ApiQuery<ScopeParams>,
+    ApiQuery(scope): ApiQuery<PlatformScope>,
 ) -> Result<Json<JobView>, ApiError> {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     Ok(Json(state.jobs.cancel(&principal, id, platform).await?))
 }

@@ -73,6 +73,23 @@ impl<'de> Deserialize<'de> for Statuses {
     }
 }
 
+/// Whose resource a request is about: the platform's own
+/// (`platform=true`, e.g. retention jobs or platform flags) instead of the
+/// caller's organisation's.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformScope {
+    /// The platform's own instead of the organisation's.
+    pub platform: Option<bool>,
+}
+
+impl PlatformScope {
+    pub fn platform(&self) -> bool {
+        self.platform.unwrap_or(false)
+    }
+}
+
 /// Job states, comma-separated (`dead,retryable`).
 #[derive(Clone, Debug, Default)]
 pub struct JobStates(pub Vec<rampart_core::JobState>);

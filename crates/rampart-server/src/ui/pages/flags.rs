@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::super::layout::{self, Section};
 use super::super::session::Session;
 use crate::error::ApiError;
+use crate::routes::params::PlatformScope;
 use crate::state::AppState;
 
 const RULES_EXAMPLE: &str = r#"[{"constraints": [{"field": "role", "operator": "in", "values": ["admin"]}]},
@@ -233,22 +234,17 @@ impl FlagForm {
     }
 }
 
-#[derive(Deserialize)]
-pub struct Scope {
-    platform: Option<bool>,
-}
-
 pub async fn create(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
-    Query(scope): Query<Scope>,
+    Query(scope): Query<PlatformScope>,
     Form(form): Form<FlagForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
         return page;
     }
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     let saved = match form.body(Some(platform)) {
         Ok(input) => state.flags.create(&session.principal, input).await,
         Err(error) => Err(error),
@@ -260,9 +256,9 @@ pub async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(key): Path<String>,
-    Query(scope): Query<Scope>,
+    Query(scope): Query<PlatformScope>,
 ) -> Response {
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     match state.flags.get(&session.principal, &key, platform).await {
         Ok(flag) => edit_page(
             &session,
@@ -281,13 +277,13 @@ pub async fn update(
     Extension(session): Extension<Session>,
     headers: HeaderMap,
     Path(key): Path<String>,
-    Query(scope): Query<Scope>,
+    Query(scope): Query<PlatformScope>,
     Form(form): Form<FlagForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
         return page;
     }
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     let saved = match form.body(None) {
         Ok(input) => {
             state
@@ -371,13 +367,13 @@ pub async fn delete(
     Extension(session): Extension<Session>,
     headers: HeaderMap,
     Path(key): Path<String>,
-    Query(scope): Query<Scope>,
+    Query(scope): Query<PlatformScope>,
     Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
         return page;
     }
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     match state.flags.delete(&session.principal, &key, platform).await {
         Ok(()) if platform => Redirect::to("/admin/flags?platform=true").into_response(),
         Ok(()) => Redirect::to("/admin/flags").into_response(),

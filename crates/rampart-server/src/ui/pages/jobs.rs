@@ -17,6 +17,7 @@ use super::super::session::Session;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::routes::jobs::JobParams;
+use crate::routes::params::PlatformScope;
 use crate::state::AppState;
 
 /// The filters as sent, to show them again.
@@ -121,18 +122,13 @@ fn table(page: &Page<JobView>, uri: &axum::http::Uri, session: &Session, platfor
     }
 }
 
-#[derive(Deserialize)]
-pub struct Scope {
-    platform: Option<bool>,
-}
-
 /// `POST /admin/jobs/{id}/retry` and `…/cancel`.
 pub async fn change(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    axum::extract::Query(scope): axum::extract::Query<Scope>,
+    axum::extract::Query(scope): axum::extract::Query<PlatformScope>,
     Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
@@ -141,7 +137,7 @@ pub async fn change(
     let Ok(id) = id.parse::<JobId>() else {
         return super::error_page(&session, rampart_core::Error::not_found("job"));
     };
-    let platform = scope.platform.unwrap_or(false);
+    let platform = scope.platform();
     let done = match action.as_str() {
         "retry" => state.jobs.retry(&session.principal, id, platform).await,
         "cancel" => state.jobs.cancel(&session.principal, id, platform).await,
