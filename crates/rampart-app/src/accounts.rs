@@ -74,12 +74,7 @@ impl ChangedBy {
 }
 
 fn check_email(email: &str) -> Result<(), Error> {
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
-        && !email.chars().any(char::is_whitespace);
-    if valid {
+    if rampart_core::tenancy::is_email_address(email) {
         Ok(())
     } else {
         Err(Error::invalid_field("email", "not a valid e-mail address"))

@@ -97,3 +97,15 @@ typed_id!(
     /// A user's feedback (a bug, an idea, a question).
     FeedbackId, "feedback"
 );
+typed_id!(
+    /// Where notifications go: an e-mail list, a webhook, a Slack webhook.
+    ChannelId, "notification channel"
+);
+typed_id!(
+    /// Which notices go to which channels.
+    NotificationRuleId, "notification rule"
+);
+typed_id!(
+    /// One notification to one channel or person, and how sending it went.
+    DeliveryId, "delivery"
+);

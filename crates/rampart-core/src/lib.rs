@@ -17,6 +17,7 @@ pub mod incident;
 pub mod ingest;
 pub mod job;
 pub mod json_shape;
+pub mod notification;
 pub mod tenancy;
 pub mod validation;
 pub mod whole_number;
@@ -28,8 +29,8 @@ pub use detection_rule::DetectionRule;
 pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
-    AlertId, ApiKeyId, AuditId, CommentId, FeedbackId, IncidentId, JobId, OrgId, SessionId, UserId,
-    ValidationRuleId,
+    AlertId, ApiKeyId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, IncidentId, JobId,
+    NotificationRuleId, OrgId, SessionId, UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

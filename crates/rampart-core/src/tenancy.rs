@@ -63,3 +63,13 @@ impl ApiKey {
         self.revoked_at.is_none() && matches!(self.creator_state, None | Some(CreatorState::Active))
     }
 }
+
+/// Whether `email` looks like an address mail can be sent to: one `@`
+/// between a local part and a domain, no spaces, at most 254 bytes.
+pub fn is_email_address(email: &str) -> bool {
+    email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}

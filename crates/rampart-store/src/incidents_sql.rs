@@ -525,6 +525,11 @@ where
                 }
             }
         }
+        // What decides notices, before the batch changes the incidents.
+        let before: std::collections::HashMap<
+            rampart_core::IncidentId,
+            rampart_core::notification::IncidentState,
+        > = open.values().map(|i| (i.id, i.into())).collect();
         let grouped = group_alerts(org, alerts, open, window_ms, now);
         // Every incident opened or changed, in one upsert per chunk.
         for chunk in grouped.incidents.chunks(WRITE_CHUNK) {
@@ -566,6 +571,15 @@ where
             });
             q.execute(&mut *tx).await?;
         }
+        // Incidents opened or escalated are told in the same transaction.
+        let notices: Vec<_> = grouped
+            .incidents
+            .iter()
+            .flat_map(|i| {
+                rampart_core::notification::incident_notice_jobs(before.get(&i.id).copied(), i, now)
+            })
+            .collect();
+        crate::jobs_sql::insert_jobs::<DB>(&mut tx, &notices, now, S::NUMBERED_PARAMETERS).await?;
         tx.commit().await?;
         Ok(grouped.alerts)
     }
@@ -581,6 +595,14 @@ where
         row.org_id = org;
         write_incident(&mut *tx, &row, true).await?;
         crate::audit_sql::insert_audit(&mut tx, org, audit).await?;
+        let notices = rampart_core::notification::incident_notice_jobs(None, &row, row.created_at);
+        crate::jobs_sql::insert_jobs::<DB>(
+            &mut tx,
+            &notices,
+            row.created_at,
+            S::NUMBERED_PARAMETERS,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -652,6 +674,18 @@ where
         after.org_id = org;
         write_incident(&mut *tx, &after, false).await?;
         crate::audit_sql::insert_audit(&mut tx, org, &audit(&before, &after)).await?;
+        let notices = rampart_core::notification::incident_notice_jobs(
+            Some((&before).into()),
+            &after,
+            after.updated_at,
+        );
+        crate::jobs_sql::insert_jobs::<DB>(
+            &mut tx,
+            &notices,
+            after.updated_at,
+            S::NUMBERED_PARAMETERS,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Change::Done { before, after })
     }

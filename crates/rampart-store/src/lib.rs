@@ -16,6 +16,7 @@ mod incidents_sql;
 mod jobs_sql;
 mod migrations;
 mod model;
+mod notifications_sql;
 mod postgres;
 mod rules_sql;
 mod settings_sql;
@@ -43,6 +44,7 @@ pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
     ThrottlePolicy, UserUpdate,
 };
+pub use notifications_sql::{DeliveryAttempt, DeliveryQuery, NotificationStore};
 pub use postgres::PostgresStore;
 pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
 pub use settings_sql::SettingsStore;
@@ -106,6 +108,7 @@ pub trait Store:
     + JobStore
     + FlagStore
     + FeedbackStore
+    + NotificationStore
     + Send
     + Sync
     + 'static

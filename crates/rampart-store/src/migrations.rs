@@ -63,6 +63,11 @@ const SQLITE: &[Source] = &[
         "feedback",
         include_str!("../migrations/sqlite/0011_feedback.sql"),
     ),
+    (
+        12,
+        "notifications",
+        include_str!("../migrations/sqlite/0012_notifications.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -140,6 +145,11 @@ const POSTGRES: &[Source] = &[
         15,
         "feedback",
         include_str!("../migrations/postgres/0015_feedback.sql"),
+    ),
+    (
+        16,
+        "notifications",
+        include_str!("../migrations/postgres/0016_notifications.sql"),
     ),
 ];
 
