@@ -12,8 +12,10 @@ use rampart_store::{FeedbackQuery, Store};
 
 use crate::api::feedback::{FeedbackChange, FeedbackView, NewFeedback};
 use crate::audit::{self, Audit};
+use crate::notifications::Notifier;
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
+use rampart_core::notification::{Notice, NoticeKind};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -22,6 +24,7 @@ pub struct Feedbacks {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Audit,
+    notifier: Notifier,
 }
 
 fn text(field: &str, value: &str, most: usize) -> Result<String, Error> {
@@ -36,11 +39,17 @@ fn text(field: &str, value: &str, most: usize) -> Result<String, Error> {
 }
 
 impl Feedbacks {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit: Audit) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        audit: Audit,
+        notifier: Notifier,
+    ) -> Self {
         Self {
             store,
             clock,
             audit,
+            notifier,
         }
     }
 
@@ -175,6 +184,15 @@ impl Feedbacks {
         );
         if !self.store.update_feedback(&feedback, &entry).await? {
             return Err(Error::not_found("feedback"));
+        }
+        if change.answer.is_some() {
+            // The author hears of the answer by e-mail.
+            let notice = Notice {
+                feedback: Some(id),
+                user: Some(feedback.author),
+                ..Notice::new(NoticeKind::FeedbackAnswered)
+            };
+            self.notifier.notify(principal.org_id, &notice).await?;
         }
         Ok(after)
     }

@@ -16,6 +16,7 @@ pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
 pub mod jobs;
+pub mod notifications;
 pub mod organisations;
 pub mod overview;
 pub mod paging;
@@ -61,6 +62,7 @@ pub struct Services {
     pub jobs: jobs::Jobs,
     pub flags: flags::Flags,
     pub feedback: feedback::Feedbacks,
+    pub notifications: notifications::Notifications,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
 }
@@ -80,8 +82,14 @@ impl Services {
         let rules = Rules::new(store.clone(), clock.clone(), detection, audit.clone());
         let validation_rules =
             ValidationRules::new(store.clone(), clock.clone(), ingest.validation().clone());
+        let notifications =
+            notifications::Notifications::new(store.clone(), clock.clone(), audit.clone());
         Ok(Self {
-            users: Users::new(accounts.clone(), audit.clone()),
+            users: Users::new(
+                accounts.clone(),
+                audit.clone(),
+                notifications.notifier().clone(),
+            ),
             api_keys: ApiKeys::new(accounts.clone(), audit.clone()),
             organisations: Organisations::new(
                 accounts.clone(),
@@ -101,7 +109,13 @@ impl Services {
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
             flags: flags::Flags::new(store.clone(), clock.clone(), audit.clone()),
-            feedback: feedback::Feedbacks::new(store.clone(), clock.clone(), audit.clone()),
+            feedback: feedback::Feedbacks::new(
+                store.clone(),
+                clock.clone(),
+                audit.clone(),
+                notifications.notifier().clone(),
+            ),
+            notifications,
             rules,
             validation_rules,
             audit,

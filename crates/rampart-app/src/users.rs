@@ -8,19 +8,26 @@ use serde_json::Value;
 
 use crate::accounts::{Accounts, UserChange, UserInput};
 use crate::audit::{snapshot, Audit};
+use crate::notifications::Notifier;
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
+use rampart_core::notification::{Notice, NoticeKind};
 
 /// The user directory, audited.
 #[derive(Clone)]
 pub struct Users {
     accounts: Accounts,
     audit: Audit,
+    notifier: Notifier,
 }
 
 impl Users {
-    pub fn new(accounts: Accounts, audit: Audit) -> Self {
-        Self { accounts, audit }
+    pub fn new(accounts: Accounts, audit: Audit, notifier: Notifier) -> Self {
+        Self {
+            accounts,
+            audit,
+            notifier,
+        }
     }
 
     pub async fn list(&self, org: OrgId, page: &PageParams) -> Result<Page<User>, Error> {
@@ -53,6 +60,11 @@ impl Users {
                 snapshot(&user),
             )
             .await?;
+        let welcome = Notice {
+            user: Some(user.id),
+            ..Notice::new(NoticeKind::UserWelcome)
+        };
+        self.notifier.notify(user.org_id, &welcome).await?;
         Ok(user)
     }
 

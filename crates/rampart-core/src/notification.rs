@@ -245,6 +245,7 @@ pub struct SmtpServer {
 
 /// Where a channel sends, and with which secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ChannelTarget {
     /// E-mail to these addresses, through the organisation's own SMTP

@@ -253,6 +253,14 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
         state.config.ingest.retention_days,
     )
     .map_err(|e| StartError::Bootstrap(e.detail))?;
+    let handlers = rampart_app::notifications::handlers(
+        handlers,
+        state.store.clone(),
+        state.clock.clone(),
+        &state.config.notifications,
+        &format!("http://{}", state.config.listen),
+    )
+    .map_err(|e| StartError::Bootstrap(e.detail))?;
     Ok(rampart_app::jobs::WorkerPool::new(
         state.store.clone(),
         state.clock.clone(),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub use rampart_app::config::{LoginPolicy, SessionPolicy};
 pub use rampart_app::jobs::JobsConfig;
+pub use rampart_app::notifications::NotificationsConfig;
 pub use rampart_ingest::config::{DetectionConfig, IngestConfig, SyslogListener, SyslogProtocol};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -81,6 +82,8 @@ struct FileConfig {
     syslog: Vec<SyslogListener>,
     #[serde(default)]
     jobs: JobsConfig,
+    #[serde(default)]
+    notifications: NotificationsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +123,7 @@ pub struct Config {
     pub detection: DetectionConfig,
     pub syslog: Vec<SyslogListener>,
     pub jobs: JobsConfig,
+    pub notifications: NotificationsConfig,
 }
 
 impl Default for Config {
@@ -143,6 +147,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             syslog: Vec::new(),
             jobs: JobsConfig::default(),
+            notifications: NotificationsConfig::default(),
         }
     }
 }
@@ -234,6 +239,7 @@ impl Config {
         config.detection = file.detection;
         config.syslog = file.syslog;
         config.jobs = file.jobs;
+        config.notifications = file.notifications;
         config.validate()?;
         Ok(config)
     }
@@ -285,6 +291,12 @@ impl Config {
         if let Err(detail) = self.jobs.validate() {
             return Err(ConfigError::Invalid {
                 name: "jobs",
+                detail,
+            });
+        }
+        if let Err(detail) = self.notifications.validate() {
+            return Err(ConfigError::Invalid {
+                name: "notifications",
                 detail,
             });
         }

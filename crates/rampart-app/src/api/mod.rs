@@ -10,6 +10,7 @@ pub mod flags;
 pub mod health;
 pub mod incidents;
 pub mod jobs;
+pub mod notifications;
 pub mod overview;
 pub mod rules;
 pub mod validation;

@@ -57,7 +57,11 @@ impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
             workers: true,
-            queues: BTreeMap::from([("default".to_owned(), 4), (MAINTENANCE_QUEUE.to_owned(), 1)]),
+            queues: BTreeMap::from([
+                ("default".to_owned(), 4),
+                (MAINTENANCE_QUEUE.to_owned(), 1),
+                (rampart_core::notification::QUEUE.to_owned(), 8),
+            ]),
             lease_secs: 60,
             poll_ms: 200,
             timeout_secs: 300,

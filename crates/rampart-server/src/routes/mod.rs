@@ -9,6 +9,7 @@ pub mod flags;
 pub mod health;
 pub mod incidents;
 pub mod jobs;
+pub mod notifications;
 pub mod openapi;
 pub mod orgs;
 pub mod overview;
@@ -92,6 +93,39 @@ pub fn api() -> Router<AppState> {
         .route(
             "/flags/{key}",
             get(flags::get).put(flags::replace).delete(flags::delete),
+        )
+        .route(
+            "/notifications/channels",
+            get(notifications::channels).post(notifications::create_channel),
+        )
+        .route(
+            "/notifications/channels/{id}",
+            get(notifications::get_channel)
+                .patch(notifications::update_channel)
+                .delete(notifications::delete_channel),
+        )
+        .route(
+            "/notifications/channels/{id}/test",
+            post(notifications::test_channel),
+        )
+        .route(
+            "/notifications/rules",
+            get(notifications::rules).post(notifications::create_rule),
+        )
+        .route(
+            "/notifications/rules/{id}",
+            get(notifications::get_rule)
+                .patch(notifications::update_rule)
+                .delete(notifications::delete_rule),
+        )
+        .route("/notifications/deliveries", get(notifications::deliveries))
+        .route(
+            "/notifications/deliveries/{id}",
+            get(notifications::delivery),
+        )
+        .route(
+            "/me/notifications",
+            get(notifications::my_prefs).put(notifications::set_my_prefs),
         )
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::get))

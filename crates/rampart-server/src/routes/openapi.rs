@@ -33,6 +33,14 @@ use crate::routes;
         routes::flags::delete, routes::flags::evaluate,
         routes::feedback::submit, routes::feedback::list, routes::feedback::mine,
         routes::feedback::change,
+        routes::notifications::channels, routes::notifications::create_channel,
+        routes::notifications::get_channel, routes::notifications::update_channel,
+        routes::notifications::delete_channel, routes::notifications::test_channel,
+        routes::notifications::rules, routes::notifications::create_rule,
+        routes::notifications::get_rule, routes::notifications::update_rule,
+        routes::notifications::delete_rule, routes::notifications::deliveries,
+        routes::notifications::delivery, routes::notifications::my_prefs,
+        routes::notifications::set_my_prefs,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)
@@ -63,7 +71,7 @@ impl Modify for BearerAuth {
 /// variants): each variant's object says `additionalProperties: false`.
 struct ClosedVariants;
 
-const CLOSED_VARIANT_SCHEMAS: &[&str] = &["Check", "Stickiness", "ContextField"];
+const CLOSED_VARIANT_SCHEMAS: &[&str] = &["Check", "Stickiness", "ContextField", "ChannelTarget"];
 
 impl Modify for ClosedVariants {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -21,6 +21,7 @@ pub enum Section {
     ApiKeys,
     Audit,
     Jobs,
+    Notifications,
     Flags,
     Settings,
     Organisations,
@@ -61,6 +62,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                                 a href="/admin/api-keys" aria-current=[(section == Section::ApiKeys).then_some("page")] { "API keys" }
                                 a href="/admin/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Audit" }
                                 a href="/admin/jobs" aria-current=[(section == Section::Jobs).then_some("page")] { "Jobs" }
+                                a href="/admin/notifications" aria-current=[(section == Section::Notifications).then_some("page")] { "Notifications" }
                                 a href="/admin/flags" aria-current=[(section == Section::Flags).then_some("page")] { "Flags" }
                                 a href="/admin/settings" aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                             }
@@ -71,6 +73,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                         form.signout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);
                             a href={ "/feedback?from=" (form_urlencoded::byte_serialize(session.path.as_bytes()).collect::<String>()) } { "Feedback" }
+                            a href="/notifications" { "My notifications" }
                             span.who { (session.who()) }
                             button type="submit" { "Sign out" }
                         }

@@ -64,6 +64,27 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/feedback", get(pages::feedback::list))
         .route("/admin/feedback/{id}", post(pages::feedback::answer))
         .route("/admin/jobs", get(pages::jobs::list))
+        .route("/admin/notifications", get(pages::notifications::admin))
+        .route(
+            "/admin/notifications/channels",
+            post(pages::notifications::create_channel),
+        )
+        .route(
+            "/admin/notifications/channels/{id}/{action}",
+            post(pages::notifications::channel_action),
+        )
+        .route(
+            "/admin/notifications/rules",
+            post(pages::notifications::create_rule),
+        )
+        .route(
+            "/admin/notifications/rules/{id}/delete",
+            post(pages::notifications::delete_rule),
+        )
+        .route(
+            "/notifications",
+            get(pages::notifications::mine).post(pages::notifications::save_mine),
+        )
         .route(
             "/admin/flags",
             get(pages::flags::list).post(pages::flags::create),

@@ -472,6 +472,49 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     );
     screenshot(&client, backend, "flags").await;
 
+    // A Slack channel added by form shows in the channel list.
+    client
+        .goto(&format!("{}/admin/notifications", app.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "h1", "Notifications").await,
+        "Notifications"
+    );
+    client
+        .find(Locator::Css("#channel-name"))
+        .await
+        .unwrap()
+        .send_keys("team chat")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#kind option[value='slack']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#url"))
+        .await
+        .unwrap()
+        .send_keys("https://hooks.slack.example.test/services/T0/B0/x")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#new-channel button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "#channels tbody td", "team chat").await,
+        "team chat"
+    );
+    screenshot(&client, backend, "notifications").await;
+
     // Signing out returns to the login page, and pages need signing in again.
     client
         .find(Locator::Css("form.signout button"))

@@ -1656,7 +1656,211 @@ async fn feedback_is_sent_answered_and_read_in_the_browser(app: &TestApp) {
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
 
+async fn notifications_are_set_up_by_form_and_preferences_saved(app: &TestApp) {
+    let token = app.admin_token().await;
+    let mut admin = Browser::new(app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let empty = admin.get("/admin/notifications").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.html.contains("No channels yet."));
+    let csrf = admin.csrf();
+    let short = admin
+        .post(
+            "/admin/notifications/channels",
+            &[
+                ("csrf", &csrf),
+                ("name", "hook"),
+                ("kind", "webhook"),
+                ("url", "https://hooks.example.test/x"),
+                ("secret", "short"),
+                ("recipients", ""),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.html.contains("(target.secret)"), "{}", short.html);
+    let added = admin
+        .post(
+            "/admin/notifications/channels",
+            &[
+                ("csrf", &csrf),
+                ("name", "<b>ops</b>"),
+                ("kind", "webhook"),
+                ("url", "https://hooks.example.test/x"),
+                ("secret", "0123456789abcdefXYZ"),
+                ("recipients", ""),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let mail = admin
+        .post(
+            "/admin/notifications/channels",
+            &[
+                ("csrf", &csrf),
+                ("name", "mail"),
+                ("kind", "email"),
+                ("url", ""),
+                ("secret", ""),
+                ("recipients", "soc@example.test, lead@example.test"),
+            ],
+        )
+        .await;
+    assert_eq!(mail.status, StatusCode::SEE_OTHER, "{}", mail.html);
+    let channels = app.get("/api/v1/notifications/channels", &token).await;
+    let ids: Vec<String> = channels
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        channels.body[1]["target"]["recipients"],
+        json!(["soc@example.test", "lead@example.test"])
+    );
+    let rule = admin
+        .post(
+            "/admin/notifications/rules",
+            &[
+                ("csrf", &csrf),
+                ("name", "serious"),
+                ("events", "incident.created"),
+                ("events", "incident.escalated"),
+                ("min_severity", "4"),
+                ("channels", &ids[0]),
+                ("channels", &ids[1]),
+            ],
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::SEE_OTHER, "{}", rule.html);
+    let rules = app.get("/api/v1/notifications/rules", &token).await;
+    assert_eq!(
+        rules.body[0]["events"],
+        json!(["incident.created", "incident.escalated"])
+    );
+    assert_eq!(rules.body[0]["min_severity"], 4);
+    assert_eq!(rules.body[0]["channels"].as_array().unwrap().len(), 2);
+    let tested = admin
+        .post(
+            &format!("/admin/notifications/channels/{}/test", ids[0]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(tested.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/admin/notifications").await;
+    assert!(page.html.contains("&lt;b&gt;ops&lt;/b&gt;"));
+    assert!(!page.html.contains("<b>ops</b>"));
+    assert!(page.html.contains("incident.created, incident.escalated"));
+    assert!(
+        !page.html.contains("0123456789abcdefXYZ"),
+        "the secret is never shown"
+    );
+    // A channel a rule uses is not deleted; a forged form changes nothing.
+    let in_use = admin
+        .post(
+            &format!("/admin/notifications/channels/{}/delete", ids[0]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT);
+    let forged = admin
+        .post(
+            &format!("/admin/notifications/channels/{}/delete", ids[1]),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Viewers keep out of the admin page but set their own preferences.
+    app.create_user(&token, "nt-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("nt-viewer@localhost", "user-password-123")
+        .await;
+    assert_eq!(
+        viewer.get("/admin/notifications").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let viewer_csrf = viewer.csrf();
+    let denied = viewer
+        .post(
+            &format!("/admin/notifications/channels/{}/test", ids[1]),
+            &[("csrf", &viewer_csrf)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let mine = viewer.get("/notifications").await;
+    assert!(
+        mine.html
+            .contains(r#"name="assigned_to_me" value="true" checked"#),
+        "{}",
+        mine.html
+    );
+    let saved = viewer
+        .post(
+            "/notifications",
+            &[
+                ("csrf", &viewer_csrf),
+                ("events", "incident.created"),
+                ("min_severity", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(saved.html.contains("Saved."));
+    let viewer_token = app.token("nt-viewer@localhost", "user-password-123").await;
+    let prefs = app.get("/api/v1/me/notifications", &viewer_token).await;
+    assert_eq!(
+        prefs.body,
+        json!({"assigned_to_me": false, "events": ["incident.created"], "min_severity": 5, "weekly_digest": false})
+    );
+
+    // Another organisation sees none of it and cannot delete it.
+    app.second_org("othernotifyui").await;
+    let mut outsider = Browser::new(app);
+    outsider
+        .sign_in("admin@othernotifyui.test", "other-admin-pass-1")
+        .await;
+    let theirs = outsider.get("/admin/notifications").await;
+    assert!(theirs.html.contains("No channels yet."));
+    let outsider_csrf = outsider.csrf();
+    let foreign = outsider
+        .post(
+            &format!("/admin/notifications/channels/{}/delete", ids[1]),
+            &[("csrf", &outsider_csrf)],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+
+    // The rule first, then its channels.
+    let rule_id = rules.body[0]["id"].as_str().unwrap();
+    let gone = admin
+        .post(
+            &format!("/admin/notifications/rules/{rule_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    for id in &ids {
+        let gone = admin
+            .post(
+                &format!("/admin/notifications/channels/{id}/delete"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.html);
+    }
+    assert!(admin
+        .get("/admin/notifications")
+        .await
+        .html
+        .contains("No channels yet."));
+}
+
 crate::on_every_backend!(
+    notifications_are_set_up_by_form_and_preferences_saved,
     platform_admins_add_organisations,
     the_theme_switch_keeps_its_choice_and_returns_to_the_page,
     incidents_are_opened_from_an_event_with_its_entities,

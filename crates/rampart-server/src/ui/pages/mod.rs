@@ -11,6 +11,7 @@ pub mod flags;
 pub mod incidents;
 pub mod jobs;
 pub mod login;
+pub mod notifications;
 pub mod organisations;
 pub mod rules;
 pub mod settings;
