@@ -16,6 +16,7 @@ pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod organisations;
 pub mod overview;

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod job;
 pub mod json_shape;
 pub mod notification;
+pub mod rate_limit;
 pub mod tenancy;
 pub mod validation;
 pub mod whole_number;

@@ -33,6 +33,8 @@ pub enum StartError {
     Bootstrap(String),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("redis_url: {0}")]
+    Redis(String),
 }
 
 /// Stops a running [`Application`] from elsewhere (tests, embedding code).
@@ -93,13 +95,42 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     )
     .await
     .map_err(|e| StartError::Bootstrap(e.detail))?;
+    let limits = rate_limiter(&config, services.clock.clone(), &metrics).await?;
     Ok(AppState(Arc::new(Inner {
         services,
         ingest,
         store,
         config,
         metrics,
+        limits,
     })))
+}
+
+/// The node's rate limiter: counting in Redis when a Redis URL is set.
+async fn rate_limiter(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    metrics: &Metrics,
+) -> Result<Arc<rampart_app::limits::RateLimiter>, StartError> {
+    use secrecy::ExposeSecret;
+    let redis = match &config.redis_url {
+        Some(url) if config.rate_limits.enabled => Some(
+            rampart_app::limits::redis_store::RedisLimits::connect(
+                url.expose_secret(),
+                &config.rate_limits.redis_key_prefix,
+            )
+            .await
+            // The URL may carry a password: name only what failed.
+            .map_err(|e| StartError::Redis(format!("cannot connect: {e}")))?,
+        ),
+        _ => None,
+    };
+    Ok(Arc::new(rampart_app::limits::RateLimiter::new(
+        config.rate_limits.clone(),
+        clock,
+        redis,
+        Some(metrics.limits.clone()),
+    )))
 }
 
 impl Application {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub use rampart_app::config::{LoginPolicy, SessionPolicy};
 pub use rampart_app::jobs::JobsConfig;
+pub use rampart_app::limits::RateLimitsConfig;
 pub use rampart_app::notifications::NotificationsConfig;
 pub use rampart_ingest::config::{DetectionConfig, IngestConfig, SyslogListener, SyslogProtocol};
 use secrecy::SecretString;
@@ -84,6 +85,8 @@ struct FileConfig {
     jobs: JobsConfig,
     #[serde(default)]
     notifications: NotificationsConfig,
+    #[serde(default)]
+    rate_limits: RateLimitsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +127,7 @@ pub struct Config {
     pub syslog: Vec<SyslogListener>,
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
+    pub rate_limits: RateLimitsConfig,
 }
 
 impl Default for Config {
@@ -148,6 +152,7 @@ impl Default for Config {
             syslog: Vec::new(),
             jobs: JobsConfig::default(),
             notifications: NotificationsConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
         }
     }
 }
@@ -240,6 +245,7 @@ impl Config {
         config.syslog = file.syslog;
         config.jobs = file.jobs;
         config.notifications = file.notifications;
+        config.rate_limits = file.rate_limits;
         config.validate()?;
         Ok(config)
     }
@@ -291,6 +297,12 @@ impl Config {
         if let Err(detail) = self.jobs.validate() {
             return Err(ConfigError::Invalid {
                 name: "jobs",
+                detail,
+            });
+        }
+        if let Err(detail) = self.rate_limits.validate() {
+            return Err(ConfigError::Invalid {
+                name: "rate_limits",
                 detail,
             });
         }

@@ -34,7 +34,9 @@ impl FromRequestParts<AppState> for Principal {
                     "the Authorization header must be 'Bearer <token>'",
                 )
             })?;
-        Ok(state.sessions.authenticate(token).await?)
+        let principal = state.sessions.authenticate(token).await?;
+        crate::limits::check_caller(parts, state, &principal).await?;
+        Ok(principal)
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub ingest: rampart_ingest::IngestMetrics,
     /// The job queue's counters and gauges.
     pub jobs: rampart_app::jobs::metrics::JobMetrics,
+    /// Rate limit decisions.
+    pub limits: rampart_app::limits::metrics::LimitMetrics,
 }
 
 impl Metrics {
@@ -56,6 +58,7 @@ impl Metrics {
         registry.register(Box::new(build))?;
         let ingest = rampart_ingest::IngestMetrics::register(&registry)?;
         let jobs = rampart_app::jobs::metrics::JobMetrics::register(&registry)?;
+        let limits = rampart_app::limits::metrics::LimitMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
@@ -63,6 +66,7 @@ impl Metrics {
             pool,
             ingest,
             jobs,
+            limits,
         })
     }
 

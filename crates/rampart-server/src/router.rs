@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::enforce,
+        ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -23,6 +23,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub metrics: Metrics,
+    /// Rate limits of every route class (in Redis when configured).
+    pub limits: Arc<rampart_app::limits::RateLimiter>,
 }
 
 impl std::ops::Deref for AppState {

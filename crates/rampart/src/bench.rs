@@ -148,6 +148,17 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// One rate limit check, in-process or (with --redis-url) in Redis.
+    Limits {
+        #[arg(long, default_value_t = 200_000)]
+        checks: usize,
+        #[arg(long, default_value_t = 10_000)]
+        keys: usize,
+        #[arg(long, default_value_t = 8)]
+        tasks: usize,
+        #[arg(long, env = "RAMPART_REDIS_URL", hide_env_values = true)]
+        redis_url: Option<String>,
+    },
     /// The baseline on PostgreSQL: COPY into one table with the same indexes.
     NaivePostgres {
         #[arg(long, default_value_t = 1_000_000)]
@@ -231,6 +242,12 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
         BenchAction::Flags { evaluations, runs } => {
             crate::bench_flags::run(evaluations, runs).await
         }
+        BenchAction::Limits {
+            checks,
+            keys,
+            tasks,
+            redis_url,
+        } => crate::bench_limits::run(checks, keys, tasks, redis_url).await,
         BenchAction::NaivePostgres { rows, database_url } => {
             naive_postgres(rows, &database_url).await
         }

@@ -7,6 +7,7 @@ mod bench_auth;
 mod bench_detect;
 mod bench_flags;
 mod bench_jobs;
+mod bench_limits;
 mod jobs;
 mod percentile;
 mod rules;

@@ -12,7 +12,7 @@ use rampart_app::api::accounts::{LoginRequest, RefreshRequest, TokenPair};
 /// Exchange e-mail and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = Problem),
-              (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
+              (status = 429, body = Problem, description = "too many failures or attempts from this address; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -25,7 +25,8 @@ pub async fn login(
 
 /// Rotate a refresh token: the old one stops working, a new pair is returned.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
+              (status = 429, body = Problem, description = "too many attempts from this address; see Retry-After")))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,

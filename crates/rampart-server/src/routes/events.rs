@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
 use rampart_app::events::StatsQuery;
 use rampart_core::{EventFilter, EventId, Permission};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::body::read_body;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, PathId, Principal};
+use crate::limits::{charge_ingest, LimitSlot};
 use crate::routes::params::{Address, Bounded, BucketWidth, Severity, Time};
 use crate::state::AppState;
 use rampart_app::api::events::{EventPage, EventStatsView, EventsJson};
@@ -84,6 +85,7 @@ pub async fn ingest(
     principal: Principal,
     ApiQuery(params): ApiQuery<IngestParams>,
     headers: HeaderMap,
+    slot: Option<Extension<LimitSlot>>,
     body: Body,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
     principal.require(Permission::Ingest)?;
@@ -97,6 +99,8 @@ pub async fn ingest(
             decode_json(&bytes, layout, received, &source, rules)
         })
         .await?;
+    let accepted = u64::try_from(report.accepted).unwrap_or(u64::MAX);
+    charge_ingest(&state, slot.as_ref().map(|s| &s.0), &principal, accepted).await;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 
@@ -110,6 +114,7 @@ pub async fn ingest_raw(
     principal: Principal,
     ApiQuery(params): ApiQuery<RawParams>,
     headers: HeaderMap,
+    slot: Option<Extension<LimitSlot>>,
     body: Body,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
     principal.require(Permission::Ingest)?;
@@ -123,6 +128,8 @@ pub async fn ingest_raw(
             Ok(decode_raw(&bytes, format, received, &source, rules))
         })
         .await?;
+    let accepted = u64::try_from(report.accepted).unwrap_or(u64::MAX);
+    charge_ingest(&state, slot.as_ref().map(|s| &s.0), &principal, accepted).await;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 

@@ -96,7 +96,7 @@ impl Modify for ClosedVariants {
 /// What every operation shares, written once instead of on each handler:
 /// path parameters named by the path template, errors as
 /// `application/problem+json`, and the error statuses the edge itself may
-/// answer (401 and 403 for secured operations, 400 for bad parameters or
+/// answer (401, 403 and 429 for secured operations, 400 for bad parameters or
 /// bodies, 404 for an unknown id, 413 and 415 for bodies).
 struct Conventions;
 
@@ -177,6 +177,10 @@ fn conventions(operation: &mut utoipa::openapi::path::Operation, names: &[String
     if secured {
         standard.push(("401", "Missing, invalid or expired credentials"));
         standard.push(("403", "The caller's role or key scopes do not allow this"));
+        standard.push((
+            "429",
+            "Over the caller's rate limit (RateLimit-Policy, RateLimit); retry after Retry-After seconds",
+        ));
     }
     if has_parameters || operation.request_body.is_some() {
         standard.push((

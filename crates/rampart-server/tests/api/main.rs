@@ -11,6 +11,7 @@ mod feedback;
 mod flags;
 mod helpers;
 mod jobs;
+mod limits;
 mod notifications;
 mod operations;
 mod security;
