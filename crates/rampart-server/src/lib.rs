@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod body;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;

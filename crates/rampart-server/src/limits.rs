@@ -16,8 +16,8 @@ use rampart_app::limits::{Checked, Policy};
 use rampart_app::Principal;
 use rampart_core::Error;
 
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
-use crate::extract::ClientIp;
 use crate::state::AppState;
 
 /// The decision of this request, for its response headers.
