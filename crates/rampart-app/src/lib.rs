@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod events;
+pub mod factors;
 pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
@@ -50,7 +51,8 @@ pub use validation::ValidationRules;
 /// ingest pipeline.
 pub struct Services {
     pub accounts: Accounts,
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
+    pub factors: factors::Factors,
     pub users: Users,
     pub api_keys: ApiKeys,
     pub organisations: Organisations,
@@ -76,6 +78,7 @@ impl Services {
         jwt: auth::jwt::JwtKeys,
         sessions: config::SessionPolicy,
         default_retention_days: i64,
+        mail: factors::MailSettings,
     ) -> Result<Self, Error> {
         let audit = Audit::new(store.clone(), clock.clone());
         let detection = ingest.detection().clone();
@@ -85,6 +88,17 @@ impl Services {
             ValidationRules::new(store.clone(), clock.clone(), ingest.validation().clone());
         let notifications =
             notifications::Notifications::new(store.clone(), clock.clone(), audit.clone());
+        let sessions = Arc::new(Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?);
+        let flags = flags::Flags::new(store.clone(), clock.clone(), audit.clone());
+        let factors = factors::Factors::new(
+            store.clone(),
+            clock.clone(),
+            sessions.clone(),
+            accounts.clone(),
+            flags.clone(),
+            audit.clone(),
+            mail,
+        );
         Ok(Self {
             users: Users::new(
                 accounts.clone(),
@@ -106,10 +120,11 @@ impl Services {
                 validation_rules.clone(),
             ),
             accounts,
-            sessions: Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?,
+            sessions,
+            factors,
             incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
             jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
-            flags: flags::Flags::new(store.clone(), clock.clone(), audit.clone()),
+            flags,
             feedback: feedback::Feedbacks::new(
                 store.clone(),
                 clock.clone(),

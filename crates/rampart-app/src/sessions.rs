@@ -10,7 +10,7 @@ use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottleP
 use secrecy::SecretString;
 
 use crate::accounts::normalise_email;
-use crate::api::accounts::TokenPair;
+use crate::api::accounts::{LoginReply, MfaRequired, TokenPair};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
 use crate::config::{LoginPolicy, SessionPolicy};
@@ -20,6 +20,10 @@ use crate::principal::{Actor, Principal};
 const API_KEY_TOUCH_SECS: i64 = 60;
 
 const INVALID_LOGIN: &str = "invalid e-mail or password";
+const MFA_TOKEN_PREFIX: &str = "mfa_";
+/// How long and how many codes the second step of a login allows.
+const MFA_TTL_SECS: i64 = 300;
+const MFA_TRIES: i32 = 5;
 
 fn account_key(email: &str) -> String {
     format!("account:{email}")
@@ -65,7 +69,7 @@ impl Sessions {
         email: &str,
         password: SecretString,
         client: IpAddr,
-    ) -> Result<TokenPair, Error> {
+    ) -> Result<LoginReply, Error> {
         let email = normalise_email(email);
         let policy = &self.policy.login;
         let keys = [
@@ -112,9 +116,49 @@ impl Sessions {
             }
         };
         self.store.clear_login_failures(&keys[0].0).await?;
-        let tokens = self.open_session(&user, now).await?;
         tracing::info!(user_id = %user.id, org_id = %user.org_id, "login");
-        Ok(tokens)
+        self.after_first_factor(&user, now).await
+    }
+
+    /// After a first factor (a password, an e-mailed code): a session, or
+    /// the second step when the user has an authenticator.
+    pub async fn after_first_factor(
+        &self,
+        user: &User,
+        now: Timestamp,
+    ) -> Result<LoginReply, Error> {
+        let has_authenticator = self
+            .store
+            .get_totp(user.org_id, user.id)
+            .await?
+            .is_some_and(|r| r.enabled);
+        if !has_authenticator {
+            return Ok(LoginReply::Tokens(self.issue(user, now).await?));
+        }
+        let token = tokens::generate(MFA_TOKEN_PREFIX);
+        let challenge = rampart_store::Challenge {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: user.org_id,
+            user_id: user.id,
+            kind: rampart_store::ChallengeKind::Mfa,
+            secret_hash: tokens::digest(&token),
+            attempts: 0,
+            max_attempts: MFA_TRIES,
+            expires_at: now.plus_secs(MFA_TTL_SECS),
+            used_at: None,
+            created_at: now,
+        };
+        self.store.create_challenge(&challenge).await?;
+        Ok(LoginReply::MfaRequired(MfaRequired {
+            mfa_required: true,
+            mfa_token: token,
+            expires_in: MFA_TTL_SECS,
+        }))
+    }
+
+    /// Opens a session for a user whose factors were all checked.
+    pub async fn issue(&self, user: &User, now: Timestamp) -> Result<TokenPair, Error> {
+        self.open_session(user, now).await
     }
 
     async fn open_session(&self, user: &User, now: Timestamp) -> Result<TokenPair, Error> {

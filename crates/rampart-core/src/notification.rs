@@ -58,10 +58,16 @@ pub enum NoticeKind {
     /// A test message an admin sent to a channel.
     #[serde(rename = "channel.test")]
     ChannelTest,
+    /// An e-mailed sign-in code (to the user; not kept once sent).
+    #[serde(rename = "user.login_code")]
+    UserLoginCode,
+    /// A password reset link (to the user; not kept once sent).
+    #[serde(rename = "user.password_reset")]
+    UserPasswordReset,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 9] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -69,6 +75,8 @@ impl NoticeKind {
         NoticeKind::FeedbackAnswered,
         NoticeKind::UserWelcome,
         NoticeKind::ChannelTest,
+        NoticeKind::UserLoginCode,
+        NoticeKind::UserPasswordReset,
     ];
     /// The notices rules and preferences can choose.
     pub const ROUTABLE: [NoticeKind; 4] = [
@@ -87,11 +95,22 @@ impl NoticeKind {
             NoticeKind::FeedbackAnswered => "feedback.answered",
             NoticeKind::UserWelcome => "user.welcome",
             NoticeKind::ChannelTest => "channel.test",
+            NoticeKind::UserLoginCode => "user.login_code",
+            NoticeKind::UserPasswordReset => "user.password_reset",
         }
     }
 
     pub fn parse(text: &str) -> Option<NoticeKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether its message holds a secret (a code, a reset link), dropped
+    /// from the delivery log once sent.
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::UserLoginCode | NoticeKind::UserPasswordReset
+        )
     }
 }
 

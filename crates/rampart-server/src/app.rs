@@ -92,6 +92,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         jwt,
         config.session_policy(),
         config.ingest.retention_days,
+        rampart_app::factors::MailSettings {
+            available: config.notifications.smtp.is_some(),
+            base_url: config.notifications.effective_base_url(config.listen),
+        },
     )
     .await
     .map_err(|e| StartError::Bootstrap(e.detail))?;
@@ -289,7 +293,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
         state.store.clone(),
         state.clock.clone(),
         &state.config.notifications,
-        &format!("http://{}", state.config.listen),
+        &state
+            .config
+            .notifications
+            .effective_base_url(state.config.listen),
     )
     .map_err(|e| StartError::Bootstrap(e.detail))?;
     Ok(rampart_app::jobs::WorkerPool::new(

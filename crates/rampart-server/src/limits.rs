@@ -45,7 +45,18 @@ fn is_sign_in(method: &Method, path: &str) -> bool {
     method == Method::POST
         && matches!(
             path,
-            "/login" | "/api/v1/auth/login" | "/api/v1/auth/refresh"
+            "/login"
+                | "/login/code"
+                | "/login/mfa"
+                | "/forgot-password"
+                | "/reset-password"
+                | "/api/v1/auth/login"
+                | "/api/v1/auth/refresh"
+                | "/api/v1/auth/otp/request"
+                | "/api/v1/auth/otp/verify"
+                | "/api/v1/auth/mfa"
+                | "/api/v1/auth/password/forgot"
+                | "/api/v1/auth/password/reset"
         )
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod accounts_sql;
 mod audit_sql;
+mod auth_factors_sql;
 mod error;
 pub mod events;
 mod feedback_sql;
@@ -31,6 +32,7 @@ use async_trait::async_trait;
 
 pub use accounts::AccountStore;
 pub use audit_sql::{AuditQuery, AuditStore};
+pub use auth_factors_sql::{AuthFactorStore, Challenge, ChallengeKind, TotpRecord};
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
 pub use feedback_sql::{FeedbackQuery, FeedbackStore};
@@ -109,6 +111,7 @@ pub trait Store:
     + FlagStore
     + FeedbackStore
     + NotificationStore
+    + AuthFactorStore
     + Send
     + Sync
     + 'static

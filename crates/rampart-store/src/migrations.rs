@@ -68,6 +68,11 @@ const SQLITE: &[Source] = &[
         "notifications",
         include_str!("../migrations/sqlite/0012_notifications.sql"),
     ),
+    (
+        13,
+        "second factors and one-time challenges",
+        include_str!("../migrations/sqlite/0013_auth_factors.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -150,6 +155,11 @@ const POSTGRES: &[Source] = &[
         16,
         "notifications",
         include_str!("../migrations/postgres/0016_notifications.sql"),
+    ),
+    (
+        17,
+        "second factors and one-time challenges",
+        include_str!("../migrations/postgres/0017_auth_factors.sql"),
     ),
 ];
 

@@ -26,12 +26,14 @@ pub struct DeliveryQuery {
 }
 
 /// The outcome of one delivery attempt, as the log records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryAttempt {
     pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub at: Timestamp,
+    /// Replaces the stored message (to drop a secret once sent).
+    pub message: Option<Message>,
 }
 
 #[async_trait]
@@ -548,14 +550,15 @@ where
         let delivered = (a.status == DeliveryStatus::Delivered).then_some(a.at.0);
         let done = sqlx::query(
             "UPDATE notification_deliveries SET status = $1, attempts = $2, last_error = $3, \
-             updated_at = $4, delivered_at = COALESCE($5, delivered_at) \
-             WHERE org_id = $6 AND id = $7",
+             updated_at = $4, delivered_at = COALESCE($5, delivered_at), \
+             message = COALESCE($6, message) WHERE org_id = $7 AND id = $8",
         )
         .bind(a.status.as_str())
         .bind(a.attempts)
         .bind(a.last_error.clone())
         .bind(a.at.0)
         .bind(delivered)
+        .bind(a.message.as_ref().map(to_json))
         .bind(org.to_string())
         .bind(id.to_string())
         .execute(self.pool())

@@ -300,6 +300,12 @@ async fn deliveries_are_recorded_once_with_their_jobs(store: Arc<dyn Store>) {
         attempts: 2,
         last_error: Some("timed out".into()),
         at: Timestamp(50),
+        message: Some(Message {
+            subject: "Incident".into(),
+            text: "(not kept)".into(),
+            html: None,
+            json: None,
+        }),
     };
     assert!(!store
         .record_delivery_attempt(b, first.id, &attempt)
@@ -314,6 +320,8 @@ async fn deliveries_are_recorded_once_with_their_jobs(store: Arc<dyn Store>) {
         (done.status, done.attempts, done.delivered_at),
         (DeliveryStatus::Delivered, 2, Some(Timestamp(50)))
     );
+    assert_eq!(done.message.text, "(not kept)");
+    assert_eq!(done.message.html, None);
     let query = |status| DeliveryQuery {
         status,
         limit: 10,

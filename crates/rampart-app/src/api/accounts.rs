@@ -14,12 +14,91 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
+/// A password (or e-mailed code) was right but the user has an
+/// authenticator: finish with `POST /api/v1/auth/mfa`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MfaRequired {
+    /// Always true.
+    pub mfa_required: bool,
+    pub mfa_token: String,
+    /// Seconds the token stays valid.
+    pub expires_in: i64,
+}
+
+/// What signing in returns: tokens, or the second step.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginReply {
+    Tokens(TokenPair),
+    MfaRequired(MfaRequired),
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+}
+
+/// An e-mail address that may have an account.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    #[schema(max_length = 254)]
+    pub email: String,
+}
+
+/// Asks for an e-mailed sign-in code.
+pub type CodeRequest = EmailRequest;
+
+/// An e-mailed sign-in code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeVerify {
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 32)]
+    pub code: String,
+}
+
+/// The second step of a two-factor login.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaRequest {
+    #[schema(max_length = 200)]
+    pub mfa_token: String,
+    /// A 6-digit authenticator code or a recovery code.
+    #[schema(max_length = 32)]
+    pub code: String,
+}
+
+/// A code alone (authenticator or recovery).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeOnly {
+    #[schema(max_length = 32)]
+    pub code: String,
+}
+
+/// A new password with the e-mailed token.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    #[schema(max_length = 200)]
+    pub token: String,
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
+    pub password: SecretString,
+}
+
+/// The caller's password change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
+    pub new_password: SecretString,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

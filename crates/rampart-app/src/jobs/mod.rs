@@ -326,7 +326,8 @@ impl JobHandler for Retention {
     }
 }
 
-/// `jobs.cleanup`: deletes finished jobs past their keeping time.
+/// `jobs.cleanup`: deletes finished jobs past their keeping time, and
+/// sign-in challenges a day past their expiry.
 struct Cleanup {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -358,6 +359,15 @@ impl JobHandler for Cleanup {
             .map_err(fail)?;
         if finished + dead > 0 {
             tracing::info!(finished, dead, "old jobs removed");
+        }
+        // Sign-in codes, two-factor steps and reset links a day past expiry.
+        let challenges = self
+            .store
+            .purge_challenges(Timestamp(now - DAY_MS))
+            .await
+            .map_err(fail)?;
+        if challenges > 0 {
+            tracing::info!(challenges, "expired sign-in challenges removed");
         }
         Ok(())
     }

@@ -146,11 +146,22 @@ impl JobHandler for Deliver {
                 )
             }
         };
+        // A code or reset link is not kept once it is sent (or given up).
+        let message =
+            (delivery.notice.is_secret() && status != DeliveryStatus::Pending).then(|| {
+                rampart_core::notification::Message {
+                    subject: delivery.message.subject.clone(),
+                    text: "(held a one-time secret; not kept)".into(),
+                    html: None,
+                    json: None,
+                }
+            });
         let attempt = DeliveryAttempt {
             status,
             attempts: job.attempts,
             last_error,
             at: self.clock.now(),
+            message,
         };
         self.store
             .record_delivery_attempt(org, id, &attempt)

@@ -156,6 +156,13 @@ impl JobHandler for Dispatch {
                     targets.push(Target::Person(user));
                 }
             }
+            // Sent directly with their secret, never dispatched.
+            NoticeKind::UserLoginCode | NoticeKind::UserPasswordReset => {
+                return Err(JobFailure::Permanent(format!(
+                    "{} is not dispatched",
+                    kind.as_str()
+                )))
+            }
             NoticeKind::ChannelTest => {
                 if let Some(id) = notice.channel {
                     if let Some(channel) =

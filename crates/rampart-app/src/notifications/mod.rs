@@ -106,6 +106,15 @@ impl NotificationsConfig {
         Ok(())
     }
 
+    /// Where links in messages point: `base_url`, or the listen address.
+    pub fn effective_base_url(&self, listen: std::net::SocketAddr) -> String {
+        if self.base_url.is_empty() {
+            format!("http://{listen}")
+        } else {
+            self.base_url.trim_end_matches('/').to_owned()
+        }
+    }
+
     fn policy(&self) -> TargetPolicy {
         TargetPolicy {
             allow_private: self.allow_private_targets,

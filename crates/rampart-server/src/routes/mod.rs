@@ -127,6 +127,20 @@ pub fn api() -> Router<AppState> {
             "/me/notifications",
             get(notifications::my_prefs).put(notifications::set_my_prefs),
         )
+        .route("/auth/otp/request", post(auth::otp_request))
+        .route("/auth/otp/verify", post(auth::otp_verify))
+        .route("/auth/mfa", post(auth::mfa))
+        .route("/auth/password/forgot", post(auth::password_forgot))
+        .route("/auth/password/reset", post(auth::password_reset))
+        .route("/me/password", post(auth::change_password))
+        .route(
+            "/me/totp",
+            get(auth::totp_status)
+                .post(auth::totp_begin)
+                .delete(auth::totp_disable),
+        )
+        .route("/me/totp/confirm", post(auth::totp_confirm))
+        .route("/users/{id}/totp", axum::routing::delete(auth::totp_reset))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::get))
         .route("/jobs/{id}/retry", post(jobs::retry))

@@ -41,6 +41,10 @@ use crate::routes;
         routes::notifications::delete_rule, routes::notifications::deliveries,
         routes::notifications::delivery, routes::notifications::my_prefs,
         routes::notifications::set_my_prefs,
+        routes::auth::otp_request, routes::auth::otp_verify, routes::auth::mfa,
+        routes::auth::password_forgot, routes::auth::password_reset, routes::auth::change_password,
+        routes::auth::totp_status, routes::auth::totp_begin, routes::auth::totp_confirm,
+        routes::auth::totp_disable, routes::auth::totp_reset,
     ),
     components(schemas(rampart_ingest::RawFormat)),
     modifiers(&BearerAuth, &Conventions, &ClosedVariants)

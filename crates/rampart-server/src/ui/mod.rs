@@ -113,6 +113,19 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state, session::require_session));
     Router::new()
         .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/login/mfa", post(pages::login::submit_mfa))
+        .route(
+            "/login/code",
+            get(pages::login::code_form).post(pages::login::submit_code),
+        )
+        .route(
+            "/forgot-password",
+            get(pages::login::forgot_form).post(pages::login::submit_forgot),
+        )
+        .route(
+            "/reset-password",
+            get(pages::login::reset_form).post(pages::login::submit_reset),
+        )
         .route("/static/{file}", get(assets::serve))
         .merge(signed_in)
         .layer(from_fn(security::headers))

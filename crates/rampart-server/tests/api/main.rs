@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod detection;
 mod events;
+mod factors;
 mod feedback;
 mod flags;
 mod helpers;

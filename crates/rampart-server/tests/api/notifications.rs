@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 use crate::helpers::{TestApp, ADMIN_EMAIL};
 
 /// A real SMTP server for the test's length.
-struct SmtpSink {
-    port: u16,
+pub struct SmtpSink {
+    pub port: u16,
     dir: tempfile::TempDir,
     child: std::process::Child,
 }
@@ -40,7 +40,7 @@ impl Drop for SmtpSink {
 impl SmtpSink {
     /// Starts aiosmtpd, or says why not and returns `None` (fails instead
     /// when `RAMPART_REQUIRE_SMTP` is set, as CI does).
-    async fn start() -> Option<SmtpSink> {
+    pub async fn start() -> Option<SmtpSink> {
         let support = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support");
         let have = std::process::Command::new("python3")
             .args(["-c", "import aiosmtpd"])
@@ -82,7 +82,7 @@ impl SmtpSink {
         panic!("aiosmtpd did not start on port {port}");
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub fn messages(&self) -> Vec<Value> {
         let mut out: Vec<Value> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok())
@@ -94,7 +94,7 @@ impl SmtpSink {
     }
 
     /// Waits for a message to `to` whose subject contains `subject`.
-    async fn wait_for(&self, to: &str, subject: &str) -> Value {
+    pub async fn wait_for(&self, to: &str, subject: &str) -> Value {
         for _ in 0..300 {
             if let Some(m) = self.messages().into_iter().find(|m| {
                 m["to"].as_array().unwrap().iter().any(|t| t == to)
@@ -121,7 +121,7 @@ struct Received {
 /// A local HTTP receiver: records every request; `/hook` answers 500
 /// while `failing` is set.
 #[derive(Clone, Default)]
-struct Receiver {
+pub struct Receiver {
     seen: Arc<Mutex<Vec<Received>>>,
     failing: Arc<AtomicBool>,
 }
@@ -183,7 +183,7 @@ impl Receiver {
     }
 }
 
-fn configure(smtp_port: u16, allow_private: bool) -> impl FnOnce(&mut Config) {
+pub fn configure(smtp_port: u16, allow_private: bool) -> impl FnOnce(&mut Config) {
     move |config: &mut Config| {
         config.notifications.allow_private_targets = allow_private;
         config.notifications.base_url = "https://rampart.example.test".into();

@@ -1,0 +1,468 @@
+//! Signing in with e-mailed codes, authenticator apps and recovery codes,
+//! password reset and change, against the real server and a real SMTP
+//! server (aiosmtpd): codes and links arrive by e-mail, work once, expire
+//! after their tries, and are not kept in the delivery log; TOTP codes are
+//! checked against oathtool where it is installed.
+
+use std::time::Duration;
+
+use rampart_app::auth::totp;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::notifications::SmtpSink;
+
+macro_rules! with_smtp {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(smtp) = crate::notifications::SmtpSink::start().await else { return };
+                    let app = crate::helpers::spawn_app_with(
+                        rampart_store::testing::TestDatabase::sqlite(),
+                        crate::notifications::configure(smtp.port, true),
+                    ).await;
+                    super::$name(&app, &smtp).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = rampart_store::testing::TestDatabase::postgres().await else { return };
+                    let Some(smtp) = crate::notifications::SmtpSink::start().await else { return };
+                    let app = crate::helpers::spawn_app_with(db, crate::notifications::configure(smtp.port, true)).await;
+                    super::$name(&app, &smtp).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+with_smtp!(
+    email_codes_sign_in_once_when_the_organisation_allows_them,
+    authenticators_add_a_second_step_with_recovery_codes,
+    passwords_are_reset_by_email_and_changed,
+);
+
+/// The 6-digit code in an e-mail's text.
+fn code_in(email: &Value) -> String {
+    let text = email["text"].as_str().unwrap();
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
+async fn email_codes_sign_in_once_when_the_organisation_allows_them(
+    app: &TestApp,
+    smtp: &SmtpSink,
+) {
+    let admin = app.admin_token().await;
+    let request = |email: &'static str| async move {
+        app.post("/api/v1/auth/otp/request", None, json!({"email": email}))
+            .await
+    };
+    // Off by default: the same answer, and no e-mail.
+    let off = request(ADMIN_EMAIL).await;
+    assert_eq!(off.status, StatusCode::ACCEPTED);
+    let unknown = request("nobody@example.test").await;
+    assert_eq!((unknown.status, &unknown.body), (off.status, &off.body));
+    let flag = app
+        .post(
+            "/api/v1/flags",
+            Some(&admin),
+            json!({"key": "login.email_code", "enabled": true, "description": "sign-in codes"}),
+        )
+        .await;
+    assert_eq!(flag.status, StatusCode::CREATED, "{}", flag.body);
+    let on = request(ADMIN_EMAIL).await;
+    assert_eq!((on.status, &on.body), (off.status, &off.body));
+    let email = smtp.wait_for(ADMIN_EMAIL, "sign-in code").await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "only the request with the flag on sent one"
+    );
+    let code = code_in(&email);
+    let verify = |code: String| async move {
+        app.post(
+            "/api/v1/auth/otp/verify",
+            None,
+            json!({"email": ADMIN_EMAIL, "code": code}),
+        )
+        .await
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = verify(wrong.into()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.body["code"], "invalid_code");
+    let signed_in = verify(code.clone()).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let token = signed_in.body["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", token).await.status, StatusCode::OK);
+    // Once only.
+    assert_eq!(verify(code).await.status, StatusCode::UNAUTHORIZED);
+
+    // Five tries, then even the right code is refused.
+    request(ADMIN_EMAIL).await;
+    let mut second = None;
+    for _ in 0..100 {
+        let mails: Vec<Value> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m["subject"].as_str().unwrap().contains("sign-in code"))
+            .collect();
+        if mails.len() == 2 {
+            second = mails
+                .into_iter()
+                .map(|m| code_in(&m))
+                .find(|c| *c != code_in(&email));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = second.expect("a second code");
+    let wrong = if second == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        assert_eq!(verify(wrong.into()).await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(verify(second).await.status, StatusCode::UNAUTHORIZED);
+
+    // The delivery log keeps that a code was sent, not the code.
+    let mut kept = Value::Null;
+    for _ in 0..100 {
+        let log = app
+            .get("/api/v1/notifications/deliveries?status=delivered", &admin)
+            .await;
+        if log.body["items"].as_array().unwrap().len() == 2 {
+            kept = log.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept["items"][0]["notice"], "user.login_code", "{kept}");
+    let id = kept["items"][0]["id"].as_str().unwrap();
+    let one = app
+        .get(&format!("/api/v1/notifications/deliveries/{id}"), &admin)
+        .await;
+    assert_eq!(one.body["subject"], "Your Rampart sign-in code");
+    // The stored message was replaced; read it from the store to be sure.
+    let org: rampart_core::OrgId = app.get("/api/v1/me", &admin).await.body["user"]["org_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stored =
+        rampart_store::NotificationStore::get_delivery(&*app.state.store, org, id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.message.text, "(held a one-time secret; not kept)");
+}
+
+/// The current code of a base32 secret, and oathtool's where installed.
+fn current_code(secret: &str, now_secs: i64, offset_steps: i64) -> String {
+    let bytes = totp::base32_decode(secret).unwrap();
+    let code = totp::code_at(&bytes, totp::step_of(now_secs) + offset_steps);
+    if offset_steps == 0 {
+        if let Ok(out) = std::process::Command::new("oathtool")
+            .args(["--totp", "-b", secret, "--now"])
+            .arg(format!("@{now_secs}"))
+            .output()
+        {
+            if out.status.success() {
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout).trim(),
+                    code,
+                    "oathtool agrees"
+                );
+            }
+        }
+    }
+    code
+}
+
+async fn authenticators_add_a_second_step_with_recovery_codes(app: &TestApp, _smtp: &SmtpSink) {
+    let admin = app.admin_token().await;
+    let user_id = app
+        .create_user(&admin, "mfa-user@localhost", "analyst")
+        .await;
+    let token = app.token("mfa-user@localhost", "user-password-123").await;
+    let status = app.get("/api/v1/me/totp", &token).await;
+    assert_eq!(
+        status.body,
+        json!({"enabled": false, "pending": false, "recovery_codes_left": 0})
+    );
+    let setup = app.post("/api/v1/me/totp", Some(&token), json!({})).await;
+    assert_eq!(setup.status, StatusCode::CREATED, "{}", setup.body);
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let uri = setup.body["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Rampart:mfa-user@localhost?secret="));
+    assert!(uri.contains(&secret));
+    let now = || app.state.clock.now().0 / 1000;
+    let bad = app
+        .post(
+            "/api/v1/me/totp/confirm",
+            Some(&token),
+            json!({"code": "12345x"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["field"], "code");
+    let confirmed = app
+        .post(
+            "/api/v1/me/totp/confirm",
+            Some(&token),
+            json!({"code": current_code(&secret, now(), 0)}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let recovery: Vec<String> = confirmed.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    // A password alone no longer signs in.
+    let login = || app.login("mfa-user@localhost", "user-password-123");
+    let first = login().await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body["mfa_required"], true);
+    assert!(first.body.get("access_token").is_none());
+    let mfa = |mfa_token: Value, code: String| async move {
+        app.post(
+            "/api/v1/auth/mfa",
+            None,
+            json!({"mfa_token": mfa_token, "code": code}),
+        )
+        .await
+    };
+    // The code the set-up used is spent; the next step's passes once.
+    let reused = mfa(
+        first.body["mfa_token"].clone(),
+        current_code(&secret, now(), 0),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED, "{}", reused.body);
+    let next = current_code(&secret, now(), 1);
+    let passed = mfa(first.body["mfa_token"].clone(), next.clone()).await;
+    assert_eq!(passed.status, StatusCode::OK, "{}", passed.body);
+    let access = passed.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", &access).await.status, StatusCode::OK);
+    // The token of a finished login is spent.
+    assert_eq!(
+        mfa(first.body["mfa_token"].clone(), next.clone())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A replayed code fails on a new login; a recovery code works once.
+    let second = login().await;
+    assert_eq!(
+        mfa(second.body["mfa_token"].clone(), next).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let by_recovery = mfa(second.body["mfa_token"].clone(), recovery[0].to_uppercase()).await;
+    assert_eq!(by_recovery.status, StatusCode::OK, "{}", by_recovery.body);
+    let third = login().await;
+    assert_eq!(
+        mfa(third.body["mfa_token"].clone(), recovery[0].clone())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Five wrong codes end a login's second step.
+    let fourth = login().await;
+    for _ in 0..5 {
+        mfa(fourth.body["mfa_token"].clone(), "000000".into()).await;
+    }
+    let late = mfa(fourth.body["mfa_token"].clone(), recovery[1].clone()).await;
+    assert_eq!(late.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(late.body["code"], "invalid_mfa_token");
+    let status = app.get("/api/v1/me/totp", &access).await;
+    assert_eq!(
+        status.body,
+        json!({"enabled": true, "pending": false, "recovery_codes_left": 9})
+    );
+
+    // Another organisation's admin cannot reset it; this one's can.
+    let other = app.second_org("mfa-other").await;
+    let foreign = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/users/{user_id}/totp"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let reset = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/users/{user_id}/totp"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
+    let plain = login().await;
+    assert!(plain.body["access_token"].is_string(), "{}", plain.body);
+    let audit = app.get("/api/v1/audit?limit=50", &admin).await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "user.totp_enable",
+        "user.recovery_code_used",
+        "user.totp_reset",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+
+    // Set up again and removed by the user with a code.
+    let token = plain.body["access_token"].as_str().unwrap().to_owned();
+    let setup = app.post("/api/v1/me/totp", Some(&token), json!({})).await;
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/me/totp/confirm",
+        Some(&token),
+        json!({"code": current_code(&secret, now(), 0)}),
+    )
+    .await;
+    let again = app.post("/api/v1/me/totp", Some(&token), json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let removed = app
+        .request(
+            Method::DELETE,
+            "/api/v1/me/totp",
+            Some(&token),
+            Some(json!({"code": current_code(&secret, now(), 1)})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    // API keys have no second factor.
+    let (_, key) = app.api_key(&admin, &["read"]).await;
+    assert_eq!(
+        app.post("/api/v1/me/totp", Some(&key), json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn passwords_are_reset_by_email_and_changed(app: &TestApp, smtp: &SmtpSink) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "forgetful@localhost", "analyst")
+        .await;
+    let old = app.token("forgetful@localhost", "user-password-123").await;
+    let forgot = |email: &'static str| async move {
+        app.post(
+            "/api/v1/auth/password/forgot",
+            None,
+            json!({"email": email}),
+        )
+        .await
+    };
+    let known = forgot("forgetful@localhost").await;
+    let unknown = forgot("nobody@example.test").await;
+    assert_eq!(known.status, StatusCode::ACCEPTED);
+    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    let email = smtp
+        .wait_for("forgetful@localhost", "Reset your Rampart password")
+        .await;
+    let text = email["text"].as_str().unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://rampart.example.test/reset-password?token="))
+        .unwrap();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    assert!(email["html"].as_str().unwrap().contains(&token));
+    let reset = |token: String, password: &'static str| async move {
+        app.post(
+            "/api/v1/auth/password/reset",
+            None,
+            json!({"token": token, "password": password}),
+        )
+        .await
+    };
+    let short = reset(token.clone(), "short").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert_eq!(short.body["field"], "password");
+    let done = reset(token.clone(), "a-brand-new-password").await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    // Single use; every old session ended; the new password works.
+    assert_eq!(
+        reset(token, "another-new-password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &old).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("forgetful@localhost", "user-password-123")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = app
+        .token("forgetful@localhost", "a-brand-new-password")
+        .await;
+    assert_eq!(
+        reset("pr_made-up".into(), "a-brand-new-password")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A change needs the current password and ends the sessions too.
+    let change = |current: &'static str| {
+        let fresh = fresh.clone();
+        async move {
+            app.post(
+                "/api/v1/me/password",
+                Some(&fresh),
+                json!({"current_password": current, "new_password": "the-third-password"}),
+            )
+            .await
+        }
+    };
+    let wrong = change("not-my-password-at-all").await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.body["field"], "current_password");
+    assert_eq!(
+        change("a-brand-new-password").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &fresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.token("forgetful@localhost", "the-third-password").await;
+    let audit = app.get("/api/v1/audit?limit=50", &admin).await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"user.password_reset"), "{actions:?}");
+    assert!(actions.contains(&"user.password_change"), "{actions:?}");
+    // The admin's own password still works (nothing else changed).
+    app.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
