@@ -74,6 +74,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
                             input type="hidden" name="csrf" value=(session.csrf);
                             a href={ "/feedback?from=" (form_urlencoded::byte_serialize(session.path.as_bytes()).collect::<String>()) } { "Feedback" }
                             a href="/notifications" { "My notifications" }
+                            a href="/security" { "Security" }
                             span.who { (session.who()) }
                             button type="submit" { "Sign out" }
                         }

@@ -81,6 +81,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/notifications/rules/{id}/delete",
             post(pages::notifications::delete_rule),
         )
+        .route("/security", get(pages::security::show))
+        .route("/security/totp", post(pages::security::begin))
+        .route("/security/totp/confirm", post(pages::security::confirm))
+        .route("/security/totp/disable", post(pages::security::disable))
+        .route("/security/password", post(pages::security::change_password))
         .route(
             "/notifications",
             get(pages::notifications::mine).post(pages::notifications::save_mine),

@@ -515,6 +515,34 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     );
     screenshot(&client, backend, "notifications").await;
 
+    // Setting up an authenticator shows its QR code (inline SVG under the CSP).
+    client
+        .goto(&format!("{}/security", app.base))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/security/totp'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "h1", "Set up an authenticator app").await,
+        "Set up an authenticator app"
+    );
+    let width = client
+        .execute(
+            "return document.querySelector('.qr svg').getBoundingClientRect().width",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(width >= 200.0, "the QR code is drawn ({width} px)");
+    screenshot(&client, backend, "security-totp").await;
+
     // Signing out returns to the login page, and pages need signing in again.
     client
         .find(Locator::Css("form.signout button"))

@@ -45,6 +45,7 @@ macro_rules! with_smtp {
 }
 
 with_smtp!(
+    the_pages_enrol_an_authenticator_and_sign_in_with_codes_and_links,
     email_codes_sign_in_once_when_the_organisation_allows_them,
     authenticators_add_a_second_step_with_recovery_codes,
     passwords_are_reset_by_email_and_changed,
@@ -465,4 +466,248 @@ async fn passwords_are_reset_by_email_and_changed(app: &TestApp, smtp: &SmtpSink
     assert!(actions.contains(&"user.password_change"), "{actions:?}");
     // The admin's own password still works (nothing else changed).
     app.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
+
+async fn the_pages_enrol_an_authenticator_and_sign_in_with_codes_and_links(
+    app: &TestApp,
+    smtp: &SmtpSink,
+) {
+    use crate::ui::Browser;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "page-user@localhost", "viewer")
+        .await;
+    let mut browser = Browser::new(app);
+    let signed = browser
+        .sign_in("page-user@localhost", "user-password-123")
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let security = browser.get("/security").await;
+    assert!(security
+        .html
+        .contains("Off: a password alone signs you in."));
+    let csrf = browser.csrf();
+    let setup = browser.post("/security/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(setup.status, StatusCode::OK);
+    assert!(setup.html.contains("<svg"), "a QR code");
+    let secret = setup
+        .html
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let uri_field = format!("otpauth://totp/Rampart:page-user@localhost?secret={secret}");
+    assert!(setup.html.contains(&uri_field.replace('&', "&amp;")));
+    let now = app.state.clock.now().0 / 1000;
+    let wrong = browser
+        .post(
+            "/security/totp/confirm",
+            &[
+                ("csrf", &csrf),
+                ("code", "000000"),
+                ("secret", &secret),
+                ("uri", &uri_field),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.html.contains(&secret), "the form is shown again");
+    let code = current_code(&secret, now, 0);
+    let on = browser
+        .post(
+            "/security/totp/confirm",
+            &[
+                ("csrf", &csrf),
+                ("code", &code),
+                ("secret", &secret),
+                ("uri", &uri_field),
+            ],
+        )
+        .await;
+    assert!(on.html.contains("recovery-codes"), "{}", on.html);
+    assert_eq!(on.html.matches("<li><code>").count(), 10);
+
+    // Signing in now asks for the second step.
+    let mut fresh = Browser::new(app);
+    let first = fresh
+        .sign_in("page-user@localhost", "user-password-123")
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.html.contains("Two-factor sign-in"));
+    let mfa_token = first
+        .html
+        .split("name=\"mfa_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let fresh_csrf = fresh.csrf();
+    let bad = fresh
+        .post(
+            "/login/mfa",
+            &[
+                ("csrf", &fresh_csrf),
+                ("mfa_token", &mfa_token),
+                ("code", "000000"),
+                ("next", "/incidents"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.html.contains("That code did not work"));
+    let next_code = current_code(&secret, now, 1);
+    let good = fresh
+        .post(
+            "/login/mfa",
+            &[
+                ("csrf", &fresh_csrf),
+                ("mfa_token", &mfa_token),
+                ("code", &next_code),
+                ("next", "/incidents"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.html);
+    assert_eq!(good.location.as_deref(), Some("/incidents"));
+    assert_eq!(fresh.get("/security").await.status, StatusCode::OK);
+
+    // Sign-in by e-mailed code, with the organisation's flag on.
+    app.post(
+        "/api/v1/flags",
+        Some(&admin),
+        json!({"key": "login.email_code", "enabled": true}),
+    )
+    .await;
+    app.create_user(&admin, "code-user@localhost", "viewer")
+        .await;
+    let mut by_code = Browser::new(app);
+    let form = by_code.get("/login/code").await;
+    assert!(form.html.contains("E-mail me a code"));
+    let code_csrf = by_code.csrf();
+    let asked = by_code
+        .post(
+            "/login/code",
+            &[("csrf", &code_csrf), ("email", "code-user@localhost")],
+        )
+        .await;
+    assert!(asked.html.contains("6-digit code is on its way"));
+    let mail = smtp.wait_for("code-user@localhost", "sign-in code").await;
+    let code = code_in(&mail);
+    let entered = by_code
+        .post(
+            "/login/code",
+            &[
+                ("csrf", &code_csrf),
+                ("email", "code-user@localhost"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.html);
+    assert_eq!(by_code.get("/incidents").await.status, StatusCode::OK);
+
+    // Forgotten password: a link by e-mail, a new password, then sign in.
+    let mut forgetful = Browser::new(app);
+    forgetful.get("/forgot-password").await;
+    let forgot_csrf = forgetful.csrf();
+    let sent = forgetful
+        .post(
+            "/forgot-password",
+            &[("csrf", &forgot_csrf), ("email", "code-user@localhost")],
+        )
+        .await;
+    assert!(sent
+        .html
+        .contains("a link to set a new password is on its way"));
+    let mail = smtp
+        .wait_for("code-user@localhost", "Reset your Rampart password")
+        .await;
+    let link = mail["text"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.contains("/reset-password?token="))
+        .unwrap()
+        .to_owned();
+    let path = link.trim_start_matches("https://rampart.example.test");
+    let token = path.split("token=").nth(1).unwrap().to_owned();
+    let form = forgetful.get(path).await;
+    assert!(form.html.contains(&format!("value=\"{token}\"")));
+    let forged = forgetful
+        .post(
+            "/reset-password",
+            &[
+                ("csrf", "forged"),
+                ("token", &token),
+                ("password", "whatever-long-enough"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let done = forgetful
+        .post(
+            "/reset-password",
+            &[
+                ("csrf", &forgot_csrf),
+                ("token", &token),
+                ("password", "reset-by-the-page-1"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    assert_eq!(done.location.as_deref(), Some("/login?reset=done"));
+    assert!(forgetful
+        .get("/login?reset=done")
+        .await
+        .html
+        .contains("Your password was changed"));
+    assert_eq!(
+        forgetful
+            .sign_in("code-user@localhost", "reset-by-the-page-1")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    // The code user's earlier session ended with the reset.
+    assert_eq!(
+        by_code.get("/incidents").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Turning the authenticator off needs a code.
+    let csrf = browser.csrf();
+    let refused = browser
+        .post(
+            "/security/totp/disable",
+            &[("csrf", &csrf), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let off = browser
+        .post(
+            "/security/totp/disable",
+            &[("csrf", &csrf), ("code", &current_code(&secret, now, -1))],
+        )
+        .await;
+    // A step before the last one used is a replay; a recovery code works.
+    assert_eq!(off.status, StatusCode::BAD_REQUEST);
+    let recovery = on
+        .html
+        .split("<li><code>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let off = browser
+        .post(
+            "/security/totp/disable",
+            &[("csrf", &csrf), ("code", &recovery)],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.html);
+    assert!(browser
+        .get("/security")
+        .await
+        .html
+        .contains("Off: a password alone"));
 }

@@ -14,6 +14,7 @@ pub mod login;
 pub mod notifications;
 pub mod organisations;
 pub mod rules;
+pub mod security;
 pub mod settings;
 pub mod theme;
 pub mod users;
