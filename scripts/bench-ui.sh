@@ -8,7 +8,9 @@
 set -euo pipefail
 BIN=${BIN:-target/release/rampart}
 PORT=8096; W=/tmp/uibench; rm -rf $W; mkdir -p $W
-RAMPART_ADMIN_PASSWORD=bench-password-123 $BIN serve --listen 127.0.0.1:$PORT --data-dir $W/data > $W/server.log 2>&1 &
+# One API key makes 10,000 incidents: more than its write rate limit.
+printf '[rate_limits]\nenabled = false\n' > $W/rampart.toml
+RAMPART_ADMIN_PASSWORD=bench-password-123 $BIN serve --config $W/rampart.toml --listen 127.0.0.1:$PORT --data-dir $W/data > $W/server.log 2>&1 &
 srv=$!; trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/health >/dev/null && break; sleep 0.2; done
 tok=$(curl -sf 127.0.0.1:$PORT/api/v1/auth/login -H 'content-type: application/json' -d '{"email":"admin@localhost","password":"bench-password-123"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
@@ -41,7 +43,7 @@ LUA
 done
 # Cold: a restarted server reads the block directory and rollups from disk.
 kill $srv; wait $srv 2>/dev/null || true
-RAMPART_ADMIN_PASSWORD=bench-password-123 $BIN serve --listen 127.0.0.1:$PORT --data-dir $W/data > $W/server2.log 2>&1 &
+RAMPART_ADMIN_PASSWORD=bench-password-123 $BIN serve --config $W/rampart.toml --listen 127.0.0.1:$PORT --data-dir $W/data > $W/server2.log 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/health >/dev/null && break; sleep 0.2; done
 tok=$(curl -sf 127.0.0.1:$PORT/api/v1/auth/login -H 'content-type: application/json' -d '{"email":"admin@localhost","password":"bench-password-123"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')

@@ -8,6 +8,7 @@ use rampart_store::{NewUser, Store, UserUpdate};
 use secrecy::SecretString;
 
 use crate::auth::{password, tokens};
+use crate::cache::Invalidator;
 use rampart_core::Error;
 
 /// What account changes need: the store and the clock, nothing of the
@@ -17,11 +18,31 @@ use rampart_core::Error;
 pub struct Accounts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Drops cached API keys and sessions when an account changes.
+    invalidator: Invalidator,
 }
 
 impl Accounts {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Accounts {
-        Accounts { store, clock }
+        Accounts {
+            store,
+            clock,
+            invalidator: Invalidator::default(),
+        }
+    }
+
+    /// As [`Accounts::new`], invalidating the node's authentication caches.
+    pub fn with_invalidator(mut self, invalidator: Invalidator) -> Accounts {
+        self.invalidator = invalidator;
+        self
+    }
+
+    /// A user or key changed: what any node cached about credentials goes.
+    pub(crate) fn credentials_changed(&self) {
+        self.invalidator
+            .invalidate(crate::cache::API_KEY_CACHE, None);
+        self.invalidator
+            .invalidate(crate::cache::SESSION_CACHE, None);
     }
 }
 
@@ -170,6 +191,7 @@ impl Accounts {
         if ends_sessions {
             self.store.revoke_user_sessions(org, id, now).await?;
         }
+        self.credentials_changed();
         Ok((current, user))
     }
 
@@ -182,6 +204,7 @@ impl Accounts {
         if !self.store.delete_user(org, id, self.clock.now()).await? {
             return Err(Error::not_found("user"));
         }
+        self.credentials_changed();
         Ok(current)
     }
 

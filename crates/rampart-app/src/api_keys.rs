@@ -65,6 +65,7 @@ impl Accounts {
             .await?
             .ok_or_else(|| Error::not_found("API key"))?;
         tracing::info!(org_id = %org, key_id = %id, "API key revoked");
+        self.credentials_changed();
         Ok(key)
     }
 }

@@ -25,6 +25,8 @@ pub struct Incidents {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Audit,
+    /// Drops cached overviews when incidents change.
+    invalidator: crate::cache::Invalidator,
 }
 
 impl Incidents {
@@ -33,7 +35,14 @@ impl Incidents {
             store,
             clock,
             audit,
+            invalidator: crate::cache::Invalidator::default(),
         }
+    }
+
+    /// Changes invalidate the node's cached overviews (and other nodes').
+    pub fn with_invalidator(mut self, invalidator: crate::cache::Invalidator) -> Self {
+        self.invalidator = invalidator;
+        self
     }
 }
 
@@ -268,6 +277,8 @@ impl Incidents {
             audit::snapshot(&view),
         );
         self.store.create_incident(org, &incident, &entry).await?;
+        self.invalidator
+            .invalidate(crate::overview::OVERVIEW_CACHE, None);
         Ok(view)
     }
 
@@ -345,7 +356,10 @@ impl Incidents {
                 audit::snapshot(&IncidentView::from(after)),
             )
         };
-        match self.store.update_incident(org, id, &apply, &trail).await? {
+        let change = self.store.update_incident(org, id, &apply, &trail).await?;
+        self.invalidator
+            .invalidate(crate::overview::OVERVIEW_CACHE, None);
+        match change {
             Change::Missing => Err(Error::not_found("incident")),
             Change::Refused(reason) => Err(Error {
                 field: Some("status".into()),

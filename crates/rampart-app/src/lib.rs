@@ -9,6 +9,7 @@ pub mod api;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod events;
 pub mod factors;
@@ -47,6 +48,21 @@ pub use sessions::Sessions;
 pub use users::Users;
 pub use validation::ValidationRules;
 
+/// The node's settings the services are built with.
+pub struct ServiceSettings {
+    pub sessions: config::SessionPolicy,
+    pub default_retention_days: i64,
+    pub mail: factors::MailSettings,
+    pub caching: CachingSetup,
+}
+
+/// What the node's caches are set up with.
+#[derive(Clone, Default)]
+pub struct CachingSetup {
+    pub config: cache::CacheConfig,
+    pub metrics: Option<cache::CacheMetrics>,
+}
+
 /// Every service of a serving node, built over one store, clock and
 /// ingest pipeline.
 pub struct Services {
@@ -68,6 +84,8 @@ pub struct Services {
     pub notifications: notifications::Notifications,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
+    /// Invalidates the node's caches (and, with Redis, every node's).
+    pub invalidator: cache::Invalidator,
 }
 
 impl Services {
@@ -76,19 +94,57 @@ impl Services {
         clock: Arc<dyn Clock>,
         ingest: &Ingest,
         jwt: auth::jwt::JwtKeys,
-        sessions: config::SessionPolicy,
-        default_retention_days: i64,
-        mail: factors::MailSettings,
+        settings: ServiceSettings,
     ) -> Result<Self, Error> {
+        let ServiceSettings {
+            sessions,
+            default_retention_days,
+            mail,
+            caching,
+        } = settings;
         let audit = Audit::new(store.clone(), clock.clone());
         let detection = ingest.detection().clone();
-        let accounts = Accounts::new(store.clone(), clock.clone());
+        let invalidator = cache::Invalidator::new(caching.metrics.clone());
+        let ttl = |secs: u64| {
+            if caching.config.enabled {
+                std::time::Duration::from_secs(secs)
+            } else {
+                std::time::Duration::ZERO
+            }
+        };
+        let accounts =
+            Accounts::new(store.clone(), clock.clone()).with_invalidator(invalidator.clone());
         let rules = Rules::new(store.clone(), clock.clone(), detection, audit.clone());
         let validation_rules =
             ValidationRules::new(store.clone(), clock.clone(), ingest.validation().clone());
         let notifications =
             notifications::Notifications::new(store.clone(), clock.clone(), audit.clone());
-        let sessions = Arc::new(Sessions::new(store.clone(), clock.clone(), jwt, sessions).await?);
+        // Kept well past freshness: a stale overview is served while one
+        // request computes the next.
+        let overview_fresh = ttl(caching.config.overview_ttl_secs);
+        let overview_cache = Arc::new(cache::Cache::new(
+            overview::OVERVIEW_CACHE,
+            (overview_fresh * 12).max(std::time::Duration::from_secs(60)),
+            10_000,
+            caching.metrics.clone(),
+        ));
+        invalidator.register(overview_cache.clone());
+        let auth_caches = sessions::AuthCaches::new(
+            ttl(caching.config.auth_ttl_secs),
+            caching.metrics.clone(),
+            &invalidator,
+        );
+        let sessions = Arc::new(
+            Sessions::new(
+                store.clone(),
+                clock.clone(),
+                jwt,
+                sessions,
+                auth_caches,
+                invalidator.clone(),
+            )
+            .await?,
+        );
         let flags = flags::Flags::new(store.clone(), clock.clone(), audit.clone());
         let factors = factors::Factors::new(
             store.clone(),
@@ -118,11 +174,14 @@ impl Services {
                 Events::new(store.clone()),
                 rules.clone(),
                 validation_rules.clone(),
+                overview_cache.clone(),
+                overview_fresh,
             ),
             accounts,
             sessions,
             factors,
-            incidents: Incidents::new(store.clone(), clock.clone(), audit.clone()),
+            incidents: Incidents::new(store.clone(), clock.clone(), audit.clone())
+                .with_invalidator(invalidator.clone()),
             jobs: jobs::Jobs::new(store.clone(), clock.clone(), audit.clone()),
             flags,
             feedback: feedback::Feedbacks::new(
@@ -136,6 +195,7 @@ impl Services {
             validation_rules,
             audit,
             clock,
+            invalidator,
         })
     }
 }

@@ -8,9 +8,14 @@ use rampart_core::{Clock, Error, EventFilter, IncidentStatus, OrgId, Timestamp};
 use rampart_store::Store;
 
 use crate::api::events::TopValue;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use crate::api::overview::{
     AgeCount, OverviewView, RuleHitCount, SeverityCount, StatusCount, ValidationTotal,
 };
+use crate::cache::Cache;
 use crate::events::{chart_bucket_secs, Events, StatsQuery};
 use crate::paging::PageParams;
 use crate::rules::Rules;
@@ -21,6 +26,12 @@ use crate::validation::ValidationRules;
 const AGE_LIMITS_MS: [i64; 3] = [3_600_000, 86_400_000, 7 * 86_400_000];
 const AGE_NAMES: [&str; 4] = ["under_1h", "under_24h", "under_7d", "older"];
 
+/// The cache of overviews, by organisation and range.
+pub const OVERVIEW_CACHE: &str = "overview";
+
+/// Overviews by organisation and range, with when each was computed.
+pub type OverviewCache = Cache<String, (OverviewView, Instant)>;
+
 #[derive(Clone)]
 pub struct Overview {
     store: Arc<dyn Store>,
@@ -28,6 +39,11 @@ pub struct Overview {
     events: Events,
     rules: Rules,
     validation: ValidationRules,
+    cache: Arc<OverviewCache>,
+    /// How long a computed overview is served as it is (zero: no cache).
+    fresh_for: Duration,
+    /// One computation per key at a time; the rest wait for it.
+    loading: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Overview {
@@ -37,6 +53,8 @@ impl Overview {
         events: Events,
         rules: Rules,
         validation: ValidationRules,
+        cache: Arc<OverviewCache>,
+        fresh_for: Duration,
     ) -> Self {
         Self {
             store,
@@ -44,10 +62,25 @@ impl Overview {
             events,
             rules,
             validation,
+            cache,
+            fresh_for,
+            loading: Arc::default(),
         }
     }
 
-    /// The overview of the `range_secs` ending now (1 minute to 31 days).
+    fn key_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut loading = self
+            .loading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if loading.len() > 10_000 {
+            loading.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        loading.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// The overview of the `range_secs` ending now (1 minute to 31 days),
+    /// at most the cache's time to live old.
     pub async fn get(&self, org: OrgId, range_secs: i64) -> Result<OverviewView, Error> {
         if !(60..=31 * 86_400).contains(&range_secs) {
             return Err(Error::invalid_field(
@@ -55,6 +88,38 @@ impl Overview {
                 "must be between 1 minute and 31 days",
             ));
         }
+        if self.fresh_for.is_zero() {
+            return self.compute(org, range_secs).await;
+        }
+        let key = format!("{org}:{range_secs}");
+        if let Some((view, at)) = self.cache.get(&key) {
+            if at.elapsed() >= self.fresh_for {
+                // Stale: one request refreshes it in the background; this
+                // and the others get the last figures meanwhile.
+                if let Ok(guard) = self.key_lock(&key).try_lock_owned() {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Ok(view) = this.compute(org, range_secs).await {
+                            this.cache.put(key, (view, Instant::now()));
+                        }
+                        drop(guard);
+                    });
+                }
+            }
+            return Ok(view);
+        }
+        // Missing (first view, or invalidated): one computes, the rest wait.
+        let lock = self.key_lock(&key);
+        let _guard = lock.lock().await;
+        if let Some((view, _)) = self.cache.get(&key) {
+            return Ok(view);
+        }
+        let view = self.compute(org, range_secs).await?;
+        self.cache.put(key, (view.clone(), Instant::now()));
+        Ok(view)
+    }
+
+    async fn compute(&self, org: OrgId, range_secs: i64) -> Result<OverviewView, Error> {
         let now = self.clock.now();
         let counts = self.store.incident_counts(org).await?;
         let incidents_by_status = IncidentStatus::ALL

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart_core::{Clock, Error, ErrorKind, SessionId, Timestamp, User};
+use rampart_core::{ApiKey, Clock, Error, ErrorKind, SessionId, Timestamp, User};
+
+use crate::cache::{Cache, CacheMetrics, Invalidator};
 use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottlePolicy};
 use secrecy::SecretString;
 
@@ -33,12 +35,36 @@ fn ip_key(ip: IpAddr) -> String {
     format!("ip:{ip}")
 }
 
+pub use crate::cache::{API_KEY_CACHE, SESSION_CACHE};
+
+/// What authentication caches: API keys by digest, and the user of each
+/// live session.
+pub struct AuthCaches {
+    pub api_keys: Arc<Cache<String, ApiKey>>,
+    pub sessions: Arc<Cache<String, User>>,
+}
+
+impl AuthCaches {
+    /// Caches for `ttl` (zero: none), registered with the invalidator.
+    pub fn new(ttl: Duration, metrics: Option<CacheMetrics>, invalidator: &Invalidator) -> Self {
+        let caches = AuthCaches {
+            api_keys: Arc::new(Cache::new(API_KEY_CACHE, ttl, 100_000, metrics.clone())),
+            sessions: Arc::new(Cache::new(SESSION_CACHE, ttl, 100_000, metrics)),
+        };
+        invalidator.register(caches.api_keys.clone());
+        invalidator.register(caches.sessions.clone());
+        caches
+    }
+}
+
 /// Sessions and credentials: what logging in and authenticating need.
 pub struct Sessions {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     jwt: JwtKeys,
     policy: SessionPolicy,
+    caches: AuthCaches,
+    invalidator: Invalidator,
     /// An argon2id hash of a random password, verified against when the
     /// account does not exist so both cases take the same time.
     dummy_password_hash: String,
@@ -51,6 +77,8 @@ impl Sessions {
         clock: Arc<dyn Clock>,
         jwt: JwtKeys,
         policy: SessionPolicy,
+        caches: AuthCaches,
+        invalidator: Invalidator,
     ) -> Result<Self, Error> {
         let dummy = SecretString::from(tokens::generate_password());
         Ok(Self {
@@ -59,6 +87,8 @@ impl Sessions {
             clock,
             jwt,
             policy,
+            caches,
+            invalidator,
         })
     }
 
@@ -221,6 +251,8 @@ impl Sessions {
             RotateOutcome::Rotated { session, user } => self.token_pair(&user, session, next, now),
             RotateOutcome::Reused { session } => {
                 tracing::warn!(session_id = %session, "refresh token reused; session revoked");
+                self.invalidator
+                    .invalidate(SESSION_CACHE, Some(&session.to_string()));
                 Err(Error::unauthorized(
                     "refresh_token_reused",
                     "this refresh token was already used; the session has been revoked, log in again",
@@ -240,6 +272,8 @@ impl Sessions {
                 self.store
                     .revoke_session(principal.org_id, *session, self.clock.now())
                     .await?;
+                self.invalidator
+                    .invalidate(SESSION_CACHE, Some(&session.to_string()));
                 Ok(())
             }
             Actor::ApiKey { .. } => Err(Error::new(
@@ -260,12 +294,20 @@ impl Sessions {
             )
         };
         if token.starts_with(tokens::API_KEY_PREFIX) {
-            let key = self
-                .store
-                .find_api_key(&tokens::digest(token))
-                .await?
-                .filter(|k| k.is_active())
-                .ok_or_else(invalid)?;
+            let digest = tokens::digest(token);
+            let key = match self.caches.api_keys.get(&digest) {
+                Some(key) => key,
+                None => {
+                    let key = self
+                        .store
+                        .find_api_key(&digest)
+                        .await?
+                        .filter(|k| k.is_active())
+                        .ok_or_else(invalid)?;
+                    self.caches.api_keys.put(digest.clone(), key.clone());
+                    key
+                }
+            };
             // The row we just read says whether the last-used time is stale, so
             // most requests skip the write (on SQLite a write takes the one lock).
             let stale = key
@@ -275,6 +317,11 @@ impl Sessions {
                 self.store
                     .touch_api_key(key.org_id, key.id, now, API_KEY_TOUCH_SECS)
                     .await?;
+                let touched = ApiKey {
+                    last_used_at: Some(now),
+                    ..key.clone()
+                };
+                self.caches.api_keys.put(digest, touched);
             }
             return Ok(Principal {
                 org_id: key.org_id,
@@ -282,11 +329,24 @@ impl Sessions {
             });
         }
         let claims = self.jwt.verify(token, now).ok_or_else(invalid)?;
-        let user = self
-            .store
-            .session_user(claims.org, claims.sid, claims.sub, now)
-            .await?
-            .ok_or_else(invalid)?;
+        let session_key = claims.sid.to_string();
+        let cached = self
+            .caches
+            .sessions
+            .get(&session_key)
+            .filter(|u| u.id == claims.sub && u.org_id == claims.org);
+        let user = match cached {
+            Some(user) => user,
+            None => {
+                let user = self
+                    .store
+                    .session_user(claims.org, claims.sid, claims.sub, now)
+                    .await?
+                    .ok_or_else(invalid)?;
+                self.caches.sessions.put(session_key, user.clone());
+                user
+            }
+        };
         Ok(Principal {
             org_id: user.org_id,
             actor: Actor::User {

@@ -90,16 +90,33 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         clock,
         &ingest,
         jwt,
-        config.session_policy(),
-        config.ingest.retention_days,
-        rampart_app::factors::MailSettings {
-            available: config.notifications.smtp.is_some(),
-            base_url: config.notifications.effective_base_url(config.listen),
+        rampart_app::ServiceSettings {
+            sessions: config.session_policy(),
+            default_retention_days: config.ingest.retention_days,
+            mail: rampart_app::factors::MailSettings {
+                available: config.notifications.smtp.is_some(),
+                base_url: config.notifications.effective_base_url(config.listen),
+            },
+            caching: rampart_app::CachingSetup {
+                config: config.cache.clone(),
+                metrics: Some(metrics.cache.clone()),
+            },
         },
     )
     .await
     .map_err(|e| StartError::Bootstrap(e.detail))?;
     let limits = rate_limiter(&config, services.clock.clone(), &metrics).await?;
+    if let (Some(url), true) = (&config.redis_url, config.cache.enabled) {
+        use secrecy::ExposeSecret;
+        let publisher = rampart_app::cache::redis_bus::start(
+            url.expose_secret(),
+            &config.cache.redis_channel,
+            services.invalidator.clone(),
+        )
+        .await
+        .map_err(|e| StartError::Redis(format!("cache invalidations: {e}")))?;
+        services.invalidator.set_publisher(publisher);
+    }
     Ok(AppState(Arc::new(Inner {
         services,
         ingest,

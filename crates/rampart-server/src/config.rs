@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use rampart_app::cache::CacheConfig;
 pub use rampart_app::config::{LoginPolicy, SessionPolicy};
 pub use rampart_app::jobs::JobsConfig;
 pub use rampart_app::limits::RateLimitsConfig;
@@ -87,6 +88,8 @@ struct FileConfig {
     notifications: NotificationsConfig,
     #[serde(default)]
     rate_limits: RateLimitsConfig,
+    #[serde(default)]
+    cache: CacheConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +131,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
     pub rate_limits: RateLimitsConfig,
+    pub cache: CacheConfig,
 }
 
 impl Default for Config {
@@ -153,6 +157,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             notifications: NotificationsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -246,6 +251,7 @@ impl Config {
         config.jobs = file.jobs;
         config.notifications = file.notifications;
         config.rate_limits = file.rate_limits;
+        config.cache = file.cache;
         config.validate()?;
         Ok(config)
     }
@@ -297,6 +303,12 @@ impl Config {
         if let Err(detail) = self.jobs.validate() {
             return Err(ConfigError::Invalid {
                 name: "jobs",
+                detail,
+            });
+        }
+        if let Err(detail) = self.cache.validate() {
+            return Err(ConfigError::Invalid {
+                name: "cache",
                 detail,
             });
         }

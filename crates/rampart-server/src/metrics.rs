@@ -24,6 +24,8 @@ pub struct Metrics {
     pub jobs: rampart_app::jobs::metrics::JobMetrics,
     /// Rate limit decisions.
     pub limits: rampart_app::limits::metrics::LimitMetrics,
+    /// Cache hits, misses and invalidations.
+    pub cache: rampart_app::cache::CacheMetrics,
 }
 
 impl Metrics {
@@ -59,6 +61,7 @@ impl Metrics {
         let ingest = rampart_ingest::IngestMetrics::register(&registry)?;
         let jobs = rampart_app::jobs::metrics::JobMetrics::register(&registry)?;
         let limits = rampart_app::limits::metrics::LimitMetrics::register(&registry)?;
+        let cache = rampart_app::cache::CacheMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
@@ -67,6 +70,7 @@ impl Metrics {
             ingest,
             jobs,
             limits,
+            cache,
         })
     }
 

@@ -11,13 +11,13 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     pub start: Timestamp,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TopValue {
     pub value: String,
     pub count: u64,

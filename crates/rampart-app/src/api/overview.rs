@@ -5,26 +5,26 @@ use serde::Serialize;
 
 use super::events::{Bucket, TopValue};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusCount {
     pub status: IncidentStatus,
     pub count: i64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SeverityCount {
     pub severity: u8,
     pub count: i64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct AgeCount {
     /// `under_1h`, `under_24h`, `under_7d` or `older`.
     pub age: &'static str,
     pub count: i64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RuleHitCount {
     pub rule_id: String,
     pub title: String,
@@ -34,7 +34,7 @@ pub struct RuleHitCount {
 }
 
 /// The organisation at a glance, over the chosen range ending now.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct OverviewView {
     pub at: Timestamp,
     pub range_secs: i64,
@@ -75,7 +75,7 @@ pub struct OverviewView {
 }
 
 /// One validation rule's passes and failures over the range.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ValidationTotal {
     pub rule_id: rampart_core::ValidationRuleId,
     pub name: String,

@@ -5,6 +5,7 @@
 mod accounts;
 mod auth;
 mod browser;
+mod cache;
 mod detection;
 mod events;
 mod factors;
