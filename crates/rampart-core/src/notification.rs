@@ -64,10 +64,13 @@ pub enum NoticeKind {
     /// A password reset link (to the user; not kept once sent).
     #[serde(rename = "user.password_reset")]
     UserPasswordReset,
+    /// The weekly summary (to users who asked for it).
+    #[serde(rename = "digest.weekly")]
+    WeeklyDigest,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 9] = [
+    pub const ALL: [NoticeKind; 10] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -77,6 +80,7 @@ impl NoticeKind {
         NoticeKind::ChannelTest,
         NoticeKind::UserLoginCode,
         NoticeKind::UserPasswordReset,
+        NoticeKind::WeeklyDigest,
     ];
     /// The notices rules and preferences can choose.
     pub const ROUTABLE: [NoticeKind; 4] = [
@@ -97,6 +101,7 @@ impl NoticeKind {
             NoticeKind::ChannelTest => "channel.test",
             NoticeKind::UserLoginCode => "user.login_code",
             NoticeKind::UserPasswordReset => "user.password_reset",
+            NoticeKind::WeeklyDigest => "digest.weekly",
         }
     }
 

@@ -305,6 +305,11 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
         state.config.ingest.retention_days,
     )
     .map_err(|e| StartError::Bootstrap(e.detail))?;
+    let mut schedules = schedules;
+    schedules.extend(
+        rampart_app::notifications::schedules(&state.config.notifications, state.clock.now())
+            .map_err(|e| StartError::Bootstrap(e.detail))?,
+    );
     let handlers = rampart_app::notifications::handlers(
         handlers,
         state.store.clone(),

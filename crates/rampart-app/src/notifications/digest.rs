@@ -61,7 +61,10 @@ impl Digest {
         let mut highlights = Vec::new();
         for incident in recent.iter().filter(|i| i.created_at >= since) {
             new_by_severity[usize::from(incident.severity.clamp(1, 5) - 1)] += 1;
-            if incident.severity >= 4 && incident.status == IncidentStatus::Open && highlights.len() < 10 {
+            if incident.severity >= 4
+                && incident.status == IncidentStatus::Open
+                && highlights.len() < 10
+            {
                 highlights.push(incident);
             }
         }

@@ -157,7 +157,9 @@ impl JobHandler for Dispatch {
                 }
             }
             // Sent directly with their secret, never dispatched.
-            NoticeKind::UserLoginCode | NoticeKind::UserPasswordReset => {
+            NoticeKind::UserLoginCode
+            | NoticeKind::UserPasswordReset
+            | NoticeKind::WeeklyDigest => {
                 return Err(JobFailure::Permanent(format!(
                     "{} is not dispatched",
                     kind.as_str()

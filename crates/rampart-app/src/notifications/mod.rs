@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod deliver;
+pub mod digest;
 pub mod dispatch;
 pub mod render;
 pub mod send;
@@ -56,6 +57,8 @@ pub struct NotificationsConfig {
     /// The platform's SMTP server: people's own e-mail (assignments,
     /// welcomes, answers, codes) and e-mail channels without their own.
     pub smtp: Option<SmtpServer>,
+    /// When the weekly digest goes out (cron, UTC).
+    pub digest_cron: String,
 }
 
 impl Default for NotificationsConfig {
@@ -67,6 +70,7 @@ impl Default for NotificationsConfig {
             breaker_failures: 5,
             breaker_cooldown_secs: 60,
             smtp: None,
+            digest_cron: "0 7 * * 1".into(),
         }
     }
 }
@@ -91,6 +95,8 @@ impl NotificationsConfig {
         if self.timeout_secs == 0 || self.timeout_secs > 300 {
             return Err("notifications.timeout_secs: 1 to 300".into());
         }
+        crate::jobs::schedule::CronExpr::parse(&self.digest_cron)
+            .map_err(|e| format!("notifications.digest_cron: {}", e.detail))?;
         if self.breaker_failures == 0 {
             return Err("notifications.breaker_failures: at least 1".into());
         }
@@ -153,6 +159,15 @@ pub fn handlers(
     }));
     Ok(handlers
         .with(
+            DIGEST_JOB,
+            digest::Digest {
+                store: store.clone(),
+                clock: clock.clone(),
+                base_url: base_url.clone(),
+                mail: config.smtp.is_some(),
+            },
+        )
+        .with(
             rampart_core::notification::DISPATCH_JOB,
             dispatch::Dispatch {
                 store: store.clone(),
@@ -171,6 +186,30 @@ pub fn handlers(
                 breakers,
             },
         ))
+}
+
+/// The weekly digest's job kind.
+pub const DIGEST_JOB: &str = "notify.digest";
+
+/// The recurring notification jobs: the weekly digest.
+pub fn schedules(
+    config: &NotificationsConfig,
+    now: rampart_core::Timestamp,
+) -> Result<Vec<crate::jobs::schedule::Schedule>, Error> {
+    Ok(vec![crate::jobs::schedule::Schedule {
+        name: DIGEST_JOB.to_owned(),
+        cron: crate::jobs::schedule::CronExpr::parse(&config.digest_cron)?,
+        job: rampart_core::NewJob {
+            max_attempts: 3,
+            ..rampart_core::NewJob::new(
+                None,
+                crate::jobs::MAINTENANCE_QUEUE,
+                DIGEST_JOB,
+                serde_json::json!({}),
+                now,
+            )
+        },
+    }])
 }
 
 /// Enqueues notices outside an incident's transaction (feedback answers,

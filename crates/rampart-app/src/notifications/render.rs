@@ -90,9 +90,12 @@ impl Subject<'_> {
             (NoticeKind::FeedbackAnswered, _) => "Your feedback was answered".into(),
             (NoticeKind::UserWelcome, _) => format!("Welcome to Rampart ({})", self.org.name),
             (NoticeKind::ChannelTest, _) => "Test notification".into(),
-            (NoticeKind::UserLoginCode | NoticeKind::UserPasswordReset, _) => {
-                self.kind.as_str().into()
-            }
+            (
+                NoticeKind::UserLoginCode
+                | NoticeKind::UserPasswordReset
+                | NoticeKind::WeeklyDigest,
+                _,
+            ) => self.kind.as_str().into(),
             (_, None) => self.kind.as_str().into(),
         }
     }

@@ -634,6 +634,54 @@ async fn people_get_their_own_email(
         .messages()
         .iter()
         .any(|m| m["to"] == json!([ADMIN_EMAIL])));
+
+    // The weekly digest goes to whoever asked for it, once a week.
+    let asked = app
+        .request(
+            Method::PUT,
+            "/api/v1/me/notifications",
+            Some(&analyst),
+            Some(
+                json!({"assigned_to_me": false, "events": [], "min_severity": 1,
+                        "weekly_digest": true}),
+            ),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let digest = || {
+        rampart_core::NewJob::new(
+            None,
+            "maintenance",
+            "notify.digest",
+            json!({}),
+            app.state.clock.now(),
+        )
+    };
+    app.state.jobs.enqueue(&[digest()]).await.unwrap();
+    let mail = smtp.wait_for("analyst@example.test", "Weekly digest").await;
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(
+            "Incidents opened in the last 7 days: 3 (severity 5: 1, 4: 0, 3: 1, 2: 1, 1: 0)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[5] Critical one https://rampart.example.test/incidents/"),
+        "{text}"
+    );
+    assert!(mail["html"]
+        .as_str()
+        .unwrap()
+        .contains("Open the dashboard"));
+    app.state.jobs.enqueue(&[digest()]).await.unwrap();
+    settled_deliveries(app, &admin).await;
+    let digests = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m["subject"].as_str().unwrap().contains("Weekly digest"))
+        .count();
+    assert_eq!(digests, 1, "one digest a week");
 }
 
 async fn a_failing_receiver_is_retried_until_dead_then_by_hand(

@@ -379,6 +379,7 @@ fn prefs_page(session: &Session, prefs: &NotificationPrefs, saved: bool) -> Resp
         form.editor #prefs method="post" action="/notifications" {
             input type="hidden" name="csrf" value=(session.csrf);
             label { input type="checkbox" name="assigned_to_me" value="true" checked[prefs.assigned_to_me]; " When an incident is assigned to me" }
+            label { input type="checkbox" name="weekly_digest" value="true" checked[prefs.weekly_digest]; " A weekly digest (Mondays)" }
             (event_boxes(&prefs.events))
             (severity_select(prefs.min_severity))
             div.actions { button type="submit" { "Save" } }
@@ -412,7 +413,7 @@ pub async fn save_mine(
         assigned_to_me: fields.one("assigned_to_me") == "true",
         events: fields.events(),
         min_severity: fields.severity(),
-        weekly_digest: false,
+        weekly_digest: fields.one("weekly_digest") == "true",
     };
     match state
         .notifications
