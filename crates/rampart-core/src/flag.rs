@@ -266,10 +266,17 @@ impl FlagDefinition {
             return None;
         }
         let value = Stickiness::Default.value(context);
+        // Out of the weights' sum, as Unleash counts (1000 for every flag
+        // that passed `problem`).
+        let total: u32 = self.variants.iter().map(|v| v.weight).sum();
         let bucket = normalised(
             &format!("{key}:{value}"),
             VARIANT_SEED,
-            VARIANT_WEIGHT_TOTAL,
+            if total == 0 {
+                VARIANT_WEIGHT_TOTAL
+            } else {
+                total
+            },
         );
         let mut upto = 0;
         for variant in &self.variants {
