@@ -121,6 +121,9 @@ impl Factors {
 
     /// The active account of an e-mail address, if any.
     async fn account(&self, email: &str) -> Result<Option<User>, Error> {
+        if email.chars().count() > 254 {
+            return Err(Error::invalid_field("email", "at most 254 characters"));
+        }
         Ok(self
             .store
             .find_credentials(&normalise_email(email))

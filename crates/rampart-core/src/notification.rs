@@ -119,6 +119,22 @@ impl NoticeKind {
     }
 }
 
+/// The notices rules and preferences choose from, as the API documents
+/// them (the schema of their `events`).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum RoutableNotice {
+    #[schema(rename = "incident.created")]
+    IncidentCreated,
+    #[schema(rename = "incident.escalated")]
+    IncidentEscalated,
+    #[schema(rename = "incident.status_changed")]
+    IncidentStatusChanged,
+    #[schema(rename = "incident.assigned")]
+    IncidentAssigned,
+}
+
 /// One thing to tell, as a dispatch job carries it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
@@ -328,7 +344,7 @@ impl ChannelTarget {
                 None
             }
             ChannelTarget::Webhook { url, secret } => url_problem(url).or_else(|| {
-                (!SECRET_LEN.contains(&secret.len())).then(|| {
+                (!SECRET_LEN.contains(&secret.chars().count())).then(|| {
                     (
                         "secret",
                         format!(
@@ -410,7 +426,10 @@ pub struct NotificationPrefs {
     /// E-mail when an incident is assigned to them.
     pub assigned_to_me: bool,
     /// Other incident notices they want (any incident of the organisation).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<RoutableNotice>))]
     pub events: Vec<NoticeKind>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
+    #[serde(deserialize_with = "crate::whole_number::required")]
     pub min_severity: u8,
     /// A weekly summary of the organisation's incidents.
     pub weekly_digest: bool,

@@ -70,7 +70,7 @@ pub struct ChannelChange {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RuleView {
+pub struct NotificationRuleView {
     pub id: NotificationRuleId,
     pub name: String,
     pub events: Vec<NoticeKind>,
@@ -81,9 +81,9 @@ pub struct RuleView {
     pub updated_at: Timestamp,
 }
 
-impl From<NotificationRule> for RuleView {
+impl From<NotificationRule> for NotificationRuleView {
     fn from(r: NotificationRule) -> Self {
-        RuleView {
+        NotificationRuleView {
             id: r.id,
             name: r.name,
             events: r.events,
@@ -100,13 +100,14 @@ impl From<NotificationRule> for RuleView {
 /// which channels.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RuleInput {
+pub struct NotificationRuleInput {
     #[schema(min_length = 1, max_length = 100, pattern = "[^\\s\\u0085]")]
     pub name: String,
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, value_type = Vec<rampart_core::notification::RoutableNotice>)]
     pub events: Vec<NoticeKind>,
     /// 1 unless given.
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
     pub min_severity: Option<u8>,
     #[schema(min_items = 1)]
     pub channels: Vec<ChannelId>,
@@ -116,12 +117,13 @@ pub struct RuleInput {
 /// A change to a rule; absent fields stay.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RuleChange {
+pub struct NotificationRuleChange {
     #[schema(min_length = 1, max_length = 100, pattern = "[^\\s\\u0085]")]
     pub name: Option<String>,
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, value_type = Option<Vec<rampart_core::notification::RoutableNotice>>)]
     pub events: Option<Vec<NoticeKind>>,
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
     pub min_severity: Option<u8>,
     #[schema(min_items = 1)]
     pub channels: Option<Vec<ChannelId>>,

@@ -28,7 +28,8 @@ use rampart_store::{DeliveryQuery, Store, StoreError};
 use serde::Deserialize;
 
 use crate::api::notifications::{
-    ChannelChange, ChannelInput, ChannelView, DeliveryView, RuleChange, RuleInput, RuleView,
+    ChannelChange, ChannelInput, ChannelView, DeliveryView, NotificationRuleChange,
+    NotificationRuleInput, NotificationRuleView,
 };
 use crate::audit::{self, Audit};
 use crate::jobs::handler::Handlers;
@@ -440,10 +441,10 @@ impl Notifications {
         self.notifier.notify(principal.org_id, &notice).await
     }
 
-    pub async fn rules(&self, principal: &Principal) -> Result<Vec<RuleView>, Error> {
+    pub async fn rules(&self, principal: &Principal) -> Result<Vec<NotificationRuleView>, Error> {
         principal.require(Permission::Admin)?;
         let rules = self.store.list_notification_rules(principal.org_id).await?;
-        Ok(rules.into_iter().map(RuleView::from).collect())
+        Ok(rules.into_iter().map(NotificationRuleView::from).collect())
     }
 
     async fn rule(&self, org: OrgId, id: NotificationRuleId) -> Result<NotificationRule, Error> {
@@ -459,9 +460,11 @@ impl Notifications {
         &self,
         principal: &Principal,
         id: NotificationRuleId,
-    ) -> Result<RuleView, Error> {
+    ) -> Result<NotificationRuleView, Error> {
         principal.require(Permission::Admin)?;
-        Ok(RuleView::from(self.rule(principal.org_id, id).await?))
+        Ok(NotificationRuleView::from(
+            self.rule(principal.org_id, id).await?,
+        ))
     }
 
     /// Checks a rule's events, severity and channels (which must be the
@@ -508,8 +511,8 @@ impl Notifications {
     pub async fn create_rule(
         &self,
         principal: &Principal,
-        input: RuleInput,
-    ) -> Result<RuleView, Error> {
+        input: NotificationRuleInput,
+    ) -> Result<NotificationRuleView, Error> {
         principal.require(Permission::Admin)?;
         let org = principal.org_id;
         if self.store.list_notification_rules(org).await?.len() >= MAX_RULES {
@@ -531,7 +534,7 @@ impl Notifications {
             updated_at: now,
         };
         self.check_rule(&mut rule).await?;
-        let view = RuleView::from(rule.clone());
+        let view = NotificationRuleView::from(rule.clone());
         let entry = self.audit.entry(
             principal,
             "notification_rule.create",
@@ -550,11 +553,11 @@ impl Notifications {
         &self,
         principal: &Principal,
         id: NotificationRuleId,
-        change: RuleChange,
-    ) -> Result<RuleView, Error> {
+        change: NotificationRuleChange,
+    ) -> Result<NotificationRuleView, Error> {
         principal.require(Permission::Admin)?;
         let mut rule = self.rule(principal.org_id, id).await?;
-        let before = RuleView::from(rule.clone());
+        let before = NotificationRuleView::from(rule.clone());
         if let Some(new_name) = &change.name {
             rule.name = name("name", new_name)?;
         }
@@ -572,7 +575,7 @@ impl Notifications {
         }
         self.check_rule(&mut rule).await?;
         rule.updated_at = self.clock.now();
-        let after = RuleView::from(rule.clone());
+        let after = NotificationRuleView::from(rule.clone());
         let entry = self.audit.entry(
             principal,
             "notification_rule.update",
@@ -602,7 +605,7 @@ impl Notifications {
             principal,
             "notification_rule.delete",
             ("notification_rule", id.to_string()),
-            audit::snapshot(&RuleView::from(rule)),
+            audit::snapshot(&NotificationRuleView::from(rule)),
             None,
         );
         if !self

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_app::api::notifications::{
-    ChannelChange, ChannelInput, ChannelView, DeliveryView, RuleChange, RuleInput, RuleView,
+    ChannelChange, ChannelInput, ChannelView, DeliveryView, NotificationRuleChange,
+    NotificationRuleInput, NotificationRuleView,
 };
 use rampart_core::notification::{DeliveryStatus, NotificationPrefs};
 use rampart_core::{ChannelId, DeliveryId, JobId, NotificationRuleId};
@@ -109,24 +110,24 @@ pub async fn test_channel(
 
 /// The organisation's notification rules (admins).
 #[utoipa::path(get, path = "/api/v1/notifications/rules", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = Vec<RuleView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<NotificationRuleView>), (status = 403, body = Problem)))]
 pub async fn rules(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Vec<RuleView>>, ApiError> {
+) -> Result<Json<Vec<NotificationRuleView>>, ApiError> {
     Ok(Json(state.notifications.rules(&principal).await?))
 }
 
 /// Route incident notices of a minimum severity to channels (admins; audited).
 #[utoipa::path(post, path = "/api/v1/notifications/rules", tag = "notifications", security(("bearer" = [])),
-    request_body = RuleInput,
-    responses((status = 201, body = RuleView), (status = 400, body = Problem), (status = 403, body = Problem),
+    request_body = NotificationRuleInput,
+    responses((status = 201, body = NotificationRuleView), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn create_rule(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(input): ApiJson<RuleInput>,
-) -> Result<(StatusCode, Json<RuleView>), ApiError> {
+    ApiJson(input): ApiJson<NotificationRuleInput>,
+) -> Result<(StatusCode, Json<NotificationRuleView>), ApiError> {
     Ok((
         StatusCode::CREATED,
         Json(state.notifications.create_rule(&principal, input).await?),
@@ -134,25 +135,25 @@ pub async fn create_rule(
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications/rules/{id}", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = RuleView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = NotificationRuleView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_rule(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId<NotificationRuleId>,
-) -> Result<Json<RuleView>, ApiError> {
+) -> Result<Json<NotificationRuleView>, ApiError> {
     Ok(Json(state.notifications.get_rule(&principal, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/notifications/rules/{id}", tag = "notifications", security(("bearer" = [])),
-    request_body = RuleChange,
-    responses((status = 200, body = RuleView), (status = 400, body = Problem), (status = 403, body = Problem),
+    request_body = NotificationRuleChange,
+    responses((status = 200, body = NotificationRuleView), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn update_rule(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId<NotificationRuleId>,
-    ApiJson(change): ApiJson<RuleChange>,
-) -> Result<Json<RuleView>, ApiError> {
+    ApiJson(change): ApiJson<NotificationRuleChange>,
+) -> Result<Json<NotificationRuleView>, ApiError> {
     Ok(Json(
         state
             .notifications

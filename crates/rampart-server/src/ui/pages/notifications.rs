@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
-use rampart_app::api::notifications::{ChannelInput, RuleInput};
+use rampart_app::api::notifications::{ChannelInput, NotificationRuleInput};
 use rampart_app::paging::PageParams;
 use rampart_core::notification::{ChannelTarget, NoticeKind, NotificationPrefs};
 use rampart_core::{ChannelId, Error, NotificationRuleId, Permission};
@@ -332,7 +332,7 @@ pub async fn create_rule(
     if let Some(page) = super::refusal(&session, &headers, &fields.one("csrf"), Permission::Admin) {
         return page;
     }
-    let input = RuleInput {
+    let input = NotificationRuleInput {
         name: fields.one("name"),
         events: fields.events(),
         min_severity: Some(fields.severity()),
