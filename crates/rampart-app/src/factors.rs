@@ -231,14 +231,17 @@ impl Factors {
             .ok_or_else(wrong_code)?;
         if !self
             .store
-            .spend_challenge_attempt(&challenge.id, now)
+            .spend_challenge_attempt(challenge.org_id, &challenge.id, now)
             .await?
         {
             return Err(wrong_code());
         }
         let given = code_digest(user.id, code);
         if !totp::constant_time_eq(given.as_bytes(), challenge.secret_hash.as_bytes())
-            || !self.store.consume_challenge(&challenge.id, now).await?
+            || !self
+                .store
+                .consume_challenge(challenge.org_id, &challenge.id, now)
+                .await?
         {
             return Err(wrong_code());
         }
@@ -262,7 +265,7 @@ impl Factors {
             })?;
         if !self
             .store
-            .spend_challenge_attempt(&challenge.id, now)
+            .spend_challenge_attempt(challenge.org_id, &challenge.id, now)
             .await?
         {
             return Err(Error::unauthorized(
@@ -277,7 +280,11 @@ impl Factors {
             .filter(|u| !u.disabled)
             .ok_or_else(wrong_code)?;
         let how = self.check_second_factor(&user, code, now).await?;
-        if !self.store.consume_challenge(&challenge.id, now).await? {
+        if !self
+            .store
+            .consume_challenge(challenge.org_id, &challenge.id, now)
+            .await?
+        {
             return Err(wrong_code());
         }
         if how == "recovery code" {
@@ -543,7 +550,11 @@ impl Factors {
             .find_challenge(ChallengeKind::PasswordReset, &tokens::digest(token), now)
             .await?
             .ok_or_else(invalid)?;
-        if !self.store.consume_challenge(&challenge.id, now).await? {
+        if !self
+            .store
+            .consume_challenge(challenge.org_id, &challenge.id, now)
+            .await?
+        {
             return Err(invalid());
         }
         let change = UserChange {

@@ -94,9 +94,9 @@ pub trait AuthFactorStore: Send + Sync {
     ) -> Result<Option<Challenge>>;
     /// Counts one attempt if the challenge still allows one: `false` when
     /// it is used, expired or out of attempts.
-    async fn spend_challenge_attempt(&self, id: &str, now: Timestamp) -> Result<bool>;
+    async fn spend_challenge_attempt(&self, org: OrgId, id: &str, now: Timestamp) -> Result<bool>;
     /// Marks it used; `false` when it already was.
-    async fn consume_challenge(&self, id: &str, now: Timestamp) -> Result<bool>;
+    async fn consume_challenge(&self, org: OrgId, id: &str, now: Timestamp) -> Result<bool>;
     /// Removes challenges that expired before `before`.
     async fn purge_challenges(&self, before: Timestamp) -> Result<u64>;
 
@@ -249,24 +249,27 @@ where
         .transpose()
     }
 
-    async fn spend_challenge_attempt(&self, id: &str, now: Timestamp) -> Result<bool> {
+    async fn spend_challenge_attempt(&self, org: OrgId, id: &str, now: Timestamp) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE auth_challenges SET attempts = attempts + 1 WHERE id = $1 \
-             AND used_at IS NULL AND expires_at > $2 AND attempts < max_attempts",
+            "UPDATE auth_challenges SET attempts = attempts + 1 WHERE id = $1 AND org_id = $2 \
+             AND used_at IS NULL AND expires_at > $3 AND attempts < max_attempts",
         )
         .bind(id.to_owned())
+        .bind(org.to_string())
         .bind(now.0)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn consume_challenge(&self, id: &str, now: Timestamp) -> Result<bool> {
+    async fn consume_challenge(&self, org: OrgId, id: &str, now: Timestamp) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE auth_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+            "UPDATE auth_challenges SET used_at = $1 WHERE id = $2 AND org_id = $3 \
+             AND used_at IS NULL",
         )
         .bind(now.0)
         .bind(id.to_owned())
+        .bind(org.to_string())
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)

@@ -63,15 +63,30 @@ async fn challenges_allow_their_attempts_and_one_use(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
+    // Another organisation can neither attempt nor use it.
+    assert!(!store
+        .spend_challenge_attempt(b, &newer.id, now)
+        .await
+        .unwrap());
+    assert!(!store.consume_challenge(b, &older.id, now).await.unwrap());
     // Three attempts, then none.
     for _ in 0..3 {
-        assert!(store.spend_challenge_attempt(&newer.id, now).await.unwrap());
+        assert!(store
+            .spend_challenge_attempt(a, &newer.id, now)
+            .await
+            .unwrap());
     }
-    assert!(!store.spend_challenge_attempt(&newer.id, now).await.unwrap());
+    assert!(!store
+        .spend_challenge_attempt(a, &newer.id, now)
+        .await
+        .unwrap());
     // Used once; then no longer found or attemptable.
-    assert!(store.consume_challenge(&older.id, now).await.unwrap());
-    assert!(!store.consume_challenge(&older.id, now).await.unwrap());
-    assert!(!store.spend_challenge_attempt(&older.id, now).await.unwrap());
+    assert!(store.consume_challenge(a, &older.id, now).await.unwrap());
+    assert!(!store.consume_challenge(a, &older.id, now).await.unwrap());
+    assert!(!store
+        .spend_challenge_attempt(a, &older.id, now)
+        .await
+        .unwrap());
     let reset = challenge(a, user, ChallengeKind::PasswordReset, "token-digest", 1_000);
     store.create_challenge(&reset).await.unwrap();
     let found = store
@@ -97,7 +112,7 @@ async fn challenges_allow_their_attempts_and_one_use(store: Arc<dyn Store>) {
         None
     );
     assert!(!store
-        .spend_challenge_attempt(&reset.id, late)
+        .spend_challenge_attempt(a, &reset.id, late)
         .await
         .unwrap());
     // (The newer e-mail code expires later and stays.)

@@ -17,6 +17,11 @@ pub enum JobFailure {
 }
 
 impl JobFailure {
+    /// A failure worth retrying, from any error (a store call, a connection).
+    pub fn retry(error: impl std::fmt::Display) -> JobFailure {
+        JobFailure::Retry(error.to_string())
+    }
+
     pub fn message(&self) -> &str {
         match self {
             JobFailure::Retry(m) | JobFailure::Permanent(m) => m,

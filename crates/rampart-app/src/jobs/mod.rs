@@ -322,7 +322,7 @@ impl JobHandler for Retention {
         rampart_ingest::retention::run_once(&*self.store, self.clock.now(), self.default_days)
             .await
             .map(|_| ())
-            .map_err(|e| JobFailure::Retry(e.to_string()))
+            .map_err(JobFailure::retry)
     }
 }
 
@@ -347,7 +347,7 @@ impl JobHandler for Cleanup {
                     .await
             }
         };
-        let fail = |e: rampart_store::StoreError| JobFailure::Retry(e.to_string());
+        let fail = |e: rampart_store::StoreError| JobFailure::retry(e);
         let finished = purge(
             &[JobState::Completed, JobState::Cancelled],
             self.keep_finished_days,

@@ -23,10 +23,6 @@ pub struct Deliver {
     pub breakers: Arc<Breakers>,
 }
 
-fn retry(e: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retry(e.to_string())
-}
-
 impl Deliver {
     async fn send(&self, delivery: &Delivery) -> Result<(), JobFailure> {
         let Some(channel_id) = delivery.channel_id else {
@@ -43,7 +39,7 @@ impl Deliver {
             .store
             .get_channel(delivery.org_id, channel_id)
             .await
-            .map_err(retry)?
+            .map_err(JobFailure::retry)?
             .ok_or_else(|| JobFailure::Permanent("the channel was deleted".into()))?;
         match &channel.target {
             ChannelTarget::Email { recipients, smtp } => {
@@ -121,7 +117,12 @@ impl JobHandler for Deliver {
             .and_then(|v| v.as_str())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| JobFailure::Permanent("the payload names no delivery".into()))?;
-        let Some(delivery) = self.store.get_delivery(org, id).await.map_err(retry)? else {
+        let Some(delivery) = self
+            .store
+            .get_delivery(org, id)
+            .await
+            .map_err(JobFailure::retry)?
+        else {
             return Ok(());
         };
         // Sent already (this job ran before); a failed one runs again
@@ -166,7 +167,7 @@ impl JobHandler for Deliver {
         self.store
             .record_delivery_attempt(org, id, &attempt)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         outcome
     }
 }

@@ -24,10 +24,6 @@ pub struct Digest {
     pub mail: bool,
 }
 
-fn retry(e: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retry(e.to_string())
-}
-
 fn minutes(ms: Option<i64>) -> String {
     match ms {
         Some(ms) if ms >= 3_600_000 => format!("{:.1} h", ms as f64 / 3_600_000.0),
@@ -40,7 +36,11 @@ impl Digest {
     /// The summary of one organisation's week ending `now`.
     async fn message(&self, org: &Organisation, now: Timestamp) -> Result<Message, JobFailure> {
         let since = Timestamp(now.0 - WEEK_MS);
-        let counts = self.store.incident_counts(org.id).await.map_err(retry)?;
+        let counts = self
+            .store
+            .incident_counts(org.id)
+            .await
+            .map_err(JobFailure::retry)?;
         let open: i64 = counts
             .iter()
             .filter(|c| !c.status.is_closed())
@@ -56,7 +56,7 @@ impl Digest {
             .store
             .list_incidents(org.id, &query)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         let mut new_by_severity = [0usize; 5];
         let mut highlights = Vec::new();
         for incident in recent.iter().filter(|i| i.created_at >= since) {
@@ -73,7 +73,7 @@ impl Digest {
             .store
             .response_times(org.id, since)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         let base = self.base_url.trim_end_matches('/');
         let mut text = format!(
             "Rampart weekly digest for {}\n\n\
@@ -154,7 +154,11 @@ impl JobHandler for Digest {
         let week = now.0.div_euclid(WEEK_MS);
         let mut after = None;
         loop {
-            let orgs = self.store.list_orgs(after, 100).await.map_err(retry)?;
+            let orgs = self
+                .store
+                .list_orgs(after, 100)
+                .await
+                .map_err(JobFailure::retry)?;
             let Some(last) = orgs.last() else {
                 break;
             };
@@ -164,7 +168,7 @@ impl JobHandler for Digest {
                     .store
                     .list_notification_prefs(org.id)
                     .await
-                    .map_err(retry)?
+                    .map_err(JobFailure::retry)?
                     .into_iter()
                     .filter(|(_, prefs)| prefs.weekly_digest)
                     .collect();
@@ -174,7 +178,11 @@ impl JobHandler for Digest {
                 let message = self.message(org, now).await?;
                 let mut deliveries = Vec::new();
                 for (user_id, _) in wanted {
-                    let Some(user) = self.store.get_user(org.id, user_id).await.map_err(retry)?
+                    let Some(user) = self
+                        .store
+                        .get_user(org.id, user_id)
+                        .await
+                        .map_err(JobFailure::retry)?
                     else {
                         continue;
                     };
@@ -201,7 +209,7 @@ impl JobHandler for Digest {
                 self.store
                     .record_deliveries(org.id, &deliveries, now)
                     .await
-                    .map_err(retry)?;
+                    .map_err(JobFailure::retry)?;
             }
         }
         Ok(())

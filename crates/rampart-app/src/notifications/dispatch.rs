@@ -31,10 +31,6 @@ enum Target {
     Person(User),
 }
 
-fn retry(e: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retry(e.to_string())
-}
-
 impl Dispatch {
     /// The channels whose rules take this notice.
     async fn routed_channels(
@@ -47,7 +43,7 @@ impl Dispatch {
             .store
             .list_notification_rules(org)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         let wanted: BTreeSet<_> = rules
             .iter()
             .filter(|r| r.matches(kind, severity))
@@ -56,7 +52,11 @@ impl Dispatch {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let channels = self.store.list_channels(org).await.map_err(retry)?;
+        let channels = self
+            .store
+            .list_channels(org)
+            .await
+            .map_err(JobFailure::retry)?;
         Ok(channels
             .into_iter()
             .filter(|c| c.enabled && wanted.contains(&c.id))
@@ -76,7 +76,7 @@ impl Dispatch {
             .store
             .list_notification_prefs(org)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         if let Some(concerned) = notice.user {
             if !prefs.iter().any(|(u, _)| *u == concerned) {
                 prefs.push((concerned, NotificationPrefs::default()));
@@ -87,7 +87,12 @@ impl Dispatch {
             if !prefs.wants(kind, severity, notice.user == Some(user_id)) {
                 continue;
             }
-            if let Some(user) = self.store.get_user(org, user_id).await.map_err(retry)? {
+            if let Some(user) = self
+                .store
+                .get_user(org, user_id)
+                .await
+                .map_err(JobFailure::retry)?
+            {
                 if !user.disabled {
                     people.push(user);
                 }
@@ -110,25 +115,44 @@ impl JobHandler for Dispatch {
             .ok_or_else(|| JobFailure::Permanent("the notice has no kind".into()))?;
         // What it is about may be gone by now (an organisation deleted):
         // then there is nothing to tell.
-        let Some(org) = self.store.get_org(org_id).await.map_err(retry)? else {
+        let Some(org) = self
+            .store
+            .get_org(org_id)
+            .await
+            .map_err(JobFailure::retry)?
+        else {
             return Ok(());
         };
         let incident = match notice.incident {
-            Some(id) => match self.store.get_incident(org_id, id).await.map_err(retry)? {
+            Some(id) => match self
+                .store
+                .get_incident(org_id, id)
+                .await
+                .map_err(JobFailure::retry)?
+            {
                 Some(incident) => Some(incident),
                 None => return Ok(()),
             },
             None => None,
         };
         let feedback = match notice.feedback {
-            Some(id) => match self.store.get_feedback(org_id, id).await.map_err(retry)? {
+            Some(id) => match self
+                .store
+                .get_feedback(org_id, id)
+                .await
+                .map_err(JobFailure::retry)?
+            {
                 Some(feedback) => Some(feedback),
                 None => return Ok(()),
             },
             None => None,
         };
         let concerned = match notice.user {
-            Some(id) => self.store.get_user(org_id, id).await.map_err(retry)?,
+            Some(id) => self
+                .store
+                .get_user(org_id, id)
+                .await
+                .map_err(JobFailure::retry)?,
             None => None,
         };
         let severity = incident.as_ref().map_or(0, |i| i.severity);
@@ -167,8 +191,11 @@ impl JobHandler for Dispatch {
             }
             NoticeKind::ChannelTest => {
                 if let Some(id) = notice.channel {
-                    if let Some(channel) =
-                        self.store.get_channel(org_id, id).await.map_err(retry)?
+                    if let Some(channel) = self
+                        .store
+                        .get_channel(org_id, id)
+                        .await
+                        .map_err(JobFailure::retry)?
                     {
                         targets.push(Target::Channel(channel));
                     }
@@ -241,7 +268,7 @@ impl JobHandler for Dispatch {
             .store
             .record_deliveries(org_id, &deliveries, now)
             .await
-            .map_err(retry)?;
+            .map_err(JobFailure::retry)?;
         tracing::debug!(
             notice = kind.as_str(),
             deliveries = added,
