@@ -1,7 +1,8 @@
 //! Ways in besides a password, and ways back: e-mailed sign-in codes (on
 //! for an organisation by its `login.email_code` feature flag), authenticator
 //! apps (TOTP) with recovery codes, the second step of a two-factor login,
-//! password reset by e-mailed link and password change. Every answer to an
+//! setting one up while signing in where the organisation requires two
+//! factors, password reset by e-mailed link and password change. Every answer to an
 //! unauthenticated request is the same whether or not the account exists;
 //! every challenge counts an attempt before it compares.
 
@@ -15,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::accounts::{normalise_email, Accounts, ChangedBy, UserChange};
-use crate::api::accounts::{LoginReply, TokenPair};
+use crate::api::accounts::{LoginReply, MfaEnrolled, TokenPair};
 use crate::audit::Audit;
 use crate::auth::{password, tokens, totp};
 use crate::flags::Flags;
@@ -249,10 +250,12 @@ impl Factors {
         self.sessions.after_first_factor(&user, now).await
     }
 
-    /// `POST /auth/mfa`: the second step of a two-factor login, with a
-    /// code from the authenticator or a recovery code.
-    pub async fn complete_mfa(&self, mfa_token: &str, code: &str) -> Result<TokenPair, Error> {
-        let now = self.clock.now();
+    /// The sign-in waiting for its second step, with an attempt counted.
+    async fn second_step(
+        &self,
+        mfa_token: &str,
+        now: Timestamp,
+    ) -> Result<(Challenge, User), Error> {
         let challenge = self
             .store
             .find_challenge(ChallengeKind::Mfa, &tokens::digest(mfa_token), now)
@@ -279,6 +282,14 @@ impl Factors {
             .await?
             .filter(|u| !u.disabled)
             .ok_or_else(wrong_code)?;
+        Ok((challenge, user))
+    }
+
+    /// `POST /auth/mfa`: the second step of a two-factor login, with a
+    /// code from the authenticator or a recovery code.
+    pub async fn complete_mfa(&self, mfa_token: &str, code: &str) -> Result<TokenPair, Error> {
+        let now = self.clock.now();
+        let (challenge, user) = self.second_step(mfa_token, now).await?;
         let how = self.check_second_factor(&user, code, now).await?;
         if !self
             .store
@@ -300,6 +311,48 @@ impl Factors {
         }
         tracing::info!(user_id = %user.id, second_factor = how, "two-factor login");
         self.sessions.issue(&user, now).await
+    }
+
+    /// `POST /auth/mfa/enroll`: a new authenticator secret for a user
+    /// whose organisation requires two factors and who has none yet.
+    pub async fn begin_enrollment(&self, mfa_token: &str) -> Result<TotpSetup, Error> {
+        let (_, user) = self.second_step(mfa_token, self.clock.now()).await?;
+        self.begin_totp_for(&user).await
+    }
+
+    /// `POST /auth/mfa/enroll/confirm`: a code from the new authenticator
+    /// turns it on and finishes the sign-in.
+    pub async fn confirm_enrollment(
+        &self,
+        mfa_token: &str,
+        code: &str,
+    ) -> Result<MfaEnrolled, Error> {
+        let now = self.clock.now();
+        let (challenge, user) = self.second_step(mfa_token, now).await?;
+        let entry = self.audit.entry_in(
+            user.org_id,
+            format!("user:{}", user.id),
+            "user.totp_enable",
+            ("user", user.id.to_string()),
+            None,
+            None,
+        );
+        let codes = self.confirm_totp_for(&user, code, &entry).await?;
+        if !self
+            .store
+            .consume_challenge(challenge.org_id, &challenge.id, now)
+            .await?
+        {
+            return Err(Error::unauthorized(
+                "invalid_mfa_token",
+                "the authenticator is on, but this sign-in was finished elsewhere; sign in again",
+            ));
+        }
+        tracing::info!(user_id = %user.id, "authenticator set up while signing in");
+        Ok(MfaEnrolled {
+            recovery_codes: codes.recovery_codes,
+            tokens: self.sessions.issue(&user, now).await?,
+        })
     }
 
     /// Checks an authenticator code (a step not used before) or a recovery
@@ -357,7 +410,10 @@ impl Factors {
     /// `POST /me/totp`: a new secret, not in force until confirmed.
     pub async fn begin_totp(&self, principal: &Principal) -> Result<TotpSetup, Error> {
         principal.require(Permission::Read)?;
-        let user = user_of(principal)?;
+        self.begin_totp_for(user_of(principal)?).await
+    }
+
+    async fn begin_totp_for(&self, user: &User) -> Result<TotpSetup, Error> {
         if self
             .store
             .get_totp(user.org_id, user.id)
@@ -394,6 +450,22 @@ impl Factors {
     ) -> Result<RecoveryCodes, Error> {
         principal.require(Permission::Read)?;
         let user = user_of(principal)?;
+        let entry = self.audit.entry(
+            principal,
+            "user.totp_enable",
+            ("user", user.id.to_string()),
+            None,
+            None,
+        );
+        self.confirm_totp_for(user, code, &entry).await
+    }
+
+    async fn confirm_totp_for(
+        &self,
+        user: &User,
+        code: &str,
+        entry: &rampart_core::AuditEntry,
+    ) -> Result<RecoveryCodes, Error> {
         let record = self
             .store
             .get_totp(user.org_id, user.id)
@@ -408,16 +480,9 @@ impl Factors {
         })?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| totp::recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| recovery_digest(user.id, c)).collect();
-        let entry = self.audit.entry(
-            principal,
-            "user.totp_enable",
-            ("user", user.id.to_string()),
-            None,
-            None,
-        );
         if !self
             .store
-            .enable_totp(user.org_id, user.id, step, &hashes, now, &entry)
+            .enable_totp(user.org_id, user.id, step, &hashes, now, entry)
             .await?
         {
             return Err(Error::conflict(

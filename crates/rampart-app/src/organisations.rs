@@ -1,4 +1,5 @@
-//! Organisations: the caller's own and its settings (retention), and, for
+//! Organisations: the caller's own and its settings (retention, required
+//! second factors), and, for
 //! platform admins, all organisations and new ones with their first admin.
 //! Settings changes are audited.
 
@@ -58,6 +59,7 @@ impl Organisations {
             retention_days: own.unwrap_or(self.default_retention_days),
             retention_days_override: own,
             default_retention_days: self.default_retention_days,
+            require_mfa: self.accounts.store.requires_mfa(org).await?,
         })
     }
 
@@ -77,10 +79,14 @@ impl Organisations {
         }
         let org = principal.org_id;
         let before = self.settings(org).await?;
-        self.accounts
-            .store
-            .set_retention_days(org, input.retention_days)
-            .await?;
+        if input.require_mfa == Some(true) && !before.require_mfa {
+            self.check_admin_has_authenticator(principal).await?;
+        }
+        let store = &self.accounts.store;
+        store.set_retention_days(org, input.retention_days).await?;
+        if let Some(required) = input.require_mfa {
+            store.set_requires_mfa(org, required).await?;
+        }
         let after = self.settings(org).await?;
         self.audit
             .record(
@@ -92,5 +98,27 @@ impl Organisations {
             )
             .await?;
         Ok(after)
+    }
+
+    /// An admin who requires two factors of everyone has one: the first
+    /// person it would stop is the one who turned it on.
+    async fn check_admin_has_authenticator(&self, principal: &Principal) -> Result<(), Error> {
+        let Some(user) = principal.user() else {
+            return Ok(());
+        };
+        let enabled = self
+            .accounts
+            .store
+            .get_totp(user.org_id, user.id)
+            .await?
+            .is_some_and(|r| r.enabled);
+        if enabled {
+            return Ok(());
+        }
+        Err(Error::conflict(
+            "authenticator_needed",
+            "set up your own authenticator app (Security, or POST /api/v1/me/totp) \
+             before requiring two factors of everyone",
+        ))
     }
 }

@@ -12,7 +12,7 @@ use rampart_store::{NewRefreshToken, NewSession, RotateOutcome, Store, ThrottleP
 use secrecy::SecretString;
 
 use crate::accounts::normalise_email;
-use crate::api::accounts::{LoginReply, MfaRequired, TokenPair};
+use crate::api::accounts::{LoginReply, MfaEnrollmentRequired, MfaRequired, TokenPair};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
 use crate::config::{LoginPolicy, SessionPolicy};
@@ -26,6 +26,9 @@ const MFA_TOKEN_PREFIX: &str = "mfa_";
 /// How long and how many codes the second step of a login allows.
 const MFA_TTL_SECS: i64 = 300;
 const MFA_TRIES: i32 = 5;
+/// Setting up an authenticator while signing in takes longer than typing
+/// a code.
+const ENROLL_TTL_SECS: i64 = 900;
 
 fn account_key(email: &str) -> String {
     format!("account:{email}")
@@ -150,8 +153,9 @@ impl Sessions {
         self.after_first_factor(&user, now).await
     }
 
-    /// After a first factor (a password, an e-mailed code): a session, or
-    /// the second step when the user has an authenticator.
+    /// After a first factor (a password, an e-mailed code): a session, the
+    /// second step when the user has an authenticator, or setting one up
+    /// when the organisation requires two factors and the user has none.
     pub async fn after_first_factor(
         &self,
         user: &User,
@@ -162,9 +166,28 @@ impl Sessions {
             .get_totp(user.org_id, user.id)
             .await?
             .is_some_and(|r| r.enabled);
-        if !has_authenticator {
-            return Ok(LoginReply::Tokens(self.issue(user, now).await?));
+        if has_authenticator {
+            let mfa_token = self.second_step(user, now, MFA_TTL_SECS).await?;
+            return Ok(LoginReply::MfaRequired(MfaRequired {
+                mfa_required: true,
+                mfa_token,
+                expires_in: MFA_TTL_SECS,
+            }));
         }
+        if self.store.requires_mfa(user.org_id).await? {
+            let mfa_token = self.second_step(user, now, ENROLL_TTL_SECS).await?;
+            tracing::info!(user_id = %user.id, "sign-in waits for a second factor to be set up");
+            return Ok(LoginReply::MfaEnrollmentRequired(MfaEnrollmentRequired {
+                mfa_enrollment_required: true,
+                mfa_token,
+                expires_in: ENROLL_TTL_SECS,
+            }));
+        }
+        Ok(LoginReply::Tokens(self.issue(user, now).await?))
+    }
+
+    /// A token for the second step of a sign-in (stored as a digest).
+    async fn second_step(&self, user: &User, now: Timestamp, ttl: i64) -> Result<String, Error> {
         let token = tokens::generate(MFA_TOKEN_PREFIX);
         let challenge = rampart_store::Challenge {
             id: uuid::Uuid::now_v7().to_string(),
@@ -174,16 +197,12 @@ impl Sessions {
             secret_hash: tokens::digest(&token),
             attempts: 0,
             max_attempts: MFA_TRIES,
-            expires_at: now.plus_secs(MFA_TTL_SECS),
+            expires_at: now.plus_secs(ttl),
             used_at: None,
             created_at: now,
         };
         self.store.create_challenge(&challenge).await?;
-        Ok(LoginReply::MfaRequired(MfaRequired {
-            mfa_required: true,
-            mfa_token: token,
-            expires_in: MFA_TTL_SECS,
-        }))
+        Ok(token)
     }
 
     /// Opens a session for a user whose factors were all checked.

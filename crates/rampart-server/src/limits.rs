@@ -48,6 +48,7 @@ fn is_sign_in(method: &Method, path: &str) -> bool {
             "/login"
                 | "/login/code"
                 | "/login/mfa"
+                | "/login/enroll"
                 | "/forgot-password"
                 | "/reset-password"
                 | "/api/v1/auth/login"
@@ -55,6 +56,8 @@ fn is_sign_in(method: &Method, path: &str) -> bool {
                 | "/api/v1/auth/otp/request"
                 | "/api/v1/auth/otp/verify"
                 | "/api/v1/auth/mfa"
+                | "/api/v1/auth/mfa/enroll"
+                | "/api/v1/auth/mfa/enroll/confirm"
                 | "/api/v1/auth/password/forgot"
                 | "/api/v1/auth/password/reset"
         )

@@ -73,6 +73,11 @@ const SQLITE: &[Source] = &[
         "second factors and one-time challenges",
         include_str!("../migrations/sqlite/0013_auth_factors.sql"),
     ),
+    (
+        14,
+        "organisations may require two factors",
+        include_str!("../migrations/sqlite/0014_require_mfa.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -160,6 +165,11 @@ const POSTGRES: &[Source] = &[
         17,
         "second factors and one-time challenges",
         include_str!("../migrations/postgres/0017_auth_factors.sql"),
+    ),
+    (
+        18,
+        "organisations may require two factors",
+        include_str!("../migrations/postgres/0018_require_mfa.sql"),
     ),
 ];
 

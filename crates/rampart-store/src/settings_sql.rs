@@ -1,4 +1,4 @@
-//! Per-organisation settings (event retention): the [`SettingsStore`]
+//! Per-organisation settings (event retention, required second factors): the [`SettingsStore`]
 //! interface, one SQL text for both backends.
 
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
@@ -16,6 +16,9 @@ pub trait SettingsStore: Send + Sync {
     async fn set_retention_days(&self, org: OrgId, days: Option<i64>) -> Result<()>;
     /// Every organisation with its own retention.
     async fn retention_overrides(&self) -> Result<Vec<(OrgId, i64)>>;
+    /// Whether every user of the organisation must sign in with two factors.
+    async fn requires_mfa(&self, org: OrgId) -> Result<bool>;
+    async fn set_requires_mfa(&self, org: OrgId, required: bool) -> Result<()>;
 }
 
 #[async_trait::async_trait]
@@ -82,5 +85,31 @@ where
                 ))
             })
             .collect()
+    }
+
+    async fn requires_mfa(&self, org: rampart_core::OrgId) -> crate::Result<bool> {
+        let required: Option<bool> =
+            sqlx::query_scalar("SELECT require_mfa FROM org_settings WHERE org_id = $1")
+                .bind(org.to_string())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(required.unwrap_or(false))
+    }
+
+    async fn set_requires_mfa(
+        &self,
+        org: rampart_core::OrgId,
+        required: bool,
+    ) -> crate::Result<()> {
+        sqlx::query(
+            "INSERT INTO org_settings (org_id, require_mfa) VALUES ($1, $2) \
+             ON CONFLICT (org_id) DO UPDATE SET require_mfa = excluded.require_mfa",
+        )
+        .bind(org.to_string())
+        .bind(required)
+        .execute(self.pool())
+        .await
+        .map_err(crate::StoreError::from_write)?;
+        Ok(())
     }
 }

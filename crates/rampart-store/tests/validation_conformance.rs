@@ -103,7 +103,10 @@ async fn counts_add_up_across_writers(store: Arc<dyn Store>) {
 mod settings {
     use super::*;
 
-    rampart_store::conformance_suite!(retention_overrides_are_per_organisation);
+    rampart_store::conformance_suite!(
+        retention_overrides_are_per_organisation,
+        required_second_factors_are_per_organisation_and_keep_retention
+    );
 
     async fn retention_overrides_are_per_organisation(store: Arc<dyn Store>) {
         let (a, b) = (org(&store, "ra").await, org(&store, "rb").await);
@@ -114,5 +117,22 @@ mod settings {
         assert_eq!(store.retention_days(a).await.unwrap(), Some(7));
         assert_eq!(store.retention_days(b).await.unwrap(), None);
         assert_eq!(store.retention_overrides().await.unwrap(), vec![(a, 7)]);
+    }
+
+    async fn required_second_factors_are_per_organisation_and_keep_retention(
+        store: Arc<dyn Store>,
+    ) {
+        let (a, b) = (org(&store, "ma").await, org(&store, "mb").await);
+        assert!(!store.requires_mfa(a).await.unwrap());
+        store.set_retention_days(a, Some(30)).await.unwrap();
+        store.set_requires_mfa(a, true).await.unwrap();
+        assert!(store.requires_mfa(a).await.unwrap());
+        assert!(!store.requires_mfa(b).await.unwrap(), "only its own");
+        // Either setting leaves the other as it was.
+        assert_eq!(store.retention_days(a).await.unwrap(), Some(30));
+        store.set_retention_days(a, None).await.unwrap();
+        assert!(store.requires_mfa(a).await.unwrap());
+        store.set_requires_mfa(a, false).await.unwrap();
+        assert!(!store.requires_mfa(a).await.unwrap());
     }
 }

@@ -25,12 +25,42 @@ pub struct MfaRequired {
     pub expires_in: i64,
 }
 
-/// What signing in returns: tokens, or the second step.
+/// A first factor was right, the organisation requires two and the user
+/// has no authenticator yet: set one up with `POST
+/// /api/v1/auth/mfa/enroll` and `/enroll/confirm`, which then sign in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MfaEnrollmentRequired {
+    /// Always true.
+    pub mfa_enrollment_required: bool,
+    pub mfa_token: String,
+    /// Seconds the token stays valid.
+    pub expires_in: i64,
+}
+
+/// What signing in returns: tokens, the second step, or setting up a
+/// second factor first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum LoginReply {
     Tokens(TokenPair),
     MfaRequired(MfaRequired),
+    MfaEnrollmentRequired(MfaEnrollmentRequired),
+}
+
+/// The token of a sign-in that must set up a second factor.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaToken {
+    #[schema(max_length = 200)]
+    pub mfa_token: String,
+}
+
+/// A second factor set up while signing in: its recovery codes (shown
+/// once) and the session's tokens.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MfaEnrolled {
+    pub recovery_codes: Vec<String>,
+    pub tokens: TokenPair,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -189,6 +219,9 @@ pub struct OrgSettings {
     /// The organisation's own value; absent when the default applies.
     pub retention_days_override: Option<i64>,
     pub default_retention_days: i64,
+    /// Every user must sign in with two factors; users without an
+    /// authenticator set one up when they next sign in.
+    pub require_mfa: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -198,4 +231,8 @@ pub struct OrgSettingsInput {
     #[schema(minimum = 1, maximum = 3650)]
     #[serde(default, deserialize_with = "crate::whole_number::optional")]
     pub retention_days: Option<i64>,
+    /// Require two factors of every user; absent leaves it as it is. Only
+    /// an admin who has an authenticator may turn it on.
+    #[serde(default)]
+    pub require_mfa: Option<bool>,
 }

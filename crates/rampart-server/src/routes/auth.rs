@@ -10,8 +10,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientIp, Principal};
 use crate::state::AppState;
 use rampart_app::api::accounts::{
-    CodeRequest, CodeVerify, EmailRequest, LoginReply, LoginRequest, MfaRequest, PasswordChange,
-    PasswordReset, RefreshRequest, TokenPair,
+    CodeRequest, CodeVerify, EmailRequest, LoginReply, LoginRequest, MfaEnrolled, MfaRequest,
+    MfaToken, PasswordChange, PasswordReset, RefreshRequest, TokenPair,
 };
 use rampart_app::factors::{RecoveryCodes, TotpSetup, TotpStatus};
 use rampart_core::UserId;
@@ -20,7 +20,7 @@ use crate::extract::PathId;
 
 /// Exchange e-mail and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginReply, description = "tokens, or `mfa_required` with a token for /auth/mfa"),
+    responses((status = 200, body = LoginReply, description = "tokens; or `mfa_required` with a token for /auth/mfa; or `mfa_enrollment_required` with a token for /auth/mfa/enroll"),
               (status = 401, body = Problem),
               (status = 429, body = Problem, description = "too many failures or attempts from this address; see Retry-After")))]
 pub async fn login(
@@ -108,6 +108,33 @@ pub async fn mfa(
         state
             .factors
             .complete_mfa(&body.mfa_token, &body.code)
+            .await?,
+    ))
+}
+
+/// Start setting up an authenticator while signing in (the organisation
+/// requires two factors and the user has none): its secret and URI.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/enroll", tag = "auth", request_body = MfaToken,
+    responses((status = 200, body = TotpSetup), (status = 401, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn mfa_enroll(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MfaToken>,
+) -> Result<Json<TotpSetup>, ApiError> {
+    Ok(Json(state.factors.begin_enrollment(&body.mfa_token).await?))
+}
+
+/// Turn the new authenticator on with a code from it and finish signing
+/// in: recovery codes (shown once) and tokens.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/enroll/confirm", tag = "auth", request_body = MfaRequest,
+    responses((status = 200, body = MfaEnrolled), (status = 400, body = Problem), (status = 401, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn mfa_enroll_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MfaRequest>,
+) -> Result<Json<MfaEnrolled>, ApiError> {
+    Ok(Json(
+        state
+            .factors
+            .confirm_enrollment(&body.mfa_token, &body.code)
             .await?,
     ))
 }

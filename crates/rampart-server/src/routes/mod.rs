@@ -130,6 +130,8 @@ pub fn api() -> Router<AppState> {
         .route("/auth/otp/request", post(auth::otp_request))
         .route("/auth/otp/verify", post(auth::otp_verify))
         .route("/auth/mfa", post(auth::mfa))
+        .route("/auth/mfa/enroll", post(auth::mfa_enroll))
+        .route("/auth/mfa/enroll/confirm", post(auth::mfa_enroll_confirm))
         .route("/auth/password/forgot", post(auth::password_forgot))
         .route("/auth/password/reset", post(auth::password_reset))
         .route("/me/password", post(auth::change_password))

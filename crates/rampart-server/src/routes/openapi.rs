@@ -42,6 +42,7 @@ use crate::routes;
         routes::notifications::delivery, routes::notifications::my_prefs,
         routes::notifications::set_my_prefs,
         routes::auth::otp_request, routes::auth::otp_verify, routes::auth::mfa,
+        routes::auth::mfa_enroll, routes::auth::mfa_enroll_confirm,
         routes::auth::password_forgot, routes::auth::password_reset, routes::auth::change_password,
         routes::auth::totp_status, routes::auth::totp_begin, routes::auth::totp_confirm,
         routes::auth::totp_disable, routes::auth::totp_reset,

@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/login/mfa", post(pages::login::submit_mfa))
+        .route("/login/enroll", post(pages::login::submit_enroll))
         .route(
             "/login/code",
             get(pages::login::code_form).post(pages::login::submit_code),

@@ -49,6 +49,7 @@ with_smtp!(
     email_codes_sign_in_once_when_the_organisation_allows_them,
     authenticators_add_a_second_step_with_recovery_codes,
     passwords_are_reset_by_email_and_changed,
+    organisations_can_require_two_factors_of_every_user,
 );
 
 /// The 6-digit code in an e-mail's text.
@@ -364,6 +365,248 @@ async fn authenticators_add_a_second_step_with_recovery_codes(app: &TestApp, _sm
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// Sets up an authenticator for the holder of `token`; its secret.
+async fn enable_totp(app: &TestApp, token: &str) -> String {
+    let setup = app.post("/api/v1/me/totp", Some(token), json!({})).await;
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let now = app.state.clock.now().0 / 1000;
+    let confirmed = app
+        .post(
+            "/api/v1/me/totp/confirm",
+            Some(token),
+            json!({"code": current_code(&secret, now, 0)}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    secret
+}
+
+/// Posts a form whose values are owned strings.
+async fn post_owned(
+    browser: &mut crate::ui::Browser<'_>,
+    path: &str,
+    form: &[(&str, String)],
+) -> crate::ui::Page {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(path, &pairs).await
+}
+
+async fn organisations_can_require_two_factors_of_every_user(app: &TestApp, _smtp: &SmtpSink) {
+    let admin = app.admin_token().await;
+    let user_id = app
+        .create_user(&admin, "req-user@localhost", "analyst")
+        .await;
+    app.create_user(&admin, "later-user@localhost", "viewer")
+        .await;
+    // (Made first: making it signs the platform admin in, who will have an app.)
+    let other = app.second_org("mfa-required-other").await;
+    let admin_ref = &admin;
+    let require = move |on: bool| async move {
+        app.request(
+            Method::PUT,
+            "/api/v1/org/settings",
+            Some(admin_ref),
+            Some(json!({"retention_days": 45, "require_mfa": on})),
+        )
+        .await
+    };
+    // The admin has no authenticator: requiring one of everyone is refused.
+    let refused = require(true).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.body["code"], "authenticator_needed");
+    enable_totp(app, &admin).await;
+    let on = require(true).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!(on.body["require_mfa"], true);
+    assert_eq!(on.body["retention_days"], 45);
+    // Leaving the field out leaves it as it is.
+    let kept = app
+        .request(
+            Method::PUT,
+            "/api/v1/org/settings",
+            Some(&admin),
+            Some(json!({"retention_days": 60})),
+        )
+        .await;
+    assert_eq!(kept.body["require_mfa"], true, "{}", kept.body);
+
+    // Another organisation is untouched: its users sign in with a password.
+    let theirs = app.get("/api/v1/org/settings", &other).await;
+    assert_eq!(theirs.body["require_mfa"], false);
+    let other_login = app
+        .login("admin@mfa-required-other.test", "other-admin-pass-1")
+        .await;
+    assert!(
+        other_login.body["access_token"].is_string(),
+        "{}",
+        other_login.body
+    );
+
+    // A user without an authenticator sets one up while signing in.
+    let login = || app.login("req-user@localhost", "user-password-123");
+    let first = login().await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        first.body["mfa_enrollment_required"], true,
+        "{}",
+        first.body
+    );
+    assert!(first.body.get("access_token").is_none());
+    let mfa_token = first.body["mfa_token"].clone();
+    let no_code = app
+        .post(
+            "/api/v1/auth/mfa",
+            None,
+            json!({"mfa_token": mfa_token, "code": "000000"}),
+        )
+        .await;
+    assert_eq!(
+        no_code.status,
+        StatusCode::UNAUTHORIZED,
+        "no authenticator yet"
+    );
+    let setup = app
+        .post(
+            "/api/v1/auth/mfa/enroll",
+            None,
+            json!({"mfa_token": mfa_token}),
+        )
+        .await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    assert!(setup.body["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/Rampart:req-user@localhost?secret="));
+    let confirm = |code: String| {
+        let mfa_token = mfa_token.clone();
+        async move {
+            app.post(
+                "/api/v1/auth/mfa/enroll/confirm",
+                None,
+                json!({"mfa_token": mfa_token, "code": code}),
+            )
+            .await
+        }
+    };
+    let wrong = confirm("12345x".into()).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    assert_eq!(wrong.body["field"], "code");
+    let now = app.state.clock.now().0 / 1000;
+    let enrolled = confirm(current_code(&secret, now, 0)).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    assert_eq!(
+        enrolled.body["recovery_codes"].as_array().unwrap().len(),
+        10
+    );
+    let access = enrolled.body["tokens"]["access_token"].as_str().unwrap();
+    let me = app.get("/api/v1/me", access).await;
+    assert_eq!(me.body["user"]["email"], "req-user@localhost");
+    // The sign-in is finished: its token does nothing more.
+    let spent = confirm(current_code(&secret, now, 1)).await;
+    assert_eq!(spent.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(spent.body["code"], "invalid_mfa_token");
+    // From now on the user has a second step like anyone with an app.
+    let second = login().await;
+    assert_eq!(second.body["mfa_required"], true, "{}", second.body);
+    // ... whose token cannot set up a second authenticator.
+    let again = app
+        .post(
+            "/api/v1/auth/mfa/enroll",
+            None,
+            json!({"mfa_token": second.body["mfa_token"]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let status = app.get("/api/v1/me/totp", access).await;
+    assert_eq!(status.body["enabled"], true);
+
+    // The pages: the settings box is ticked, and signing in shows the QR
+    // code, then the recovery codes, then the application.
+    use crate::ui::Browser;
+    app.create_user(&admin, "page-enrol@localhost", "viewer")
+        .await;
+    let mut browser = Browser::new(app);
+    let page = browser
+        .sign_in("page-enrol@localhost", "user-password-123")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("Set up two-factor sign-in"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("<svg"), "a QR code");
+    let field = |html: &str, name: &str| {
+        html.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&amp;", "&")
+    };
+    let (page_token, page_secret, page_uri) = (
+        field(&page.html, "mfa_token"),
+        field(&page.html, "secret"),
+        field(&page.html, "uri"),
+    );
+    let csrf = browser.csrf();
+    let enrol = |code: String| {
+        [
+            ("csrf", csrf.clone()),
+            ("mfa_token", page_token.clone()),
+            ("secret", page_secret.clone()),
+            ("uri", page_uri.clone()),
+            ("next", "/incidents".to_owned()),
+            ("code", code),
+        ]
+    };
+    let wrong_page = post_owned(&mut browser, "/login/enroll", &enrol("000000".into())).await;
+    assert_eq!(wrong_page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        wrong_page.html.contains(&page_secret),
+        "the form is shown again"
+    );
+    let now = app.state.clock.now().0 / 1000;
+    let done = post_owned(
+        &mut browser,
+        "/login/enroll",
+        &enrol(current_code(&page_secret, now, 0)),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+    assert_eq!(done.html.matches("<li><code>").count(), 10);
+    assert!(done.html.contains("href=\"/incidents\""));
+    assert_eq!(
+        browser.get("/incidents").await.status,
+        StatusCode::OK,
+        "signed in"
+    );
+    let mut admin_browser = Browser::new(app);
+    let admin_page = admin_browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(
+        admin_page.html.contains("Two-factor sign-in"),
+        "the admin has an app"
+    );
+
+    // Turned off again, a user without an app signs in with a password.
+    let later = || app.login("later-user@localhost", "user-password-123");
+    assert_eq!(later().await.body["mfa_enrollment_required"], true);
+    let off = require(false).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(off.body["require_mfa"], false);
+    assert!(later().await.body["access_token"].is_string());
+
+    let audit = app.get("/api/v1/audit?limit=50", &admin).await;
+    let entries = audit.body["items"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "settings.update"
+        && e["after"]["require_mfa"] == true
+        && e["before"]["require_mfa"] == false));
+    let user_actor = format!("user:{user_id}");
+    assert!(entries.iter().any(|e| e["action"] == "user.totp_enable"
+        && e["actor"] == user_actor.as_str()
+        && e["target_id"] == user_id.to_string().as_str()));
 }
 
 async fn passwords_are_reset_by_email_and_changed(app: &TestApp, smtp: &SmtpSink) {

@@ -1,5 +1,6 @@
 //! Signing in and out: the API's login (with its throttling and lockout)
-//! behind a form; the session's tokens go into cookies.
+//! behind a form, the second step, setting up an authenticator where the
+//! organisation requires one; the session's tokens go into cookies.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -54,7 +55,7 @@ pub async fn submit(
         return login_page(&headers, next, Some(detail), StatusCode::FORBIDDEN);
     }
     match state.sessions.login(&form.email, form.password, ip).await {
-        Ok(reply) => signed_in(&headers, next, reply),
+        Ok(reply) => signed_in(&state, &headers, next, reply).await,
         Err(error) => {
             let (status, detail) = refusal_of(&error, "Wrong e-mail or password.");
             login_page(&headers, next, Some(&detail), status)
@@ -80,14 +81,130 @@ fn refusal_of(error: &rampart_core::Error, wrong: &str) -> (StatusCode, String) 
 }
 
 /// Tokens become cookies and the browser goes on; a second factor due
-/// shows its form.
-fn signed_in(headers: &HeaderMap, next: Option<&str>, reply: LoginReply) -> Response {
+/// shows its form, one to set up its QR code.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: Option<&str>,
+    reply: LoginReply,
+) -> Response {
     match reply {
         LoginReply::Tokens(pair) => with_tokens(headers, next, &pair),
         LoginReply::MfaRequired(mfa) => {
             mfa_page(headers, next, &mfa.mfa_token, None, StatusCode::OK)
         }
+        LoginReply::MfaEnrollmentRequired(enroll) => {
+            match state.factors.begin_enrollment(&enroll.mfa_token).await {
+                Ok(setup) => {
+                    let form = EnrollForm {
+                        csrf: String::new(),
+                        mfa_token: enroll.mfa_token,
+                        code: String::new(),
+                        secret: setup.secret,
+                        uri: setup.otpauth_uri,
+                        next: next.map(str::to_owned),
+                    };
+                    enroll_page(headers, &form, None, StatusCode::OK)
+                }
+                Err(error) => {
+                    let (status, detail) = refusal_of(&error, "Sign in again.");
+                    login_page(headers, next, Some(&detail), status)
+                }
+            }
+        }
     }
+}
+
+#[derive(Deserialize)]
+pub struct EnrollForm {
+    csrf: String,
+    mfa_token: String,
+    code: String,
+    /// Shown again when the code is wrong.
+    secret: String,
+    uri: String,
+    next: Option<String>,
+}
+
+/// The organisation requires two factors: the new authenticator's code
+/// turns it on, shows the recovery codes once and signs in.
+pub async fn submit_enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EnrollForm>,
+) -> Response {
+    let next = form.next.as_deref();
+    if !session::csrf_ok(&headers, &form.csrf) {
+        let detail = "The form has expired; please sign in again.";
+        return login_page(&headers, next, Some(detail), StatusCode::FORBIDDEN);
+    }
+    match state
+        .factors
+        .confirm_enrollment(&form.mfa_token, &form.code)
+        .await
+    {
+        Ok(enrolled) => {
+            let target = session::safe_next(next).to_owned();
+            let mut response = public_page(
+                &headers,
+                "Two-factor sign-in is on",
+                StatusCode::OK,
+                |_| {
+                    html! {
+                        section.login {
+                            h1 { "Two-factor sign-in is on" }
+                            p { "Keep these recovery codes somewhere safe: each signs you in once if you lose the app. They are not shown again." }
+                            ul #recovery-codes.codes { @for code in &enrolled.recovery_codes { li { code { (code) } } } }
+                            p { a #continue href=(target) { "Continue" } }
+                        }
+                    }
+                },
+            );
+            for cookie in session::token_cookies(&enrolled.tokens, cookies::over_tls(&headers)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(error) if error.code == "invalid_mfa_token" => login_page(
+            &headers,
+            next,
+            Some(&error.detail),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(error) => {
+            let status = crate::error::ApiError::from(error.clone()).status;
+            enroll_page(&headers, &form, Some(&super::detail(&error)), status)
+        }
+    }
+}
+
+fn enroll_page(
+    headers: &HeaderMap,
+    form: &EnrollForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    public_page(headers, "Set up two-factor sign-in", status, |csrf| {
+        html! {
+            section.login {
+                h1 { "Set up two-factor sign-in" }
+                @if let Some(problem) = problem { (layout::problem(problem)) }
+                p { "Your organisation requires a second factor. Scan this code with an authenticator app (or type the secret), then enter the 6-digit code it shows." }
+                (super::security::qr_svg(&form.uri))
+                p { "Secret: " code #totp-secret { (form.secret) } }
+                form #enroll method="post" action="/login/enroll" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="mfa_token" value=(form.mfa_token);
+                    input type="hidden" name="secret" value=(form.secret);
+                    input type="hidden" name="uri" value=(form.uri);
+                    @if let Some(next) = &form.next { input type="hidden" name="next" value=(next); }
+                    label for="code" { "Code from the app" }
+                    input #code name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus maxlength="6";
+                    button type="submit" { "Turn on and sign in" }
+                }
+            }
+        }
+    })
 }
 
 fn with_tokens(headers: &HeaderMap, next: Option<&str>, pair: &TokenPair) -> Response {
@@ -200,7 +317,7 @@ pub async fn submit_code(
         };
     };
     match state.factors.verify_email_code(&form.email, code).await {
-        Ok(reply) => signed_in(&headers, next, reply),
+        Ok(reply) => signed_in(&state, &headers, next, reply).await,
         Err(error) => {
             let (status, detail) = refusal_of(
                 &error,

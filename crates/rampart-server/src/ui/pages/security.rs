@@ -17,7 +17,7 @@ use super::super::session::{self, Session};
 use crate::state::AppState;
 
 /// An SVG QR code of `text` (black modules on white, 4-module margin).
-fn qr_svg(text: &str) -> Markup {
+pub(super) fn qr_svg(text: &str) -> Markup {
     use qrcodegen::{QrCode, QrCodeEcc};
     let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
         return html! { p.note { "(The URI is too long for a QR code; type the secret instead.)" } };

@@ -1,4 +1,5 @@
-//! The organisation's settings (admins): how long its events are kept.
+//! The organisation's settings (admins): how long its events are kept and
+//! whether every user must sign in with two factors.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,6 +19,8 @@ pub struct SettingsForm {
     csrf: String,
     /// Days, or empty for the server's default.
     retention_days: String,
+    /// Present (`on`) when the box is ticked.
+    require_mfa: Option<String>,
 }
 
 pub async fn show(
@@ -42,6 +45,11 @@ pub async fn show(
             input #retention_days name="retention_days" type="number" min="1" max="3650"
                 value=[settings.retention_days_override];
             p.note { "Events are kept for " (settings.retention_days) " days now; older ones are removed by the retention job." }
+            label.check for="require_mfa" {
+                input #require_mfa type="checkbox" name="require_mfa" checked[settings.require_mfa];
+                " Require two-factor sign-in of every user"
+            }
+            p.note { "Users without an authenticator app set one up the next time they sign in; sessions already open last until they end. Set up your own first, under Security." }
             div.actions { button type="submit" { "Save" } }
         }
     };
@@ -71,7 +79,10 @@ pub async fn update(
             }
         },
     };
-    let input = OrgSettingsInput { retention_days };
+    let input = OrgSettingsInput {
+        retention_days,
+        require_mfa: Some(form.require_mfa.is_some()),
+    };
     match state
         .organisations
         .update_settings(&session.principal, input)
