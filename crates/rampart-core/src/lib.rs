@@ -1,7 +1,7 @@
 //! Rampart's domain types, shared by every other crate: identifiers,
 //! organisations, users, roles, API-key scopes, permissions, the clock,
 //! the event model, the pure parsers of the ingest path, and alerts,
-//! incidents, detection rules and the audit trail.
+//! incidents, detection rules, vulnerability findings and the audit trail.
 
 pub mod access;
 pub mod alert_grouping;
@@ -11,6 +11,7 @@ pub mod detection_rule;
 pub mod error;
 pub mod event;
 pub mod feedback;
+pub mod finding;
 pub mod flag;
 pub mod ids;
 pub mod incident;

@@ -1,0 +1,167 @@
+//! Vulnerability findings: their severities and lifecycle states, the
+//! assets they are about, and a finding as a scanner report yields it
+//! (before it is stored, de-duplicated and prioritised).
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a scanner says a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum FindingSeverity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FindingSeverity {
+    pub const ALL: [FindingSeverity; 5] = [
+        FindingSeverity::Info,
+        FindingSeverity::Low,
+        FindingSeverity::Medium,
+        FindingSeverity::High,
+        FindingSeverity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingSeverity::Info => "info",
+            FindingSeverity::Low => "low",
+            FindingSeverity::Medium => "medium",
+            FindingSeverity::High => "high",
+            FindingSeverity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The qualitative rating of a CVSS score (v3 and v4 share it).
+    pub fn from_cvss(score: f64) -> Self {
+        match score {
+            s if s >= 9.0 => FindingSeverity::Critical,
+            s if s >= 7.0 => FindingSeverity::High,
+            s if s >= 4.0 => FindingSeverity::Medium,
+            s if s > 0.0 => FindingSeverity::Low,
+            _ => FindingSeverity::Info,
+        }
+    }
+}
+
+/// Where a finding stands. `Open` and `Reopened` need work; `Mitigated`
+/// was missing from a later full report; the last two are decisions that
+/// survive re-imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    Open,
+    Reopened,
+    Mitigated,
+    FalsePositive,
+    RiskAccepted,
+}
+
+impl FindingStatus {
+    pub const ALL: [FindingStatus; 5] = [
+        FindingStatus::Open,
+        FindingStatus::Reopened,
+        FindingStatus::Mitigated,
+        FindingStatus::FalsePositive,
+        FindingStatus::RiskAccepted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::Reopened => "reopened",
+            FindingStatus::Mitigated => "mitigated",
+            FindingStatus::FalsePositive => "false_positive",
+            FindingStatus::RiskAccepted => "risk_accepted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Still to be fixed.
+    pub fn is_active(self) -> bool {
+        matches!(self, FindingStatus::Open | FindingStatus::Reopened)
+    }
+
+    /// An analyst's decision, kept whatever later reports say.
+    pub fn is_decision(self) -> bool {
+        matches!(self, FindingStatus::FalsePositive | FindingStatus::RiskAccepted)
+    }
+}
+
+/// How sure the scanner is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "low" | "tentative" | "firm-low" => Some(Confidence::Low),
+            "medium" | "firm" => Some(Confidence::Medium),
+            "high" | "certain" | "confirmed" => Some(Confidence::High),
+            _ => None,
+        }
+    }
+}
+
+/// One finding as a report states it. `fingerprint` is its stable
+/// identity (versioned, from rule, CVE, component and location, never from
+/// volatile text); the rest is what the report says this time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ParsedFinding {
+    pub fingerprint: String,
+    pub title: String,
+    pub severity: Option<FindingSeverity>,
+    /// The scanner's rule, plugin, template or check.
+    pub rule_id: Option<String>,
+    /// CVE and other advisory identifiers, upper case.
+    pub vulnerability_ids: Vec<String>,
+    pub cwes: Vec<u32>,
+    pub component: Option<String>,
+    pub component_version: Option<String>,
+    pub fixed_version: Option<String>,
+    pub file_path: Option<String>,
+    pub line: Option<u32>,
+    /// URLs, `host:port` or hosts where it was seen.
+    pub endpoints: Vec<String>,
+    pub description: String,
+    pub mitigation: Option<String>,
+    pub references: Vec<String>,
+    pub cvss_v3_vector: Option<String>,
+    pub cvss_v4_vector: Option<String>,
+    /// The score the report gives (when it has no vector, or besides it).
+    pub cvss_score: Option<f64>,
+    /// An EPSS probability the report carries (Grype does).
+    pub epss: Option<f64>,
+    pub confidence: Option<Confidence>,
+    /// The tool marked it suppressed (SARIF): imported as a false positive.
+    pub suppressed: bool,
+    /// How many report entries were grouped into this finding.
+    pub occurrences: u32,
+}
+
+impl ParsedFinding {
+    /// The severity used when the report gives none.
+    pub fn severity_or_default(&self) -> FindingSeverity {
+        self.severity.unwrap_or(FindingSeverity::Info)
+    }
+}

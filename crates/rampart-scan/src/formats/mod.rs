@@ -1,0 +1,238 @@
+//! Scanner report formats: which one a file is, and its findings. Each
+//! format groups entries into findings as DefectDojo's parser for it does
+//! (so counts match when teams migrate); the module of each format says
+//! how. Errors name the line and column; nothing panics on any input.
+
+mod bandit;
+mod checkov;
+mod gitleaks;
+mod grype;
+mod json;
+mod nuclei;
+mod sarif;
+mod semgrep;
+mod trivy;
+
+use rampart_core::finding::ParsedFinding;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The largest report accepted (bytes).
+pub const MAX_REPORT_BYTES: usize = 512 * 1024 * 1024;
+
+/// A report format Rampart reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Sarif,
+    Nuclei,
+    Trivy,
+    Grype,
+    Semgrep,
+    Gitleaks,
+    Bandit,
+    Checkov,
+}
+
+impl Format {
+    pub const ALL: [Format; 8] = [
+        Format::Sarif,
+        Format::Nuclei,
+        Format::Trivy,
+        Format::Grype,
+        Format::Semgrep,
+        Format::Gitleaks,
+        Format::Bandit,
+        Format::Checkov,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Sarif => "sarif",
+            Format::Nuclei => "nuclei",
+            Format::Trivy => "trivy",
+            Format::Grype => "grype",
+            Format::Semgrep => "semgrep",
+            Format::Gitleaks => "gitleaks",
+            Format::Bandit => "bandit",
+            Format::Checkov => "checkov",
+        }
+    }
+
+    pub fn parse_name(name: &str) -> Option<Format> {
+        let name = name.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The names accepted, for error messages and documentation.
+    pub fn names() -> String {
+        Self::ALL.map(Format::as_str).join(", ")
+    }
+}
+
+/// A parsed report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The scanner that wrote it (from the report where it says).
+    pub tool: String,
+    pub format: Format,
+    pub findings: Vec<ParsedFinding>,
+}
+
+/// Why a report could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the report is {size} bytes; at most {max} are accepted")]
+    TooLarge { size: usize, max: usize },
+    #[error("cannot tell the report's format; name it (one of: {})", Format::names())]
+    UnknownFormat,
+    #[error("{format} report, line {line}, column {column}: {message}")]
+    Syntax {
+        format: &'static str,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{format} report: {message}")]
+    Shape {
+        format: &'static str,
+        message: String,
+    },
+}
+
+impl ParseError {
+    /// The line the problem is on, where known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ParseError::Syntax { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    fn shape(format: Format, message: impl Into<String>) -> Self {
+        ParseError::Shape {
+            format: format.as_str(),
+            message: message.into(),
+        }
+    }
+
+    fn syntax(format: Format, error: &serde_json::Error) -> Self {
+        ParseError::Syntax {
+            format: format.as_str(),
+            line: error.line(),
+            column: error.column(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Parses a report of the given format, or of the format it looks like.
+pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError> {
+    if bytes.len() > MAX_REPORT_BYTES {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            max: MAX_REPORT_BYTES,
+        });
+    }
+    let format = match format {
+        Some(format) => format,
+        None => detect(bytes).ok_or(ParseError::UnknownFormat)?,
+    };
+    if format == Format::Nuclei {
+        return nuclei::parse(bytes);
+    }
+    let value: Value = serde_json::from_slice(strip_bom(bytes))
+        .map_err(|e| ParseError::syntax(format, &e))?;
+    match format {
+        Format::Sarif => sarif::parse(&value),
+        Format::Trivy => trivy::parse(&value),
+        Format::Grype => grype::parse(&value),
+        Format::Semgrep => semgrep::parse(&value),
+        Format::Gitleaks => gitleaks::parse(&value),
+        Format::Bandit => bandit::parse(&value),
+        Format::Checkov => checkov::parse(&value),
+        Format::Nuclei => nuclei::parse(bytes),
+    }
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The format a report looks like, from its first bytes and top-level
+/// keys.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
+    let bytes = strip_bom(bytes);
+    let text = std::str::from_utf8(bytes).ok()?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        // One object per line is Nuclei's JSONL; a whole document is not.
+        if let Some(first) = trimmed.lines().next() {
+            if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(first) {
+                if nuclei::looks_like(&line) {
+                    return Some(Format::Nuclei);
+                }
+            }
+        }
+    }
+    let value: Value = serde_json::from_str(trimmed).ok()?;
+    detect_value(&value)
+}
+
+fn detect_value(value: &Value) -> Option<Format> {
+    match value {
+        Value::Object(object) => {
+            if object.contains_key("runs")
+                && (object.contains_key("$schema") || object.contains_key("version"))
+            {
+                return Some(Format::Sarif);
+            }
+            if object.contains_key("SchemaVersion") || object.contains_key("ClusterName") {
+                return Some(Format::Trivy);
+            }
+            if object.contains_key("matches")
+                && (object.contains_key("descriptor") || object.contains_key("source"))
+            {
+                return Some(Format::Grype);
+            }
+            if object.contains_key("generated_at") && object.contains_key("metrics") {
+                return Some(Format::Bandit);
+            }
+            if object.contains_key("check_type")
+                || object
+                    .get("results")
+                    .is_some_and(|r| r.get("failed_checks").is_some())
+            {
+                return Some(Format::Checkov);
+            }
+            let semgrep_result = object
+                .get("results")
+                .and_then(Value::as_array)
+                .is_some_and(|r| r.first().is_none_or(|i| i.get("check_id").is_some()));
+            if (semgrep_result && (object.contains_key("errors") || object.contains_key("paths")))
+                || object.contains_key("vulns")
+            {
+                return Some(Format::Semgrep);
+            }
+            if nuclei::looks_like(object) {
+                return Some(Format::Nuclei);
+            }
+            None
+        }
+        Value::Array(items) => {
+            let first = items.first()?.as_object()?;
+            if gitleaks::looks_like(first) {
+                Some(Format::Gitleaks)
+            } else if first.contains_key("check_type") {
+                Some(Format::Checkov)
+            } else if nuclei::looks_like(first) {
+                Some(Format::Nuclei)
+            } else if first.contains_key("Target") {
+                Some(Format::Trivy)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}

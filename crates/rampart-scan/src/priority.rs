@@ -1,0 +1,1 @@
+//! Priorities 0–100 with the reason for each point.
