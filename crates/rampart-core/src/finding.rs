@@ -97,7 +97,10 @@ impl FindingStatus {
 
     /// An analyst's decision, kept whatever later reports say.
     pub fn is_decision(self) -> bool {
-        matches!(self, FindingStatus::FalsePositive | FindingStatus::RiskAccepted)
+        matches!(
+            self,
+            FindingStatus::FalsePositive | FindingStatus::RiskAccepted
+        )
     }
 }
 

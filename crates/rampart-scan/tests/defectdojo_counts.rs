@@ -4,13 +4,18 @@
 //! same fingerprints, which never join findings of different rules,
 //! files or packages.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Read;
 use std::path::Path;
 
 use rampart_scan::{detect, parse, Format};
 
 fn data_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/defectdojo"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/defectdojo"
+    ))
 }
 
 fn read(format: &str, file: &str) -> Vec<u8> {
@@ -81,8 +86,16 @@ fn fingerprints_are_stable_and_never_merge_different_problems() {
         let bytes = read(&format_name, &file);
         let first = parse(&bytes, Some(format)).unwrap();
         let second = parse(&bytes, Some(format)).unwrap();
-        let prints: Vec<&str> = first.findings.iter().map(|f| f.fingerprint.as_str()).collect();
-        let again: Vec<&str> = second.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        let prints: Vec<&str> = first
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
+        let again: Vec<&str> = second
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
         assert_eq!(prints, again, "{format_name}/{file}");
         assert!(prints.iter().all(|p| p.starts_with("v1:")));
         // Findings that share a fingerprint share rule, file and package:
@@ -95,7 +108,9 @@ fn fingerprints_are_stable_and_never_merge_different_problems() {
                 finding.component.clone(),
                 finding.component_version.clone(),
             );
-            let known = identity.entry(finding.fingerprint.clone()).or_insert_with(|| key.clone());
+            let known = identity
+                .entry(finding.fingerprint.clone())
+                .or_insert_with(|| key.clone());
             assert_eq!(*known, key, "{format_name}/{file}: {}", finding.fingerprint);
         }
     }

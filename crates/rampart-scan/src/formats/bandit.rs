@@ -10,7 +10,10 @@ use crate::fingerprint;
 
 pub fn parse(value: &Value) -> Result<Report, ParseError> {
     let Some(results) = value.get("results").and_then(Value::as_array) else {
-        return Err(ParseError::shape(Format::Bandit, "expected an object with `results`"));
+        return Err(ParseError::shape(
+            Format::Bandit,
+            "expected an object with `results`",
+        ));
     };
     let mut findings = Vec::with_capacity(results.len());
     for item in array(value, &["results"]) {

@@ -13,7 +13,12 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
     let trees: Vec<&Value> = match value {
         Value::Array(items) => items.iter().collect(),
         Value::Object(_) => vec![value],
-        _ => return Err(ParseError::shape(Format::Checkov, "expected an object or a list of them")),
+        _ => {
+            return Err(ParseError::shape(
+                Format::Checkov,
+                "expected an object or a list of them",
+            ))
+        }
     };
     let mut findings = Vec::new();
     for tree in trees {
@@ -27,7 +32,9 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
                 .or(Some(FindingSeverity::Medium));
             findings.push(ParsedFinding {
                 fingerprint: fingerprint::of("checkov", &[check_type, id, file, resource]),
-                title: text(check, &["check_name"]).unwrap_or("check_name not found").to_owned(),
+                title: text(check, &["check_name"])
+                    .unwrap_or("check_name not found")
+                    .to_owned(),
                 severity,
                 rule_id: Some(id.to_owned()).filter(|s| !s.is_empty()),
                 component: Some(resource.to_owned()).filter(|s| !s.is_empty()),

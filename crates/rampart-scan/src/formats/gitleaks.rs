@@ -32,7 +32,12 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
     let items = match value {
         Value::Null => &[][..],
         Value::Array(items) => items.as_slice(),
-        _ => return Err(ParseError::shape(Format::Gitleaks, "expected a list of leaks")),
+        _ => {
+            return Err(ParseError::shape(
+                Format::Gitleaks,
+                "expected a list of leaks",
+            ))
+        }
     };
     let mut findings: Vec<ParsedFinding> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -99,7 +104,10 @@ fn legacy(item: &Value) -> (String, ParsedFinding) {
     let offender = text(item, &["offender"]).unwrap_or("");
     let line = number(item, &["lineNumber"]);
     let line_text = line.map(|l| l.to_string()).unwrap_or_else(|| "None".into());
-    let severity = if ["Github", "AWS", "Heroku"].iter().any(|w| reason.contains(w)) {
+    let severity = if ["Github", "AWS", "Heroku"]
+        .iter()
+        .any(|w| reason.contains(w))
+    {
         FindingSeverity::Critical
     } else {
         FindingSeverity::High

@@ -24,7 +24,10 @@ fn severity(text: &str) -> FindingSeverity {
 
 pub fn parse(value: &Value) -> Result<Report, ParseError> {
     if !value.is_object() {
-        return Err(ParseError::shape(Format::Grype, "expected an object with `matches`"));
+        return Err(ParseError::shape(
+            Format::Grype,
+            "expected an object with `matches`",
+        ));
     }
     let mut findings: Vec<ParsedFinding> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -88,7 +91,9 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
         findings.push(ParsedFinding {
             fingerprint: fingerprint::of("grype", &[id, name, version]),
             title: format!("{id} in {name}:{version}"),
-            severity: Some(severity(text(vulnerability, &["severity"]).unwrap_or("Info"))),
+            severity: Some(severity(
+                text(vulnerability, &["severity"]).unwrap_or("Info"),
+            )),
             rule_id: Some(id.to_owned()),
             vulnerability_ids: ids,
             component: Some(name.to_owned()),

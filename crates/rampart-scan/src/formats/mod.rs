@@ -84,7 +84,10 @@ pub struct Report {
 pub enum ParseError {
     #[error("the report is {size} bytes; at most {max} are accepted")]
     TooLarge { size: usize, max: usize },
-    #[error("cannot tell the report's format; name it (one of: {})", Format::names())]
+    #[error(
+        "cannot tell the report's format; name it (one of: {})",
+        Format::names()
+    )]
     UnknownFormat,
     #[error("{format} report, line {line}, column {column}: {message}")]
     Syntax {
@@ -141,8 +144,8 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
     if format == Format::Nuclei {
         return nuclei::parse(bytes);
     }
-    let value: Value = serde_json::from_slice(strip_bom(bytes))
-        .map_err(|e| ParseError::syntax(format, &e))?;
+    let value: Value =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| ParseError::syntax(format, &e))?;
     match format {
         Format::Sarif => sarif::parse(&value),
         Format::Trivy => trivy::parse(&value),

@@ -30,14 +30,22 @@ fn host_of(matched: &str) -> &str {
 
 pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
     let text_all = std::str::from_utf8(bytes).map_err(|e| {
-        ParseError::shape(Format::Nuclei, format!("not UTF-8 at byte {}", e.valid_up_to()))
+        ParseError::shape(
+            Format::Nuclei,
+            format!("not UTF-8 at byte {}", e.valid_up_to()),
+        )
     })?;
     let text_all = text_all.trim_start_matches('\u{feff}');
     let mut items: Vec<Value> = Vec::new();
     if text_all.trim_start().starts_with('[') {
         match serde_json::from_str::<Value>(text_all) {
             Ok(Value::Array(list)) => items = list,
-            Ok(_) => return Err(ParseError::shape(Format::Nuclei, "expected a list of results")),
+            Ok(_) => {
+                return Err(ParseError::shape(
+                    Format::Nuclei,
+                    "expected a list of results",
+                ))
+            }
             Err(e) => return Err(ParseError::syntax(Format::Nuclei, &e)),
         }
     } else {
@@ -94,11 +102,19 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
             }
         }
         let cwes = match classification.and_then(|c| c.get("cwe-id")) {
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).filter_map(cwe).collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(cwe)
+                .collect(),
             _ => Vec::new(),
         };
         let references = match info.get("reference") {
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             Some(Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
@@ -119,7 +135,10 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
             vulnerability_ids: ids,
             cwes,
             component: Some(matcher.to_owned()).filter(|m| !m.is_empty()),
-            endpoints: Some(matched.to_owned()).filter(|m| !m.is_empty()).into_iter().collect(),
+            endpoints: Some(matched.to_owned())
+                .filter(|m| !m.is_empty())
+                .into_iter()
+                .collect(),
             description: description.trim().to_owned(),
             mitigation: owned(info, &["remediation"]),
             references,

@@ -23,7 +23,10 @@ fn level_severity(level: Option<&str>) -> FindingSeverity {
 
 pub fn parse(value: &Value) -> Result<Report, ParseError> {
     let Some(runs) = value.get("runs").and_then(Value::as_array) else {
-        return Err(ParseError::shape(Format::Sarif, "expected an object with `runs`"));
+        return Err(ParseError::shape(
+            Format::Sarif,
+            "expected an object with `runs`",
+        ));
     };
     let mut findings = Vec::new();
     let mut tools = Vec::new();
@@ -44,7 +47,11 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
         }
     }
     Ok(Report {
-        tool: if tools.is_empty() { "SARIF".into() } else { tools.join(", ") },
+        tool: if tools.is_empty() {
+            "SARIF".into()
+        } else {
+            tools.join(", ")
+        },
         format: Format::Sarif,
         findings,
     })
@@ -70,7 +77,13 @@ fn result_into(
         .or_else(|| rule.and_then(|r| text(r, &["name"])))
         .filter(|t| !t.is_empty())
         .unwrap_or(if message.is_empty() { rule_id } else { message });
-    let title: String = title.lines().next().unwrap_or("").chars().take(300).collect();
+    let title: String = title
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
     let level = text(result, &["level"])
         .or_else(|| rule.and_then(|r| text(r, &["defaultConfiguration", "level"])));
     let security_severity = rule
@@ -79,7 +92,10 @@ fn result_into(
     let mut cwes = Vec::new();
     let mut tags: Vec<&str> = Vec::new();
     for holder in [rule, Some(result)].into_iter().flatten() {
-        for tag in array(holder, &["properties", "tags"]).iter().filter_map(Value::as_str) {
+        for tag in array(holder, &["properties", "tags"])
+            .iter()
+            .filter_map(Value::as_str)
+        {
             tags.push(tag);
         }
     }
@@ -133,7 +149,16 @@ fn result_into(
         let file_text = file.as_deref().unwrap_or("");
         let print = match partial {
             Some(p) => fingerprint::of("sarif", &[tool, rule_id, "partial", p, file_text]),
-            None => fingerprint::of("sarif", &[tool, rule_id, file_text, &line_text, if rule_id.is_empty() { message } else { "" }]),
+            None => fingerprint::of(
+                "sarif",
+                &[
+                    tool,
+                    rule_id,
+                    file_text,
+                    &line_text,
+                    if rule_id.is_empty() { message } else { "" },
+                ],
+            ),
         };
         out.push(ParsedFinding {
             fingerprint: print,

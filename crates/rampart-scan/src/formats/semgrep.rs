@@ -24,14 +24,21 @@ fn severity(text: &str) -> Option<FindingSeverity> {
 fn cwes(value: Option<&Value>) -> Vec<u32> {
     match value {
         Some(Value::String(s)) => cwe(s).into_iter().collect(),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).filter_map(cwe).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(cwe)
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 pub fn parse(value: &Value) -> Result<Report, ParseError> {
     if !value.is_object() {
-        return Err(ParseError::shape(Format::Semgrep, "expected an object with `results`"));
+        return Err(ParseError::shape(
+            Format::Semgrep,
+            "expected an object with `results`",
+        ));
     }
     let mut findings: Vec<ParsedFinding> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -50,7 +57,12 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
         let line = number(item, &["start", "line"]);
         let sev = text(item, &["extra", "severity"])
             .and_then(severity)
-            .ok_or_else(|| ParseError::shape(Format::Semgrep, format!("result of {rule}: unknown severity")))?;
+            .ok_or_else(|| {
+                ParseError::shape(
+                    Format::Semgrep,
+                    format!("result of {rule}: unknown severity"),
+                )
+            })?;
         let line_text = line.map(|l| l.to_string()).unwrap_or_default();
         let metadata = at(item, &["extra", "metadata"]);
         let finding = ParsedFinding {
@@ -63,7 +75,9 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
             line,
             description: text(item, &["extra", "message"]).unwrap_or("").to_owned(),
             mitigation: owned(item, &["extra", "fix"]),
-            references: metadata.map(|m| strings(m, &["references"])).unwrap_or_default(),
+            references: metadata
+                .map(|m| strings(m, &["references"]))
+                .unwrap_or_default(),
             confidence: metadata
                 .and_then(|m| text(m, &["confidence"]))
                 .and_then(rampart_core::finding::Confidence::parse),
@@ -79,7 +93,9 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
         let line_text = line.map(|l| l.to_string()).unwrap_or_default();
         let sev = text(item, &["advisory", "severity"])
             .and_then(severity)
-            .ok_or_else(|| ParseError::shape(Format::Semgrep, format!("vuln {title}: unknown severity")))?;
+            .ok_or_else(|| {
+                ParseError::shape(Format::Semgrep, format!("vuln {title}: unknown severity"))
+            })?;
         let mut ids = Vec::new();
         for id in strings(item, &["advisory", "references", "cveIds"]) {
             super::json::push_id(&mut ids, &id);
@@ -93,7 +109,9 @@ pub fn parse(value: &Value) -> Result<Report, ParseError> {
             cwes: cwes(at(item, &["advisory", "references", "cweIds"])),
             file_path: Some(path.to_owned()),
             line,
-            description: text(item, &["advisory", "description"]).unwrap_or("").to_owned(),
+            description: text(item, &["advisory", "description"])
+                .unwrap_or("")
+                .to_owned(),
             occurrences: 1,
             ..ParsedFinding::default()
         };

@@ -169,7 +169,13 @@ fn misconfig(item: &Value, target: &str, service: &str) -> ParsedFinding {
     ParsedFinding {
         fingerprint: fingerprint::of(
             "trivy",
-            &["misconfig", service, target, id, text(item, &["CauseMetadata", "Resource"]).unwrap_or("")],
+            &[
+                "misconfig",
+                service,
+                target,
+                id,
+                text(item, &["CauseMetadata", "Resource"]).unwrap_or(""),
+            ],
         ),
         title: format!("{id} - {title}"),
         severity: severity(text(item, &["Severity"])).or(Some(FindingSeverity::Info)),
@@ -197,7 +203,10 @@ fn secret_finding(item: &Value, target: &str, service: &str) -> ParsedFinding {
     let line = number(item, &["StartLine"]);
     let line_text = line.map(|l| l.to_string()).unwrap_or_default();
     ParsedFinding {
-        fingerprint: fingerprint::of("trivy", &["secret", service, target, rule, title, &line_text]),
+        fingerprint: fingerprint::of(
+            "trivy",
+            &["secret", service, target, rule, title, &line_text],
+        ),
         title: format!("Secret detected in {target} - {title}"),
         severity: severity(text(item, &["Severity"])).or(Some(FindingSeverity::Info)),
         rule_id: Some(rule.to_owned()).filter(|s| !s.is_empty()),
@@ -220,7 +229,14 @@ fn licence_finding(item: &Value, target: &str, service: &str) -> ParsedFinding {
     ParsedFinding {
         fingerprint: fingerprint::of(
             "trivy",
-            &["license", service, target, package, name, path.as_deref().unwrap_or("")],
+            &[
+                "license",
+                service,
+                target,
+                package,
+                name,
+                path.as_deref().unwrap_or(""),
+            ],
         ),
         title: format!("License detected in {target} - {name}"),
         severity: severity(text(item, &["Severity"])).or(Some(FindingSeverity::Info)),
