@@ -168,3 +168,202 @@ impl ParsedFinding {
         self.severity.unwrap_or(FindingSeverity::Info)
     }
 }
+
+/// What an asset is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Host,
+    WebApplication,
+    Repository,
+    ContainerImage,
+}
+
+impl AssetKind {
+    pub const ALL: [AssetKind; 4] = [
+        AssetKind::Host,
+        AssetKind::WebApplication,
+        AssetKind::Repository,
+        AssetKind::ContainerImage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetKind::Host => "host",
+            AssetKind::WebApplication => "web_application",
+            AssetKind::Repository => "repository",
+            AssetKind::ContainerImage => "container_image",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Who can reach an asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    Internet,
+    Internal,
+}
+
+impl Exposure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::Internet => "internet",
+            Exposure::Internal => "internal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "internet" => Some(Exposure::Internet),
+            "internal" => Some(Exposure::Internal),
+            _ => None,
+        }
+    }
+}
+
+/// An asset of an organisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Asset {
+    pub id: crate::AssetId,
+    pub org_id: crate::OrgId,
+    pub name: String,
+    pub kind: AssetKind,
+    /// Addresses, host names, URLs, repository or image references.
+    pub identifiers: Vec<String>,
+    /// 1 (minor) to 5 (crown jewels).
+    pub criticality: u8,
+    pub exposure: Exposure,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
+}
+
+/// What an import did, finding by finding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportCounts {
+    /// Findings in the report (after its own grouping).
+    pub findings: u64,
+    /// Not seen before on this asset and scan type.
+    pub new: u64,
+    /// Seen before and still there (decisions such as false positive kept).
+    pub unchanged: u64,
+    /// Closed before and back.
+    pub reopened: u64,
+    /// Open before and missing from this full report: mitigated.
+    pub closed: u64,
+}
+
+/// A priority band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Band {
+    pub const ALL: [Band; 5] = [
+        Band::Info,
+        Band::Low,
+        Band::Medium,
+        Band::High,
+        Band::Critical,
+    ];
+
+    /// The band of a 0–100 score.
+    pub fn of(score: u8) -> Band {
+        match score {
+            85.. => Band::Critical,
+            65..=84 => Band::High,
+            40..=64 => Band::Medium,
+            15..=39 => Band::Low,
+            _ => Band::Info,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Info => "info",
+            Band::Low => "low",
+            Band::Medium => "medium",
+            Band::High => "high",
+            Band::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == text)
+    }
+}
+
+/// One reason of a priority: points added or a factor applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contribution {
+    /// `+25` or `×1.2`.
+    pub effect: String,
+    pub reason: String,
+}
+
+/// A finding's priority, 0–100, with its reasons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Priority {
+    pub score: u8,
+    pub band: Band,
+    pub contributions: Vec<Contribution>,
+}
+
+/// A finding as stored: what the latest report said, where it stands and
+/// how urgent it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Finding {
+    pub id: crate::FindingId,
+    pub org_id: crate::OrgId,
+    pub asset_id: crate::AssetId,
+    /// Reports of one scan type replace each other's findings.
+    pub scan_type: String,
+    pub status: FindingStatus,
+    pub severity: FindingSeverity,
+    pub priority: Priority,
+    /// Why the status was set (false positive, accepted risk).
+    pub status_reason: Option<String>,
+    /// An accepted risk is due for review then.
+    pub risk_accepted_until: Option<crate::Timestamp>,
+    pub first_seen: crate::Timestamp,
+    pub last_seen: crate::Timestamp,
+    pub closed_at: Option<crate::Timestamp>,
+    pub updated_at: crate::Timestamp,
+    /// What the latest report said.
+    pub report: ParsedFinding,
+}
+
+/// A logged import.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportRecord {
+    pub id: crate::ImportId,
+    pub asset_id: crate::AssetId,
+    pub scan_type: String,
+    pub format: String,
+    pub tool: String,
+    pub file_name: Option<String>,
+    pub actor: String,
+    pub counts: ImportCounts,
+    pub created_at: crate::Timestamp,
+}

@@ -109,3 +109,16 @@ typed_id!(
     /// One notification to one channel or person, and how sending it went.
     DeliveryId, "delivery"
 );
+typed_id!(
+    /// Something findings are about: a host, a web application, a
+    /// repository, a container image.
+    AssetId, "asset"
+);
+typed_id!(
+    /// A vulnerability finding, de-duplicated across reports.
+    FindingId, "finding"
+);
+typed_id!(
+    /// One scanner report imported.
+    ImportId, "import"
+);

@@ -31,8 +31,8 @@ pub use detection_rule::DetectionRule;
 pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
-    AlertId, ApiKeyId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, IncidentId, JobId,
-    NotificationRuleId, OrgId, SessionId, UserId, ValidationRuleId,
+    AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
+    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, SessionId, UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

@@ -6,6 +6,7 @@
 //! contribution is kept so an analyst sees why a finding ranks where it
 //! does.
 
+pub use rampart_core::finding::{Band, Contribution, Priority};
 use rampart_core::finding::{Confidence, FindingSeverity};
 use serde::{Deserialize, Serialize};
 
@@ -66,58 +67,6 @@ pub struct Inputs<'a> {
     /// Title and description, searched for phrases.
     pub text: &'a str,
     pub phrases: &'a [Phrase],
-}
-
-/// One reason: points added or a factor applied.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Contribution {
-    /// `+25` or `×1.2`.
-    pub effect: String,
-    pub reason: String,
-}
-
-/// A priority band.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Band {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Band {
-    pub fn of(score: u8) -> Band {
-        match score {
-            85.. => Band::Critical,
-            65..=84 => Band::High,
-            40..=64 => Band::Medium,
-            15..=39 => Band::Low,
-            _ => Band::Info,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Band::Info => "info",
-            Band::Low => "low",
-            Band::Medium => "medium",
-            Band::High => "high",
-            Band::Critical => "critical",
-        }
-    }
-}
-
-/// A computed priority.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Priority {
-    pub score: u8,
-    pub band: Band,
-    pub contributions: Vec<Contribution>,
 }
 
 fn points(value: f64) -> String {

@@ -12,6 +12,7 @@ mod auth_factors_sql;
 mod error;
 pub mod events;
 mod feedback_sql;
+mod findings_sql;
 mod flags_sql;
 mod incidents_sql;
 mod jobs_sql;
@@ -36,6 +37,9 @@ pub use auth_factors_sql::{AuthFactorStore, Challenge, ChallengeKind, TotpRecord
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
 pub use feedback_sql::{FeedbackQuery, FeedbackStore};
+pub use findings_sql::{
+    AssetQuery, FindingImport, FindingQuery, FindingStore, ImportedFinding, StatusChange,
+};
 pub use flags_sql::{FlagScope, FlagStore, FlagWrite};
 pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
@@ -112,6 +116,7 @@ pub trait Store:
     + FeedbackStore
     + NotificationStore
     + AuthFactorStore
+    + FindingStore
     + Send
     + Sync
     + 'static

@@ -78,6 +78,11 @@ const SQLITE: &[Source] = &[
         "organisations may require two factors",
         include_str!("../migrations/sqlite/0014_require_mfa.sql"),
     ),
+    (
+        15,
+        "assets, findings and imports",
+        include_str!("../migrations/sqlite/0015_vulnerabilities.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -170,6 +175,11 @@ const POSTGRES: &[Source] = &[
         18,
         "organisations may require two factors",
         include_str!("../migrations/postgres/0018_require_mfa.sql"),
+    ),
+    (
+        19,
+        "assets, findings and imports",
+        include_str!("../migrations/postgres/0019_vulnerabilities.sql"),
     ),
 ];
 
