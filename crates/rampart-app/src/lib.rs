@@ -28,6 +28,7 @@ pub mod rules;
 pub mod sessions;
 pub mod users;
 pub mod validation;
+pub mod vulns;
 pub use rampart_core::whole_number;
 
 use std::sync::Arc;
@@ -82,6 +83,7 @@ pub struct Services {
     pub flags: flags::Flags,
     pub feedback: feedback::Feedbacks,
     pub notifications: notifications::Notifications,
+    pub vulnerabilities: vulns::Vulnerabilities,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
     /// Invalidates the node's caches (and, with Redis, every node's).
@@ -191,6 +193,11 @@ impl Services {
                 notifications.notifier().clone(),
             ),
             notifications,
+            vulnerabilities: vulns::Vulnerabilities::new(
+                store.clone(),
+                clock.clone(),
+                audit.clone(),
+            ),
             rules,
             validation_rules,
             audit,

@@ -14,3 +14,4 @@ pub mod notifications;
 pub mod overview;
 pub mod rules;
 pub mod validation;
+pub mod vulns;

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The largest report accepted (bytes).
-pub const MAX_REPORT_BYTES: usize = 512 * 1024 * 1024;
+pub const MAX_REPORT_BYTES: usize = 256 * 1024 * 1024;
 
 /// A report format Rampart reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -1,0 +1,241 @@
+//! Imports of scanner reports: parse (off the async threads), find or
+//! create the asset, prioritise each finding with the asset's criticality
+//! and exposure and its age, and hand the lot to the store's one
+//! transaction.
+
+use rampart_core::finding::{Asset, AssetKind, Exposure, ImportRecord};
+use rampart_core::{AssetId, Error, ImportId, Permission};
+use rampart_scan::priority::{self, Inputs};
+use rampart_scan::{Format, ParseError, Report};
+use rampart_store::{FindingImport, ImportedFinding};
+
+use super::Vulnerabilities;
+use crate::api::vulns::{ImportReply, ImportRequest};
+use crate::audit::snapshot;
+use crate::paging::{Page, PageParams};
+use crate::principal::Principal;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The kind of asset a format's reports are usually about.
+pub fn guess_kind(format: Format) -> AssetKind {
+    match format {
+        Format::Trivy | Format::Grype => AssetKind::ContainerImage,
+        Format::Nuclei => AssetKind::WebApplication,
+        Format::Sarif | Format::Semgrep | Format::Gitleaks | Format::Bandit | Format::Checkov => {
+            AssetKind::Repository
+        }
+    }
+}
+
+/// A report that could not be read, as an input error naming its line.
+pub fn parse_error(error: ParseError) -> Error {
+    let position = |n: usize| u32::try_from(n).ok();
+    let column = match &error {
+        ParseError::Syntax { column, .. } => position(*column),
+        _ => None,
+    };
+    let line = error.line().and_then(position);
+    Error::bad_request("invalid_report", error.to_string())
+        .with_field("report")
+        .at(line, column)
+}
+
+/// Parses a report on a blocking thread (large reports take a while).
+pub async fn parse_report(bytes: Vec<u8>, format: Option<Format>) -> Result<Report, Error> {
+    tokio::task::spawn_blocking(move || rampart_scan::parse(&bytes, format))
+        .await
+        .map_err(|e| Error::internal(&e))?
+        .map_err(parse_error)
+}
+
+/// The format a request names, checked.
+pub fn format_named(name: Option<&str>) -> Result<Option<Format>, Error> {
+    name.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            Format::parse_name(n).ok_or_else(|| {
+                Error::invalid_field("format", format!("one of: {}", Format::names()))
+            })
+        })
+        .transpose()
+}
+
+impl Vulnerabilities {
+    /// `POST /imports` and `rampart import`.
+    pub async fn import(
+        &self,
+        principal: &Principal,
+        request: ImportRequest,
+        bytes: Vec<u8>,
+    ) -> Result<ImportReply, Error> {
+        if !principal.may(Permission::Analyse) && !principal.may(Permission::Ingest) {
+            principal.require(Permission::Analyse)?;
+        }
+        let asset_name = request.asset.trim().to_owned();
+        if asset_name.is_empty() || asset_name.chars().count() > 200 {
+            return Err(Error::invalid_field(
+                "asset",
+                "name the asset (1 to 200 characters)",
+            ));
+        }
+        let scan_type = request
+            .scan_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if scan_type.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            return Err(Error::invalid_field("scan_type", "at most 100 characters"));
+        }
+        let format = format_named(request.format.as_deref())?;
+        if bytes.is_empty() {
+            return Err(Error::invalid_field("report", "the report is empty"));
+        }
+        let report = parse_report(bytes, format).await?;
+        let (asset, asset_created) = self
+            .asset_for_import(principal, &asset_name, report.format)
+            .await?;
+        let scan_type = scan_type.unwrap_or_else(|| report.format.as_str().to_owned());
+        let now = self.clock.now();
+        let first_seen = self
+            .store
+            .first_seen(principal.org_id, asset.id, &scan_type)
+            .await?;
+        let phrases = priority::default_phrases();
+        let findings: Vec<ImportedFinding> = report
+            .findings
+            .into_iter()
+            .map(|finding| {
+                let age_days = first_seen
+                    .get(&finding.fingerprint)
+                    .map_or(0, |t| (now.0 - t.0).max(0) / DAY_MS);
+                let text = format!("{}\n{}", finding.title, finding.description);
+                let priority = priority::score(&Inputs {
+                    severity: finding.severity,
+                    cvss_v3_vector: finding.cvss_v3_vector.as_deref(),
+                    cvss_v4_vector: finding.cvss_v4_vector.as_deref(),
+                    cvss_score: finding.cvss_score,
+                    in_kev: false,
+                    epss: finding.epss,
+                    asset_criticality: Some(asset.criticality),
+                    internet_facing: asset.exposure == Exposure::Internet,
+                    confidence: finding.confidence,
+                    age_days,
+                    text: &text,
+                    phrases: &phrases,
+                });
+                ImportedFinding {
+                    report: finding,
+                    priority,
+                }
+            })
+            .collect();
+        let id = ImportId::new();
+        let format_name = report.format.as_str().to_owned();
+        let audit = self.audit.entry(
+            principal,
+            "findings.import",
+            ("asset", asset.id.to_string()),
+            None,
+            snapshot(&serde_json::json!({
+                "import_id": id, "format": format_name, "scan_type": scan_type,
+                "file_name": request.file_name, "findings": findings.len(),
+            })),
+        );
+        let import = FindingImport {
+            id,
+            org: principal.org_id,
+            asset: asset.id,
+            scan_type: scan_type.clone(),
+            format: format_name.clone(),
+            tool: report.tool.clone(),
+            file_name: request.file_name.clone(),
+            actor: principal.audit_actor(),
+            full_report: request.full_report,
+            findings,
+            now,
+            audit,
+        };
+        let counts = self.store.import_findings(&import).await?;
+        tracing::info!(
+            org_id = %principal.org_id, asset_id = %asset.id, format = %format_name,
+            findings = counts.findings, new = counts.new, closed = counts.closed, "report imported"
+        );
+        Ok(ImportReply {
+            import_id: id,
+            asset,
+            asset_created,
+            format: format_name,
+            tool: report.tool,
+            scan_type,
+            counts,
+        })
+    }
+
+    /// The named asset, created with a guessed kind when there is none.
+    async fn asset_for_import(
+        &self,
+        principal: &Principal,
+        name: &str,
+        format: Format,
+    ) -> Result<(Asset, bool), Error> {
+        if let Some(asset) = self
+            .store
+            .find_asset_by_name(principal.org_id, name)
+            .await?
+        {
+            return Ok((asset, false));
+        }
+        let now = self.clock.now();
+        let asset = Asset {
+            id: AssetId::new(),
+            org_id: principal.org_id,
+            name: name.to_owned(),
+            kind: guess_kind(format),
+            identifiers: Vec::new(),
+            criticality: 3,
+            exposure: Exposure::Internal,
+            owner: None,
+            tags: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let entry = self.audit.entry(
+            principal,
+            "asset.create",
+            ("asset", asset.id.to_string()),
+            None,
+            snapshot(&asset),
+        );
+        match self.store.create_asset(&asset, &entry).await {
+            Ok(()) => Ok((asset, true)),
+            // Another import created it meanwhile.
+            Err(rampart_store::StoreError::Conflict { .. }) => self
+                .store
+                .find_asset_by_name(principal.org_id, name)
+                .await?
+                .map(|a| (a, false))
+                .ok_or_else(|| {
+                    Error::conflict("asset_exists", "the asset changed meanwhile; retry")
+                }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The organisation's imports, newest first.
+    pub async fn imports(
+        &self,
+        principal: &Principal,
+        asset: Option<AssetId>,
+        page: &PageParams,
+    ) -> Result<Page<ImportRecord>, Error> {
+        principal.require(Permission::Read)?;
+        let limit = page.limit()?;
+        let items = self
+            .store
+            .list_imports(principal.org_id, asset, page.cursor()?, limit)
+            .await?;
+        Ok(Page::new(items, limit, |i| i.id.to_string()))
+    }
+}

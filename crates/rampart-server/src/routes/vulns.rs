@@ -1,0 +1,215 @@
+//! `/api/v1/assets`, `/api/v1/imports` and `/api/v1/findings`: assets,
+//! scanner report imports, and findings with their priorities and
+//! decisions.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use rampart_app::api::vulns::{
+    AssetInput, AssetPatch, FindingFilter, FindingPatch, ImportReply, ImportRequest,
+};
+use rampart_core::finding::{Asset, Finding, ImportRecord};
+use rampart_core::{AssetId, FindingId};
+use serde::Deserialize;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
+use crate::routes::{Page, PageParams};
+use crate::state::AppState;
+use rampart_app::paging::TextPageParams;
+
+/// Create an asset (analysts).
+#[utoipa::path(post, path = "/api/v1/assets", tag = "vulnerabilities", security(("bearer" = [])), request_body = AssetInput,
+    responses((status = 201, body = Asset), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn create_asset(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<AssetInput>,
+) -> Result<(StatusCode, Json<Asset>), ApiError> {
+    let asset = state
+        .vulnerabilities
+        .create_asset(&principal, input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(asset)))
+}
+
+/// The organisation's assets by name.
+#[utoipa::path(get, path = "/api/v1/assets", tag = "vulnerabilities", security(("bearer" = [])), params(TextPageParams),
+    responses((status = 200, body = Page<Asset>), (status = 400, body = Problem)))]
+pub async fn assets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<TextPageParams>,
+) -> Result<Json<Page<Asset>>, ApiError> {
+    Ok(Json(
+        state
+            .vulnerabilities
+            .assets(&principal, &page.into())
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Asset), (status = 404, body = Problem)))]
+pub async fn asset(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<AssetId>,
+) -> Result<Json<Asset>, ApiError> {
+    Ok(Json(state.vulnerabilities.asset(&principal, id).await?))
+}
+
+/// Change an asset (analysts; audited).
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)), request_body = AssetPatch,
+    responses((status = 200, body = Asset), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn update_asset(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<AssetId>,
+    ApiJson(patch): ApiJson<AssetPatch>,
+) -> Result<Json<Asset>, ApiError> {
+    Ok(Json(
+        state
+            .vulnerabilities
+            .update_asset(&principal, id, patch)
+            .await?,
+    ))
+}
+
+/// Delete an asset with its findings and imports (analysts; audited).
+#[utoipa::path(delete, path = "/api/v1/assets/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_asset(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<AssetId>,
+) -> Result<StatusCode, ApiError> {
+    state.vulnerabilities.delete_asset(&principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// The asset's name (created when the organisation has none of it).
+    #[param(min_length = 1, max_length = 200)]
+    pub asset: String,
+    /// sarif, nuclei, trivy, grype, semgrep, gitleaks, bandit or checkov;
+    /// detected from the content when absent.
+    pub format: Option<String>,
+    /// The format's name when absent.
+    #[param(max_length = 100)]
+    pub scan_type: Option<String>,
+    #[param(max_length = 300)]
+    pub file_name: Option<String>,
+    /// `false` for a partial report: nothing missing from it is closed.
+    pub full: Option<bool>,
+}
+
+/// Import a scanner report (the file as the body, up to 256 MiB): its
+/// findings are de-duplicated against the asset's earlier ones of the same
+/// scan type, prioritised, and those missing from a full report closed.
+/// Analysts, or API keys with the ingest scope (CI pipelines).
+#[utoipa::path(post, path = "/api/v1/imports", tag = "vulnerabilities", security(("bearer" = [])), params(ImportParams),
+    request_body(content = String, content_type = "application/octet-stream", description = "the report file"),
+    responses((status = 201, body = ImportReply), (status = 400, body = Problem, description = "the report could not be read: `line` and `column` say where"),
+        (status = 403, body = Problem), (status = 413, body = Problem)))]
+pub async fn import(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ImportReply>), ApiError> {
+    let request = ImportRequest {
+        asset: params.asset,
+        format: params.format,
+        scan_type: params.scan_type,
+        file_name: params.file_name,
+        full_report: params.full.unwrap_or(true),
+    };
+    let reply = state
+        .vulnerabilities
+        .import(&principal, request, body.to_vec())
+        .await?;
+    Ok((StatusCode::CREATED, Json(reply)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportListParams {
+    pub asset_id: Option<AssetId>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    pub cursor: Option<String>,
+}
+
+/// The organisation's imports, newest first.
+#[utoipa::path(get, path = "/api/v1/imports", tag = "vulnerabilities", security(("bearer" = [])), params(ImportListParams),
+    responses((status = 200, body = Page<ImportRecord>), (status = 400, body = Problem)))]
+pub async fn imports(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ImportListParams>,
+) -> Result<Json<Page<ImportRecord>>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    Ok(Json(
+        state
+            .vulnerabilities
+            .imports(&principal, params.asset_id, &page)
+            .await?,
+    ))
+}
+
+/// Findings, highest priority first, with filters.
+#[utoipa::path(get, path = "/api/v1/findings", tag = "vulnerabilities", security(("bearer" = [])), params(FindingFilter),
+    responses((status = 200, body = Page<Finding>), (status = 400, body = Problem)))]
+pub async fn findings(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<FindingFilter>,
+) -> Result<Json<Page<Finding>>, ApiError> {
+    Ok(Json(
+        state.vulnerabilities.findings(&principal, filter).await?,
+    ))
+}
+
+/// A finding with its priority's reasons.
+#[utoipa::path(get, path = "/api/v1/findings/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Finding), (status = 404, body = Problem)))]
+pub async fn finding(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<FindingId>,
+) -> Result<Json<Finding>, ApiError> {
+    Ok(Json(state.vulnerabilities.finding(&principal, id).await?))
+}
+
+/// Decide on a finding: false positive, accepted risk (with a review
+/// date), or open again (analysts; audited).
+#[utoipa::path(patch, path = "/api/v1/findings/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)), request_body = FindingPatch,
+    responses((status = 200, body = Finding), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<FindingId>,
+    ApiJson(patch): ApiJson<FindingPatch>,
+) -> Result<Json<Finding>, ApiError> {
+    Ok(Json(
+        state.vulnerabilities.decide(&principal, id, patch).await?,
+    ))
+}
