@@ -8,4 +8,4 @@ pub mod fingerprint;
 pub mod formats;
 pub mod priority;
 
-pub use formats::{detect, parse, Format, ParseError, Report};
+pub use formats::{canonical_advisory_id, detect, parse, Format, ParseError, Report};

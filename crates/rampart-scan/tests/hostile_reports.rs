@@ -20,6 +20,13 @@ fn a_broken_report_names_its_line_and_column() {
         parse(b"hello", None).unwrap_err(),
         ParseError::UnknownFormat
     );
+    assert_eq!(
+        parse(b"<?xml version=\"1.0\"?><NessusClientData_v2/>", None).unwrap_err(),
+        ParseError::UnknownFormat
+    );
+    // A cut report of an unnamed format: where the JSON ends.
+    let error = parse(b"{\n  \"matches\": [\n    {\"vulnerability\": ", None).unwrap_err();
+    assert_eq!(error.line(), Some(3), "{error}");
 }
 
 #[test]

@@ -131,7 +131,7 @@ const ASSET_COLUMNS: &str =
     "id, org_id, name, kind, identifiers, criticality, exposure, owner, tags, created_at, updated_at";
 
 const FINDING_COLUMNS: &str = "id, org_id, asset_id, scan_type, fingerprint, title, severity, \
-     status, priority, band, contributions, vulnerability_id, component, report, report_digest, \
+     status, priority, band, contributions, vulnerability_ids, component, report, report_digest, \
      status_reason, risk_accepted_until, first_seen, last_seen, closed_at, updated_at";
 
 const IMPORT_COLUMNS: &str = "id, org_id, asset_id, scan_type, format, tool, file_name, actor, \
@@ -280,8 +280,15 @@ impl<'a> Prepared<'a> {
         })
     }
 
-    fn vulnerability_id(&self) -> Option<String> {
-        self.finding.report.vulnerability_ids.first().cloned()
+    /// Every advisory id, upper case and space-delimited (` A B `), so a
+    /// filter matches any of them.
+    fn vulnerability_ids(&self) -> String {
+        let mut out = String::from(" ");
+        for id in self.finding.report.vulnerability_ids.iter().take(100) {
+            out.push_str(&id.to_ascii_uppercase());
+            out.push(' ');
+        }
+        out
     }
 
     fn title(&self) -> String {
@@ -571,7 +578,7 @@ where
             let closed_at: Option<i64> = None;
             sqlx::query(
                 "UPDATE findings SET title = $1, severity = $2, status = $3, priority = $4, \
-                 band = $5, contributions = $6, vulnerability_id = $7, component = $8, \
+                 band = $5, contributions = $6, vulnerability_ids = $7, component = $8, \
                  report = $9, report_digest = $10, last_seen = $11, closed_at = $12, \
                  updated_at = $13 WHERE org_id = $14 AND id = $15",
             )
@@ -581,7 +588,7 @@ where
             .bind(i32::from(item.finding.priority.score))
             .bind(item.finding.priority.band.as_str())
             .bind(item.contributions_json.clone())
-            .bind(item.vulnerability_id())
+            .bind(item.vulnerability_ids())
             .bind(item.finding.report.component.clone())
             .bind(item.report_json.clone())
             .bind(item.digest.clone())
@@ -639,7 +646,7 @@ where
                     .bind(i32::from(item.finding.priority.score))
                     .bind(item.finding.priority.band.as_str())
                     .bind(item.contributions_json.clone())
-                    .bind(item.vulnerability_id())
+                    .bind(item.vulnerability_ids())
                     .bind(report.component.clone())
                     .bind(item.report_json.clone())
                     .bind(item.digest.clone())
@@ -739,8 +746,14 @@ where
             args.push(Arg::Text(scan_type.clone()));
         }
         if let Some(id) = &query.vulnerability_id {
-            sql.push_str(&format!(" AND vulnerability_id = {}", p.next()));
-            args.push(Arg::Text(id.trim().to_ascii_uppercase()));
+            sql.push_str(&format!(
+                " AND vulnerability_ids LIKE {} ESCAPE '\\'",
+                p.next()
+            ));
+            args.push(Arg::Text(format!(
+                "% {} %",
+                like_escape(&id.trim().to_ascii_uppercase())
+            )));
         }
         if let Some(min) = query.min_priority {
             sql.push_str(&format!(" AND priority >= {}", p.next()));
@@ -752,13 +765,7 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            let pattern = format!(
-                "%{}%",
-                text.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
             let (a, b) = (p.next(), p.next());
             sql.push_str(&format!(
                 " AND (LOWER(title) LIKE {a} ESCAPE '\\' OR LOWER(component) LIKE {b} ESCAPE '\\')"
@@ -878,4 +885,11 @@ where
             .await?;
         rows.iter().map(import_from_row).collect()
     }
+}
+
+/// `text` with LIKE's wildcards and escape character escaped (by `\\`).
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

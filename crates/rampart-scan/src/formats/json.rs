@@ -87,11 +87,24 @@ pub fn is_cve(id: &str) -> bool {
         && number.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Adds an advisory identifier once, upper case.
+/// Adds an advisory identifier once, in its canonical spelling.
 pub fn push_id(ids: &mut Vec<String>, id: &str) {
-    let id = id.trim().to_ascii_uppercase();
-    if !id.is_empty() && !ids.contains(&id) {
+    let id = canonical_advisory_id(id);
+    if !id.is_empty() && !ids.iter().any(|known| known.eq_ignore_ascii_case(&id)) {
         ids.push(id);
+    }
+}
+
+/// An advisory id as its publisher spells it: `CVE-2021-44228` upper
+/// case, `GHSA-8v27-2fg9-7h62` with a lower-case body; others as given.
+pub fn canonical_advisory_id(id: &str) -> String {
+    let id = id.trim();
+    match id.get(..5) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("GHSA-") => {
+            format!("GHSA-{}", id[5..].to_ascii_lowercase())
+        }
+        _ if id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("CVE-")) => id.to_ascii_uppercase(),
+        _ => id.to_owned(),
     }
 }
 
@@ -105,6 +118,31 @@ mod tests {
         assert_eq!(cwe("CWE-89: Improper Neutralization"), Some(89));
         assert_eq!(cwe("22"), Some(22));
         assert_eq!(cwe("CWE-"), None);
+    }
+
+    #[test]
+    fn advisory_ids_are_spelled_as_published_and_kept_once() {
+        assert_eq!(canonical_advisory_id(" cve-2021-44228 "), "CVE-2021-44228");
+        assert_eq!(
+            canonical_advisory_id("ghsa-8V27-2FG9-7H62"),
+            "GHSA-8v27-2fg9-7h62"
+        );
+        assert_eq!(
+            canonical_advisory_id("RUSTSEC-2021-0001"),
+            "RUSTSEC-2021-0001"
+        );
+        assert_eq!(canonical_advisory_id("é"), "é");
+        let mut ids = Vec::new();
+        for id in [
+            "CVE-2021-1234",
+            "cve-2021-1234",
+            "GHSA-aaaa-bbbb-cccc",
+            "",
+            "GHSA-AAAA-bbbb-cccc",
+        ] {
+            push_id(&mut ids, id);
+        }
+        assert_eq!(ids, ["CVE-2021-1234", "GHSA-aaaa-bbbb-cccc"]);
     }
 
     #[test]

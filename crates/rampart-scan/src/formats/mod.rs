@@ -13,6 +13,7 @@ mod sarif;
 mod semgrep;
 mod trivy;
 
+pub use json::canonical_advisory_id;
 use rampart_core::finding::ParsedFinding;
 use serde::Serialize;
 use serde_json::Value;
@@ -119,9 +120,9 @@ impl ParseError {
         }
     }
 
-    fn syntax(format: Format, error: &serde_json::Error) -> Self {
+    fn syntax(format: &'static str, error: &serde_json::Error) -> Self {
         ParseError::Syntax {
-            format: format.as_str(),
+            format,
             line: error.line(),
             column: error.column(),
             message: error.to_string(),
@@ -137,15 +138,33 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
             max: MAX_REPORT_BYTES,
         });
     }
-    let format = match format {
-        Some(format) => format,
-        None => detect(bytes).ok_or(ParseError::UnknownFormat)?,
+    let bytes = strip_bom(bytes);
+    let (format, value) = match format {
+        Some(Format::Nuclei) => return nuclei::parse(bytes),
+        Some(format) => (
+            format,
+            serde_json::from_slice(bytes).map_err(|e| ParseError::syntax(format.as_str(), &e))?,
+        ),
+        None => {
+            if detect_jsonl(bytes) == Some(Format::Nuclei) {
+                return nuclei::parse(bytes);
+            }
+            // Not JSON at all (an XML report, say): no format of ours.
+            if !matches!(
+                bytes.iter().find(|b| !b.is_ascii_whitespace()),
+                Some(b'{' | b'[')
+            ) {
+                return Err(ParseError::UnknownFormat);
+            }
+            // One parse: the document is read, then recognised.
+            let value: Value =
+                serde_json::from_slice(bytes).map_err(|e| ParseError::syntax("JSON", &e))?;
+            (
+                detect_value(&value).ok_or(ParseError::UnknownFormat)?,
+                value,
+            )
+        }
     };
-    if format == Format::Nuclei {
-        return nuclei::parse(bytes);
-    }
-    let value: Value =
-        serde_json::from_slice(strip_bom(bytes)).map_err(|e| ParseError::syntax(format, &e))?;
     match format {
         Format::Sarif => sarif::parse(&value),
         Format::Trivy => trivy::parse(&value),
@@ -166,20 +185,25 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
 /// keys.
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
-    let text = std::str::from_utf8(bytes).ok()?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        // One object per line is Nuclei's JSONL; a whole document is not.
-        if let Some(first) = trimmed.lines().next() {
-            if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(first) {
-                if nuclei::looks_like(&line) {
-                    return Some(Format::Nuclei);
-                }
-            }
-        }
+    if let Some(format) = detect_jsonl(bytes) {
+        return Some(format);
     }
-    let value: Value = serde_json::from_str(trimmed).ok()?;
+    let value: Value = serde_json::from_slice(bytes).ok()?;
     detect_value(&value)
+}
+
+/// Nuclei's JSONL (one finding object per line), from the first line.
+fn detect_jsonl(bytes: &[u8]) -> Option<Format> {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]);
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        return None;
+    }
+    let first = trimmed.lines().next()?;
+    match serde_json::from_str::<Value>(first) {
+        Ok(Value::Object(line)) if nuclei::looks_like(&line) => Some(Format::Nuclei),
+        _ => None,
+    }
 }
 
 fn detect_value(value: &Value) -> Option<Format> {

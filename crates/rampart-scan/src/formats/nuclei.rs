@@ -46,7 +46,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, ParseError> {
                     "expected a list of results",
                 ))
             }
-            Err(e) => return Err(ParseError::syntax(Format::Nuclei, &e)),
+            Err(e) => return Err(ParseError::syntax(Format::Nuclei.as_str(), &e)),
         }
     } else {
         for (index, line) in text_all.lines().enumerate() {

@@ -19,3 +19,4 @@ mod operations;
 mod security;
 mod ui;
 mod validation;
+mod vulns;

@@ -27,7 +27,7 @@ CREATE TABLE findings (
     priority             INTEGER NOT NULL,
     band                 TEXT NOT NULL,
     contributions        TEXT NOT NULL,   -- JSON
-    vulnerability_id     TEXT,            -- the first CVE or advisory, for filters
+    vulnerability_ids    TEXT NOT NULL,   -- ' CVE-… GHSA-… ' upper case, for filters
     component            TEXT,
     report               TEXT NOT NULL,   -- JSON: the latest report's finding
     report_digest        TEXT NOT NULL,   -- changes when report or priority do
@@ -42,7 +42,6 @@ CREATE TABLE findings (
 CREATE INDEX findings_by_priority ON findings (org_id, priority DESC, id DESC);
 CREATE INDEX findings_by_status ON findings (org_id, status, priority DESC, id DESC);
 CREATE INDEX findings_by_asset ON findings (org_id, asset_id, priority DESC, id DESC);
-CREATE INDEX findings_by_vulnerability ON findings (org_id, vulnerability_id);
 
 CREATE TABLE finding_imports (
     id           TEXT PRIMARY KEY NOT NULL,
