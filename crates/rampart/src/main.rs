@@ -1,6 +1,7 @@
 //! The `rampart` command: parses the command line and hands over to the
-//! server crate. `serve` runs the API; `migrate`, `user` and `apikey` work
-//! on the database directly (e.g. to reset a lost admin password).
+//! server crate. `serve` runs the API; `migrate`, `user`, `apikey`, `jobs`
+//! and `import` work on the database directly (e.g. to reset a lost admin
+//! password); `findings parse` and `rules` need no database.
 
 mod bench;
 mod bench_auth;
@@ -8,6 +9,7 @@ mod bench_detect;
 mod bench_flags;
 mod bench_jobs;
 mod bench_limits;
+mod findings;
 mod jobs;
 mod percentile;
 mod rules;
@@ -74,6 +76,18 @@ enum Command {
         options: ServeOptions,
         #[command(subcommand)]
         action: jobs::JobsAction,
+    },
+    /// Import a scanner report into the configured database (as `POST /api/v1/imports`).
+    Import {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(flatten)]
+        args: findings::ImportArgs,
+    },
+    /// Scanner reports without a database: parse and print their findings.
+    Findings {
+        #[command(subcommand)]
+        action: findings::FindingsAction,
     },
     /// Manage API keys offline.
     Apikey {
@@ -198,6 +212,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs { options, action } => jobs::run(&options, action).await,
         Command::Bench { action } => bench::run(action).await,
         Command::Rules { action } => rules::run(action),
+        Command::Import { options, args } => findings::import(&options, args).await,
+        Command::Findings { action } => findings::run(action),
     }
 }
 
@@ -234,10 +250,12 @@ pub(crate) async fn org_id(
     state: &accounts::Accounts,
     name: &str,
 ) -> anyhow::Result<rampart_core::OrgId> {
-    state
-        .find_org_by_name(name)
-        .await?
-        .with_context(|| format!("no organisation named '{name}'"))
+    state.find_org_by_name(name).await?.with_context(|| {
+        format!(
+            "no organisation named '{name}' in this database \
+                 (the first `rampart serve` creates 'default')"
+        )
+    })
 }
 
 async fn find_user(state: &accounts::Accounts, email: &str) -> anyhow::Result<rampart_core::User> {

@@ -4,7 +4,7 @@
 //! transaction.
 
 use rampart_core::finding::{Asset, AssetKind, Exposure, ImportRecord};
-use rampart_core::{AssetId, Error, ImportId, Permission};
+use rampart_core::{AssetId, Error, ImportId, OrgId, Permission};
 use rampart_scan::priority::{self, Inputs};
 use rampart_scan::{Format, ParseError, Report};
 use rampart_store::{FindingImport, ImportedFinding};
@@ -72,6 +72,19 @@ impl Vulnerabilities {
         if !principal.may(Permission::Analyse) && !principal.may(Permission::Ingest) {
             principal.require(Permission::Analyse)?;
         }
+        self.import_as(principal.org_id, principal.audit_actor(), request, bytes)
+            .await
+    }
+
+    /// An import by whoever `actor` names in the audit trail (`rampart
+    /// import`, run by the operator, says `operator`), into `org`.
+    pub async fn import_as(
+        &self,
+        org: OrgId,
+        actor: String,
+        request: ImportRequest,
+        bytes: Vec<u8>,
+    ) -> Result<ImportReply, Error> {
         let asset_name = request.asset.trim().to_owned();
         if asset_name.is_empty() || asset_name.chars().count() > 200 {
             return Err(Error::invalid_field(
@@ -94,14 +107,11 @@ impl Vulnerabilities {
         }
         let report = parse_report(bytes, format).await?;
         let (asset, asset_created) = self
-            .asset_for_import(principal, &asset_name, report.format)
+            .asset_for_import(org, &actor, &asset_name, report.format)
             .await?;
         let scan_type = scan_type.unwrap_or_else(|| report.format.as_str().to_owned());
         let now = self.clock.now();
-        let first_seen = self
-            .store
-            .first_seen(principal.org_id, asset.id, &scan_type)
-            .await?;
+        let first_seen = self.store.first_seen(org, asset.id, &scan_type).await?;
         let phrases = priority::default_phrases();
         let findings: Vec<ImportedFinding> = report
             .findings
@@ -133,8 +143,9 @@ impl Vulnerabilities {
             .collect();
         let id = ImportId::new();
         let format_name = report.format.as_str().to_owned();
-        let audit = self.audit.entry(
-            principal,
+        let audit = self.audit.entry_in(
+            org,
+            actor.clone(),
             "findings.import",
             ("asset", asset.id.to_string()),
             None,
@@ -145,13 +156,13 @@ impl Vulnerabilities {
         );
         let import = FindingImport {
             id,
-            org: principal.org_id,
+            org,
             asset: asset.id,
             scan_type: scan_type.clone(),
             format: format_name.clone(),
             tool: report.tool.clone(),
             file_name: request.file_name.clone(),
-            actor: principal.audit_actor(),
+            actor,
             full_report: request.full_report,
             findings,
             now,
@@ -159,7 +170,7 @@ impl Vulnerabilities {
         };
         let counts = self.store.import_findings(&import).await?;
         tracing::info!(
-            org_id = %principal.org_id, asset_id = %asset.id, format = %format_name,
+            org_id = %org, asset_id = %asset.id, format = %format_name,
             findings = counts.findings, new = counts.new, closed = counts.closed, "report imported"
         );
         Ok(ImportReply {
@@ -176,21 +187,18 @@ impl Vulnerabilities {
     /// The named asset, created with a guessed kind when there is none.
     async fn asset_for_import(
         &self,
-        principal: &Principal,
+        org: OrgId,
+        actor: &str,
         name: &str,
         format: Format,
     ) -> Result<(Asset, bool), Error> {
-        if let Some(asset) = self
-            .store
-            .find_asset_by_name(principal.org_id, name)
-            .await?
-        {
+        if let Some(asset) = self.store.find_asset_by_name(org, name).await? {
             return Ok((asset, false));
         }
         let now = self.clock.now();
         let asset = Asset {
             id: AssetId::new(),
-            org_id: principal.org_id,
+            org_id: org,
             name: name.to_owned(),
             kind: guess_kind(format),
             identifiers: Vec::new(),
@@ -201,8 +209,9 @@ impl Vulnerabilities {
             created_at: now,
             updated_at: now,
         };
-        let entry = self.audit.entry(
-            principal,
+        let entry = self.audit.entry_in(
+            org,
+            actor.to_owned(),
             "asset.create",
             ("asset", asset.id.to_string()),
             None,
@@ -213,7 +222,7 @@ impl Vulnerabilities {
             // Another import created it meanwhile.
             Err(rampart_store::StoreError::Conflict { .. }) => self
                 .store
-                .find_asset_by_name(principal.org_id, name)
+                .find_asset_by_name(org, name)
                 .await?
                 .map(|a| (a, false))
                 .ok_or_else(|| {

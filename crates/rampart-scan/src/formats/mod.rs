@@ -125,7 +125,15 @@ impl ParseError {
             format,
             line: error.line(),
             column: error.column(),
-            message: error.to_string(),
+            // serde's text ends with the position, which the error says already.
+            message: error
+                .to_string()
+                .trim_end_matches(&format!(
+                    " at line {} column {}",
+                    error.line(),
+                    error.column()
+                ))
+                .to_owned(),
         }
     }
 }

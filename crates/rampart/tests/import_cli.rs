@@ -1,0 +1,181 @@
+//! `rampart import` and `rampart findings parse`, run as the real binary:
+//! an import into the database a server made is what the server then
+//! lists; parsing prints the findings without a database; a broken report
+//! names its line and fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn rampart(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    command
+        .args(args)
+        .env_remove("RAMPART_DATABASE_URL")
+        .env_remove("RAMPART_CONFIG");
+    command
+}
+
+fn succeeded(output: &Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// DefectDojo's Grype sample (9 findings), unpacked into `dir`.
+fn grype_sample(dir: &Path) -> PathBuf {
+    let packed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rampart-scan/tests/data/defectdojo/grype/many_vulns4.json.gz"
+    ))
+    .unwrap();
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(packed.as_slice())
+        .read_to_end(&mut text)
+        .unwrap();
+    let path = dir.join("shop-image.grype.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn findings_parse_prints_the_findings_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = grype_sample(dir.path());
+    let json = succeeded(
+        &rampart(&["findings", "parse", "--json"])
+            .arg(&report)
+            .output()
+            .unwrap(),
+    );
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["tool"], "grype");
+    assert_eq!(parsed["format"], "grype");
+    assert_eq!(parsed["findings"], 9);
+    assert_eq!(parsed["items"].as_array().unwrap().len(), 9);
+    assert!(parsed["items"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("v1:"));
+    // From standard input, as a table.
+    let mut child = rampart(&["findings", "parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&report).unwrap())
+        .unwrap();
+    let table = succeeded(&child.wait_with_output().unwrap());
+    assert!(
+        table.starts_with("grype grype report: 9 findings\n"),
+        "{table}"
+    );
+    assert!(table.contains("critical  CVE-2021-29940"), "{table}");
+
+    // A cut report: an error with its line, and a failure status.
+    let cut = dir.path().join("cut.json");
+    let text = std::fs::read(&report).unwrap();
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let out = rampart(&["findings", "parse"]).arg(&cut).output().unwrap();
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("line "), "{error}");
+    let out = rampart(&["findings", "parse", "--format", "nessus9"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn an_import_from_the_command_line_is_what_the_server_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let report = grype_sample(dir.path());
+    let port = common::free_port();
+    let mut server = common::serve(&data, port, "admin-password-12345");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let import = |extra: &[&str]| {
+        let mut command = rampart(&["import", "--json"]);
+        command
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg(&report);
+        let reply: Value = serde_json::from_str(&succeeded(&command.output().unwrap())).unwrap();
+        reply
+    };
+    let first = import(&[]);
+    assert_eq!(first["asset"]["name"], "shop-image", "named after the file");
+    assert_eq!(first["asset_created"], true);
+    assert_eq!(
+        (first["findings"].as_u64(), first["new"].as_u64()),
+        (Some(9), Some(9))
+    );
+    let again = import(&["--asset", "shop-image", "--scan-type", "grype"]);
+    assert_eq!(again["unchanged"], 9);
+    assert_eq!(again["asset_created"], false);
+    let out = rampart(&["import", "--org", "nobody", "--data-dir"])
+        .arg(&data)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no organisation named 'nobody'"));
+
+    let mut server = common::serve(&data, port, "admin-password-12345");
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "admin@localhost", "password": "admin-password-12345"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let findings: Value = client
+        .get(format!("{base}/findings?limit=100"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(findings["items"].as_array().unwrap().len(), 9);
+    let imports: Value = client
+        .get(format!("{base}/imports"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(imports["items"][0]["actor"], "operator:cli");
+    assert_eq!(imports["items"][1]["file_name"], "shop-image.grype.json");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
