@@ -136,7 +136,7 @@ pub struct ParsedFinding {
     pub severity: Option<FindingSeverity>,
     /// The scanner's rule, plugin, template or check.
     pub rule_id: Option<String>,
-    /// CVE and other advisory identifiers, upper case.
+    /// CVE and other advisory identifiers, spelled as published.
     pub vulnerability_ids: Vec<String>,
     pub cwes: Vec<u32>,
     pub component: Option<String>,

@@ -95,7 +95,15 @@ pub trait FindingStore: Send + Sync {
     async fn find_asset_by_name(&self, org: OrgId, name: &str) -> Result<Option<Asset>>;
     async fn list_assets(&self, org: OrgId, query: &AssetQuery) -> Result<Vec<Asset>>;
     /// Writes the asset as changed; `false` when it no longer exists.
-    async fn update_asset(&self, asset: &Asset, audit: &AuditEntry) -> Result<bool>;
+    /// Changes an asset and, in the same transaction, the priorities of
+    /// its findings in `rescored` (scored again for the asset's new
+    /// criticality or exposure). `false` when there is no such asset.
+    async fn update_asset(
+        &self,
+        asset: &Asset,
+        rescored: &[Finding],
+        audit: &AuditEntry,
+    ) -> Result<bool>;
     /// Deletes the asset with its findings and imports.
     async fn delete_asset(&self, org: OrgId, id: AssetId, audit: &AuditEntry) -> Result<bool>;
     /// When each finding of an asset and scan type was first seen.
@@ -426,7 +434,12 @@ where
         rows.iter().map(asset_from_row).collect()
     }
 
-    async fn update_asset(&self, asset: &Asset, audit: &AuditEntry) -> Result<bool> {
+    async fn update_asset(
+        &self,
+        asset: &Asset,
+        rescored: &[Finding],
+        audit: &AuditEntry,
+    ) -> Result<bool> {
         let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
         let changed = sqlx::query(
             "UPDATE assets SET name = $1, kind = $2, identifiers = $3, criticality = $4, \
@@ -449,6 +462,24 @@ where
         if changed == 0 {
             tx.rollback().await?;
             return Ok(false);
+        }
+        for finding in rescored {
+            let report_json = to_json(&finding.report)?;
+            let contributions_json = to_json(&finding.priority.contributions)?;
+            let digest = digest_of(&report_json, &contributions_json, finding.priority.score);
+            sqlx::query(
+                "UPDATE findings SET priority = $1, band = $2, contributions = $3, \
+                 report_digest = $4 WHERE org_id = $5 AND asset_id = $6 AND id = $7",
+            )
+            .bind(i32::from(finding.priority.score))
+            .bind(finding.priority.band.as_str())
+            .bind(contributions_json)
+            .bind(digest)
+            .bind(asset.org_id.to_string())
+            .bind(asset.id.to_string())
+            .bind(finding.id.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         crate::audit_sql::insert_audit::<DB>(&mut tx, asset.org_id, audit).await?;
         tx.commit().await?;

@@ -150,12 +150,13 @@ async fn assets_are_named_once_per_organisation_and_confined(store: Arc<dyn Stor
                 org_id: b,
                 ..changed.clone()
             },
+            &[],
             &audit(b, "asset.update")
         )
         .await
         .unwrap());
     assert!(store
-        .update_asset(&changed, &audit(a, "asset.update"))
+        .update_asset(&changed, &[], &audit(a, "asset.update"))
         .await
         .unwrap());
     assert_eq!(
@@ -204,6 +205,27 @@ async fn assets_are_named_once_per_organisation_and_confined(store: Arc<dyn Stor
         .import_findings(&import(a, web.id, vec![finding("1", 50)], 2_000))
         .await
         .unwrap();
+    // Priorities scored again with the asset, in its transaction; another
+    // organisation's asset of the same id changes nothing.
+    let mut rescored = all(&store, a).await;
+    rescored[0].priority.score = 77;
+    assert!(!store
+        .update_asset(
+            &Asset {
+                org_id: b,
+                ..changed.clone()
+            },
+            &rescored,
+            &audit(b, "asset.update")
+        )
+        .await
+        .unwrap());
+    assert_eq!(all(&store, a).await[0].priority.score, 50);
+    assert!(store
+        .update_asset(&changed, &rescored, &audit(a, "asset.update"))
+        .await
+        .unwrap());
+    assert_eq!(all(&store, a).await[0].priority.score, 77);
     assert!(!store
         .delete_asset(b, web.id, &audit(b, "asset.delete"))
         .await

@@ -1,10 +1,12 @@
-//! Assets: create, read, change and delete, checked and audited.
+//! Assets: create, read, change and delete, checked and audited; a change
+//! of criticality or exposure scores the asset's findings again.
 
-use rampart_core::finding::{Asset, Exposure};
+use rampart_core::finding::{Asset, Exposure, Finding};
 use rampart_core::{AssetId, Error, Permission};
-use rampart_store::AssetQuery;
+use rampart_scan::priority;
+use rampart_store::{AssetQuery, FindingQuery};
 
-use super::Vulnerabilities;
+use super::{scoring, Vulnerabilities};
 use crate::api::vulns::{AssetInput, AssetPatch};
 use crate::audit::snapshot;
 use crate::paging::{Page, PageParams, TextCursor};
@@ -153,6 +155,12 @@ impl Vulnerabilities {
             asset.tags = list("tags", tags)?;
         }
         asset.updated_at = self.clock.now();
+        let rescored =
+            if (asset.criticality, asset.exposure) == (before.criticality, before.exposure) {
+                Vec::new()
+            } else {
+                self.rescored(&asset).await?
+            };
         let entry = self.audit.entry(
             principal,
             "asset.update",
@@ -162,13 +170,42 @@ impl Vulnerabilities {
         );
         if !self
             .store
-            .update_asset(&asset, &entry)
+            .update_asset(&asset, &rescored, &entry)
             .await
             .map_err(|e| asset_conflict(e.into()))?
         {
             return Err(Error::not_found("asset"));
         }
         Ok(asset)
+    }
+
+    /// The asset's findings scored again for its new criticality or
+    /// exposure (only those whose priority changes).
+    async fn rescored(&self, asset: &Asset) -> Result<Vec<Finding>, Error> {
+        let phrases = priority::default_phrases();
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut query = FindingQuery {
+            asset: Some(asset.id),
+            limit: 1000,
+            ..FindingQuery::default()
+        };
+        loop {
+            let page = self.store.list_findings(asset.org_id, &query).await?;
+            let full = page.len() == query.limit as usize;
+            query.after = page.last().map(|f| (f.priority.score, f.id));
+            for mut finding in page {
+                let age = scoring::age_days(Some(finding.first_seen), now);
+                let priority = scoring::score(&finding.report, asset, age, &phrases);
+                if priority != finding.priority {
+                    finding.priority = priority;
+                    out.push(finding);
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
     }
 
     /// Deletes an asset with its findings and imports.

@@ -5,17 +5,15 @@
 
 use rampart_core::finding::{Asset, AssetKind, Exposure, ImportRecord};
 use rampart_core::{AssetId, Error, ImportId, OrgId, Permission};
-use rampart_scan::priority::{self, Inputs};
+use rampart_scan::priority;
 use rampart_scan::{Format, ParseError, Report};
 use rampart_store::{FindingImport, ImportedFinding};
 
-use super::Vulnerabilities;
+use super::{scoring, Vulnerabilities};
 use crate::api::vulns::{ImportReply, ImportRequest};
 use crate::audit::snapshot;
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// The kind of asset a format's reports are usually about.
 pub fn guess_kind(format: Format) -> AssetKind {
@@ -117,27 +115,10 @@ impl Vulnerabilities {
             .findings
             .into_iter()
             .map(|finding| {
-                let age_days = first_seen
-                    .get(&finding.fingerprint)
-                    .map_or(0, |t| (now.0 - t.0).max(0) / DAY_MS);
-                let text = format!("{}\n{}", finding.title, finding.description);
-                let priority = priority::score(&Inputs {
-                    severity: finding.severity,
-                    cvss_v3_vector: finding.cvss_v3_vector.as_deref(),
-                    cvss_v4_vector: finding.cvss_v4_vector.as_deref(),
-                    cvss_score: finding.cvss_score,
-                    in_kev: false,
-                    epss: finding.epss,
-                    asset_criticality: Some(asset.criticality),
-                    internet_facing: asset.exposure == Exposure::Internet,
-                    confidence: finding.confidence,
-                    age_days,
-                    text: &text,
-                    phrases: &phrases,
-                });
+                let age = scoring::age_days(first_seen.get(&finding.fingerprint).copied(), now);
                 ImportedFinding {
+                    priority: scoring::score(&finding, &asset, age, &phrases),
                     report: finding,
-                    priority,
                 }
             })
             .collect();

@@ -5,6 +5,7 @@
 mod assets;
 mod findings;
 mod imports;
+mod scoring;
 
 use std::sync::Arc;
 

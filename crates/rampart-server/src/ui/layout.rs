@@ -15,6 +15,8 @@ pub enum Section {
     Overview,
     Incidents,
     Events,
+    Findings,
+    Assets,
     Rules,
     Validation,
     Users,
@@ -33,6 +35,8 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Overview, "/", "Overview"),
         (Section::Incidents, "/incidents", "Incidents"),
         (Section::Events, "/events", "Events"),
+        (Section::Findings, "/findings", "Findings"),
+        (Section::Assets, "/assets", "Assets"),
         (Section::Rules, "/rules", "Rules"),
         (Section::Validation, "/validation", "Validation"),
     ];

@@ -10,6 +10,7 @@ mod pages;
 mod security;
 mod session;
 
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
@@ -32,6 +33,25 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}/comments", post(pages::incidents::comment))
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::show))
+        .route("/findings", get(pages::findings::list))
+        .route("/findings/{id}", get(pages::findings::show))
+        .route("/findings/{id}/status", post(pages::findings::decide))
+        .route(
+            "/assets",
+            get(pages::assets::list).post(pages::assets::create),
+        )
+        .route(
+            "/assets/{id}",
+            get(pages::assets::show).post(pages::assets::update),
+        )
+        .route("/assets/{id}/delete", post(pages::assets::delete))
+        .route("/imports", get(pages::findings::imports))
+        .route(
+            "/imports/upload",
+            post(pages::assets::upload).layer(DefaultBodyLimit::max(
+                rampart_scan::formats::MAX_REPORT_BYTES + 64 * 1024,
+            )),
+        )
         .route(
             "/admin/api-keys",
             get(pages::api_keys::list).post(pages::api_keys::create),

@@ -20,3 +20,4 @@ mod security;
 mod ui;
 mod validation;
 mod vulns;
+mod vulns_ui;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::{Reply, TestApp};
 
 /// A DefectDojo sample report from rampart-scan's test data, unpacked.
-fn sample(format: &str, file: &str) -> Vec<u8> {
+pub fn sample(format: &str, file: &str) -> Vec<u8> {
     let path = format!(
         "{}/../rampart-scan/tests/data/defectdojo/{format}/{file}.gz",
         env!("CARGO_MANIFEST_DIR")
@@ -422,7 +422,8 @@ async fn assets_are_managed_and_shape_priorities(app: &TestApp) {
         .map(|f| f["priority"]["score"].as_u64().unwrap())
         .sum();
 
-    // Internet-facing crown jewels: every finding ranks higher on the next import.
+    // Internet-facing crown jewels: every finding ranks higher at once,
+    // and stays so on the next import.
     let patched = app
         .request(
             Method::PATCH,
@@ -435,13 +436,20 @@ async fn assets_are_managed_and_shape_priorities(app: &TestApp) {
     assert_eq!(patched.body["criticality"], 5);
     assert!(patched.body["owner"].is_null());
     assert_eq!(patched.body["tags"], json!(["pci"]));
-    import(app, &admin, "asset=shop.example.com", nuclei).await;
+    let rescored: u64 = all_findings(app, &admin, "")
+        .await
+        .iter()
+        .map(|f| f["priority"]["score"].as_u64().unwrap())
+        .sum();
+    assert!(rescored > before, "{rescored} vs {before}");
+    let again = import(app, &admin, "asset=shop.example.com", nuclei).await;
+    assert_eq!(counts(&again), [16, 0, 16, 0, 0]);
     let after = all_findings(app, &admin, "").await;
     let sum: u64 = after
         .iter()
         .map(|f| f["priority"]["score"].as_u64().unwrap())
         .sum();
-    assert!(sum > before, "{sum} vs {before}");
+    assert_eq!(sum, rescored);
     assert!(after.iter().any(|f| f["priority"]["contributions"]
         .as_array()
         .unwrap()

@@ -2,11 +2,13 @@
 //! one service and renders.
 
 pub mod api_keys;
+pub mod assets;
 pub mod audit;
 pub mod dashboard;
 pub mod events;
 pub mod feedback;
 pub mod field_mapping;
+pub mod findings;
 pub mod flags;
 pub mod incidents;
 pub mod jobs;
