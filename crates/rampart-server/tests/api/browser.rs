@@ -122,6 +122,30 @@ async fn wait_path(client: &Client, path: &str) -> String {
     last
 }
 
+/// Fills in and sends the login form the browser is on, as the admin.
+async fn sign_in_on_login_page(client: &Client) {
+    for (field, value) in [("#email", ADMIN_EMAIL), ("#password", ADMIN_PASSWORD)] {
+        client
+            .find(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(client, "section.login button").await;
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &TestApp) {
     let Some(driver) = start_driver().await else {
         return;
@@ -187,27 +211,7 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
         .path()
         .starts_with("/login"));
     screenshot(&client, backend, "login").await;
-    client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_EMAIL)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("section.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in_on_login_page(&client).await;
     assert_eq!(wait_path(&client, "/").await, "/");
     assert_eq!(wait_text(&client, "h1", "Overview").await, "Overview");
     // The overview refreshes itself: more events show without a reload.
@@ -560,4 +564,96 @@ async fn an_analyst_works_an_incident_and_searches_events_in_chromium(app: &Test
     client.close().await.unwrap();
 }
 
-crate::on_every_backend!(an_analyst_works_an_incident_and_searches_events_in_chromium);
+/// An analyst adds an asset, uploads a real Grype report from a file
+/// input, reads why the top finding ranks first, and marks it a false
+/// positive.
+async fn an_analyst_imports_a_report_and_decides_a_finding_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let report = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::fs::write(
+        report.path(),
+        crate::vulns::sample("grype", "many_vulns4.json"),
+    )
+    .unwrap();
+
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/assets", app.base)).await.unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/assets").await, "/assets");
+    client
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("shop image")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#criticality option[value='5']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&client, "#exposure option[value='internet']").await;
+    click(&client, "form[action='/assets'] button").await;
+    assert_eq!(wait_text(&client, "h1", "shop image").await, "shop image");
+
+    // The report, from a file input.
+    client
+        .find(Locator::Css("#report"))
+        .await
+        .unwrap()
+        .send_keys(&report.path().to_string_lossy())
+        .await
+        .unwrap();
+    click(&client, "form[action='/imports/upload'] button").await;
+    let summary =
+        "Imported 9 findings from grype (grype): 9 new, 0 unchanged, 0 reopened, 0 closed.";
+    assert_eq!(wait_text(&client, "p.result", summary).await, summary);
+    screenshot(&client, backend, "asset").await;
+
+    // The findings, highest first; the top one with its reasons.
+    click(&client, "a[href^='/findings?asset_id=']").await;
+    assert_eq!(wait_path(&client, "/findings").await, "/findings");
+    let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 9);
+    screenshot(&client, backend, "findings").await;
+    click(&client, "tbody tr:first-child td a[href^='/findings/']").await;
+    let reasons = client
+        .wait()
+        .for_element(Locator::Css("ul.reasons"))
+        .await
+        .unwrap();
+    let text = reasons.text().await.unwrap();
+    assert!(text.contains("internet"), "{text}");
+    screenshot(&client, backend, "finding").await;
+
+    // A false positive, with its reason.
+    click(&client, "#decision option[value='false_positive']").await;
+    client
+        .find(Locator::Css("#reason"))
+        .await
+        .unwrap()
+        .send_keys("the vulnerable function is never called")
+        .await
+        .unwrap();
+    click(&client, "form[action$='/status'] button").await;
+    let status = "false positive — the vulnerable function is never called";
+    let shown = wait_text(&client, "dl.facts dd:nth-of-type(3)", status).await;
+    assert_eq!(shown, status);
+    client
+        .goto(&format!("{}/findings", app.base))
+        .await
+        .unwrap();
+    let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 8, "a false positive leaves the open list");
+    client.close().await.unwrap();
+}
+
+crate::on_every_backend!(
+    an_analyst_works_an_incident_and_searches_events_in_chromium,
+    an_analyst_imports_a_report_and_decides_a_finding_in_chromium,
+);
