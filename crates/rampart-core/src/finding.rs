@@ -295,6 +295,17 @@ impl Band {
         }
     }
 
+    /// The lowest score of the band (`Band::of(b.lowest_score()) == b`).
+    pub fn lowest_score(self) -> u8 {
+        match self {
+            Band::Critical => 85,
+            Band::High => 65,
+            Band::Medium => 40,
+            Band::Low => 15,
+            Band::Info => 0,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Band::Info => "info",
@@ -366,4 +377,19 @@ pub struct ImportRecord {
     pub actor: String,
     pub counts: ImportCounts,
     pub created_at: crate::Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Band;
+
+    #[test]
+    fn each_band_starts_at_its_lowest_score() {
+        for band in Band::ALL {
+            assert_eq!(Band::of(band.lowest_score()), band);
+            if band.lowest_score() > 0 {
+                assert!(Band::of(band.lowest_score() - 1) < band);
+            }
+        }
+    }
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use rampart_app::api::vulns::ImportRequest;
+use rampart_app::api::vulns::{ImportReply, ImportRequest};
 use rampart_app::audit::Audit;
 use rampart_app::vulns::Vulnerabilities;
-use rampart_core::finding::ParsedFinding;
-use rampart_core::SystemClock;
+use rampart_core::finding::{Band, FindingStatus, ParsedFinding};
+use rampart_core::{OrgId, SystemClock};
 use rampart_scan::{Format, Report};
 use rampart_server::ServeOptions;
+use rampart_store::{FindingQuery, Store};
 
 /// What the offline import writes into the audit trail as its actor.
 const OPERATOR: &str = "operator:cli";
@@ -43,6 +44,16 @@ pub struct ImportArgs {
     /// Print the counts as JSON.
     #[arg(long)]
     json: bool,
+    /// Exit with status 3 when findings of this priority band or above
+    /// (info, low, medium, high, critical) are open on the asset and scan
+    /// type after the import (false positives and accepted risks aside):
+    /// a gate for CI pipelines.
+    #[arg(long, value_parser = parse_band)]
+    fail_on: Option<Band>,
+}
+
+fn parse_band(name: &str) -> Result<Band, String> {
+    Band::parse(name).ok_or_else(|| "one of: info, low, medium, high, critical".to_owned())
 }
 
 #[derive(Subcommand)]
@@ -122,6 +133,10 @@ pub async fn import(options: &ServeOptions, args: ImportArgs) -> anyhow::Result<
     let reply = vulns
         .import_as(org, OPERATOR.to_owned(), request, bytes)
         .await;
+    let gate = match (&reply, args.fail_on) {
+        (Ok(reply), Some(band)) => Some((band, open_at_or_above(&store, org, reply, band).await)),
+        _ => None,
+    };
     store.close().await;
     let reply = reply?;
     if args.json {
@@ -142,7 +157,45 @@ pub async fn import(options: &ServeOptions, args: ImportArgs) -> anyhow::Result<
             c.closed,
         );
     }
+    if let Some((band, open)) = gate {
+        let open = open?;
+        if open > 0 {
+            let more = if open >= GATE_COUNT_LIMIT {
+                " or more"
+            } else {
+                ""
+            };
+            eprintln!(
+                "{open}{more} open findings of priority {} or above on {}",
+                band.as_str(),
+                reply.asset.name
+            );
+            std::process::exit(3);
+        }
+    }
     Ok(())
+}
+
+/// Counted up to this many by `--fail-on`.
+const GATE_COUNT_LIMIT: usize = 1000;
+
+/// Open or reopened findings of the imported asset and scan type with a
+/// priority in `band` or above.
+async fn open_at_or_above(
+    store: &Arc<dyn Store>,
+    org: OrgId,
+    reply: &ImportReply,
+    band: Band,
+) -> anyhow::Result<usize> {
+    let query = FindingQuery {
+        statuses: vec![FindingStatus::Open, FindingStatus::Reopened],
+        asset: Some(reply.asset.id),
+        scan_type: Some(reply.scan_type.clone()),
+        min_priority: Some(band.lowest_score()),
+        limit: GATE_COUNT_LIMIT as u32,
+        ..FindingQuery::default()
+    };
+    Ok(store.list_findings(org, &query).await?.len())
 }
 
 pub fn run(action: FindingsAction) -> anyhow::Result<()> {

@@ -179,3 +179,56 @@ async fn an_import_from_the_command_line_is_what_the_server_lists() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test]
+async fn fail_on_gates_a_pipeline_on_open_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let report = grype_sample(dir.path());
+    let port = common::free_port();
+    let mut server = common::serve(&data, port, "admin-password-12345");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let gate = |file: &Path, band: &str| {
+        rampart(&[
+            "import",
+            "--asset",
+            "gate",
+            "--scan-type",
+            "image",
+            "--fail-on",
+            band,
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg(file)
+        .output()
+        .unwrap()
+    };
+
+    // Nine open findings: any band at all fails the build, with status 3.
+    let out = gate(&report, "info");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("9 open findings of priority info or above on gate"),
+        "{said}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("9 new"));
+    let out = rampart(&["import", "--fail-on", "severe"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown band");
+
+    // All fixed (an empty report of the same scan type): the gate passes.
+    let empty = dir.path().join("fixed.json");
+    std::fs::write(
+        &empty,
+        r#"{"matches": [], "source": {"type": "image"}, "descriptor": {"name": "grype", "version": "0.34.4"}}"#,
+    )
+    .unwrap();
+    let out = gate(&empty, "info");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("9 closed"));
+}
