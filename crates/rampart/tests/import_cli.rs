@@ -101,15 +101,22 @@ fn findings_parse_prints_the_findings_without_a_database() {
     assert!(!out.status.success());
 }
 
-#[tokio::test]
-async fn an_import_from_the_command_line_is_what_the_server_lists() {
+/// A data directory a server has started on once (creating the
+/// organisation 'default'), and the port it used.
+fn bootstrapped() -> (tempfile::TempDir, PathBuf, u16) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let report = grype_sample(dir.path());
     let port = common::free_port();
     let mut server = common::serve(&data, port, "admin-password-12345");
     server.kill().unwrap();
     server.wait().unwrap();
+    (dir, data, port)
+}
+
+#[tokio::test]
+async fn an_import_from_the_command_line_is_what_the_server_lists() {
+    let (dir, data, port) = bootstrapped();
+    let report = grype_sample(dir.path());
 
     let import = |extra: &[&str]| {
         let mut command = rampart(&["import", "--json"]);
@@ -182,13 +189,8 @@ async fn an_import_from_the_command_line_is_what_the_server_lists() {
 
 #[tokio::test]
 async fn fail_on_gates_a_pipeline_on_open_findings() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let (dir, data, _) = bootstrapped();
     let report = grype_sample(dir.path());
-    let port = common::free_port();
-    let mut server = common::serve(&data, port, "admin-password-12345");
-    server.kill().unwrap();
-    server.wait().unwrap();
     let gate = |file: &Path, band: &str| {
         rampart(&[
             "import",
