@@ -570,19 +570,8 @@ pub async fn upload(
         Err(error) => {
             // Back to the asset with the problem, when there is one.
             let status = ApiError::from(error.clone()).status;
-            let assets = state
-                .vulnerabilities
-                .assets(
-                    &session.principal,
-                    &PageParams {
-                        limit: Some(1000),
-                        cursor: None,
-                    },
-                )
-                .await
-                .map(|p| p.items)
-                .unwrap_or_default();
-            match assets.iter().find(|a| a.name == asset_name) {
+            let assets = super::findings::asset_names(&state, &session).await;
+            match assets.values().find(|a| a.name == asset_name) {
                 Some(asset) if !status.is_server_error() => {
                     render_asset(&state, &session, asset.id, Some(Outcome::problem(&error))).await
                 }

@@ -34,15 +34,8 @@ struct Chosen {
 
 /// A priority as a badge coloured by its band.
 pub fn priority_badge(priority: &Priority) -> Markup {
-    let class = match priority.band {
-        Band::Info => "info",
-        Band::Low => "low",
-        Band::Medium => "medium",
-        Band::High => "high",
-        Band::Critical => "critical",
-    };
     html! {
-        span class={ "sev sev-" (class) } title={ "priority " (priority.score) " of 100, " (priority.band.as_str()) } {
+        span class={ "sev sev-" (priority.band.as_str()) } title={ "priority " (priority.score) " of 100, " (priority.band.as_str()) } {
             (priority.score) " " (priority.band.as_str())
         }
     }
@@ -73,7 +66,7 @@ fn location(finding: &Finding) -> String {
 }
 
 /// The organisation's assets by id (for names in lists and the filter).
-async fn asset_names(state: &AppState, session: &Session) -> HashMap<AssetId, Asset> {
+pub(super) async fn asset_names(state: &AppState, session: &Session) -> HashMap<AssetId, Asset> {
     let page = PageParams {
         limit: Some(1000),
         cursor: None,
@@ -351,8 +344,8 @@ pub struct DecisionForm {
 
 /// `2027-03-01` as midnight UTC of that day.
 fn date(text: &str) -> Result<Timestamp, rampart_core::Error> {
-    serde_json::from_value(serde_json::Value::String(format!("{text}T00:00:00Z")))
-        .map_err(|_| rampart_core::Error::invalid_field("risk_accepted_until", "not a date"))
+    Timestamp::parse_rfc3339(&format!("{text}T00:00:00Z"))
+        .ok_or_else(|| rampart_core::Error::invalid_field("risk_accepted_until", "not a date"))
 }
 
 pub async fn decide(
