@@ -16,6 +16,7 @@ pub mod flag;
 pub mod ids;
 pub mod incident;
 pub mod ingest;
+pub mod intel;
 pub mod job;
 pub mod json_shape;
 pub mod notification;

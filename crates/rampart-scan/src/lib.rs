@@ -6,6 +6,7 @@
 pub mod cvss;
 pub mod fingerprint;
 pub mod formats;
+pub mod intel;
 pub mod priority;
 
 pub use formats::{canonical_advisory_id, detect, parse, Format, ParseError, Report};

@@ -133,6 +133,16 @@ pub trait FindingStore: Send + Sync {
         before: Option<ImportId>,
         limit: u32,
     ) -> Result<Vec<ImportRecord>>;
+    /// Findings that name an advisory (CVE, GHSA, …), in id order after
+    /// `after`: what threat intelligence can change.
+    async fn list_findings_with_advisories(
+        &self,
+        org: OrgId,
+        after: Option<FindingId>,
+        limit: u32,
+    ) -> Result<Vec<Finding>>;
+    /// Writes findings' new priorities in one transaction.
+    async fn set_priorities(&self, org: OrgId, rescored: &[Finding]) -> Result<()>;
 }
 
 const ASSET_COLUMNS: &str =
@@ -316,6 +326,40 @@ fn digest_of(report: &str, contributions: &str, score: u8) -> String {
     format!("{:016x}", hasher.finish())
 }
 
+/// Writes findings' new priorities (their reports unchanged).
+async fn write_priorities<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    org: OrgId,
+    findings: &[Finding],
+) -> Result<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB>,
+{
+    for finding in findings {
+        let report_json = to_json(&finding.report)?;
+        let contributions_json = to_json(&finding.priority.contributions)?;
+        let digest = digest_of(&report_json, &contributions_json, finding.priority.score);
+        sqlx::query(
+            "UPDATE findings SET priority = $1, band = $2, contributions = $3, \
+             report_digest = $4 WHERE org_id = $5 AND id = $6",
+        )
+        .bind(i32::from(finding.priority.score))
+        .bind(finding.priority.band.as_str())
+        .bind(contributions_json)
+        .bind(digest)
+        .bind(org.to_string())
+        .bind(finding.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Merges findings of one report that share a fingerprint (their
 /// occurrences add up); first one wins otherwise.
 fn merge_by_fingerprint(findings: &[ImportedFinding]) -> Vec<ImportedFinding> {
@@ -463,24 +507,7 @@ where
             tx.rollback().await?;
             return Ok(false);
         }
-        for finding in rescored {
-            let report_json = to_json(&finding.report)?;
-            let contributions_json = to_json(&finding.priority.contributions)?;
-            let digest = digest_of(&report_json, &contributions_json, finding.priority.score);
-            sqlx::query(
-                "UPDATE findings SET priority = $1, band = $2, contributions = $3, \
-                 report_digest = $4 WHERE org_id = $5 AND asset_id = $6 AND id = $7",
-            )
-            .bind(i32::from(finding.priority.score))
-            .bind(finding.priority.band.as_str())
-            .bind(contributions_json)
-            .bind(digest)
-            .bind(asset.org_id.to_string())
-            .bind(asset.id.to_string())
-            .bind(finding.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        write_priorities(&mut tx, asset.org_id, rescored).await?;
         crate::audit_sql::insert_audit::<DB>(&mut tx, asset.org_id, audit).await?;
         tx.commit().await?;
         Ok(true)
@@ -915,6 +942,31 @@ where
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(import_from_row).collect()
+    }
+
+    async fn list_findings_with_advisories(
+        &self,
+        org: OrgId,
+        after: Option<FindingId>,
+        limit: u32,
+    ) -> Result<Vec<Finding>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FINDING_COLUMNS} FROM findings WHERE org_id = $1 AND id > $2 \
+             AND vulnerability_ids <> ' ' ORDER BY id LIMIT $3"
+        ))
+        .bind(org.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(crate::shared_sql::page_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    async fn set_priorities(&self, org: OrgId, rescored: &[Finding]) -> Result<()> {
+        let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
+        write_priorities(&mut tx, org, rescored).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

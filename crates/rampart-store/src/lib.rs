@@ -15,6 +15,7 @@ mod feedback_sql;
 mod findings_sql;
 mod flags_sql;
 mod incidents_sql;
+mod intel_sql;
 mod jobs_sql;
 mod migrations;
 mod model;
@@ -45,6 +46,7 @@ pub use incidents_sql::{
     ApplyChange, AuditChange, Change, IncidentCount, IncidentQuery, IncidentSort, IncidentStore,
     NewAlert, RecordedAlert, ResponseTimes,
 };
+pub use intel_sql::IntelStore;
 pub use jobs_sql::{Enqueued, JobChange, JobQuery, JobScope, JobStore, JobTransition, QueueDepth};
 pub use model::{
     Credentials, LoginThrottle, NewRefreshToken, NewSession, NewUser, PoolStats, RotateOutcome,
@@ -117,6 +119,7 @@ pub trait Store:
     + NotificationStore
     + AuthFactorStore
     + FindingStore
+    + IntelStore
     + Send
     + Sync
     + 'static

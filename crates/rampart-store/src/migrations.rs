@@ -83,6 +83,11 @@ const SQLITE: &[Source] = &[
         "assets, findings and imports",
         include_str!("../migrations/sqlite/0015_vulnerabilities.sql"),
     ),
+    (
+        16,
+        "threat intelligence: KEV and EPSS",
+        include_str!("../migrations/sqlite/0016_threat_intel.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -180,6 +185,11 @@ const POSTGRES: &[Source] = &[
         19,
         "assets, findings and imports",
         include_str!("../migrations/postgres/0019_vulnerabilities.sql"),
+    ),
+    (
+        20,
+        "threat intelligence: KEV and EPSS",
+        include_str!("../migrations/postgres/0020_threat_intel.sql"),
     ),
 ];
 

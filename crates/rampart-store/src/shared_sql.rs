@@ -46,6 +46,7 @@ where
     i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    f64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     DB::QueryResult: RowsAffected,
 {
     fn backend(&self) -> crate::Backend {

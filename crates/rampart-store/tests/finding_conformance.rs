@@ -3,6 +3,8 @@
 //! closes the missing ones and reopens those that come back, analysts'
 //! decisions survive re-imports, an import is all or nothing, lists filter
 //! and page by priority, and another organisation sees none of it.
+//! Threat intelligence is replaced whole and found by CVE, and priorities
+//! scored again are written only within their organisation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use rampart_core::finding::{
     Asset, AssetKind, Band, Exposure, FindingSeverity, FindingStatus, ImportCounts, ParsedFinding,
     Priority,
 };
+use rampart_core::intel::{EpssScore, IntelSource, IntelSourceName, KevEntry};
 use rampart_core::{AssetId, AuditEntry, FindingId, ImportId, OrgId, Timestamp};
 use rampart_store::{
     AssetQuery, FindingImport, FindingQuery, ImportedFinding, StatusChange, Store, StoreError,
@@ -22,6 +25,8 @@ rampart_store::conformance_suite!(
     decisions_survive_reimports,
     lists_filter_and_page_by_priority,
     large_imports_are_batched,
+    intel_is_replaced_whole_and_looked_up_by_cve,
+    priorities_are_rewritten_within_their_organisation,
 );
 
 async fn org(store: &Arc<dyn Store>, name: &str) -> OrgId {
@@ -588,4 +593,156 @@ async fn large_imports_are_batched(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(open.len(), 1000);
     assert!(open.iter().all(|f| f.last_seen == Timestamp(3_000)));
+}
+
+fn kev(cve: &str, vendor: &str) -> KevEntry {
+    KevEntry {
+        cve: cve.into(),
+        vendor: vendor.into(),
+        product: "Product".into(),
+        name: format!("{vendor} flaw"),
+        date_added: "2024-01-02".into(),
+        due_date: Some("2024-01-23".into()),
+        ransomware: vendor == "Apache",
+    }
+}
+
+fn source(name: IntelSourceName, version: &str, rows: u64) -> IntelSource {
+    IntelSource {
+        source: name,
+        version: version.into(),
+        released: Some("2026-12-01".into()),
+        rows,
+        loaded_at: Timestamp(5_000),
+    }
+}
+
+async fn intel_is_replaced_whole_and_looked_up_by_cve(store: Arc<dyn Store>) {
+    assert!(store.intel_sources().await.unwrap().is_empty());
+    let first = vec![
+        kev("CVE-2021-44228", "Apache"),
+        kev("CVE-2019-0708", "Microsoft"),
+    ];
+    store
+        .replace_kev(&source(IntelSourceName::Kev, "2025.08.24", 2), &first)
+        .await
+        .unwrap();
+    // A later release drops one entry and adds another (a duplicate is kept once).
+    let second = vec![
+        kev("CVE-2021-44228", "Apache"),
+        kev("CVE-2023-4966", "Citrix"),
+        kev("CVE-2023-4966", "Citrix"),
+    ];
+    store
+        .replace_kev(&source(IntelSourceName::Kev, "2025.08.25", 2), &second)
+        .await
+        .unwrap();
+    let scores: Vec<EpssScore> = (0..5_000)
+        .map(|n| EpssScore {
+            cve: format!("CVE-2020-{:05}", n + 1000),
+            epss: f64::from(n) / 5_000.0,
+            percentile: 0.5,
+        })
+        .chain([EpssScore {
+            cve: "CVE-2021-44228".into(),
+            epss: 0.94358,
+            percentile: 0.99961,
+        }])
+        .collect();
+    store
+        .replace_epss(
+            &source(IntelSourceName::Epss, "v2025.03.14", 5_001),
+            &scores,
+        )
+        .await
+        .unwrap();
+
+    let sources = store.intel_sources().await.unwrap();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0].source, IntelSourceName::Kev);
+    assert_eq!(sources[0].version, "2025.08.25");
+    assert_eq!(sources[1].source, IntelSourceName::Epss);
+    assert_eq!(sources[1].rows, 5_001);
+
+    let wanted: Vec<String> = [
+        "CVE-2021-44228",
+        "CVE-2019-0708",
+        "CVE-2023-4966",
+        "CVE-2020-04999",
+        "CVE-1999-0001",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let known = store.intel_for(&wanted).await.unwrap();
+    let log4shell = &known["CVE-2021-44228"];
+    assert_eq!(log4shell.kev.as_ref().unwrap().vendor, "Apache");
+    assert!(log4shell.kev.as_ref().unwrap().ransomware);
+    assert!((log4shell.epss.as_ref().unwrap().epss - 0.94358).abs() < 1e-9);
+    assert!(
+        !known.contains_key("CVE-2019-0708"),
+        "dropped by the later release"
+    );
+    assert!(known["CVE-2023-4966"].epss.is_none());
+    assert!((known["CVE-2020-04999"].epss.as_ref().unwrap().epss - 0.7998).abs() < 1e-9);
+    assert!(!known.contains_key("CVE-1999-0001"));
+    // More CVEs than one IN list holds.
+    let many: Vec<String> = (0..2_500)
+        .map(|n| format!("CVE-2020-{:05}", n + 1000))
+        .collect();
+    assert_eq!(store.intel_for(&many).await.unwrap().len(), 2_500);
+}
+
+async fn priorities_are_rewritten_within_their_organisation(store: Arc<dyn Store>) {
+    let ours = org(&store, "ours").await;
+    let theirs = org(&store, "theirs").await;
+    for org in [ours, theirs] {
+        let a = asset(org, "api");
+        store
+            .create_asset(&a, &audit(org, "asset.create"))
+            .await
+            .unwrap();
+        let mut findings: Vec<ImportedFinding> =
+            (0..3).map(|n| finding(&format!("{n:04}"), 40)).collect();
+        findings[2].report.vulnerability_ids.clear();
+        store
+            .import_findings(&import(org, a.id, findings, 10_000))
+            .await
+            .unwrap();
+    }
+    let mut page = store
+        .list_findings_with_advisories(ours, None, 1)
+        .await
+        .unwrap();
+    let rest = store
+        .list_findings_with_advisories(ours, Some(page[0].id), 1000)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1, "the finding without an advisory is left out");
+    assert!(rest[0].id > page[0].id);
+    page.extend(rest);
+    for finding in &mut page {
+        finding.priority = Priority {
+            score: 90,
+            band: Band::of(90),
+            contributions: vec![rampart_core::finding::Contribution {
+                effect: "+25".into(),
+                reason: "listed in CISA's Known Exploited Vulnerabilities".into(),
+            }],
+        };
+    }
+    // Written under the wrong organisation, nothing changes.
+    store.set_priorities(theirs, &page).await.unwrap();
+    assert!(all(&store, ours)
+        .await
+        .iter()
+        .all(|f| f.priority.score == 40));
+    store.set_priorities(ours, &page).await.unwrap();
+    let now = all(&store, ours).await;
+    assert_eq!(now.iter().filter(|f| f.priority.score == 90).count(), 2);
+    assert_eq!(now[0].priority.contributions.len(), 1);
+    assert!(all(&store, theirs)
+        .await
+        .iter()
+        .all(|f| f.priority.score == 40));
 }
