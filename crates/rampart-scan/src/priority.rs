@@ -8,6 +8,7 @@
 
 pub use rampart_core::finding::{Band, Contribution, Priority};
 use rampart_core::finding::{Confidence, FindingSeverity};
+use rampart_core::intel::KevEntry;
 use serde::{Deserialize, Serialize};
 
 use crate::cvss::{Cvss3, Cvss4};
@@ -56,8 +57,12 @@ pub struct Inputs<'a> {
     pub cvss_v3_vector: Option<&'a str>,
     pub cvss_v4_vector: Option<&'a str>,
     pub cvss_score: Option<f64>,
-    pub in_kev: bool,
+    /// The finding's entry in CISA's KEV catalogue, when one of its CVEs
+    /// is listed.
+    pub kev: Option<&'a KevEntry>,
     pub epss: Option<f64>,
+    /// EPSS's percentile, when the score came from the EPSS file.
+    pub epss_percentile: Option<f64>,
     /// 1–5; `None` when the finding has no asset.
     pub asset_criticality: Option<u8>,
     pub internet_facing: bool,
@@ -135,15 +140,30 @@ pub fn score(inputs: &Inputs<'_>) -> Priority {
             &mut total,
         );
     }
-    if inputs.in_kev {
+    if let Some(kev) = inputs.kev {
+        let ransomware = if kev.ransomware {
+            ", used in ransomware campaigns"
+        } else {
+            ""
+        };
         add(
             25.0,
-            "listed in CISA's Known Exploited Vulnerabilities".into(),
+            format!(
+                "listed in CISA's Known Exploited Vulnerabilities ({} since {}{ransomware})",
+                kev.cve, kev.date_added
+            ),
             &mut total,
         );
     }
     if let Some(epss) = inputs.epss.filter(|e| (0.0..=1.0).contains(e)) {
-        add((epss * 20.0).round(), format!("EPSS {epss:.2}"), &mut total);
+        let reason = match inputs.epss_percentile.filter(|p| (0.0..=1.0).contains(p)) {
+            Some(percentile) => format!(
+                "EPSS {epss:.2} (above {:.0}% of CVEs)",
+                (percentile * 100.0).floor()
+            ),
+            None => format!("EPSS {epss:.2}"),
+        };
+        add((epss * 20.0).round(), reason, &mut total);
     }
     let text = inputs.text.to_lowercase();
     let mut phrase_points = 0.0;
@@ -218,11 +238,21 @@ mod tests {
     #[test]
     fn an_exploited_internet_facing_rce_ranks_critical_and_says_why() {
         let phrases = default_phrases();
+        let kev = KevEntry {
+            cve: "CVE-2021-44228".into(),
+            vendor: "Apache".into(),
+            product: "Log4j2".into(),
+            name: "Apache Log4j2 Remote Code Execution Vulnerability".into(),
+            date_added: "2021-12-10".into(),
+            due_date: None,
+            ransomware: true,
+        };
         let p = score(&Inputs {
             severity: Some(FindingSeverity::Critical),
             cvss_v3_vector: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-            in_kev: true,
+            kev: Some(&kev),
             epss: Some(0.94),
+            epss_percentile: Some(0.9996),
             asset_criticality: Some(5),
             internet_facing: true,
             text: "Unauthenticated remote code execution",
@@ -237,10 +267,17 @@ mod tests {
             .map(|c| format!("{} {}", c.effect, c.reason))
             .collect();
         assert!(
-            effects.contains(&"+25 listed in CISA's Known Exploited Vulnerabilities".into()),
+            effects.contains(
+                &"+25 listed in CISA's Known Exploited Vulnerabilities \
+                  (CVE-2021-44228 since 2021-12-10, used in ransomware campaigns)"
+                    .into()
+            ),
             "{effects:?}"
         );
-        assert!(effects.contains(&"+19 EPSS 0.94".into()), "{effects:?}");
+        assert!(
+            effects.contains(&"+19 EPSS 0.94 (above 99% of CVEs)".into()),
+            "{effects:?}"
+        );
         assert!(
             effects.contains(&"×1.2 internet-facing asset".into()),
             "{effects:?}"
@@ -281,7 +318,8 @@ mod tests {
         #[test]
         fn scores_stay_in_range(cvss in proptest::option::of(-5.0f64..20.0), epss in proptest::option::of(-1.0f64..2.0),
                                 crit in proptest::option::of(0u8..10), age in -10i64..10_000, kev: bool, net: bool) {
-            let p = score(&Inputs { cvss_score: cvss, epss, asset_criticality: crit, age_days: age, in_kev: kev, internet_facing: net, ..Inputs::default() });
+            let entry = KevEntry { cve: "CVE-2021-44228".into(), vendor: String::new(), product: String::new(), name: String::new(), date_added: String::new(), due_date: None, ransomware: false };
+            let p = score(&Inputs { cvss_score: cvss, epss, asset_criticality: crit, age_days: age, kev: kev.then_some(&entry), internet_facing: net, ..Inputs::default() });
             proptest::prop_assert!(p.score <= 100);
             proptest::prop_assert_eq!(p.band, Band::of(p.score));
         }

@@ -10,6 +10,7 @@ mod bench_flags;
 mod bench_jobs;
 mod bench_limits;
 mod findings;
+mod intel;
 mod jobs;
 mod percentile;
 mod rules;
@@ -83,6 +84,13 @@ enum Command {
         options: ServeOptions,
         #[command(flatten)]
         args: findings::ImportArgs,
+    },
+    /// Threat intelligence: load CISA KEV and EPSS releases, show what is known.
+    Intel {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(subcommand)]
+        action: intel::IntelAction,
     },
     /// Scanner reports without a database: parse and print their findings.
     Findings {
@@ -214,6 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rules { action } => rules::run(action),
         Command::Import { options, args } => findings::import(&options, args).await,
         Command::Findings { action } => findings::run(action),
+        Command::Intel { options, action } => intel::run(&options, action).await,
     }
 }
 

@@ -234,3 +234,85 @@ async fn fail_on_gates_a_pipeline_on_open_findings() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("9 closed"));
 }
+
+#[test]
+fn intel_loads_from_the_command_line_rescore_what_was_imported() {
+    let (dir, data, _port) = bootstrapped();
+    let packed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rampart-scan/tests/data/defectdojo/trivy/scheme_2_many_vulns.json.gz"
+    ))
+    .unwrap();
+    let report = dir.path().join("teamdojo.json");
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(packed.as_slice())
+        .read_to_end(&mut text)
+        .unwrap();
+    std::fs::write(&report, text).unwrap();
+    let with_data = |args: &[&str]| {
+        let mut command = rampart(args);
+        command.arg("--data-dir").arg(&data);
+        command
+    };
+    succeeded(&with_data(&["import"]).arg(&report).output().unwrap());
+
+    let kev = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rampart-scan/tests/data/cisa-kev/known_exploited_vulnerabilities.json.gz"
+    );
+    let load: Value = serde_json::from_str(&succeeded(
+        &with_data(&["intel", "load", "kev", "--json", kev])
+            .output()
+            .unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(load["source"], "kev");
+    assert_eq!(load["version"], "2025.08.25");
+    assert_eq!(load["rows"], 1404);
+    assert_eq!(load["rescored"], 1, "the finding naming CVE-2020-15999");
+
+    // EPSS from standard input.
+    let mut child = with_data(&["intel", "load", "epss", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"#model_version:v2025.03.14,score_date:2026-12-01\ncve,epss,percentile\nCVE-2020-15999,0.93512,0.99843\n")
+        .unwrap();
+    let out = succeeded(&child.wait_with_output().unwrap());
+    assert!(out.contains("epss v2025.03.14 loaded: 1 rows"), "{out}");
+    assert!(out.contains("1 findings scored again"), "{out}");
+
+    let status = succeeded(&with_data(&["intel", "status"]).output().unwrap());
+    assert!(status.contains("kev   2025.08.25"), "{status}");
+    assert!(status.contains("epss  v2025.03.14"), "{status}");
+    let show = succeeded(
+        &with_data(&["intel", "show", "cve-2020-15999"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        show.contains("CVE-2020-15999: in CISA KEV since 2021-11-03 (Google"),
+        "{show}"
+    );
+    assert!(show.contains("EPSS 0.93512, percentile 0.99843"), "{show}");
+
+    // A broken file names its line, fails, and leaves the loaded release.
+    let broken = dir.path().join("epss.csv");
+    std::fs::write(&broken, "cve,epss,percentile\nCVE-2020-15999,2.5,0.9\n").unwrap();
+    let out = with_data(&["intel", "load", "epss"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    let status = succeeded(&with_data(&["intel", "status", "--json"]).output().unwrap());
+    let sources: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(sources[1]["version"], "v2025.03.14");
+}

@@ -194,9 +194,11 @@ impl Vulnerabilities {
             let page = self.store.list_findings(asset.org_id, &query).await?;
             let full = page.len() == query.limit as usize;
             query.after = page.last().map(|f| (f.priority.score, f.id));
+            let intel =
+                scoring::intel_for(self.store.as_ref(), page.iter().map(|f| &f.report)).await?;
             for mut finding in page {
                 let age = scoring::age_days(Some(finding.first_seen), now);
-                let priority = scoring::score(&finding.report, asset, age, &phrases);
+                let priority = scoring::score(&finding.report, asset, age, &phrases, &intel);
                 if priority != finding.priority {
                     finding.priority = priority;
                     out.push(finding);

@@ -28,15 +28,17 @@ pub fn guess_kind(format: Format) -> AssetKind {
 
 /// A report that could not be read, as an input error naming its line.
 pub fn parse_error(error: ParseError) -> Error {
-    let position = |n: usize| u32::try_from(n).ok();
     let column = match &error {
-        ParseError::Syntax { column, .. } => position(*column),
+        ParseError::Syntax { column, .. } => Some(*column),
         _ => None,
     };
-    let line = error.line().and_then(position);
-    Error::bad_request("invalid_report", error.to_string())
-        .with_field("report")
-        .at(line, column)
+    super::positioned(
+        "invalid_report",
+        "report",
+        error.to_string(),
+        error.line(),
+        column,
+    )
 }
 
 /// Parses a report on a blocking thread (large reports take a while).
@@ -111,13 +113,14 @@ impl Vulnerabilities {
         let now = self.clock.now();
         let first_seen = self.store.first_seen(org, asset.id, &scan_type).await?;
         let phrases = priority::default_phrases();
+        let intel = scoring::intel_for(self.store.as_ref(), report.findings.iter()).await?;
         let findings: Vec<ImportedFinding> = report
             .findings
             .into_iter()
             .map(|finding| {
                 let age = scoring::age_days(first_seen.get(&finding.fingerprint).copied(), now);
                 ImportedFinding {
-                    priority: scoring::score(&finding, &asset, age, &phrases),
+                    priority: scoring::score(&finding, &asset, age, &phrases, &intel),
                     report: finding,
                 }
             })

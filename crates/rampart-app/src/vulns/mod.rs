@@ -5,6 +5,7 @@
 mod assets;
 mod findings;
 mod imports;
+mod intel;
 mod scoring;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use rampart_store::Store;
 use crate::audit::Audit;
 
 pub use imports::guess_kind;
+pub use intel::{CveReport, IntelLoad};
 
 /// The vulnerability management service.
 #[derive(Clone)]
@@ -32,4 +34,18 @@ impl Vulnerabilities {
             audit,
         }
     }
+}
+
+/// An input error naming the field and the line and column of a file.
+fn positioned(
+    code: &'static str,
+    field: &str,
+    detail: String,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> rampart_core::Error {
+    let position = |n: usize| u32::try_from(n).ok();
+    rampart_core::Error::bad_request(code, detail)
+        .with_field(field)
+        .at(line.and_then(position), column.and_then(position))
 }

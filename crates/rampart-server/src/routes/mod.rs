@@ -105,6 +105,8 @@ pub fn api() -> Router<AppState> {
             )
             .route("/findings", get(vulns::findings))
             .route("/findings/{id}", get(vulns::finding).patch(vulns::decide))
+            .route("/intel", get(vulns::intel_sources))
+            .route("/intel/cves/{cve}", get(vulns::cve_intel))
             .route("/flags", get(flags::list).post(flags::create))
             .route("/flags/evaluate", post(flags::evaluate))
             .route(

@@ -36,7 +36,7 @@ use crate::routes;
         routes::vulns::create_asset, routes::vulns::assets, routes::vulns::asset,
         routes::vulns::update_asset, routes::vulns::delete_asset, routes::vulns::import,
         routes::vulns::imports, routes::vulns::findings, routes::vulns::finding,
-        routes::vulns::decide,
+        routes::vulns::decide, routes::vulns::intel_sources, routes::vulns::cve_intel,
         routes::notifications::channels, routes::notifications::create_channel,
         routes::notifications::get_channel, routes::notifications::update_channel,
         routes::notifications::delete_channel, routes::notifications::test_channel,

@@ -3,13 +3,15 @@
 //! decisions.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_app::api::vulns::{
     AssetInput, AssetPatch, FindingFilter, FindingPatch, ImportReply, ImportRequest,
 };
+use rampart_app::vulns::CveReport;
 use rampart_core::finding::{Asset, Finding, ImportRecord};
+use rampart_core::intel::IntelSource;
 use rampart_core::{AssetId, FindingId};
 use serde::Deserialize;
 
@@ -211,5 +213,32 @@ pub async fn decide(
 ) -> Result<Json<Finding>, ApiError> {
     Ok(Json(
         state.vulnerabilities.decide(&principal, id, patch).await?,
+    ))
+}
+
+/// The threat-intelligence releases loaded (KEV catalogue, EPSS scores):
+/// loaded by the operator with `rampart intel load`, shared by every
+/// organisation.
+#[utoipa::path(get, path = "/api/v1/intel", tag = "vulnerabilities", security(("bearer" = [])),
+    responses((status = 200, body = Vec<IntelSource>), (status = 403, body = Problem)))]
+pub async fn intel_sources(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<IntelSource>>, ApiError> {
+    Ok(Json(state.vulnerabilities.intel_sources(&principal).await?))
+}
+
+/// What the loaded intelligence says about a CVE (its KEV entry and
+/// EPSS score; both null when nothing is known).
+#[utoipa::path(get, path = "/api/v1/intel/cves/{cve}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("cve" = String, Path, example = "CVE-2021-44228")),
+    responses((status = 200, body = CveReport), (status = 400, body = Problem)))]
+pub async fn cve_intel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(cve): Path<String>,
+) -> Result<Json<CveReport>, ApiError> {
+    Ok(Json(
+        state.vulnerabilities.cve_intel(&principal, &cve).await?,
     ))
 }

@@ -12,6 +12,7 @@ mod factors;
 mod feedback;
 mod flags;
 mod helpers;
+mod intel;
 mod jobs;
 mod limits;
 mod notifications;

@@ -12,6 +12,7 @@ use maud::{html, Markup};
 use rampart_app::api::vulns::{FindingFilter, FindingPatch};
 use rampart_app::paging::{Page, PageParams};
 use rampart_core::finding::{Asset, Band, Finding, FindingSeverity, FindingStatus, Priority};
+use rampart_core::intel::{IntelSource, IntelSourceName};
 use rampart_core::{AssetId, FindingId, Permission, Timestamp};
 use serde::Deserialize;
 
@@ -104,9 +105,15 @@ pub async fn list(
         Err(error) => Err(error.error),
     };
     let assets = asset_names(&state, &session).await;
+    let intel = state
+        .vulnerabilities
+        .intel_sources(&session.principal)
+        .await
+        .unwrap_or_default();
     let body = html! {
         h1 { "Findings" }
         p.note { "Highest priority first. A priority (0–100) weighs severity and CVSS, known exploitation, the asset's criticality and exposure, and the report's wording; open a finding to see each reason." }
+        (intel_note(&intel))
         (filters(&chosen, &assets))
         @match &page {
             Ok(page) => (finding_table(page, &uri, &assets)),
@@ -115,6 +122,29 @@ pub async fn list(
     };
     Html(layout::page("Findings", Some(&session), Section::Findings, body).into_string())
         .into_response()
+}
+
+/// Which threat-intelligence releases priorities are computed with.
+fn intel_note(sources: &[IntelSource]) -> Markup {
+    html! {
+        p.note #intel {
+            @if sources.is_empty() {
+                "No threat intelligence is loaded: known exploitation (CISA KEV) and EPSS count only where reports carry them. The operator loads them with "
+                code { "rampart intel load kev|epss FILE" } "."
+            } @else {
+                "Threat intelligence: "
+                @for (n, source) in sources.iter().enumerate() {
+                    @if n > 0 { " · " }
+                    @match source.source {
+                        IntelSourceName::Kev => { "CISA KEV catalogue " (source.version) " (" (source.rows) " CVEs)" }
+                        IntelSourceName::Epss => { "EPSS " (source.version) " (" (source.rows) " CVEs" @if let Some(date) = &source.released { ", scored " (date.get(..10).unwrap_or(date)) } ")" }
+                    }
+                    ", loaded " (layout::time(source.loaded_at))
+                }
+                "."
+            }
+        }
+    }
 }
 
 fn filters(chosen: &Chosen, assets: &HashMap<AssetId, Asset>) -> Markup {
