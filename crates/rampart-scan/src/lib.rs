@@ -3,6 +3,7 @@
 //! across runs, CVSS v3.1 scoring and v4.0 vectors, and 0–100 priorities
 //! that show each reason.
 
+pub mod checks;
 pub mod cvss;
 pub mod fingerprint;
 pub mod formats;
