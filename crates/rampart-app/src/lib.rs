@@ -25,6 +25,7 @@ pub mod overview;
 pub mod paging;
 pub mod principal;
 pub mod rules;
+pub mod scans;
 pub mod sessions;
 pub mod users;
 pub mod validation;
@@ -55,6 +56,7 @@ pub struct ServiceSettings {
     pub default_retention_days: i64,
     pub mail: factors::MailSettings,
     pub caching: CachingSetup,
+    pub scans: scans::ScansConfig,
 }
 
 /// What the node's caches are set up with.
@@ -84,6 +86,7 @@ pub struct Services {
     pub feedback: feedback::Feedbacks,
     pub notifications: notifications::Notifications,
     pub vulnerabilities: vulns::Vulnerabilities,
+    pub scans: scans::Scans,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
     /// Invalidates the node's caches (and, with Redis, every node's).
@@ -103,6 +106,7 @@ impl Services {
             default_retention_days,
             mail,
             caching,
+            scans,
         } = settings;
         let audit = Audit::new(store.clone(), clock.clone());
         let detection = ingest.detection().clone();
@@ -148,6 +152,8 @@ impl Services {
             .await?,
         );
         let flags = flags::Flags::new(store.clone(), clock.clone(), audit.clone());
+        let vulnerabilities =
+            vulns::Vulnerabilities::new(store.clone(), clock.clone(), audit.clone());
         let factors = factors::Factors::new(
             store.clone(),
             clock.clone(),
@@ -193,11 +199,14 @@ impl Services {
                 notifications.notifier().clone(),
             ),
             notifications,
-            vulnerabilities: vulns::Vulnerabilities::new(
+            scans: scans::Scans::new(
                 store.clone(),
                 clock.clone(),
                 audit.clone(),
+                vulnerabilities.clone(),
+                scans,
             ),
+            vulnerabilities,
             rules,
             validation_rules,
             audit,

@@ -122,3 +122,11 @@ typed_id!(
     /// One scanner report imported.
     ImportId, "import"
 );
+typed_id!(
+    /// One of Rampart's own scans, run as a job.
+    ScanId, "scan"
+);
+typed_id!(
+    /// One entry of an organisation's scan scope.
+    ScopeEntryId, "scope entry"
+);

@@ -21,6 +21,7 @@ pub mod job;
 pub mod json_shape;
 pub mod notification;
 pub mod rate_limit;
+pub mod scan;
 pub mod tenancy;
 pub mod validation;
 pub mod whole_number;
@@ -33,7 +34,8 @@ pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
-    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, SessionId, UserId, ValidationRuleId,
+    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScopeEntryId, SessionId,
+    UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

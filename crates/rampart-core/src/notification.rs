@@ -67,10 +67,13 @@ pub enum NoticeKind {
     /// The weekly summary (to users who asked for it).
     #[serde(rename = "digest.weekly")]
     WeeklyDigest,
+    /// One of Rampart's scans finished (completed, failed or cancelled).
+    #[serde(rename = "scan.completed")]
+    ScanCompleted,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 10] = [
+    pub const ALL: [NoticeKind; 11] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -81,13 +84,15 @@ impl NoticeKind {
         NoticeKind::UserLoginCode,
         NoticeKind::UserPasswordReset,
         NoticeKind::WeeklyDigest,
+        NoticeKind::ScanCompleted,
     ];
     /// The notices rules and preferences can choose.
-    pub const ROUTABLE: [NoticeKind; 4] = [
+    pub const ROUTABLE: [NoticeKind; 5] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
         NoticeKind::IncidentAssigned,
+        NoticeKind::ScanCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +107,7 @@ impl NoticeKind {
             NoticeKind::UserLoginCode => "user.login_code",
             NoticeKind::UserPasswordReset => "user.password_reset",
             NoticeKind::WeeklyDigest => "digest.weekly",
+            NoticeKind::ScanCompleted => "scan.completed",
         }
     }
 
@@ -133,6 +139,8 @@ pub enum RoutableNotice {
     IncidentStatusChanged,
     #[schema(rename = "incident.assigned")]
     IncidentAssigned,
+    #[schema(rename = "scan.completed")]
+    ScanCompleted,
 }
 
 /// One thing to tell, as a dispatch job carries it.
@@ -149,6 +157,9 @@ pub struct Notice {
     /// The channel a test goes to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<ChannelId>,
+    /// The scan that finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<crate::ScanId>,
     /// What changed, as text (a status or severity before and after).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,

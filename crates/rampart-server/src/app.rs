@@ -101,6 +101,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
                 config: config.cache.clone(),
                 metrics: Some(metrics.cache.clone()),
             },
+            scans: config.scans.clone(),
         },
     )
     .await
@@ -309,6 +310,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
     schedules.extend(
         rampart_app::notifications::schedules(&state.config.notifications, state.clock.now())
             .map_err(|e| StartError::Bootstrap(e.detail))?,
+    );
+    let handlers = handlers.with(
+        rampart_app::scans::SCAN_JOB,
+        state.scans.runner(state.notifications.notifier().clone()),
     );
     let handlers = rampart_app::notifications::handlers(
         handlers,

@@ -9,6 +9,7 @@ pub use rampart_app::config::{LoginPolicy, SessionPolicy};
 pub use rampart_app::jobs::JobsConfig;
 pub use rampart_app::limits::RateLimitsConfig;
 pub use rampart_app::notifications::NotificationsConfig;
+pub use rampart_app::scans::ScansConfig;
 pub use rampart_ingest::config::{DetectionConfig, IngestConfig, SyslogListener, SyslogProtocol};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -90,6 +91,8 @@ struct FileConfig {
     rate_limits: RateLimitsConfig,
     #[serde(default)]
     cache: CacheConfig,
+    #[serde(default)]
+    scans: ScansConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +135,7 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     pub rate_limits: RateLimitsConfig,
     pub cache: CacheConfig,
+    pub scans: ScansConfig,
 }
 
 impl Default for Config {
@@ -158,6 +162,7 @@ impl Default for Config {
             notifications: NotificationsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             cache: CacheConfig::default(),
+            scans: ScansConfig::default(),
         }
     }
 }
@@ -252,6 +257,7 @@ impl Config {
         config.notifications = file.notifications;
         config.rate_limits = file.rate_limits;
         config.cache = file.cache;
+        config.scans = file.scans;
         config.validate()?;
         Ok(config)
     }
@@ -315,6 +321,12 @@ impl Config {
         if let Err(detail) = self.rate_limits.validate() {
             return Err(ConfigError::Invalid {
                 name: "rate_limits",
+                detail,
+            });
+        }
+        if let Err(detail) = self.scans.validate() {
+            return Err(ConfigError::Invalid {
+                name: "scans",
                 detail,
             });
         }

@@ -155,18 +155,21 @@ const FINDING_COLUMNS: &str = "id, org_id, asset_id, scan_type, fingerprint, tit
 const IMPORT_COLUMNS: &str = "id, org_id, asset_id, scan_type, format, tool, file_name, actor, \
      findings, new, unchanged, reopened, closed, created_at";
 
-fn corrupt(column: &'static str, value: &str) -> StoreError {
+pub(crate) fn corrupt(column: &'static str, value: &str) -> StoreError {
     StoreError::Corrupt {
         column,
         detail: value.to_owned(),
     }
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
     serde_json::from_str(text).map_err(|e| corrupt(column, &e.to_string()))
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
         column: "json",
         detail: e.to_string(),

@@ -22,6 +22,7 @@ mod model;
 mod notifications_sql;
 mod postgres;
 mod rules_sql;
+mod scans_sql;
 mod settings_sql;
 mod shared_sql;
 mod sql_backend;
@@ -55,6 +56,7 @@ pub use model::{
 pub use notifications_sql::{DeliveryAttempt, DeliveryQuery, NotificationStore};
 pub use postgres::PostgresStore;
 pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
+pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use validation_sql::{CountDelta, ValidationStore};
@@ -120,6 +122,7 @@ pub trait Store:
     + AuthFactorStore
     + FindingStore
     + IntelStore
+    + ScanStore
     + Send
     + Sync
     + 'static

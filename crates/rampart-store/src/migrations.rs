@@ -88,6 +88,11 @@ const SQLITE: &[Source] = &[
         "threat intelligence: KEV and EPSS",
         include_str!("../migrations/sqlite/0016_threat_intel.sql"),
     ),
+    (
+        17,
+        "scan scope and scans",
+        include_str!("../migrations/sqlite/0017_scans.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -190,6 +195,11 @@ const POSTGRES: &[Source] = &[
         20,
         "threat intelligence: KEV and EPSS",
         include_str!("../migrations/postgres/0020_threat_intel.sql"),
+    ),
+    (
+        21,
+        "scan scope and scans",
+        include_str!("../migrations/postgres/0021_scans.sql"),
     ),
 ];
 

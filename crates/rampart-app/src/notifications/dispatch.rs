@@ -155,13 +155,30 @@ impl JobHandler for Dispatch {
                 .map_err(JobFailure::retry)?,
             None => None,
         };
-        let severity = incident.as_ref().map_or(0, |i| i.severity);
+        let scan = match notice.scan {
+            Some(id) => match self
+                .store
+                .get_scan(org_id, id)
+                .await
+                .map_err(JobFailure::retry)?
+            {
+                Some(scan) => Some(scan),
+                None => return Ok(()),
+            },
+            None => None,
+        };
+        let severity = match (&incident, &scan) {
+            (Some(i), _) => i.severity,
+            (None, Some(s)) => crate::scans::notice_severity(s),
+            (None, None) => 0,
+        };
         let mut targets = Vec::new();
         match kind {
             NoticeKind::IncidentCreated
             | NoticeKind::IncidentEscalated
             | NoticeKind::IncidentStatusChanged
-            | NoticeKind::IncidentAssigned => {
+            | NoticeKind::IncidentAssigned
+            | NoticeKind::ScanCompleted => {
                 targets.extend(
                     self.routed_channels(org_id, kind, severity)
                         .await?
@@ -222,6 +239,7 @@ impl JobHandler for Dispatch {
             org: &org,
             incident: incident.as_ref(),
             feedback: feedback.as_ref(),
+            scan: scan.as_ref(),
             user: concerned.as_ref(),
             base_url: self.base_url.trim_end_matches('/'),
             now,

@@ -4,6 +4,7 @@
 
 use rampart_core::feedback::Feedback;
 use rampart_core::notification::{Message, Notice, NoticeKind};
+use rampart_core::scan::Scan;
 use rampart_core::{DeliveryId, Incident, Organisation, Timestamp, User};
 use serde_json::json;
 
@@ -14,6 +15,7 @@ pub struct Subject<'a> {
     pub org: &'a Organisation,
     pub incident: Option<&'a Incident>,
     pub feedback: Option<&'a Feedback>,
+    pub scan: Option<&'a Scan>,
     /// The person it concerns (assignee, feedback author, new user).
     pub user: Option<&'a User>,
     /// Where the UI is, for links (no trailing slash).
@@ -52,6 +54,10 @@ impl Subject<'_> {
     pub fn link(&self) -> String {
         match (self.kind, self.incident) {
             (_, Some(incident)) => format!("{}/incidents/{}", self.base_url, incident.id),
+            (NoticeKind::ScanCompleted, _) => match self.scan {
+                Some(scan) => format!("{}/scans/{}", self.base_url, scan.id),
+                None => format!("{}/scans", self.base_url),
+            },
             (NoticeKind::FeedbackAnswered, _) => format!("{}/feedback", self.base_url),
             _ => format!("{}/", self.base_url),
         }
@@ -63,6 +69,8 @@ impl Subject<'_> {
             Some(format!("incident:{}", incident.id))
         } else if let Some(feedback) = self.feedback {
             Some(format!("feedback:{}", feedback.id))
+        } else if let Some(scan) = self.scan {
+            Some(format!("scan:{}", scan.id))
         } else {
             self.user.map(|u| format!("user:{}", u.id))
         }
@@ -90,6 +98,15 @@ impl Subject<'_> {
             (NoticeKind::FeedbackAnswered, _) => "Your feedback was answered".into(),
             (NoticeKind::UserWelcome, _) => format!("Welcome to Rampart ({})", self.org.name),
             (NoticeKind::ChannelTest, _) => "Test notification".into(),
+            (NoticeKind::ScanCompleted, _) => match self.scan {
+                Some(scan) => format!(
+                    "Scan {} {}: {}",
+                    scan.kind.as_str(),
+                    scan.status.as_str(),
+                    scan.targets.first().map_or("", String::as_str)
+                ),
+                None => "Scan finished".into(),
+            },
             (
                 NoticeKind::UserLoginCode
                 | NoticeKind::UserPasswordReset
@@ -130,6 +147,31 @@ impl Subject<'_> {
         }
         if let (Some(from), Some(to)) = (&self.notice.from, &self.notice.to) {
             facts.push(("Change", format!("{from} → {to}")));
+        }
+        if let Some(scan) = self.scan {
+            facts.push(("Scan", scan.kind.as_str().to_owned()));
+            facts.push(("Status", scan.status.as_str().to_owned()));
+            facts.push((
+                "Targets",
+                scan.targets
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+            if let Some(c) = &scan.counts {
+                facts.push((
+                    "Findings",
+                    format!(
+                        "{} ({} new, {} closed, {} reopened)",
+                        c.findings, c.new, c.closed, c.reopened
+                    ),
+                ));
+            }
+            if let Some(error) = &scan.error {
+                facts.push(("Error", error.clone()));
+            }
         }
         if let Some(f) = self.feedback {
             facts.push(("Your message", f.message.clone()));
@@ -212,6 +254,15 @@ impl Subject<'_> {
             "sent_at": self.now.to_rfc3339(),
             "summary": self.headline(),
             "incident": incident,
+            "scan": self.scan.map(|scan| json!({
+                "id": scan.id,
+                "kind": scan.kind.as_str(),
+                "status": scan.status.as_str(),
+                "targets": scan.targets,
+                "counts": scan.counts,
+                "error": scan.error,
+                "url": self.link(),
+            })),
             "change": change,
         });
         Message {

@@ -3,7 +3,9 @@
 //! and exposure and its age, and hand the lot to the store's one
 //! transaction.
 
-use rampart_core::finding::{Asset, AssetKind, Exposure, ImportRecord};
+use rampart_core::finding::{
+    Asset, AssetKind, Exposure, ImportCounts, ImportRecord, ParsedFinding,
+};
 use rampart_core::{AssetId, Error, ImportId, OrgId, Permission};
 use rampart_scan::priority;
 use rampart_scan::{Format, ParseError, Report};
@@ -14,6 +16,22 @@ use crate::api::vulns::{ImportReply, ImportRequest};
 use crate::audit::snapshot;
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
+
+/// Findings to store as one import (a parsed report, or a scan's).
+pub struct FindingBatch {
+    pub org: OrgId,
+    /// Who the audit trail names.
+    pub actor: String,
+    pub asset: Asset,
+    /// Batches of one scan type replace each other's findings.
+    pub scan_type: String,
+    pub format: String,
+    pub tool: String,
+    pub file_name: Option<String>,
+    /// Close this scan type's findings missing from the batch.
+    pub full_report: bool,
+    pub findings: Vec<ParsedFinding>,
+}
 
 /// The kind of asset a format's reports are usually about.
 pub fn guess_kind(format: Format) -> AssetKind {
@@ -107,15 +125,56 @@ impl Vulnerabilities {
         }
         let report = parse_report(bytes, format).await?;
         let (asset, asset_created) = self
-            .asset_for_import(org, &actor, &asset_name, report.format)
+            .asset_named(org, &actor, &asset_name, guess_kind(report.format))
             .await?;
         let scan_type = scan_type.unwrap_or_else(|| report.format.as_str().to_owned());
+        let format_name = report.format.as_str().to_owned();
+        let (import_id, counts) = self
+            .store_findings(FindingBatch {
+                org,
+                actor,
+                asset: asset.clone(),
+                scan_type: scan_type.clone(),
+                format: format_name.clone(),
+                tool: report.tool.clone(),
+                file_name: request.file_name,
+                full_report: request.full_report,
+                findings: report.findings,
+            })
+            .await?;
+        Ok(ImportReply {
+            import_id,
+            asset,
+            asset_created,
+            format: format_name,
+            tool: report.tool,
+            scan_type,
+            counts,
+        })
+    }
+
+    /// Scores a report's or a scan's findings with the asset, their age
+    /// and the loaded threat intelligence, and stores them as one import.
+    pub async fn store_findings(
+        &self,
+        batch: FindingBatch,
+    ) -> Result<(ImportId, ImportCounts), Error> {
+        let FindingBatch {
+            org,
+            actor,
+            asset,
+            scan_type,
+            format,
+            tool,
+            file_name,
+            full_report,
+            findings,
+        } = batch;
         let now = self.clock.now();
         let first_seen = self.store.first_seen(org, asset.id, &scan_type).await?;
         let phrases = priority::default_phrases();
-        let intel = scoring::intel_for(self.store.as_ref(), report.findings.iter()).await?;
-        let findings: Vec<ImportedFinding> = report
-            .findings
+        let intel = scoring::intel_for(self.store.as_ref(), findings.iter()).await?;
+        let findings: Vec<ImportedFinding> = findings
             .into_iter()
             .map(|finding| {
                 let age = scoring::age_days(first_seen.get(&finding.fingerprint).copied(), now);
@@ -126,7 +185,6 @@ impl Vulnerabilities {
             })
             .collect();
         let id = ImportId::new();
-        let format_name = report.format.as_str().to_owned();
         let audit = self.audit.entry_in(
             org,
             actor.clone(),
@@ -134,47 +192,39 @@ impl Vulnerabilities {
             ("asset", asset.id.to_string()),
             None,
             snapshot(&serde_json::json!({
-                "import_id": id, "format": format_name, "scan_type": scan_type,
-                "file_name": request.file_name, "findings": findings.len(),
+                "import_id": id, "format": format, "scan_type": scan_type,
+                "file_name": file_name, "findings": findings.len(),
             })),
         );
         let import = FindingImport {
             id,
             org,
             asset: asset.id,
-            scan_type: scan_type.clone(),
-            format: format_name.clone(),
-            tool: report.tool.clone(),
-            file_name: request.file_name.clone(),
+            scan_type,
+            format: format.clone(),
+            tool,
+            file_name,
             actor,
-            full_report: request.full_report,
+            full_report,
             findings,
             now,
             audit,
         };
         let counts = self.store.import_findings(&import).await?;
         tracing::info!(
-            org_id = %org, asset_id = %asset.id, format = %format_name,
-            findings = counts.findings, new = counts.new, closed = counts.closed, "report imported"
+            org_id = %org, asset_id = %asset.id, format = %format,
+            findings = counts.findings, new = counts.new, closed = counts.closed, "findings imported"
         );
-        Ok(ImportReply {
-            import_id: id,
-            asset,
-            asset_created,
-            format: format_name,
-            tool: report.tool,
-            scan_type,
-            counts,
-        })
+        Ok((id, counts))
     }
 
-    /// The named asset, created with a guessed kind when there is none.
-    async fn asset_for_import(
+    /// The named asset, created with `kind` when there is none.
+    pub async fn asset_named(
         &self,
         org: OrgId,
         actor: &str,
         name: &str,
-        format: Format,
+        kind: AssetKind,
     ) -> Result<(Asset, bool), Error> {
         if let Some(asset) = self.store.find_asset_by_name(org, name).await? {
             return Ok((asset, false));
@@ -184,7 +234,7 @@ impl Vulnerabilities {
             id: AssetId::new(),
             org_id: org,
             name: name.to_owned(),
-            kind: guess_kind(format),
+            kind,
             identifiers: Vec::new(),
             criticality: 3,
             exposure: Exposure::Internal,

@@ -15,7 +15,7 @@ use rampart_store::Store;
 
 use crate::audit::Audit;
 
-pub use imports::guess_kind;
+pub use imports::{guess_kind, FindingBatch};
 pub use intel::{CveReport, IntelLoad};
 
 /// The vulnerability management service.

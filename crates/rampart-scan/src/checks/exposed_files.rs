@@ -278,7 +278,7 @@ pub const PATHS: &[ExposedPath] = &[
         path: "/wp-config.php.bak",
         what: "WordPress configuration backup (database password)",
         severity: CRITICAL,
-        confirm: |b| contains(b, "DB_PASSWORD"),
+        confirm: |b| contains(b, "<?php") && contains(b, "DB_PASSWORD"),
     },
     ExposedPath {
         path: "/config.php.bak",
@@ -390,17 +390,11 @@ mod tests {
 
     #[test]
     fn real_files_are_confirmed_and_error_pages_are_not() {
-        let soft_404 = b"<!DOCTYPE html><html><body>Page not found [core] DB_PASSWORD CREATE TABLE</body></html>";
+        let soft_404 = b"<!DOCTYPE html><html><body>Page not found [core] DB_PASSWORD CREATE TABLE services:</body></html>";
         for p in PATHS {
             assert!(!p.confirms(b""), "{} on nothing", p.path);
             assert!(!p.confirms(b"Not Found"), "{} on Not Found", p.path);
-            if !["/wp-config.php.bak", "/docker-compose.yml"].contains(&p.path) {
-                assert!(
-                    !p.confirms(soft_404) || p.path == "/config.php.bak",
-                    "{} on a soft 404",
-                    p.path
-                );
-            }
+            assert!(!p.confirms(soft_404), "{} on a soft 404", p.path);
         }
         assert!(path("/.git/config").confirms(b"[core]\n\trepositoryformatversion = 0\n"));
         assert!(path("/.git/HEAD").confirms(b"ref: refs/heads/main\n"));

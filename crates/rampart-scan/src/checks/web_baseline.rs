@@ -262,6 +262,9 @@ fn is_session(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
+/// Which cookies fail a test, its result name, modifier and wording.
+type CookieRule<'a> = (&'a dyn Fn(&Cookie) -> bool, &'static str, i32, &'static str);
+
 fn cookie_test(observed: &Observed, hsts: bool) -> TestResult {
     let jar = cookies(observed);
     if jar.is_empty() {
@@ -275,7 +278,7 @@ fn cookie_test(observed: &Observed, hsts: bool) -> TestResult {
             .join(", ")
     };
     let secure = |c: &Cookie| c.secure && observed.is_https();
-    let worst: [(&dyn Fn(&Cookie) -> bool, &'static str, i32, &str); 6] = [
+    let worst: [CookieRule<'_>; 6] = [
         (
             &|c| is_session(&c.name) && !secure(c) && !hsts,
             "cookies-session-without-secure-flag",
@@ -541,8 +544,7 @@ fn referrer(observed: &Observed) -> TestResult {
     let policy = value
         .split(',')
         .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| known.contains(&p.as_str()))
-        .next_back();
+        .rfind(|p| known.contains(&p.as_str()));
     match policy.as_deref() {
         Some(
             "no-referrer" | "same-origin" | "strict-origin" | "strict-origin-when-cross-origin",

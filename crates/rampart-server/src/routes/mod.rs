@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod overview;
 pub mod params;
 pub mod rules;
+pub mod scans;
 pub mod users;
 pub mod validation;
 pub mod vulns;
@@ -106,6 +107,11 @@ pub fn api() -> Router<AppState> {
             .route("/findings", get(vulns::findings))
             .route("/findings/{id}", get(vulns::finding).patch(vulns::decide))
             .route("/intel", get(vulns::intel_sources))
+            .route("/scope", get(scans::scope).post(scans::add_scope))
+            .route("/scope/{id}", axum::routing::delete(scans::remove_scope))
+            .route("/scans", get(scans::list).post(scans::start))
+            .route("/scans/{id}", get(scans::get))
+            .route("/scans/{id}/cancel", post(scans::cancel))
             .route("/intel/cves/{cve}", get(vulns::cve_intel))
             .route("/flags", get(flags::list).post(flags::create))
             .route("/flags/evaluate", post(flags::evaluate))

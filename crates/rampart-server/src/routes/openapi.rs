@@ -37,6 +37,8 @@ use crate::routes;
         routes::vulns::update_asset, routes::vulns::delete_asset, routes::vulns::import,
         routes::vulns::imports, routes::vulns::findings, routes::vulns::finding,
         routes::vulns::decide, routes::vulns::intel_sources, routes::vulns::cve_intel,
+        routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,
+        routes::scans::start, routes::scans::list, routes::scans::get, routes::scans::cancel,
         routes::notifications::channels, routes::notifications::create_channel,
         routes::notifications::get_channel, routes::notifications::update_channel,
         routes::notifications::delete_channel, routes::notifications::test_channel,

@@ -17,6 +17,7 @@ mod jobs;
 mod limits;
 mod notifications;
 mod operations;
+mod scans;
 mod security;
 mod ui;
 mod validation;

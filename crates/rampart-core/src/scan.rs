@@ -1,0 +1,132 @@
+//! Rampart's own scans of authorised targets: the organisation's scope
+//! (what may be scanned), the kinds of scan, and a scan's record with its
+//! progress and outcome.
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::ImportCounts;
+
+/// One thing an organisation may scan: a network (`10.0.0.0/24`, an
+/// address), a host name (`shop.example.com`, `*.example.com` for its
+/// subdomains) or a URL prefix (`https://shop.example.com/app/`),
+/// optionally limited to some ports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScopeEntry {
+    pub id: crate::ScopeEntryId,
+    pub org_id: crate::OrgId,
+    pub target: String,
+    /// Empty: any port.
+    pub ports: Vec<u16>,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: crate::Timestamp,
+}
+
+/// What a scan looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ScanKind {
+    /// Response headers, cookies, scripts and disclosures, graded as the
+    /// HTTP Observatory grades them (passive: one page and its HTTP form).
+    WebBaseline,
+    /// Well-known files that must never be public, confirmed by content.
+    ExposedFiles,
+    /// A TCP connect scan of a port list.
+    Ports,
+}
+
+impl ScanKind {
+    pub const ALL: [ScanKind; 3] = [
+        ScanKind::WebBaseline,
+        ScanKind::ExposedFiles,
+        ScanKind::Ports,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanKind::WebBaseline => "web-baseline",
+            ScanKind::ExposedFiles => "exposed-files",
+            ScanKind::Ports => "ports",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Where a scan is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ScanStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl ScanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanStatus::Queued => "queued",
+            ScanStatus::Running => "running",
+            ScanStatus::Completed => "completed",
+            ScanStatus::Failed => "failed",
+            ScanStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ScanStatus::Queued,
+            ScanStatus::Running,
+            ScanStatus::Completed,
+            ScanStatus::Failed,
+            ScanStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            ScanStatus::Completed | ScanStatus::Failed | ScanStatus::Cancelled
+        )
+    }
+}
+
+/// One scan: what was asked, how far it is, and what it found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Scan {
+    pub id: crate::ScanId,
+    pub org_id: crate::OrgId,
+    /// The asset its findings belong to.
+    pub asset_id: crate::AssetId,
+    pub kind: ScanKind,
+    /// URLs (web scans) or hosts (port scans).
+    pub targets: Vec<String>,
+    /// Ports of a port scan.
+    pub ports: Vec<u16>,
+    pub status: ScanStatus,
+    /// 0–100.
+    pub progress: u8,
+    pub checks_done: u64,
+    pub checks_total: u64,
+    /// Set when someone asked to stop it; the runner stops at its next check.
+    pub cancel_requested: bool,
+    /// What importing its findings did, once completed.
+    pub counts: Option<ImportCounts>,
+    /// Per-target outcomes (grades, refusals, errors) as the scan reports them.
+    pub summary: serde_json::Value,
+    pub error: Option<String>,
+    pub requested_by: String,
+    pub created_at: crate::Timestamp,
+    pub started_at: Option<crate::Timestamp>,
+    pub finished_at: Option<crate::Timestamp>,
+}

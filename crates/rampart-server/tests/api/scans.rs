@@ -1,0 +1,520 @@
+//! Rampart's own scans against real local servers started here on
+//! 127.0.0.1: a misconfigured site (version banners, a session cookie
+//! without flags, CORS echoing any origin with credentials, an external
+//! script over HTTP, a stack trace), exposed files behind a server that
+//! answers 200 to everything, a redirect to the cloud-metadata address,
+//! and open and closed ports. Each scan must report exactly the expected
+//! findings; targets outside the scope are refused; the scan-completed
+//! notice reaches a webhook; another organisation sees none of it.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const STACK_TRACE: &str = "Traceback (most recent call last):\n  File \"app.py\", line 3";
+
+/// A site with everything the web-baseline and exposed-files scans look for.
+async fn misconfigured_site() -> SocketAddr {
+    async fn page(headers: HeaderMap) -> Response {
+        let mut response = format!(
+            "<!doctype html><html><head><script src=\"http://cdn.example.net/jquery.js\"></script></head>\
+             <body><pre>{STACK_TRACE}</pre></body></html>"
+        )
+        .into_response();
+        let h = response.headers_mut();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert("server", HeaderValue::from_static("Apache/2.4.51 (Debian)"));
+        h.insert("x-powered-by", HeaderValue::from_static("PHP/8.1.2"));
+        h.insert(
+            "set-cookie",
+            HeaderValue::from_static("PHPSESSID=abc123; path=/"),
+        );
+        if let Some(origin) = headers.get("origin") {
+            h.insert("access-control-allow-origin", origin.clone());
+            h.insert(
+                "access-control-allow-credentials",
+                HeaderValue::from_static("true"),
+            );
+        }
+        response
+    }
+    async fn file(uri: axum::http::Uri) -> Response {
+        let body: &[u8] = match uri.path() {
+            "/.env" => b"APP_ENV=production\nDB_PASSWORD=hunter2\nAPP_KEY=base64:abc\n",
+            "/.git/config" => b"[core]\n\trepositoryformatversion = 0\n\tbare = false\n",
+            "/.git/HEAD" => b"ref: refs/heads/main\n",
+            "/server-status" => b"<html><head><title>Apache Status</title></head><body><h1>Apache Server Status for 127.0.0.1 (via 127.0.0.1)</h1></body></html>",
+            "/backup.sql" => b"-- MySQL dump 10.13\nCREATE TABLE `users` (id int);\n",
+            // Everything else: a friendly 200 page that only says "not found"
+            // (a .git/config or an .env must be confirmed by content).
+            _ => b"<!DOCTYPE html><html><body>Sorry, nothing at this address. [core] DB_PASSWORD CREATE TABLE</body></html>",
+        };
+        body.to_vec().into_response()
+    }
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(page))
+        .fallback(axum::routing::get(file));
+    serve(app).await
+}
+
+/// A site whose page redirects to the cloud-metadata address.
+async fn redirecting_site() -> SocketAddr {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async {
+            Redirect::temporary("http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+        }),
+    );
+    serve(app).await
+}
+
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A webhook receiver: the JSON bodies posted to it.
+async fn webhook_receiver() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let store = seen.clone();
+    let app = axum::Router::new().fallback(axum::routing::post(move |body: axum::body::Bytes| {
+        let store = store.clone();
+        async move {
+            if let Ok(value) = serde_json::from_slice(&body) {
+                store.lock().unwrap().push(value);
+            }
+            StatusCode::OK.as_u16().to_string()
+        }
+    }));
+    (serve(app).await, seen)
+}
+
+async fn add_scope(app: &TestApp, token: &str, target: &str) -> Value {
+    let reply = app
+        .post("/api/v1/scope", Some(token), json!({"target": target}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    reply.body
+}
+
+async fn start(app: &TestApp, token: &str, body: Value) -> crate::helpers::Reply {
+    app.post("/api/v1/scans", Some(token), body).await
+}
+
+/// Waits for the scan to finish and returns it.
+async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let scan = app.get(&format!("/api/v1/scans/{id}"), token).await;
+        assert_eq!(scan.status, StatusCode::OK, "{:?}", scan.body);
+        if ["completed", "failed", "cancelled"].contains(&scan.body["status"].as_str().unwrap()) {
+            return scan.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("scan {id} did not finish");
+}
+
+/// The rule ids of the asset's findings of a scan type.
+async fn rules_found(app: &TestApp, token: &str, asset: &str, scan_type: &str) -> BTreeSet<String> {
+    let list = app
+        .get(
+            &format!("/api/v1/findings?asset_id={asset}&scan_type={scan_type}&limit=1000"),
+            token,
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
+    list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["report"]["rule_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn scans_find_exactly_what_is_there(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let site = misconfigured_site().await;
+    let (hook, received) = webhook_receiver().await;
+    let channel = app
+        .post(
+            "/api/v1/notifications/channels",
+            Some(&admin),
+            json!({"name": "scans", "target": {"kind": "webhook", "url": format!("http://{hook}/hook"), "secret": "whsec-test-0123456789abcdef"}}),
+        )
+        .await;
+    assert_eq!(channel.status, StatusCode::CREATED, "{:?}", channel.body);
+    let rule = app
+        .post(
+            "/api/v1/notifications/rules",
+            Some(&admin),
+            json!({"name": "scans done", "events": ["scan.completed"], "min_severity": 1,
+                   "channels": [channel.body["id"]]}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{:?}", rule.body);
+
+    // Nothing may be scanned before an admin names it.
+    let url = format!("http://{site}/");
+    let refused = start(
+        app,
+        &admin,
+        json!({"kind": "web-baseline", "targets": [url]}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.body["code"], "scope_empty");
+    add_scope(app, &admin, "127.0.0.1").await;
+
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "web-baseline", "targets": [url], "asset": "shop"}),
+    )
+    .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{:?}", scan.body);
+    assert_eq!(scan.body["status"], "queued");
+    let asset = scan.body["asset_id"].as_str().unwrap().to_owned();
+    let done = finished(app, &admin, scan.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["summary"]["targets"][0]["grade"], "F");
+    assert_eq!(done["summary"]["targets"][0]["score"], 0);
+    let expected: BTreeSet<String> = [
+        "csp-not-implemented",
+        "cookies-session-without-secure-flag",
+        "cross-origin-resource-sharing-implemented-with-universal-access",
+        "redirection-missing",
+        "hsts-not-implemented-no-https",
+        "sri-not-implemented-and-external-scripts-not-loaded-securely",
+        "x-content-type-options-not-implemented",
+        "x-frame-options-not-implemented",
+        "server-version-disclosed",
+        "x-powered-by-disclosed",
+        "debug-page-or-stack-trace",
+        "observatory-grade",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(
+        rules_found(app, &admin, &asset, "web-baseline").await,
+        expected
+    );
+    assert_eq!(done["counts"]["new"], 12);
+
+    // Exposed files: exactly the five served, though every path answers 200.
+    let files = start(
+        app,
+        &admin,
+        json!({"kind": "exposed-files", "targets": [url], "asset": "shop"}),
+    )
+    .await;
+    assert_eq!(files.status, StatusCode::ACCEPTED, "{:?}", files.body);
+    let done = finished(app, &admin, files.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(
+        done["checks_total"].as_u64().unwrap(),
+        rampart_scan::checks::exposed_files::PATHS.len() as u64
+    );
+    let expected: BTreeSet<String> = [
+        "/.env",
+        "/.git/config",
+        "/.git/HEAD",
+        "/server-status",
+        "/backup.sql",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(
+        rules_found(app, &admin, &asset, "exposed-files").await,
+        expected
+    );
+
+    // Ports: one open, one closed.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ports = start(
+        app,
+        &admin,
+        json!({"kind": "ports", "targets": ["127.0.0.1"], "ports": format!("{open_port},{closed_port}")}),
+    )
+    .await;
+    assert_eq!(ports.status, StatusCode::ACCEPTED, "{:?}", ports.body);
+    let host_asset = ports.body["asset_id"].as_str().unwrap().to_owned();
+    let done = finished(app, &admin, ports.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(
+        rules_found(app, &admin, &host_asset, "ports").await,
+        BTreeSet::from([open_port.to_string()])
+    );
+    drop(open);
+
+    // Each finished scan told the webhook.
+    for _ in 0..200 {
+        if received.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let notices = received.lock().unwrap().clone();
+    assert_eq!(notices.len(), 3, "{notices:#?}");
+    assert!(notices.iter().all(|n| n["event"] == "scan.completed"));
+    assert!(notices
+        .iter()
+        .any(|n| n["scan"]["kind"] == "exposed-files" && n["scan"]["counts"]["new"] == 5));
+}
+
+async fn targets_outside_the_scope_are_refused(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let site = misconfigured_site().await;
+    let redirecting = redirecting_site().await;
+    add_scope(app, &admin, "127.0.0.1").await;
+    add_scope(app, &admin, "0.0.0.0/0").await;
+
+    for (target, why) in [
+        (format!("http://127.0.0.2:{}/", site.port()), "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "cloud metadata",
+        ),
+        ("http://10.0.0.1/".to_owned(), "private"),
+        ("ftp://127.0.0.1/".to_owned(), "only http and https"),
+    ] {
+        let refused = start(
+            app,
+            &admin,
+            json!({"kind": "web-baseline", "targets": [format!("http://{site}/"), target]}),
+        )
+        .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{target}: {:?}",
+            refused.body
+        );
+        assert_eq!(refused.body["field"], "targets[1]", "{target}");
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains(why), "{target}: {detail}");
+    }
+    let bad_port = start(
+        app,
+        &admin,
+        json!({"kind": "ports", "targets": ["127.0.0.1"], "ports": "22,0"}),
+    )
+    .await;
+    assert_eq!(bad_port.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_port.body["field"], "ports");
+
+    // In scope itself, the site redirects to the metadata address: the
+    // redirect is refused and nothing is fetched from it.
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "web-baseline", "targets": [format!("http://{redirecting}/")]}),
+    )
+    .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{:?}", scan.body);
+    let done = finished(app, &admin, scan.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done:#}");
+    let failure = &done["summary"]["failures"][0];
+    assert_eq!(failure["refused"], true, "{done:#}");
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("169.254.169.254"),
+        "{failure}"
+    );
+
+    // Only admins change the scope; analysts scan; viewers only look.
+    app.create_user(&admin, "scan-analyst@localhost", "analyst")
+        .await;
+    app.create_user(&admin, "scan-viewer@localhost", "viewer")
+        .await;
+    let analyst = app
+        .token("scan-analyst@localhost", "user-password-123")
+        .await;
+    let viewer = app
+        .token("scan-viewer@localhost", "user-password-123")
+        .await;
+    let denied = app
+        .post(
+            "/api/v1/scope",
+            Some(&analyst),
+            json!({"target": "10.0.0.0/8"}),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let by_viewer = start(
+        app,
+        &viewer,
+        json!({"kind": "web-baseline", "targets": [format!("http://{site}/")]}),
+    )
+    .await;
+    assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/scans", &viewer).await.status,
+        StatusCode::OK
+    );
+    let by_analyst = start(
+        app,
+        &analyst,
+        json!({"kind": "web-baseline", "targets": [format!("http://{site}/")]}),
+    )
+    .await;
+    assert_eq!(
+        by_analyst.status,
+        StatusCode::ACCEPTED,
+        "{:?}",
+        by_analyst.body
+    );
+
+    // Another organisation sees none of it and cannot touch it.
+    let other = app.second_org("elsewhere").await;
+    let id = by_analyst.body["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/scans/{id}"), &other).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let cancel = app
+        .post(
+            &format!("/api/v1/scans/{id}/cancel"),
+            Some(&other),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/scans", &other).await.body["items"],
+        json!([])
+    );
+    assert_eq!(app.get("/api/v1/scope", &other).await.body, json!([]));
+    let theirs = start(
+        app,
+        &other,
+        json!({"kind": "web-baseline", "targets": [format!("http://{site}/")]}),
+    )
+    .await;
+    assert_eq!(
+        theirs.status,
+        StatusCode::BAD_REQUEST,
+        "our scope is not theirs"
+    );
+    let entry = app.get("/api/v1/scope", &admin).await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let remove = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/scope/{entry}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(remove.status, StatusCode::NOT_FOUND);
+    let remove = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/scope/{entry}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(remove.status, StatusCode::NO_CONTENT);
+}
+
+async fn a_scan_can_be_cancelled(app: &TestApp) {
+    let admin = app.admin_token().await;
+    add_scope(app, &admin, "127.0.0.1").await;
+    // 2,000 closed ports at 10 connects a second: minutes unless cancelled.
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "ports", "targets": ["127.0.0.1"], "ports": "40000-41999"}),
+    )
+    .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{:?}", scan.body);
+    let id = scan.body["id"].as_str().unwrap();
+    for _ in 0..200 {
+        let now = app.get(&format!("/api/v1/scans/{id}"), &admin).await;
+        if now.body["status"] == "running" && now.body["checks_done"].as_u64().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cancel = app
+        .post(
+            &format!("/api/v1/scans/{id}/cancel"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
+    assert_eq!(cancel.body["cancel_requested"], true);
+    let done = finished(app, &admin, id).await;
+    assert_eq!(done["status"], "cancelled");
+    assert!(done["checks_done"].as_u64().unwrap() < 2000);
+    assert!(done["progress"].as_u64().unwrap() < 100);
+}
+
+fn with_private_webhooks(config: &mut rampart_server::Config) {
+    config.notifications.allow_private_targets = true;
+    config.jobs.poll_ms = 20;
+}
+
+macro_rules! scan_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = crate::helpers::spawn_app_with(
+                        rampart_store::testing::TestDatabase::sqlite(),
+                        super::with_private_webhooks,
+                    ).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = rampart_store::testing::TestDatabase::postgres().await else { return };
+                    let app = crate::helpers::spawn_app_with(
+                        db,
+                        super::with_private_webhooks,
+                    ).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+scan_tests!(
+    scans_find_exactly_what_is_there,
+    targets_outside_the_scope_are_refused,
+    a_scan_can_be_cancelled,
+);
