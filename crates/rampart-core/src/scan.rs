@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::ImportCounts;
 
+/// The job queue scans run on.
+pub const QUEUE: &str = "scans";
+
 /// One thing an organisation may scan: a network (`10.0.0.0/24`, an
 /// address), a host name (`shop.example.com`, `*.example.com` for its
 /// subdomains) or a URL prefix (`https://shop.example.com/app/`),
@@ -129,4 +132,16 @@ pub struct Scan {
     pub created_at: crate::Timestamp,
     pub started_at: Option<crate::Timestamp>,
     pub finished_at: Option<crate::Timestamp>,
+}
+
+impl Scan {
+    /// How serious its notice is, on the 1–5 scale of notification rules:
+    /// its worst finding's severity (info 1 … critical 5).
+    pub fn notice_severity(&self) -> u8 {
+        self.summary
+            .get("max_severity")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|s| u8::try_from(s).ok())
+            .unwrap_or(1)
+    }
 }

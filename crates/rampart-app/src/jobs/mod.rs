@@ -61,7 +61,7 @@ impl Default for JobsConfig {
                 ("default".to_owned(), 4),
                 (MAINTENANCE_QUEUE.to_owned(), 1),
                 (rampart_core::notification::QUEUE.to_owned(), 8),
-                (crate::scans::SCAN_QUEUE.to_owned(), 2),
+                (rampart_core::scan::QUEUE.to_owned(), 2),
             ]),
             lease_secs: 60,
             poll_ms: 200,

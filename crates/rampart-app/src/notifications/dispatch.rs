@@ -169,7 +169,7 @@ impl JobHandler for Dispatch {
         };
         let severity = match (&incident, &scan) {
             (Some(i), _) => i.severity,
-            (None, Some(s)) => crate::scans::notice_severity(s),
+            (None, Some(s)) => s.notice_severity(),
             (None, None) => 0,
         };
         let mut targets = Vec::new();

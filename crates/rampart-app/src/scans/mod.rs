@@ -27,8 +27,7 @@ use crate::vulns::Vulnerabilities;
 use probe::Prober;
 use scope::{Scope, ScopeTarget};
 
-/// The queue scans run on.
-pub const SCAN_QUEUE: &str = "scans";
+pub use rampart_core::scan::QUEUE as SCAN_QUEUE;
 
 /// `[scans]`: limits of the scans this node runs.
 #[derive(Clone, Debug, Deserialize)]
@@ -110,15 +109,6 @@ pub struct Scans {
     audit: Audit,
     vulnerabilities: Vulnerabilities,
     config: ScansConfig,
-}
-
-/// The notification severity of a finished scan (its worst finding).
-pub fn notice_severity(scan: &Scan) -> u8 {
-    scan.summary
-        .get("max_severity")
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|s| u8::try_from(s).ok())
-        .unwrap_or(1)
 }
 
 fn invalid_target(index: usize, detail: impl Into<String>) -> Error {

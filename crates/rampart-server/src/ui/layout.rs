@@ -17,6 +17,7 @@ pub enum Section {
     Events,
     Findings,
     Assets,
+    Scans,
     Rules,
     Validation,
     Users,
@@ -37,6 +38,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Events, "/events", "Events"),
         (Section::Findings, "/findings", "Findings"),
         (Section::Assets, "/assets", "Assets"),
+        (Section::Scans, "/scans", "Scans"),
         (Section::Rules, "/rules", "Rules"),
         (Section::Validation, "/validation", "Validation"),
     ];

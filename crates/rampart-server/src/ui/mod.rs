@@ -46,6 +46,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/assets/{id}/delete", post(pages::assets::delete))
         .route("/imports", get(pages::findings::imports))
+        .route("/scans", get(pages::scans::list).post(pages::scans::start))
+        .route("/scans/{id}", get(pages::scans::show))
+        .route("/scans/{id}/cancel", post(pages::scans::cancel))
+        .route(
+            "/scope",
+            get(pages::scans::scope).post(pages::scans::add_scope),
+        )
+        .route("/scope/{id}/delete", post(pages::scans::remove_scope))
         .route(
             "/imports/upload",
             post(pages::assets::upload).layer(DefaultBodyLimit::max(

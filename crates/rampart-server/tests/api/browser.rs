@@ -653,7 +653,59 @@ async fn an_analyst_imports_a_report_and_decides_a_finding_in_chromium(app: &Tes
     client.close().await.unwrap();
 }
 
+async fn an_admin_authorises_a_target_and_follows_a_scan_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let site = crate::scans::misconfigured_site().await;
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/scope", app.base)).await.unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/scope").await, "/scope");
+    client
+        .find(Locator::Css("#target"))
+        .await
+        .unwrap()
+        .send_keys("127.0.0.1")
+        .await
+        .unwrap();
+    click(&client, "form[action='/scope'] button").await;
+    assert_eq!(
+        wait_text(&client, "tbody td code", "127.0.0.1").await,
+        "127.0.0.1"
+    );
+
+    client.goto(&format!("{}/scans", app.base)).await.unwrap();
+    click(&client, "#kind option[value='web-baseline']").await;
+    client
+        .find(Locator::Css("#targets"))
+        .await
+        .unwrap()
+        .send_keys(&format!("http://{site}/"))
+        .await
+        .unwrap();
+    click(&client, "form[action='/scans'] button").await;
+    // The page follows the scan by itself until it completes.
+    assert_eq!(
+        wait_text(&client, "#scan-status", "completed").await,
+        "completed"
+    );
+    assert_eq!(wait_text(&client, "td.grade", "F").await, "F");
+    screenshot(&client, backend, "scan").await;
+    click(&client, "a[href*='scan_type=web-baseline']").await;
+    assert_eq!(wait_path(&client, "/findings").await, "/findings");
+    let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert_eq!(
+        rows.len(),
+        12,
+        "the failed tests, the disclosures and the grade"
+    );
+    client.close().await.unwrap();
+}
+
 crate::on_every_backend!(
     an_analyst_works_an_incident_and_searches_events_in_chromium,
     an_analyst_imports_a_report_and_decides_a_finding_in_chromium,
+    an_admin_authorises_a_target_and_follows_a_scan_in_chromium,
 );

@@ -22,7 +22,7 @@ use crate::helpers::TestApp;
 const STACK_TRACE: &str = "Traceback (most recent call last):\n  File \"app.py\", line 3";
 
 /// A site with everything the web-baseline and exposed-files scans look for.
-async fn misconfigured_site() -> SocketAddr {
+pub async fn misconfigured_site() -> SocketAddr {
     async fn page(headers: HeaderMap) -> Response {
         let mut response = format!(
             "<!doctype html><html><head><script src=\"http://cdn.example.net/jquery.js\"></script></head>\
@@ -515,6 +515,174 @@ macro_rules! scan_tests {
 
 scan_tests!(
     scans_find_exactly_what_is_there,
+    scans_are_run_and_followed_in_pages,
     targets_outside_the_scope_are_refused,
     a_scan_can_be_cancelled,
 );
+
+/// The pages: an admin authorises a target, an analyst's scan runs and
+/// its page shows progress, grade and findings link; a viewer and a
+/// forged token change nothing; another organisation finds nothing.
+async fn scans_are_run_and_followed_in_pages(app: &TestApp) {
+    use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
+    use crate::ui::Browser;
+
+    let site = misconfigured_site().await;
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let empty = browser.get("/scope").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(
+        empty.html.contains("The scope names nothing yet"),
+        "{}",
+        empty.html
+    );
+    let csrf = browser.csrf();
+    let bad = browser
+        .post(
+            "/scope",
+            &[
+                ("csrf", &csrf),
+                ("target", "<b>not a host</b>"),
+                ("ports", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html.contains("&lt;b&gt;not a host&lt;/b&gt;"),
+        "escaped: {}",
+        bad.html
+    );
+    let forged = browser
+        .post(
+            "/scope",
+            &[
+                ("csrf", "forged"),
+                ("target", "127.0.0.1"),
+                ("ports", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let added = browser
+        .post(
+            "/scope",
+            &[
+                ("csrf", &csrf),
+                ("target", "127.0.0.1"),
+                ("ports", ""),
+                ("note", "<i>lab</i>"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let scope = browser.get("/scope").await;
+    assert!(scope.html.contains("<code>127.0.0.1</code>"));
+    assert!(scope.html.contains("&lt;i&gt;lab&lt;/i&gt;"));
+
+    let outside = browser
+        .post(
+            "/scans",
+            &[
+                ("csrf", &csrf),
+                ("kind", "web-baseline"),
+                ("targets", "http://127.0.0.2/"),
+                ("ports", ""),
+                ("asset", ""),
+            ],
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST);
+    assert!(outside.html.contains("loopback"), "{}", outside.html);
+    let target = format!("http://{site}/");
+    let started = browser
+        .post(
+            "/scans",
+            &[
+                ("csrf", &csrf),
+                ("kind", "web-baseline"),
+                ("targets", &target),
+                ("ports", ""),
+                ("asset", "shop"),
+            ],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.html);
+    let page_path = started.location.clone().unwrap();
+    let mut page = browser.get(&page_path).await;
+    for _ in 0..200 {
+        if page.html.contains("id=\"scan-status\">completed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        page = browser.get(&page_path).await;
+    }
+    assert!(
+        page.html.contains("id=\"scan-status\">completed"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("<td class=\"grade\">F</td>"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("scan_type=web-baseline"));
+    let list = browser.get("/scans").await;
+    assert!(list.html.contains(&target));
+
+    app.create_user(
+        &app.admin_token().await,
+        "scan-page-viewer@localhost",
+        "viewer",
+    )
+    .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("scan-page-viewer@localhost", "user-password-123")
+        .await;
+    let csrf = viewer.csrf();
+    let shown = viewer.get("/scope").await;
+    assert!(!shown.html.contains("Authorise a target"));
+    let refused = viewer
+        .post(
+            "/scope",
+            &[
+                ("csrf", &csrf),
+                ("target", "10.0.0.0/8"),
+                ("ports", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = viewer
+        .post(
+            "/scans",
+            &[
+                ("csrf", &csrf),
+                ("kind", "ports"),
+                ("targets", "127.0.0.1"),
+                ("ports", "22"),
+                ("asset", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    app.second_org("scanpages").await;
+    let mut other = Browser::new(app);
+    other
+        .sign_in("admin@scanpages.test", "other-admin-pass-1")
+        .await;
+    assert_eq!(other.get(&page_path).await.status, StatusCode::NOT_FOUND);
+    assert!(!other.get("/scans").await.html.contains(&target));
+    assert!(!other
+        .get("/scope")
+        .await
+        .html
+        .contains("<code>127.0.0.1</code>"));
+}

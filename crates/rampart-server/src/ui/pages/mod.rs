@@ -16,6 +16,7 @@ pub mod login;
 pub mod notifications;
 pub mod organisations;
 pub mod rules;
+pub mod scans;
 pub mod security;
 pub mod settings;
 pub mod theme;
