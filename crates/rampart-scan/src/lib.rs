@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod cvss;
+pub mod export;
 pub mod fingerprint;
 pub mod formats;
 pub mod intel;

@@ -133,6 +133,7 @@ pub trait FindingStore: Send + Sync {
         before: Option<ImportId>,
         limit: u32,
     ) -> Result<Vec<ImportRecord>>;
+    async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<ImportRecord>>;
     /// Findings that name an advisory (CVE, GHSA, …), in id order after
     /// `after`: what threat intelligence can change.
     async fn list_findings_with_advisories(
@@ -945,6 +946,19 @@ where
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(import_from_row).collect()
+    }
+
+    async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<ImportRecord>> {
+        sqlx::query(&format!(
+            "SELECT {IMPORT_COLUMNS} FROM finding_imports WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(import_from_row)
+        .transpose()
     }
 
     async fn list_findings_with_advisories(

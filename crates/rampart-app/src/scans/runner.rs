@@ -347,13 +347,13 @@ impl ScanRunner {
             full_report: every_check_ran,
             findings,
         };
-        let counts = self
+        let (import_id, counts) = self
             .vulnerabilities
             .store_findings(batch)
             .await
-            .map_err(|e| JobFailure::retry(e.detail))?
-            .1;
+            .map_err(|e| JobFailure::retry(e.detail))?;
         summary["partial"] = json!(!every_check_ran);
+        summary["import_id"] = json!(import_id);
         let all_failed = checked > 0 && failed as u64 == checked;
         self.finish(
             org,

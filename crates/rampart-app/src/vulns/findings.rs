@@ -40,6 +40,35 @@ fn cursor(text: &str) -> Result<(u8, FindingId), Error> {
     ))
 }
 
+/// The store query a findings filter asks for, checked.
+pub(super) fn finding_query(filter: FindingFilter) -> Result<FindingQuery, Error> {
+    let limit = match filter.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n,
+        Some(_) => return Err(Error::invalid_field("limit", "must be between 1 and 1000")),
+    };
+    if filter.min_priority.is_some_and(|p| p > 100) {
+        return Err(Error::invalid_field("min_priority", "must be 0 to 100"));
+    }
+    Ok(FindingQuery {
+        statuses: filter
+            .status
+            .as_deref()
+            .map(statuses)
+            .transpose()?
+            .unwrap_or_default(),
+        severity: filter.severity,
+        band: filter.band,
+        asset: filter.asset_id,
+        scan_type: filter.scan_type,
+        vulnerability_id: filter.cve.filter(|c| !c.trim().is_empty()),
+        min_priority: filter.min_priority,
+        text: filter.q.filter(|q| !q.trim().is_empty()),
+        after: filter.cursor.as_deref().map(cursor).transpose()?,
+        limit,
+    })
+}
+
 impl Vulnerabilities {
     pub async fn findings(
         &self,
@@ -47,31 +76,8 @@ impl Vulnerabilities {
         filter: FindingFilter,
     ) -> Result<Page<Finding>, Error> {
         principal.require(Permission::Read)?;
-        let limit = match filter.limit {
-            None => 100,
-            Some(n @ 1..=1000) => n,
-            Some(_) => return Err(Error::invalid_field("limit", "must be between 1 and 1000")),
-        };
-        if filter.min_priority.is_some_and(|p| p > 100) {
-            return Err(Error::invalid_field("min_priority", "must be 0 to 100"));
-        }
-        let query = FindingQuery {
-            statuses: filter
-                .status
-                .as_deref()
-                .map(statuses)
-                .transpose()?
-                .unwrap_or_default(),
-            severity: filter.severity,
-            band: filter.band,
-            asset: filter.asset_id,
-            scan_type: filter.scan_type,
-            vulnerability_id: filter.cve.filter(|c| !c.trim().is_empty()),
-            min_priority: filter.min_priority,
-            text: filter.q.filter(|q| !q.trim().is_empty()),
-            after: filter.cursor.as_deref().map(cursor).transpose()?,
-            limit,
-        };
+        let query = finding_query(filter)?;
+        let limit = query.limit;
         let items = self.store.list_findings(principal.org_id, &query).await?;
         Ok(Page::new(items, limit, |f| {
             format!("{}:{}", f.priority.score, f.id)

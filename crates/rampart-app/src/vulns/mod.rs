@@ -6,6 +6,7 @@ mod assets;
 mod findings;
 mod imports;
 mod intel;
+mod reports;
 mod scoring;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::audit::Audit;
 
 pub use imports::{guess_kind, FindingBatch};
 pub use intel::{CveReport, IntelLoad};
+pub use reports::{ImportDiff, RenderedReport, ReportFormat, MAX_REPORT_FINDINGS};
 
 /// The vulnerability management service.
 #[derive(Clone)]

@@ -107,6 +107,8 @@ pub fn api() -> Router<AppState> {
             .route("/findings", get(vulns::findings))
             .route("/findings/{id}", get(vulns::finding).patch(vulns::decide))
             .route("/intel", get(vulns::intel_sources))
+            .route("/reports/{format}", get(vulns::report))
+            .route("/imports/{id}/diff", get(vulns::import_diff))
             .route("/scope", get(scans::scope).post(scans::add_scope))
             .route("/scope/{id}", axum::routing::delete(scans::remove_scope))
             .route("/scans", get(scans::list).post(scans::start))

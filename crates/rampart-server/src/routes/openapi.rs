@@ -37,6 +37,7 @@ use crate::routes;
         routes::vulns::update_asset, routes::vulns::delete_asset, routes::vulns::import,
         routes::vulns::imports, routes::vulns::findings, routes::vulns::finding,
         routes::vulns::decide, routes::vulns::intel_sources, routes::vulns::cve_intel,
+        routes::vulns::report, routes::vulns::import_diff,
         routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,
         routes::scans::start, routes::scans::list, routes::scans::get, routes::scans::cancel,
         routes::notifications::channels, routes::notifications::create_channel,

@@ -9,10 +9,10 @@ use axum::Json;
 use rampart_app::api::vulns::{
     AssetInput, AssetPatch, FindingFilter, FindingPatch, ImportReply, ImportRequest,
 };
-use rampart_app::vulns::CveReport;
+use rampart_app::vulns::{CveReport, ImportDiff, RenderedReport, ReportFormat};
 use rampart_core::finding::{Asset, Finding, ImportRecord};
 use rampart_core::intel::IntelSource;
-use rampart_core::{AssetId, FindingId};
+use rampart_core::{AssetId, FindingId, ImportId};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
@@ -240,5 +240,65 @@ pub async fn cve_intel(
 ) -> Result<Json<CveReport>, ApiError> {
     Ok(Json(
         state.vulnerabilities.cve_intel(&principal, &cve).await?,
+    ))
+}
+
+/// A report of the findings a filter selects (the findings list's
+/// parameters without `limit` and `cursor`; every status when `status` is
+/// absent): `json`, `csv` (formula-safe), `sarif` (2.1.0, with
+/// `baselineState` and decisions as suppressions) or `html` (one
+/// self-contained page with charts). At most 100,000 findings.
+#[utoipa::path(get, path = "/api/v1/reports/{format}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("format" = ReportFormat, Path), FindingFilter),
+    responses((status = 200, description = "the report file (application/json, text/csv, application/sarif+json or text/html)", body = String),
+        (status = 400, body = Problem)))]
+pub async fn report(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(format): Path<String>,
+    ApiQuery(filter): ApiQuery<FindingFilter>,
+) -> Result<axum::response::Response, ApiError> {
+    let format: ReportFormat =
+        serde_json::from_value(serde_json::Value::String(format)).map_err(|_| {
+            rampart_core::Error::invalid_field("format", "one of: json, csv, sarif, html")
+        })?;
+    let report = state
+        .vulnerabilities
+        .report(&principal, format, filter)
+        .await?;
+    Ok(file_response(report))
+}
+
+/// A report sent as a file to save.
+pub fn file_response(report: RenderedReport) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                report.content_type.to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", report.file_name),
+            ),
+        ],
+        report.body,
+    )
+        .into_response()
+}
+
+/// What an import (or a scan's import) changed: the findings it saw first
+/// and those it closed, with its counts.
+#[utoipa::path(get, path = "/api/v1/imports/{id}/diff", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = ImportDiff), (status = 404, body = Problem)))]
+pub async fn import_diff(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<ImportId>,
+) -> Result<Json<ImportDiff>, ApiError> {
+    Ok(Json(
+        state.vulnerabilities.import_diff(&principal, id).await?,
     ))
 }

@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/findings", get(pages::findings::list))
         .route("/findings/{id}", get(pages::findings::show))
         .route("/findings/{id}/status", post(pages::findings::decide))
+        .route("/findings/export/{format}", get(pages::findings::export))
+        .route("/imports/{id}", get(pages::findings::import_diff))
         .route(
             "/assets",
             get(pages::assets::list).post(pages::assets::create),

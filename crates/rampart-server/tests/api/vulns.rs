@@ -584,6 +584,145 @@ async fn another_organisation_sees_none_of_it(app: &TestApp) {
     assert_eq!(a.body["criticality"], 3);
 }
 
+/// Reports of the findings (CSV, SARIF that reads back, HTML, JSON) and
+/// the diff of each import, for this organisation only.
+async fn reports_and_diffs_say_what_is_there_and_what_changed(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let grype = sample("grype", "many_vulns4.json");
+    let first = import(app, &admin, "asset=report-image", grype.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let asset = first.body["asset"]["id"].as_str().unwrap().to_owned();
+    let fixed = ["CVE-1999-1338", "CVE-2021-29940"];
+    let second = import(
+        app,
+        &admin,
+        "asset=report-image",
+        grype_without(&grype, &fixed),
+    )
+    .await;
+    assert_eq!(counts(&second), [7, 0, 7, 0, 2]);
+
+    // The diff of each import.
+    let diff = app
+        .get(
+            &format!(
+                "/api/v1/imports/{}/diff",
+                second.body["import_id"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(diff.status, StatusCode::OK, "{:?}", diff.body);
+    assert_eq!(diff.body["new"], json!([]));
+    let mut gone: Vec<&str> = diff.body["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["report"]["vulnerability_ids"][0].as_str().unwrap())
+        .collect();
+    gone.sort_unstable();
+    assert_eq!(gone, fixed);
+    let diff = app
+        .get(
+            &format!(
+                "/api/v1/imports/{}/diff",
+                first.body["import_id"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(diff.body["new"].as_array().unwrap().len(), 9);
+
+    // CSV: every status unless asked, one row each, as a download.
+    let csv = app
+        .get(&format!("/api/v1/reports/csv?asset_id={asset}"), &admin)
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.headers["content-disposition"],
+        "attachment; filename=\"findings-report-image.csv\""
+    );
+    let text = csv.body.as_str().unwrap();
+    assert_eq!(text.lines().count(), 1 + 9, "{text}");
+    assert!(text.starts_with("id,asset,scan_type,status,priority"));
+    assert_eq!(text.matches(",mitigated,").count(), 2);
+
+    // SARIF of the open ones reads back as a report of the same findings.
+    let sarif = app
+        .get(
+            &format!("/api/v1/reports/sarif?asset_id={asset}&status=active"),
+            &admin,
+        )
+        .await;
+    assert_eq!(sarif.status, StatusCode::OK);
+    assert_eq!(sarif.headers["content-type"], "application/sarif+json");
+    let doc = sarif.body.clone();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 7);
+    assert!(
+        results.iter().all(|r| r["baselineState"] == "unchanged"),
+        "{results:?}"
+    );
+    let again = import(
+        app,
+        &admin,
+        "asset=from-sarif",
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    assert_eq!(again.body["format"], "sarif");
+    assert_eq!(counts(&again), [7, 7, 0, 0, 0]);
+
+    let html = app
+        .get(&format!("/api/v1/reports/html?asset_id={asset}"), &admin)
+        .await;
+    assert_eq!(html.status, StatusCode::OK);
+    let page = html.body.as_str().unwrap();
+    assert!(page.contains("<h1>Findings of report-image</h1>") && page.contains("<svg"));
+    assert!(!page.contains("<script"));
+    let json_report = app
+        .get(&format!("/api/v1/reports/json?asset_id={asset}"), &admin)
+        .await;
+    assert_eq!(json_report.body["count"], 9);
+
+    for (path, field) in [
+        (format!("/api/v1/reports/pdf?asset_id={asset}"), "format"),
+        (
+            format!("/api/v1/reports/csv?asset_id={asset}&limit=5"),
+            "limit",
+        ),
+    ] {
+        let bad = app.get(&path, &admin).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(bad.body["field"], field, "{path}");
+    }
+
+    // Another organisation: no diff, and reports without our findings.
+    let other = app.second_org("reports-elsewhere").await;
+    let theirs = app
+        .get(
+            &format!(
+                "/api/v1/imports/{}/diff",
+                second.body["import_id"].as_str().unwrap()
+            ),
+            &other,
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let theirs = app
+        .get(&format!("/api/v1/reports/csv?asset_id={asset}"), &other)
+        .await;
+    assert_eq!(
+        theirs.body.as_str().unwrap().lines().count(),
+        1,
+        "the header only"
+    );
+    let theirs = app.get("/api/v1/reports/json", &other).await;
+    assert_eq!(theirs.body["count"], 0);
+}
+
 crate::on_every_backend!(
     reports_are_imported_deduplicated_and_closed,
     decisions_survive_imports,
@@ -591,4 +730,5 @@ crate::on_every_backend!(
     assets_are_managed_and_shape_priorities,
     keys_and_roles_are_respected,
     another_organisation_sees_none_of_it,
+    reports_and_diffs_say_what_is_there_and_what_changed,
 );

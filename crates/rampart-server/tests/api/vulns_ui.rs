@@ -425,7 +425,64 @@ async fn viewers_read_and_other_organisations_see_nothing(app: &TestApp) {
     assert_eq!(findings_of(app, &admin, "").await.len(), 9);
 }
 
+/// The findings page offers its selection as files, and an import's page
+/// says what it changed; another organisation gets neither.
+async fn findings_download_and_imports_show_what_changed(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let r = app
+        .post_bytes(
+            "/api/v1/imports?asset=download-image",
+            &admin,
+            "application/json",
+            None,
+            sample("grype", "many_vulns4.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let import = r.body["import_id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let list = browser.get("/findings").await;
+    assert!(
+        list.html
+            .contains("href=\"/findings/export/csv?status=active\""),
+        "{}",
+        list.html
+    );
+    let csv = browser.get("/findings/export/csv?status=active").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.html.starts_with("id,asset,scan_type"), "{}", csv.html);
+    assert_eq!(csv.html.lines().count(), 10);
+    let sarif = browser
+        .get("/findings/export/sarif?status=active&band=critical")
+        .await;
+    assert_eq!(sarif.status, StatusCode::OK);
+    assert!(sarif.html.contains("\"version\": \"2.1.0\""));
+    let bad = browser.get("/findings/export/xls").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let changed = browser.get(&format!("/imports/{import}")).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert!(
+        changed.html.contains("New (9)") && changed.html.contains("Fixed (0)"),
+        "{}",
+        changed.html
+    );
+
+    app.second_org("downloads-elsewhere").await;
+    let mut other = Browser::new(app);
+    other
+        .sign_in("admin@downloads-elsewhere.test", "other-admin-pass-1")
+        .await;
+    assert_eq!(
+        other.get(&format!("/imports/{import}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let theirs = other.get("/findings/export/csv").await;
+    assert_eq!(theirs.html.lines().count(), 1, "the header only");
+}
+
 crate::on_every_backend!(
     reports_are_uploaded_and_findings_decided_in_pages,
     viewers_read_and_other_organisations_see_nothing,
+    findings_download_and_imports_show_what_changed,
 );

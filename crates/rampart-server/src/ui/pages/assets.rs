@@ -354,7 +354,7 @@ pub fn import_table(items: &[ImportRecord], assets: Option<&HashMap<AssetId, Ass
                 tbody {
                     @for i in items {
                         tr {
-                            td { (layout::time(i.created_at)) }
+                            td { a href={ "/imports/" (i.id) } title="What this import changed" { (layout::time(i.created_at)) } }
                             @if let Some(assets) = assets {
                                 td { @match assets.get(&i.asset_id) {
                                     Some(a) => a href={ "/assets/" (a.id) } { (a.name) },

@@ -11,9 +11,10 @@ use axum::{Extension, Form};
 use maud::{html, Markup};
 use rampart_app::api::vulns::{FindingFilter, FindingPatch};
 use rampart_app::paging::{Page, PageParams};
+use rampart_app::vulns::ReportFormat;
 use rampart_core::finding::{Asset, Band, Finding, FindingSeverity, FindingStatus, Priority};
 use rampart_core::intel::{IntelSource, IntelSourceName};
-use rampart_core::{AssetId, FindingId, Permission, Timestamp};
+use rampart_core::{AssetId, FindingId, ImportId, Permission, Timestamp};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
@@ -115,12 +116,118 @@ pub async fn list(
         p.note { "Highest priority first. A priority (0–100) weighs severity and CVSS, known exploitation, the asset's criticality and exposure, and the report's wording; open a finding to see each reason." }
         (intel_note(&intel))
         (filters(&chosen, &assets))
+        p.note #downloads {
+            "Download these findings (every page): "
+            @for (n, (format, label)) in [("csv", "CSV"), ("sarif", "SARIF"), ("html", "HTML report"), ("json", "JSON")].iter().enumerate() {
+                @if n > 0 { " · " }
+                a href=(export_link(&chosen, format)) download { (label) }
+            }
+        }
         @match &page {
             Ok(page) => (finding_table(page, &uri, &assets)),
             Err(error) => (layout::problem(&super::detail(error))),
         }
     };
     Html(layout::page("Findings", Some(&session), Section::Findings, body).into_string())
+        .into_response()
+}
+
+/// The link that downloads the chosen findings as `format`.
+fn export_link(chosen: &Chosen, format: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("status", &chosen.status),
+        ("severity", &chosen.severity),
+        ("band", &chosen.band),
+        ("asset_id", &chosen.asset_id),
+        ("q", &chosen.q),
+        ("cve", &chosen.cve),
+    ] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    format!("/findings/export/{format}?{}", query.finish())
+}
+
+/// `/findings/export/{format}`: the chosen findings as a file.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    axum::extract::Path(format): axum::extract::Path<String>,
+    filter: Result<ApiQuery<FindingFilter>, ApiError>,
+) -> Response {
+    let format = match serde_json::from_value::<ReportFormat>(serde_json::Value::String(format)) {
+        Ok(format) => format,
+        Err(_) => {
+            return super::error_page(
+                &session,
+                rampart_core::Error::invalid_field("format", "one of: json, csv, sarif, html"),
+            )
+        }
+    };
+    let filter = match filter {
+        Ok(ApiQuery(filter)) => filter,
+        Err(error) => return super::error_page(&session, error.error),
+    };
+    match state
+        .vulnerabilities
+        .report(&session.principal, format, filter)
+        .await
+    {
+        Ok(report) => crate::routes::vulns::file_response(report),
+        Err(error) => super::error_page(&session, error),
+    }
+}
+
+/// `/imports/{id}`: what one import or scan changed.
+pub async fn import_diff(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    id: Result<PathId<ImportId>, ApiError>,
+) -> Response {
+    let diff = match id {
+        Ok(PathId(id)) => {
+            state
+                .vulnerabilities
+                .import_diff(&session.principal, id)
+                .await
+        }
+        Err(error) => Err(error.error),
+    };
+    let diff = match diff {
+        Ok(diff) => diff,
+        Err(error) => return super::error_page(&session, error),
+    };
+    let assets = asset_names(&state, &session).await;
+    let i = &diff.import;
+    let list = |findings: &[Finding]| {
+        html! {
+            @if findings.is_empty() { p.empty { "None." } } @else {
+                table {
+                    thead { tr { th { "Priority" } th { "Title" } th { "Location" } th { "Status" } } }
+                    tbody { @for f in findings { tr {
+                        td { (priority_badge(&f.priority)) }
+                        td { a href={ "/findings/" (f.id) } { (f.report.title) } }
+                        td { (location(f)) }
+                        td { (status_label(f.status)) }
+                    } } }
+                }
+            }
+        }
+    };
+    let body = html! {
+        p.crumbs { a href="/imports" { "← Imports" } }
+        h1 { "What changed: " (i.tool) " on " (assets.get(&i.asset_id).map_or("an asset", |a| a.name.as_str())) }
+        p.note { (layout::time(i.created_at)) ", scan type " code { (i.scan_type) } ": "
+            (i.counts.findings) " findings — " (i.counts.new) " new, " (i.counts.unchanged) " unchanged, "
+            (i.counts.reopened) " reopened, " (i.counts.closed) " closed." }
+        h2 { "New (" (diff.new.len()) ")" }
+        (list(&diff.new))
+        h2 { "Fixed (" (diff.fixed.len()) ")" }
+        (list(&diff.fixed))
+    };
+    Html(layout::page("What changed", Some(&session), Section::Assets, body).into_string())
         .into_response()
 }
 

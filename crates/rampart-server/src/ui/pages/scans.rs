@@ -220,7 +220,12 @@ pub async fn show(
                 @if let Some(error) = &scan.error { dt { "Error" } dd { (error) } }
             }
             @if scan.counts.is_some() {
-                p { a href={ "/findings?asset_id=" (scan.asset_id) "&scan_type=" (scan.kind.as_str()) } { "Its findings →" } }
+                p {
+                    a href={ "/findings?asset_id=" (scan.asset_id) "&scan_type=" (scan.kind.as_str()) } { "Its findings →" }
+                    @if let Some(import) = scan.summary.get("import_id").and_then(|i| i.as_str()) {
+                        " · " a href={ "/imports/" (import) } { "What changed since the last scan →" }
+                    }
+                }
             }
             @if !grades.is_empty() {
                 h2 { "Grades" }
