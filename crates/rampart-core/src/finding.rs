@@ -360,6 +360,10 @@ pub struct Finding {
     pub last_seen: crate::Timestamp,
     pub closed_at: Option<crate::Timestamp>,
     pub updated_at: crate::Timestamp,
+    /// When it must be fixed by, from its severity's deadline in the
+    /// organisation's policy (none for severities without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<crate::Timestamp>,
     /// What the latest report said.
     pub report: ParsedFinding,
 }
@@ -391,5 +395,83 @@ mod tests {
                 assert!(Band::of(band.lowest_score() - 1) < band);
             }
         }
+    }
+}
+
+/// A phrase that signals exploitability, and its points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Phrase {
+    pub phrase: String,
+    pub points: f64,
+}
+
+/// Days a finding of each severity may stay open; `None`: no deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlaDays {
+    pub critical: Option<u32>,
+    pub high: Option<u32>,
+    pub medium: Option<u32>,
+    pub low: Option<u32>,
+    pub info: Option<u32>,
+}
+
+impl Default for SlaDays {
+    fn default() -> Self {
+        SlaDays {
+            critical: Some(7),
+            high: Some(30),
+            medium: Some(90),
+            low: Some(180),
+            info: None,
+        }
+    }
+}
+
+impl SlaDays {
+    pub fn of(&self, severity: FindingSeverity) -> Option<u32> {
+        match severity {
+            FindingSeverity::Critical => self.critical,
+            FindingSeverity::High => self.high,
+            FindingSeverity::Medium => self.medium,
+            FindingSeverity::Low => self.low,
+            FindingSeverity::Info => self.info,
+        }
+    }
+}
+
+/// An organisation's rules for findings: deadlines per severity, how long
+/// before an accepted risk's review date to warn, and the phrases that
+/// raise priorities (the built-in list when `None`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FindingPolicy {
+    pub sla_days: SlaDays,
+    pub expiry_warning_days: u32,
+    pub phrases: Option<Vec<Phrase>>,
+}
+
+impl Default for FindingPolicy {
+    fn default() -> Self {
+        FindingPolicy {
+            sla_days: SlaDays::default(),
+            expiry_warning_days: 7,
+            phrases: None,
+        }
+    }
+}
+
+impl FindingPolicy {
+    /// When a finding first seen at `first_seen` with `severity` is due.
+    pub fn due_at(
+        &self,
+        severity: FindingSeverity,
+        first_seen: crate::Timestamp,
+    ) -> Option<crate::Timestamp> {
+        self.sla_days
+            .of(severity)
+            .map(|days| crate::Timestamp(first_seen.0.saturating_add(i64::from(days) * 86_400_000)))
     }
 }

@@ -70,10 +70,16 @@ pub enum NoticeKind {
     /// One of Rampart's scans finished (completed, failed or cancelled).
     #[serde(rename = "scan.completed")]
     ScanCompleted,
+    /// Findings passed their deadline (the organisation's SLA days).
+    #[serde(rename = "finding.sla_breached")]
+    FindingSlaBreached,
+    /// Accepted risks near or past their review date.
+    #[serde(rename = "finding.risk_expiring")]
+    FindingRiskExpiring,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 11] = [
+    pub const ALL: [NoticeKind; 13] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -85,14 +91,18 @@ impl NoticeKind {
         NoticeKind::UserPasswordReset,
         NoticeKind::WeeklyDigest,
         NoticeKind::ScanCompleted,
+        NoticeKind::FindingSlaBreached,
+        NoticeKind::FindingRiskExpiring,
     ];
     /// The notices rules and preferences can choose.
-    pub const ROUTABLE: [NoticeKind; 5] = [
+    pub const ROUTABLE: [NoticeKind; 7] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
         NoticeKind::IncidentAssigned,
         NoticeKind::ScanCompleted,
+        NoticeKind::FindingSlaBreached,
+        NoticeKind::FindingRiskExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +118,8 @@ impl NoticeKind {
             NoticeKind::UserPasswordReset => "user.password_reset",
             NoticeKind::WeeklyDigest => "digest.weekly",
             NoticeKind::ScanCompleted => "scan.completed",
+            NoticeKind::FindingSlaBreached => "finding.sla_breached",
+            NoticeKind::FindingRiskExpiring => "finding.risk_expiring",
         }
     }
 
@@ -141,6 +153,10 @@ pub enum RoutableNotice {
     IncidentAssigned,
     #[schema(rename = "scan.completed")]
     ScanCompleted,
+    #[schema(rename = "finding.sla_breached")]
+    FindingSlaBreached,
+    #[schema(rename = "finding.risk_expiring")]
+    FindingRiskExpiring,
 }
 
 /// One thing to tell, as a dispatch job carries it.
@@ -160,6 +176,15 @@ pub struct Notice {
     /// The scan that finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<crate::ScanId>,
+    /// How many things it is about (findings past their deadline, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// One line per thing it is about (at most a few dozen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    /// Its severity for routing (1–5), where nothing it names has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<u8>,
     /// What changed, as text (a status or severity before and after).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,

@@ -383,6 +383,7 @@ mod tests {
             last_seen: Timestamp(last),
             closed_at: None,
             updated_at: Timestamp(last),
+            due_at: None,
             report: ParsedFinding {
                 fingerprint: format!("v1:{title}"),
                 title: title.into(),

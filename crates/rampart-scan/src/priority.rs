@@ -9,17 +9,10 @@
 pub use rampart_core::finding::{Band, Contribution, Priority};
 use rampart_core::finding::{Confidence, FindingSeverity};
 use rampart_core::intel::KevEntry;
-use serde::{Deserialize, Serialize};
 
 use crate::cvss::{Cvss3, Cvss4};
 
-/// A phrase that signals exploitability, and its points.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Phrase {
-    pub phrase: String,
-    pub points: f64,
-}
+pub use rampart_core::finding::Phrase;
 
 /// The phrases used when an organisation has not set its own.
 pub fn default_phrases() -> Vec<Phrase> {

@@ -311,9 +311,27 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
         rampart_app::notifications::schedules(&state.config.notifications, state.clock.now())
             .map_err(|e| StartError::Bootstrap(e.detail))?,
     );
-    let handlers = handlers.with(
-        rampart_app::scans::SCAN_JOB,
-        state.scans.runner(state.notifications.notifier().clone()),
+    let handlers = handlers
+        .with(
+            rampart_app::scans::SCAN_JOB,
+            state.scans.runner(state.notifications.notifier().clone()),
+        )
+        .with(
+            rampart_app::vulns::POLICY_JOB,
+            rampart_app::vulns::PolicyCheck {
+                vulnerabilities: state.vulnerabilities.clone(),
+                notifier: state.notifications.notifier().clone(),
+                store: state.store.clone(),
+            },
+        );
+    schedules.push(
+        rampart_app::jobs::maintenance_schedule(
+            "findings-policy",
+            "7 * * * *",
+            rampart_app::vulns::POLICY_JOB,
+            state.clock.now(),
+        )
+        .map_err(|e| StartError::Bootstrap(e.detail))?,
     );
     let handlers = rampart_app::notifications::handlers(
         handlers,

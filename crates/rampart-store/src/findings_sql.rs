@@ -134,13 +134,15 @@ pub trait FindingStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ImportRecord>>;
     async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<ImportRecord>>;
-    /// Findings that name an advisory (CVE, GHSA, …), in id order after
-    /// `after`: what threat intelligence can change.
-    async fn list_findings_with_advisories(
+    /// Findings in id order after `after` (only those that name an
+    /// advisory, which threat intelligence can change, when
+    /// `advisories_only`).
+    async fn list_findings_by_id(
         &self,
         org: OrgId,
         after: Option<FindingId>,
         limit: u32,
+        advisories_only: bool,
     ) -> Result<Vec<Finding>>;
     /// Writes findings' new priorities in one transaction.
     async fn set_priorities(&self, org: OrgId, rescored: &[Finding]) -> Result<()>;
@@ -149,7 +151,8 @@ pub trait FindingStore: Send + Sync {
 const ASSET_COLUMNS: &str =
     "id, org_id, name, kind, identifiers, criticality, exposure, owner, tags, created_at, updated_at";
 
-const FINDING_COLUMNS: &str = "id, org_id, asset_id, scan_type, fingerprint, title, severity, \
+pub(crate) const FINDING_COLUMNS: &str =
+    "id, org_id, asset_id, scan_type, fingerprint, title, severity, \
      status, priority, band, contributions, vulnerability_ids, component, report, report_digest, \
      status_reason, risk_accepted_until, first_seen, last_seen, closed_at, updated_at";
 
@@ -206,7 +209,7 @@ where
     })
 }
 
-fn finding_from_row<R, DB>(row: &R) -> Result<Finding>
+pub(crate) fn finding_from_row<R, DB>(row: &R) -> Result<Finding>
 where
     R: sqlx::Row<Database = DB>,
     DB: Database,
@@ -242,6 +245,7 @@ where
         last_seen: Timestamp(row.try_get("last_seen")?),
         closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
         updated_at: Timestamp(row.try_get("updated_at")?),
+        due_at: None,
         report: json_column("findings.report", row.try_get("report")?)?,
     })
 }
@@ -886,7 +890,7 @@ where
         let closed_at = (!change.status.is_active()).then_some(change.now.0);
         let changed = sqlx::query(
             "UPDATE findings SET status = $1, status_reason = $2, risk_accepted_until = $3, \
-             closed_at = $4, updated_at = $5 WHERE org_id = $6 AND id = $7",
+             closed_at = $4, updated_at = $5, expiry_warned = FALSE WHERE org_id = $6 AND id = $7",
         )
         .bind(change.status.as_str())
         .bind(change.reason.clone())
@@ -961,15 +965,21 @@ where
         .transpose()
     }
 
-    async fn list_findings_with_advisories(
+    async fn list_findings_by_id(
         &self,
         org: OrgId,
         after: Option<FindingId>,
         limit: u32,
+        advisories_only: bool,
     ) -> Result<Vec<Finding>> {
+        let advisories = if advisories_only {
+            " AND vulnerability_ids <> ' '"
+        } else {
+            ""
+        };
         let rows = sqlx::query(&format!(
-            "SELECT {FINDING_COLUMNS} FROM findings WHERE org_id = $1 AND id > $2 \
-             AND vulnerability_ids <> ' ' ORDER BY id LIMIT $3"
+            "SELECT {FINDING_COLUMNS} FROM findings WHERE org_id = $1 AND id > $2{advisories} \
+             ORDER BY id LIMIT $3"
         ))
         .bind(org.to_string())
         .bind(after.map(|a| a.to_string()).unwrap_or_default())

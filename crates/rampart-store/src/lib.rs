@@ -12,6 +12,7 @@ mod auth_factors_sql;
 mod error;
 pub mod events;
 mod feedback_sql;
+mod finding_policy_sql;
 mod findings_sql;
 mod flags_sql;
 mod incidents_sql;
@@ -39,6 +40,7 @@ pub use auth_factors_sql::{AuthFactorStore, Challenge, ChallengeKind, TotpRecord
 pub use error::StoreError;
 pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
 pub use feedback_sql::{FeedbackQuery, FeedbackStore};
+pub use finding_policy_sql::FindingPolicyStore;
 pub use findings_sql::{
     AssetQuery, FindingImport, FindingQuery, FindingStore, ImportedFinding, StatusChange,
 };
@@ -122,6 +124,7 @@ pub trait Store:
     + AuthFactorStore
     + FindingStore
     + IntelStore
+    + FindingPolicyStore
     + ScanStore
     + Send
     + Sync

@@ -93,6 +93,11 @@ const SQLITE: &[Source] = &[
         "scan scope and scans",
         include_str!("../migrations/sqlite/0017_scans.sql"),
     ),
+    (
+        18,
+        "finding policy, breach and expiry marks",
+        include_str!("../migrations/sqlite/0018_finding_policy.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -200,6 +205,11 @@ const POSTGRES: &[Source] = &[
         21,
         "scan scope and scans",
         include_str!("../migrations/postgres/0021_scans.sql"),
+    ),
+    (
+        22,
+        "finding policy, breach and expiry marks",
+        include_str!("../migrations/postgres/0022_finding_policy.sql"),
     ),
 ];
 

@@ -711,14 +711,19 @@ async fn priorities_are_rewritten_within_their_organisation(store: Arc<dyn Store
             .unwrap();
     }
     let mut page = store
-        .list_findings_with_advisories(ours, None, 1)
+        .list_findings_by_id(ours, None, 1, true)
         .await
         .unwrap();
     let rest = store
-        .list_findings_with_advisories(ours, Some(page[0].id), 1000)
+        .list_findings_by_id(ours, Some(page[0].id), 1000, true)
         .await
         .unwrap();
     assert_eq!(rest.len(), 1, "the finding without an advisory is left out");
+    let every = store
+        .list_findings_by_id(ours, None, 1000, false)
+        .await
+        .unwrap();
+    assert_eq!(every.len(), 3);
     assert!(rest[0].id > page[0].id);
     page.extend(rest);
     for finding in &mut page {

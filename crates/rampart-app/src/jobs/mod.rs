@@ -283,31 +283,34 @@ pub fn builtin(
                 keep_dead_days: config.keep_dead_days,
             },
         );
-    let upkeep = |name: &str, cron: &str, kind: &str| -> Result<Schedule, Error> {
-        Ok(Schedule {
-            name: name.to_owned(),
-            cron: CronExpr::parse(cron)?,
-            job: NewJob {
-                max_attempts: 3,
-                ..NewJob::new(
-                    None,
-                    MAINTENANCE_QUEUE,
-                    kind,
-                    serde_json::json!({}),
-                    clock.now(),
-                )
-            },
-        })
-    };
+    let now = clock.now();
     let schedules = vec![
-        upkeep(
+        maintenance_schedule(
             "events.retention",
             &config.retention_cron,
             "events.retention",
+            now,
         )?,
-        upkeep("jobs.cleanup", "41 * * * *", "jobs.cleanup")?,
+        maintenance_schedule("jobs.cleanup", "41 * * * *", "jobs.cleanup", now)?,
     ];
     Ok((handlers, schedules))
+}
+
+/// A recurring platform job on the maintenance queue (three attempts).
+pub fn maintenance_schedule(
+    name: &str,
+    cron: &str,
+    kind: &str,
+    now: rampart_core::Timestamp,
+) -> Result<Schedule, Error> {
+    Ok(Schedule {
+        name: name.to_owned(),
+        cron: CronExpr::parse(cron)?,
+        job: NewJob {
+            max_attempts: 3,
+            ..NewJob::new(None, MAINTENANCE_QUEUE, kind, serde_json::json!({}), now)
+        },
+    })
 }
 
 /// `events.retention`: removes events past each organisation's retention.

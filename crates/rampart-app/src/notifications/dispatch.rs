@@ -170,7 +170,7 @@ impl JobHandler for Dispatch {
         let severity = match (&incident, &scan) {
             (Some(i), _) => i.severity,
             (None, Some(s)) => s.notice_severity(),
-            (None, None) => 0,
+            (None, None) => notice.severity.unwrap_or(0),
         };
         let mut targets = Vec::new();
         match kind {
@@ -178,7 +178,9 @@ impl JobHandler for Dispatch {
             | NoticeKind::IncidentEscalated
             | NoticeKind::IncidentStatusChanged
             | NoticeKind::IncidentAssigned
-            | NoticeKind::ScanCompleted => {
+            | NoticeKind::ScanCompleted
+            | NoticeKind::FindingSlaBreached
+            | NoticeKind::FindingRiskExpiring => {
                 targets.extend(
                     self.routed_channels(org_id, kind, severity)
                         .await?

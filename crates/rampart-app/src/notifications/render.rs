@@ -58,6 +58,12 @@ impl Subject<'_> {
                 Some(scan) => format!("{}/scans/{}", self.base_url, scan.id),
                 None => format!("{}/scans", self.base_url),
             },
+            (NoticeKind::FindingSlaBreached, _) => {
+                format!("{}/findings?status=active", self.base_url)
+            }
+            (NoticeKind::FindingRiskExpiring, _) => {
+                format!("{}/findings?status=risk_accepted,reopened", self.base_url)
+            }
             (NoticeKind::FeedbackAnswered, _) => format!("{}/feedback", self.base_url),
             _ => format!("{}/", self.base_url),
         }
@@ -98,6 +104,14 @@ impl Subject<'_> {
             (NoticeKind::FeedbackAnswered, _) => "Your feedback was answered".into(),
             (NoticeKind::UserWelcome, _) => format!("Welcome to Rampart ({})", self.org.name),
             (NoticeKind::ChannelTest, _) => "Test notification".into(),
+            (NoticeKind::FindingSlaBreached, _) => format!(
+                "{} findings are past their deadline",
+                self.notice.count.unwrap_or(0)
+            ),
+            (NoticeKind::FindingRiskExpiring, _) => format!(
+                "{} accepted risks are due for review",
+                self.notice.count.unwrap_or(0)
+            ),
             (NoticeKind::ScanCompleted, _) => match self.scan {
                 Some(scan) => format!(
                     "Scan {} {}: {}",
@@ -147,6 +161,9 @@ impl Subject<'_> {
         }
         if let (Some(from), Some(to)) = (&self.notice.from, &self.notice.to) {
             facts.push(("Change", format!("{from} → {to}")));
+        }
+        for line in self.notice.lines.iter().take(50) {
+            facts.push(("Finding", line.clone()));
         }
         if let Some(scan) = self.scan {
             facts.push(("Scan", scan.kind.as_str().to_owned()));
@@ -254,6 +271,8 @@ impl Subject<'_> {
             "sent_at": self.now.to_rfc3339(),
             "summary": self.headline(),
             "incident": incident,
+            "count": self.notice.count,
+            "lines": self.notice.lines,
             "scan": self.scan.map(|scan| json!({
                 "id": scan.id,
                 "kind": scan.kind.as_str(),

@@ -3,7 +3,6 @@
 
 use rampart_core::finding::{Asset, Exposure, Finding};
 use rampart_core::{AssetId, Error, Permission};
-use rampart_scan::priority;
 use rampart_store::{AssetQuery, FindingQuery};
 
 use super::{scoring, Vulnerabilities};
@@ -182,7 +181,7 @@ impl Vulnerabilities {
     /// The asset's findings scored again for its new criticality or
     /// exposure (only those whose priority changes).
     async fn rescored(&self, asset: &Asset) -> Result<Vec<Finding>, Error> {
-        let phrases = priority::default_phrases();
+        let phrases = self.phrases_of(asset.org_id).await?;
         let now = self.clock.now();
         let mut out = Vec::new();
         let mut query = FindingQuery {

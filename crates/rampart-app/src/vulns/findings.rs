@@ -78,7 +78,9 @@ impl Vulnerabilities {
         principal.require(Permission::Read)?;
         let query = finding_query(filter)?;
         let limit = query.limit;
-        let items = self.store.list_findings(principal.org_id, &query).await?;
+        let mut items = self.store.list_findings(principal.org_id, &query).await?;
+        let policy = self.policy_of(principal.org_id).await?;
+        Self::with_due(&policy, &mut items);
         Ok(Page::new(items, limit, |f| {
             format!("{}:{}", f.priority.score, f.id)
         }))
@@ -86,10 +88,14 @@ impl Vulnerabilities {
 
     pub async fn finding(&self, principal: &Principal, id: FindingId) -> Result<Finding, Error> {
         principal.require(Permission::Read)?;
-        self.store
+        let mut finding = self
+            .store
             .get_finding(principal.org_id, id)
             .await?
-            .ok_or_else(|| Error::not_found("finding"))
+            .ok_or_else(|| Error::not_found("finding"))?;
+        let policy = self.policy_of(principal.org_id).await?;
+        Self::with_due(&policy, std::slice::from_mut(&mut finding));
+        Ok(finding)
     }
 
     /// An analyst's decision; the finding as it is now.
@@ -152,9 +158,13 @@ impl Vulnerabilities {
                 "risk_accepted_until": change.risk_accepted_until}),
             ),
         );
-        self.store
+        let mut finding = self
+            .store
             .set_finding_status(principal.org_id, id, &change, &entry)
             .await?
-            .ok_or_else(|| Error::not_found("finding"))
+            .ok_or_else(|| Error::not_found("finding"))?;
+        let policy = self.policy_of(principal.org_id).await?;
+        Self::with_due(&policy, std::slice::from_mut(&mut finding));
+        Ok(finding)
     }
 }

@@ -7,7 +7,6 @@ use rampart_core::finding::{
     Asset, AssetKind, Exposure, ImportCounts, ImportRecord, ParsedFinding,
 };
 use rampart_core::{AssetId, Error, ImportId, OrgId, Permission};
-use rampart_scan::priority;
 use rampart_scan::{Format, ParseError, Report};
 use rampart_store::{FindingImport, ImportedFinding};
 
@@ -172,7 +171,7 @@ impl Vulnerabilities {
         } = batch;
         let now = self.clock.now();
         let first_seen = self.store.first_seen(org, asset.id, &scan_type).await?;
-        let phrases = priority::default_phrases();
+        let phrases = self.phrases_of(org).await?;
         let intel = scoring::intel_for(self.store.as_ref(), findings.iter()).await?;
         let findings: Vec<ImportedFinding> = findings
             .into_iter()

@@ -10,7 +10,6 @@ use rampart_core::finding::{Asset, Finding};
 use rampart_core::intel::{CveIntel, EpssScore, IntelSource, IntelSourceName, KevEntry};
 use rampart_core::{AssetId, Error, OrgId, Permission};
 use rampart_scan::intel::{cve_id, IntelError};
-use rampart_scan::priority;
 use serde::Serialize;
 
 use super::{scoring, Vulnerabilities};
@@ -120,7 +119,7 @@ impl Vulnerabilities {
         loop {
             let orgs = self.store.list_orgs(after, 1000).await?;
             for org in &orgs {
-                changed += self.rescore_organisation(org.id).await?;
+                changed += self.rescore_organisation(org.id, true).await?;
             }
             match orgs.last() {
                 Some(last) if orgs.len() == 1000 => after = Some(last.id),
@@ -129,10 +128,15 @@ impl Vulnerabilities {
         }
     }
 
-    /// Scores again an organisation's findings that name an advisory, a
-    /// page per transaction; how many changed.
-    async fn rescore_organisation(&self, org: OrgId) -> Result<u64, Error> {
-        let phrases = priority::default_phrases();
+    /// Scores again an organisation's findings (those that name an
+    /// advisory when `advisories_only`), a page per transaction; how many
+    /// changed.
+    pub(super) async fn rescore_organisation(
+        &self,
+        org: OrgId,
+        advisories_only: bool,
+    ) -> Result<u64, Error> {
+        let phrases = self.phrases_of(org).await?;
         let now = self.clock.now();
         let mut assets: HashMap<AssetId, Option<Asset>> = HashMap::new();
         let mut changed = 0;
@@ -140,7 +144,7 @@ impl Vulnerabilities {
         loop {
             let page = self
                 .store
-                .list_findings_with_advisories(org, after, RESCORE_PAGE)
+                .list_findings_by_id(org, after, RESCORE_PAGE, advisories_only)
                 .await?;
             let Some(last) = page.last() else {
                 return Ok(changed);

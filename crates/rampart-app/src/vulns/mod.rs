@@ -6,6 +6,7 @@ mod assets;
 mod findings;
 mod imports;
 mod intel;
+mod policy;
 mod reports;
 mod scoring;
 
@@ -18,6 +19,7 @@ use crate::audit::Audit;
 
 pub use imports::{guess_kind, FindingBatch};
 pub use intel::{CveReport, IntelLoad};
+pub use policy::{PolicyCheck, PolicyRun, POLICY_JOB};
 pub use reports::{ImportDiff, RenderedReport, ReportFormat, MAX_REPORT_FINDINGS};
 
 /// The vulnerability management service.

@@ -105,6 +105,10 @@ pub fn api() -> Router<AppState> {
                 ),
             )
             .route("/findings", get(vulns::findings))
+            .route(
+                "/findings/policy",
+                get(vulns::policy).put(vulns::set_policy),
+            )
             .route("/findings/{id}", get(vulns::finding).patch(vulns::decide))
             .route("/intel", get(vulns::intel_sources))
             .route("/reports/{format}", get(vulns::report))

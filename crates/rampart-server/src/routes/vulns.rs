@@ -10,7 +10,7 @@ use rampart_app::api::vulns::{
     AssetInput, AssetPatch, FindingFilter, FindingPatch, ImportReply, ImportRequest,
 };
 use rampart_app::vulns::{CveReport, ImportDiff, RenderedReport, ReportFormat};
-use rampart_core::finding::{Asset, Finding, ImportRecord};
+use rampart_core::finding::{Asset, Finding, FindingPolicy, ImportRecord};
 use rampart_core::intel::IntelSource;
 use rampart_core::{AssetId, FindingId, ImportId};
 use serde::Deserialize;
@@ -300,5 +300,33 @@ pub async fn import_diff(
 ) -> Result<Json<ImportDiff>, ApiError> {
     Ok(Json(
         state.vulnerabilities.import_diff(&principal, id).await?,
+    ))
+}
+
+/// The organisation's findings policy: deadlines per severity (SLA days;
+/// each finding's `due_at` follows from them), how many days before an
+/// accepted risk's review date to warn, and the phrases that raise
+/// priorities.
+#[utoipa::path(get, path = "/api/v1/findings/policy", tag = "vulnerabilities", security(("bearer" = [])),
+    responses((status = 200, body = FindingPolicy)))]
+pub async fn policy(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<FindingPolicy>, ApiError> {
+    Ok(Json(state.vulnerabilities.policy(&principal).await?))
+}
+
+/// Change the findings policy (admins; audited). Changed phrases score
+/// every finding again; `phrases: null` restores the built-in list.
+#[utoipa::path(put, path = "/api/v1/findings/policy", tag = "vulnerabilities", security(("bearer" = [])),
+    request_body = FindingPolicy,
+    responses((status = 200, body = FindingPolicy), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn set_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(policy): ApiJson<FindingPolicy>,
+) -> Result<Json<FindingPolicy>, ApiError> {
+    Ok(Json(
+        state.vulnerabilities.set_policy(&principal, policy).await?,
     ))
 }

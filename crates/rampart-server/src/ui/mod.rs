@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/findings/{id}", get(pages::findings::show))
         .route("/findings/{id}/status", post(pages::findings::decide))
         .route("/findings/export/{format}", get(pages::findings::export))
+        .route(
+            "/findings/policy",
+            get(pages::findings::policy).post(pages::findings::set_policy),
+        )
         .route("/imports/{id}", get(pages::findings::import_diff))
         .route(
             "/assets",

@@ -723,6 +723,111 @@ async fn reports_and_diffs_say_what_is_there_and_what_changed(app: &TestApp) {
     assert_eq!(theirs.body["count"], 0);
 }
 
+/// The findings policy: deadlines give each finding its `due_at`, admins
+/// alone change it, bad values are named, and new phrases score the
+/// organisation's findings again (not another organisation's).
+async fn the_findings_policy_sets_deadlines_and_phrases(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let other = app.second_org("policy-elsewhere").await;
+    let grype = sample("grype", "many_vulns4.json");
+    for token in [&admin, &other] {
+        let r = import(app, token, "asset=policy-image", grype.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let policy = app.get("/api/v1/findings/policy", &admin).await;
+    assert_eq!(policy.status, StatusCode::OK);
+    assert_eq!(
+        policy.body["sla_days"],
+        json!({"critical": 7, "high": 30, "medium": 90, "low": 180, "info": null})
+    );
+    assert_eq!(policy.body["expiry_warning_days"], 7);
+    assert_eq!(policy.body["phrases"].as_array().unwrap().len(), 14);
+    let critical = all_findings(app, &admin, "severity=critical").await;
+    for f in &critical {
+        let first =
+            rampart_core::Timestamp::parse_rfc3339(f["first_seen"].as_str().unwrap()).unwrap();
+        let due = rampart_core::Timestamp::parse_rfc3339(f["due_at"].as_str().unwrap()).unwrap();
+        assert_eq!(due.0 - first.0, 7 * 86_400_000);
+    }
+
+    app.create_user(&admin, "policy-analyst@localhost", "analyst")
+        .await;
+    let analyst = app
+        .token("policy-analyst@localhost", "user-password-123")
+        .await;
+    let mut changed = policy.body.clone();
+    changed["sla_days"]["critical"] = json!(3);
+    changed["phrases"] = json!([{"phrase": "Buffer Overflow", "points": 12}]);
+    let denied = app
+        .request(
+            Method::PUT,
+            "/api/v1/findings/policy",
+            Some(&analyst),
+            Some(changed.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let mut bad = changed.clone();
+    bad["sla_days"]["high"] = json!(0);
+    let refused = app
+        .request(
+            Method::PUT,
+            "/api/v1/findings/policy",
+            Some(&admin),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.body["field"], "sla_days.high");
+
+    let before: Vec<Value> = all_findings(app, &admin, "").await;
+    let saved = app
+        .request(
+            Method::PUT,
+            "/api/v1/findings/policy",
+            Some(&admin),
+            Some(changed),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    assert_eq!(
+        saved.body["phrases"],
+        json!([{"phrase": "Buffer Overflow", "points": 12.0}])
+    );
+    let after: Vec<Value> = all_findings(app, &admin, "").await;
+    let mentions = |fs: &[Value]| {
+        fs.iter()
+            .filter(|f| {
+                f["priority"]["contributions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["reason"] == "mentions \"Buffer Overflow\"")
+            })
+            .count()
+    };
+    assert_eq!(mentions(&before), 0);
+    let overflow = after
+        .iter()
+        .filter(|f| {
+            let text =
+                format!("{} {}", f["report"]["title"], f["report"]["description"]).to_lowercase();
+            text.contains("buffer overflow")
+        })
+        .count();
+    assert!(overflow > 0, "the sample mentions buffer overflows");
+    assert_eq!(mentions(&after), overflow);
+    let critical = all_findings(app, &admin, "severity=critical").await;
+    let f = &critical[0];
+    let first = rampart_core::Timestamp::parse_rfc3339(f["first_seen"].as_str().unwrap()).unwrap();
+    let due = rampart_core::Timestamp::parse_rfc3339(f["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due.0 - first.0, 3 * 86_400_000);
+    // Theirs keep the defaults and their scores.
+    assert_eq!(mentions(&all_findings(app, &other, "").await), 0);
+    let theirs = app.get("/api/v1/findings/policy", &other).await;
+    assert_eq!(theirs.body["sla_days"]["critical"], 7);
+}
+
 crate::on_every_backend!(
     reports_are_imported_deduplicated_and_closed,
     decisions_survive_imports,
@@ -731,4 +836,5 @@ crate::on_every_backend!(
     keys_and_roles_are_respected,
     another_organisation_sees_none_of_it,
     reports_and_diffs_say_what_is_there_and_what_changed,
+    the_findings_policy_sets_deadlines_and_phrases,
 );

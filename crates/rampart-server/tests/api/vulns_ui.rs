@@ -191,13 +191,15 @@ async fn reports_are_uploaded_and_findings_decided_in_pages(app: &TestApp) {
     let top = &findings[0];
     let top_title = top["report"]["title"].as_str().unwrap();
     assert!(list.html.contains("CVE-2021-29940"), "{}", list.html);
-    let first_row = list.html.find("/findings/").unwrap();
+    let body = list.html.find("<tbody").unwrap();
+    let first_row = body + list.html[body..].find("/findings/").unwrap();
     assert!(
         list.html[first_row..].starts_with(&format!("/findings/{}", top["id"].as_str().unwrap())),
         "the first row is the highest priority"
     );
     let critical = browser.get("/findings?severity=critical").await;
-    let critical_rows = critical.html.matches("href=\"/findings/").count();
+    let table = &critical.html[critical.html.find("<tbody").unwrap()..];
+    let critical_rows = table.matches("href=\"/findings/").count();
     let critical_api = findings_of(app, &admin, "severity=critical").await.len();
     assert_eq!(critical_rows, critical_api);
     let nothing = browser.get("/findings?cve=CVE-1999-0001").await;
@@ -481,8 +483,90 @@ async fn findings_download_and_imports_show_what_changed(app: &TestApp) {
     assert_eq!(theirs.html.lines().count(), 1, "the header only");
 }
 
+/// The findings policy page: everyone reads it, admins change it, bad
+/// values are named; the findings list shows each deadline.
+async fn the_findings_policy_page_edits_deadlines_and_phrases(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let r = app
+        .post_bytes(
+            "/api/v1/imports?asset=policy-page",
+            &admin,
+            "application/json",
+            None,
+            sample("grype", "many_vulns4.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let mut browser = Browser::new(app);
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = browser.get("/findings/policy").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("8 remote code execution"),
+        "{}",
+        page.html
+    );
+    let csrf = browser.csrf();
+    let form = |critical: &'static str, phrases: &'static str| {
+        vec![
+            ("critical", critical),
+            ("high", "30"),
+            ("medium", "90"),
+            ("low", ""),
+            ("info", ""),
+            ("expiry_warning_days", "14"),
+            ("phrases", phrases),
+        ]
+    };
+    let mut bad = form("soon", "");
+    bad.push(("csrf", &csrf));
+    let refused = browser.post("/findings/policy", &bad).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("a number of days"),
+        "{}",
+        refused.html
+    );
+    let mut good = form("3", "12 buffer overflow\n5 <b>denial</b> of service");
+    good.push(("csrf", &csrf));
+    let saved = browser.post("/findings/policy", &good).await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(saved.html.contains("Saved."));
+    assert!(
+        saved
+            .html
+            .contains("5 &lt;b&gt;denial&lt;/b&gt; of service"),
+        "escaped: {}",
+        saved.html
+    );
+    let policy = app.get("/api/v1/findings/policy", &admin).await;
+    assert_eq!(policy.body["sla_days"]["critical"], 3);
+    assert_eq!(policy.body["sla_days"]["low"], serde_json::Value::Null);
+    assert_eq!(policy.body["expiry_warning_days"], 14);
+    let list = browser.get("/findings").await;
+    assert!(list.html.contains("<th>Due</th>"));
+
+    app.create_user(&admin, "policy-viewer@localhost", "viewer")
+        .await;
+    let mut viewer = Browser::new(app);
+    viewer
+        .sign_in("policy-viewer@localhost", "user-password-123")
+        .await;
+    let shown = viewer.get("/findings/policy").await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(!shown.html.contains(">Save<"));
+    let mut attempt = form("1", "");
+    let csrf = viewer.csrf();
+    attempt.push(("csrf", &csrf));
+    assert_eq!(
+        viewer.post("/findings/policy", &attempt).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 crate::on_every_backend!(
     reports_are_uploaded_and_findings_decided_in_pages,
     viewers_read_and_other_organisations_see_nothing,
     findings_download_and_imports_show_what_changed,
+    the_findings_policy_page_edits_deadlines_and_phrases,
 );

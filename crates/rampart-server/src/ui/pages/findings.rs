@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
 use rampart_app::api::vulns::{FindingFilter, FindingPatch};
 use rampart_app::paging::{Page, PageParams};
 use rampart_app::vulns::ReportFormat;
-use rampart_core::finding::{Asset, Band, Finding, FindingSeverity, FindingStatus, Priority};
+use rampart_core::finding::{
+    Asset, Band, Finding, FindingPolicy, FindingSeverity, FindingStatus, Phrase, Priority, SlaDays,
+};
 use rampart_core::intel::{IntelSource, IntelSourceName};
 use rampart_core::{AssetId, FindingId, ImportId, Permission, Timestamp};
 use serde::Deserialize;
@@ -113,7 +115,8 @@ pub async fn list(
         .unwrap_or_default();
     let body = html! {
         h1 { "Findings" }
-        p.note { "Highest priority first. A priority (0–100) weighs severity and CVSS, known exploitation, the asset's criticality and exposure, and the report's wording; open a finding to see each reason." }
+        p.note { "Highest priority first. A priority (0–100) weighs severity and CVSS, known exploitation, the asset's criticality and exposure, and the report's wording; open a finding to see each reason. Deadlines and phrases: "
+            a href="/findings/policy" { "findings policy" } "." }
         (intel_note(&intel))
         (filters(&chosen, &assets))
         p.note #downloads {
@@ -124,7 +127,7 @@ pub async fn list(
             }
         }
         @match &page {
-            Ok(page) => (finding_table(page, &uri, &assets)),
+            Ok(page) => (finding_table(page, &uri, &assets, state.clock.now())),
             Err(error) => (layout::problem(&super::detail(error))),
         }
     };
@@ -313,10 +316,24 @@ fn filters(chosen: &Chosen, assets: &HashMap<AssetId, Asset>) -> Markup {
     }
 }
 
+/// When a finding is due, marked when an open one is past it.
+fn due(finding: &Finding, now: Timestamp) -> Markup {
+    html! {
+        @if let Some(at) = finding.due_at {
+            @if finding.status.is_active() && at.0 < now.0 {
+                span.overdue title="past its deadline" { "overdue since " (layout::time(at)) }
+            } @else {
+                (layout::time(at))
+            }
+        }
+    }
+}
+
 fn finding_table(
     page: &Page<Finding>,
     uri: &axum::http::Uri,
     assets: &HashMap<AssetId, Asset>,
+    now: Timestamp,
 ) -> Markup {
     html! {
         @if page.items.is_empty() {
@@ -327,7 +344,7 @@ fn finding_table(
             }
         } @else {
             table {
-                thead { tr { th { "Priority" } th { "Severity" } th { "Finding" } th { "Where" } th { "Asset" } th { "Status" } th { "Last seen" } } }
+                thead { tr { th { "Priority" } th { "Severity" } th { "Finding" } th { "Where" } th { "Asset" } th { "Status" } th { "Due" } th { "Last seen" } } }
                 tbody {
                     @for f in &page.items {
                         tr {
@@ -347,6 +364,7 @@ fn finding_table(
                                 }
                             }
                             td { (status_label(f.status)) }
+                            td { (due(f, now)) }
                             td { (layout::time(f.last_seen)) }
                         }
                     }
@@ -378,12 +396,17 @@ pub async fn show(
         .await
         .ok();
     let title = finding.report.title.clone();
-    let body = finding_page(&finding, asset.as_ref(), &session);
+    let body = finding_page(&finding, asset.as_ref(), &session, state.clock.now());
     Html(layout::page(&title, Some(&session), Section::Findings, body).into_string())
         .into_response()
 }
 
-fn finding_page(finding: &Finding, asset: Option<&Asset>, session: &Session) -> Markup {
+fn finding_page(
+    finding: &Finding,
+    asset: Option<&Asset>,
+    session: &Session,
+    now: Timestamp,
+) -> Markup {
     let report = &finding.report;
     html! {
         p.crumbs { a href="/findings" { "← Findings" } }
@@ -429,6 +452,7 @@ fn finding_page(finding: &Finding, asset: Option<&Asset>, session: &Session) -> 
             @if let Some(epss) = report.epss { dt { "EPSS" } dd { (format!("{epss:.3}")) } }
             @if report.occurrences > 1 { dt { "Occurrences" } dd { (report.occurrences) } }
             dt { "First seen" } dd { (layout::time(finding.first_seen)) }
+            @if finding.due_at.is_some() { dt { "Due" } dd { (due(finding, now)) } }
             dt { "Last seen" } dd { (layout::time(finding.last_seen)) }
             @if let Some(closed) = finding.closed_at { dt { "Closed" } dd { (layout::time(closed)) } }
             dt { "Fingerprint" } dd { code { (report.fingerprint) } }
@@ -563,4 +587,148 @@ pub async fn imports(
     };
     Html(layout::page("Imports", Some(&session), Section::Assets, body).into_string())
         .into_response()
+}
+
+/// The findings policy form's fields.
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    csrf: String,
+    critical: String,
+    high: String,
+    medium: String,
+    low: String,
+    info: String,
+    expiry_warning_days: String,
+    /// One per line: points, then the phrase.
+    phrases: String,
+}
+
+impl PolicyForm {
+    fn check(&self) -> Result<FindingPolicy, rampart_core::Error> {
+        let days = |field: &str, text: &str| -> Result<Option<u32>, rampart_core::Error> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse().map(Some).map_err(|_| {
+                rampart_core::Error::invalid_field(
+                    &format!("sla_days.{field}"),
+                    "a number of days, or empty for none",
+                )
+            })
+        };
+        let mut phrases = Vec::new();
+        for (n, line) in self.phrases.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (points, phrase) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let points = points.parse().map_err(|_| {
+                rampart_core::Error::invalid_field(
+                    &format!("phrases[{n}]"),
+                    "each line: points, then the phrase (e.g. 8 remote code execution)",
+                )
+            })?;
+            phrases.push(Phrase {
+                phrase: phrase.trim().to_owned(),
+                points,
+            });
+        }
+        Ok(FindingPolicy {
+            sla_days: SlaDays {
+                critical: days("critical", &self.critical)?,
+                high: days("high", &self.high)?,
+                medium: days("medium", &self.medium)?,
+                low: days("low", &self.low)?,
+                info: days("info", &self.info)?,
+            },
+            expiry_warning_days: self.expiry_warning_days.trim().parse().map_err(|_| {
+                rampart_core::Error::invalid_field("expiry_warning_days", "a number of days")
+            })?,
+            phrases: (!phrases.is_empty()).then_some(phrases),
+        })
+    }
+}
+
+pub async fn policy(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    render_policy(&state, &session, None).await
+}
+
+async fn render_policy(
+    state: &AppState,
+    session: &Session,
+    outcome: Option<(StatusCode, String)>,
+) -> Response {
+    let policy = match state.vulnerabilities.policy(&session.principal).await {
+        Ok(policy) => policy,
+        Err(error) => return super::error_page(session, error),
+    };
+    let admin = session.principal.may(Permission::Admin);
+    let value = |d: Option<u32>| d.map(|d| d.to_string()).unwrap_or_default();
+    let phrases: String = policy
+        .phrases
+        .iter()
+        .flatten()
+        .map(|p| format!("{} {}\n", p.points, p.phrase))
+        .collect();
+    let body = html! {
+        p.crumbs { a href="/findings" { "← Findings" } }
+        h1 { "Findings policy" }
+        p.note { "Deadlines per severity (days from first seen; empty: none): findings past theirs are announced once through the notification rules (finding.sla_breached), and accepted risks are announced before their review date and reopened after it (finding.risk_expiring). Phrases in a finding's title or description add points to its priority (15 at most); changing them scores every finding again." }
+        @match &outcome {
+            Some((StatusCode::OK, text)) => p.result role="status" { (text) },
+            Some((_, detail)) => (layout::problem(detail)),
+            None => {},
+        }
+        form.editor method="post" action="/findings/policy" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            @for (name, days) in [("critical", policy.sla_days.critical), ("high", policy.sla_days.high), ("medium", policy.sla_days.medium), ("low", policy.sla_days.low), ("info", policy.sla_days.info)] {
+                label for=(name) { "Days to fix a " (name) " finding" }
+                input id=(name) name=(name) inputmode="numeric" value=(value(days)) disabled[!admin];
+            }
+            label for="expiry_warning_days" { "Warn this many days before an accepted risk's review date" }
+            input #expiry_warning_days name="expiry_warning_days" inputmode="numeric" value=(policy.expiry_warning_days) disabled[!admin];
+            label for="phrases" { "Phrases, one per line: points, then the phrase (empty: the built-in list)" }
+            textarea #phrases name="phrases" rows="12" disabled[!admin] { (phrases) }
+            @if admin { div.actions { button type="submit" { "Save" } } }
+        }
+    };
+    let status = match &outcome {
+        Some((status, _)) => *status,
+        None => StatusCode::OK,
+    };
+    (
+        status,
+        Html(layout::page("Findings policy", Some(session), Section::Findings, body).into_string()),
+    )
+        .into_response()
+}
+
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Form(form): Form<PolicyForm>,
+) -> Response {
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Admin) {
+        return page;
+    }
+    let saved = match form.check() {
+        Ok(policy) => {
+            state
+                .vulnerabilities
+                .set_policy(&session.principal, policy)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    let outcome = match saved {
+        Ok(_) => (StatusCode::OK, "Saved.".to_owned()),
+        Err(error) => (ApiError::from(error.clone()).status, super::detail(&error)),
+    };
+    render_policy(&state, &session, Some(outcome)).await
 }
