@@ -38,13 +38,17 @@ pub enum ScanKind {
     ExposedFiles,
     /// A TCP connect scan of a port list.
     Ports,
+    /// Protocol versions offered and the certificate (validity, expiry,
+    /// host name, self-signed, key size).
+    Tls,
 }
 
 impl ScanKind {
-    pub const ALL: [ScanKind; 3] = [
+    pub const ALL: [ScanKind; 4] = [
         ScanKind::WebBaseline,
         ScanKind::ExposedFiles,
         ScanKind::Ports,
+        ScanKind::Tls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl ScanKind {
             ScanKind::WebBaseline => "web-baseline",
             ScanKind::ExposedFiles => "exposed-files",
             ScanKind::Ports => "ports",
+            ScanKind::Tls => "tls",
         }
     }
 

@@ -7,6 +7,7 @@
 mod probe;
 mod runner;
 pub mod scope;
+mod tls_probe;
 
 use std::sync::Arc;
 
@@ -268,6 +269,19 @@ impl Scans {
                         .map_err(|e| invalid_target(index, e.to_string()))?;
                     url.to_string()
                 }
+                ScanKind::Tls => {
+                    let (host, port) = endpoint(target)
+                        .ok_or_else(|| invalid_target(index, "host[:port] or an https:// URL"))?;
+                    prober
+                        .check_endpoint(&host, port)
+                        .await
+                        .map_err(|e| invalid_target(index, e.to_string()))?;
+                    if host.contains(':') {
+                        format!("[{host}]:{port}")
+                    } else {
+                        format!("{host}:{port}")
+                    }
+                }
                 ScanKind::Ports => {
                     let host = target.trim_start_matches('[').trim_end_matches(']');
                     if host.is_empty() || host.contains('/') || host.contains(' ') {
@@ -288,7 +302,7 @@ impl Scans {
             _ => first_host(&targets[0]),
         };
         let kind = match request.kind {
-            ScanKind::Ports => AssetKind::Host,
+            ScanKind::Ports | ScanKind::Tls => AssetKind::Host,
             _ => AssetKind::WebApplication,
         };
         let (asset, _) = self
@@ -390,11 +404,50 @@ impl Scans {
     }
 }
 
+/// The host and port of a TLS target: `host`, `host:port`, `[v6]:port`
+/// or an `https://` URL (port 443 unless given).
+pub fn endpoint(target: &str) -> Option<(String, u16)> {
+    let target = target.trim();
+    if target.contains("://") {
+        let url = url::Url::parse(target).ok()?;
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        return Some((
+            host.to_ascii_lowercase(),
+            url.port_or_known_default().unwrap_or(443),
+        ));
+    }
+    if let Some(rest) = target.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok().filter(|p| *p > 0)?,
+            None if after.is_empty() => 443,
+            None => return None,
+        };
+        return Some((host.to_ascii_lowercase(), port));
+    }
+    if target.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Some((target.to_ascii_lowercase(), 443));
+    }
+    let (host, port) = match target.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok().filter(|p| *p > 0)?),
+        None => (target, 443),
+    };
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    valid.then(|| (host.to_ascii_lowercase(), port))
+}
+
 /// The host of a URL target, or the target itself.
 fn first_host(target: &str) -> String {
     url::Url::parse(target)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
+        .or_else(|| endpoint(target).map(|(host, _)| host))
         .unwrap_or_else(|| target.to_owned())
 }
 
@@ -424,4 +477,36 @@ pub fn grades(scan: &Scan) -> Vec<TargetGrade> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    #[test]
+    fn tls_targets_name_a_host_and_port() {
+        let e = |t: &str| endpoint(t);
+        assert_eq!(
+            e("shop.example.com"),
+            Some(("shop.example.com".into(), 443))
+        );
+        assert_eq!(
+            e("Shop.example.com:8443"),
+            Some(("shop.example.com".into(), 8443))
+        );
+        assert_eq!(
+            e("https://shop.example.com:9443/x"),
+            Some(("shop.example.com".into(), 9443))
+        );
+        assert_eq!(
+            e("https://shop.example.com/"),
+            Some(("shop.example.com".into(), 443))
+        );
+        assert_eq!(e("127.0.0.1:4433"), Some(("127.0.0.1".into(), 4433)));
+        assert_eq!(e("[::1]:4433"), Some(("::1".into(), 4433)));
+        assert_eq!(e("::1"), Some(("::1".into(), 443)));
+        for bad in ["", "host:0", "host:99999", "a b:1", "[::1", "h/ost"] {
+            assert_eq!(e(bad), None, "{bad}");
+        }
+    }
 }

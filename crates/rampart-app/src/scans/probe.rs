@@ -260,6 +260,34 @@ impl Prober {
         Ok(false)
     }
 
+    /// The TLS handshakes with `host`'s `port` (its first address the
+    /// scope admits), and what they returned.
+    pub async fn tls(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<(Vec<rampart_scan::checks::tls::Offered>, Vec<Vec<u8>>), ProbeError> {
+        let addrs = resolve_in_scope(&self.scope, host, Some(port)).await?;
+        let addr = addrs
+            .first()
+            .map(|a| SocketAddr::new(a.ip(), port))
+            .ok_or_else(|| ProbeError::Network(format!("{host} has no addresses")))?;
+        let (versions, chain) = super::tls_probe::probe(addr, host, self.timeout).await;
+        if versions.iter().all(|v| !v.accepted) {
+            return Err(ProbeError::Network(format!(
+                "{host}:{port}: no TLS handshake succeeded"
+            )));
+        }
+        Ok((versions, chain))
+    }
+
+    /// Checks a host and port before a scan starts.
+    pub async fn check_endpoint(&self, host: &str, port: u16) -> Result<(), ProbeError> {
+        resolve_in_scope(&self.scope, host, Some(port))
+            .await
+            .map(|_| ())
+    }
+
     /// Checks a host for a port scan before it starts.
     pub async fn check_host(&self, host: &str) -> Result<(), ProbeError> {
         resolve_in_scope(&self.scope, host, None).await.map(|_| ())

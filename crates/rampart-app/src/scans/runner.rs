@@ -14,7 +14,7 @@ use rampart_core::finding::{FindingSeverity, ParsedFinding};
 use rampart_core::notification::{Notice, NoticeKind};
 use rampart_core::scan::{Scan, ScanKind, ScanStatus};
 use rampart_core::{Clock, Job, OrgId, ScanId};
-use rampart_scan::checks::{exposed_files, ports, web_baseline};
+use rampart_scan::checks::{exposed_files, ports, tls, web_baseline};
 use rampart_store::{ScanOutcome, Store};
 use serde_json::{json, Value};
 
@@ -39,6 +39,7 @@ enum Check {
     Baseline(url::Url),
     File(url::Url, usize),
     Port(String, u16),
+    Tls(String, u16),
 }
 
 impl Check {
@@ -46,7 +47,7 @@ impl Check {
     fn target(&self) -> String {
         match self {
             Check::Baseline(u) | Check::File(u, _) => u.host_str().unwrap_or_default().to_owned(),
-            Check::Port(host, _) => host.clone(),
+            Check::Port(host, _) | Check::Tls(host, _) => host.clone(),
         }
     }
 }
@@ -72,6 +73,12 @@ fn plan(scan: &Scan) -> Vec<Check> {
         ScanKind::WebBaseline => urls().map(Check::Baseline).collect(),
         ScanKind::ExposedFiles => urls()
             .flat_map(|u| (0..exposed_files::PATHS.len()).map(move |i| Check::File(u.clone(), i)))
+            .collect(),
+        ScanKind::Tls => scan
+            .targets
+            .iter()
+            .filter_map(|t| super::endpoint(t))
+            .map(|(host, port)| Check::Tls(host, port))
             .collect(),
         ScanKind::Ports => scan
             .targets
@@ -147,7 +154,7 @@ async fn baseline(prober: &Prober, url: &url::Url) -> Outcome {
     Outcome::Findings(graded.findings, Some(summary))
 }
 
-async fn run_check(prober: &Prober, check: &Check) -> Outcome {
+async fn run_check(prober: &Prober, check: &Check, now: rampart_core::Timestamp) -> Outcome {
     match check {
         Check::Baseline(url) => baseline(prober, url).await,
         Check::File(base, index) => {
@@ -167,6 +174,23 @@ async fn run_check(prober: &Prober, check: &Check) -> Outcome {
                 Err(e) => Outcome::Failed(e),
             }
         }
+        Check::Tls(host, port) => match prober.tls(host, *port).await {
+            Ok((versions, chain)) => {
+                let assessed = tls::assess(&tls::TlsObserved {
+                    host: host.clone(),
+                    port: *port,
+                    versions,
+                    chain,
+                    now,
+                });
+                let summary = json!({
+                    "target": assessed.endpoint, "versions": assessed.versions,
+                    "certificate": assessed.certificate,
+                });
+                Outcome::Findings(assessed.findings, Some(summary))
+            }
+            Err(e) => Outcome::Failed(e),
+        },
         Check::Port(host, port) => match prober.connect(host, *port).await {
             Ok(true) => Outcome::Findings(vec![ports::open(host, *port)], None),
             Ok(false) => Outcome::Findings(Vec::new(), None),
@@ -228,6 +252,7 @@ impl ScanRunner {
             return Ok(());
         };
         let pace = Pace::new(self.config.per_target_rate, self.config.concurrency);
+        let now = self.clock.now();
         let done = AtomicU64::new(0);
         let cancelled = AtomicBool::new(scan.cancel_requested);
         let findings: Mutex<Vec<ParsedFinding>> = Mutex::new(Vec::new());
@@ -244,7 +269,7 @@ impl ScanRunner {
                 if cancelled.load(Ordering::Relaxed) {
                     return;
                 }
-                match run_check(prober, &check).await {
+                match run_check(prober, &check, now).await {
                     Outcome::Findings(found, summary) => {
                         let mut all = findings.lock().unwrap_or_else(|e| e.into_inner());
                         all.extend(found);
@@ -258,7 +283,7 @@ impl ScanRunner {
                     Outcome::Failed(error) => {
                         let target = match &check {
                             Check::Baseline(u) | Check::File(u, _) => u.to_string(),
-                            Check::Port(h, p) => format!("{h}:{p}"),
+                            Check::Port(h, p) | Check::Tls(h, p) => format!("{h}:{p}"),
                         };
                         failures
                             .lock()

@@ -5,6 +5,7 @@
 
 pub mod exposed_files;
 pub mod ports;
+pub mod tls;
 pub mod web_baseline;
 
 use rampart_core::finding::{Confidence, FindingSeverity, ParsedFinding};

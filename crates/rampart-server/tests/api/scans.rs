@@ -476,6 +476,241 @@ async fn a_scan_can_be_cancelled(app: &TestApp) {
     assert!(done["progress"].as_u64().unwrap() < 100);
 }
 
+/// A TLS server on 127.0.0.1 with a self-signed certificate for
+/// `names`, valid for `days` more days.
+async fn tls_server(app: &TestApp, names: Vec<String>, days: i64) -> SocketAddr {
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
+    let now = time::OffsetDateTime::from_unix_timestamp(app.state.clock.now().0 / 1000).unwrap();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(days);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn tls_scans_judge_versions_and_certificates(app: &TestApp) {
+    let admin = app.admin_token().await;
+    add_scope(app, &admin, "127.0.0.1").await;
+    // For another host, self-signed, expiring in ten days.
+    let bad = tls_server(app, vec!["wrong.example".into()], 10).await;
+    // For this address, self-signed, valid for a year.
+    let fair = tls_server(app, vec!["127.0.0.1".into()], 365).await;
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "tls", "targets": [bad.to_string(), format!("https://{fair}/")], "asset": "tls-lab"}),
+    )
+    .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{:?}", scan.body);
+    assert_eq!(
+        scan.body["targets"],
+        json!([bad.to_string(), fair.to_string()])
+    );
+    let asset = scan.body["asset_id"].as_str().unwrap().to_owned();
+    let done = finished(app, &admin, scan.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let targets = done["summary"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    let mut browser = crate::ui::Browser::new(app);
+    browser
+        .sign_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser
+        .get(&format!("/scans/{}", done["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        page.html.contains("<td>TLS 1.3, TLS 1.2</td>"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("<td>EC P-256</td>"));
+    for t in targets {
+        let versions: Vec<(String, bool)> = t["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["version"].as_str().unwrap().to_owned(),
+                    v["accepted"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                ("TLS 1.3".into(), true),
+                ("TLS 1.2".into(), true),
+                ("TLS 1.1".into(), false),
+                ("TLS 1.0".into(), false)
+            ],
+            "rustls offers 1.2 and 1.3 only"
+        );
+        assert_eq!(t["certificate"]["key"], "EC P-256");
+        assert_eq!(t["certificate"]["self_signed"], true);
+    }
+    let list = app
+        .get(
+            &format!("/api/v1/findings?asset_id={asset}&scan_type=tls&limit=100"),
+            &admin,
+        )
+        .await;
+    let mut found: Vec<(String, String)> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["report"]["endpoints"][0].as_str().unwrap().to_owned(),
+                f["report"]["rule_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (bad.to_string(), "tls-certificate-expiring".to_owned()),
+        (bad.to_string(), "tls-certificate-name-mismatch".to_owned()),
+        (bad.to_string(), "tls-certificate-self-signed".to_owned()),
+        (fair.to_string(), "tls-certificate-self-signed".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+
+    // Outside the scope, or not a TLS endpoint: refused or named.
+    let outside = start(
+        app,
+        &admin,
+        json!({"kind": "tls", "targets": ["127.0.0.2:443"]}),
+    )
+    .await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST);
+    assert_eq!(outside.body["field"], "targets[0]");
+    let plain = misconfigured_site().await;
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "tls", "targets": [plain.to_string()]}),
+    )
+    .await;
+    let done = finished(app, &admin, scan.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done:#}");
+    assert!(done["summary"]["failures"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no TLS handshake succeeded"));
+}
+
+/// OpenSSL's own server offering TLS 1.0 only, with a 1024-bit RSA
+/// certificate for another name (skipped, with a notice, without the
+/// `openssl` binary).
+async fn a_legacy_tls_server_is_caught(app: &TestApp) {
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let generated = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-days",
+            "5",
+            "-subj",
+            "/CN=legacy.test",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("k.pem"))
+        .arg("-out")
+        .arg(dir.path().join("c.pem"))
+        .output();
+    if !generated.is_ok_and(|o| o.status.success()) {
+        eprintln!("notice: no openssl binary; the legacy TLS test is skipped");
+        return;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-tls1",
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+            "-www",
+            "-quiet",
+        ])
+        .arg("-accept")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(dir.path().join("c.pem"))
+        .arg("-key")
+        .arg(dir.path().join("k.pem"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let admin = app.admin_token().await;
+    add_scope(app, &admin, "127.0.0.1").await;
+    let target = format!("127.0.0.1:{port}");
+    let scan = start(
+        app,
+        &admin,
+        json!({"kind": "tls", "targets": [target], "asset": "legacy"}),
+    )
+    .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{:?}", scan.body);
+    let asset = scan.body["asset_id"].as_str().unwrap().to_owned();
+    let done = finished(app, &admin, scan.body["id"].as_str().unwrap()).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(
+        done["summary"]["targets"][0]["certificate"]["key"],
+        "RSA 1024"
+    );
+    assert_eq!(
+        rules_found(app, &admin, &asset, "tls").await,
+        BTreeSet::from(
+            [
+                "tls-deprecated-protocol",
+                "tls-no-modern-protocol",
+                "tls-certificate-expiring",
+                "tls-certificate-name-mismatch",
+                "tls-certificate-self-signed",
+                "tls-weak-key",
+            ]
+            .map(String::from)
+        )
+    );
+}
+
 fn with_private_webhooks(config: &mut rampart_server::Config) {
     config.notifications.allow_private_targets = true;
     config.jobs.poll_ms = 20;
@@ -515,6 +750,8 @@ macro_rules! scan_tests {
 
 scan_tests!(
     scans_find_exactly_what_is_there,
+    tls_scans_judge_versions_and_certificates,
+    a_legacy_tls_server_is_caught,
     scans_are_run_and_followed_in_pages,
     targets_outside_the_scope_are_refused,
     a_scan_can_be_cancelled,

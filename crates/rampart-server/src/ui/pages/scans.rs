@@ -118,7 +118,7 @@ async fn render_list(
                 select #kind name="kind" {
                     @for k in ScanKind::ALL { option value=(k.as_str()) { (k.as_str()) } }
                 }
-                label for="targets" { "Targets, one per line (URLs for web scans, hosts or addresses for port scans)" }
+                label for="targets" { "Targets, one per line (URLs for web scans, hosts or addresses for port scans, host:port for TLS)" }
                 textarea #targets name="targets" rows="3" required {}
                 label for="ports" { "Ports of a port scan (e.g. 22,80,443,8000-8100; Nmap's top 100 when empty)" }
                 input #ports name="ports";
@@ -202,6 +202,18 @@ pub async fn show(
         .and_then(serde_json::Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let tls: Vec<serde_json::Value> = scan
+        .summary
+        .get("targets")
+        .and_then(serde_json::Value::as_array)
+        .map(|targets| {
+            targets
+                .iter()
+                .filter(|t| t.get("versions").is_some())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let running = !scan.status.is_finished();
     let body = html! {
         p.crumbs { a href="/scans" { "← Scans" } }
@@ -234,6 +246,23 @@ pub async fn show(
                     tbody { @for g in &grades { tr { td { code { (g.target) } } td.grade { (g.grade) } td { (g.score) } } } }
                 }
             }
+            @if !tls.is_empty() {
+                h2 { "TLS" }
+                table {
+                    thead { tr { th { "Endpoint" } th { "Protocols accepted" } th { "Certificate" } th { "Expires" } th { "Key" } } }
+                    tbody {
+                        @for t in &tls {
+                            tr {
+                                td { code { (t["target"].as_str().unwrap_or("")) } }
+                                td { (accepted_versions(t)) }
+                                td { (t["certificate"]["subject"].as_str().unwrap_or("unreadable")) }
+                                td { (t["certificate"]["not_after"].as_str().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("")) }
+                                td { (t["certificate"]["key"].as_str().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
             @if !failures.is_empty() {
                 h2 { "Checks that could not run" }
                 ul.reasons {
@@ -254,6 +283,25 @@ pub async fn show(
         }
     };
     Html(layout::page("Scan", Some(&session), Section::Scans, body).into_string()).into_response()
+}
+
+/// The protocol versions a TLS target accepted, newest first.
+fn accepted_versions(target: &serde_json::Value) -> String {
+    let accepted: Vec<&str> = target["versions"]
+        .as_array()
+        .map(|versions| {
+            versions
+                .iter()
+                .filter(|v| v["accepted"].as_bool() == Some(true))
+                .filter_map(|v| v["version"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if accepted.is_empty() {
+        "none".to_owned()
+    } else {
+        accepted.join(", ")
+    }
 }
 
 pub async fn cancel(
