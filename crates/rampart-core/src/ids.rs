@@ -130,3 +130,7 @@ typed_id!(
     /// One entry of an organisation's scan scope.
     ScopeEntryId, "scope entry"
 );
+typed_id!(
+    /// A recurring scan.
+    ScanScheduleId, "scan schedule"
+);

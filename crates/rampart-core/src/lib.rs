@@ -34,8 +34,8 @@ pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
-    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScopeEntryId, SessionId,
-    UserId, ValidationRuleId,
+    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScanScheduleId, ScopeEntryId,
+    SessionId, UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

@@ -150,3 +150,42 @@ impl Scan {
             .unwrap_or(1)
     }
 }
+
+/// A scan to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    pub kind: ScanKind,
+    /// URLs for web scans (`https://shop.example.com/`), host names or
+    /// addresses for port scans, `host[:port]` for TLS scans.
+    pub targets: Vec<String>,
+    /// Ports of a port scan, e.g. `22,80,443,8000-8100` (default: Nmap's
+    /// top 100).
+    #[serde(default)]
+    pub ports: Option<String>,
+    /// The asset its findings belong to (created when missing; default:
+    /// the first target's host).
+    #[serde(default)]
+    pub asset: Option<String>,
+}
+
+/// A scan that runs on a schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScanSchedule {
+    pub id: crate::ScanScheduleId,
+    pub org_id: crate::OrgId,
+    pub name: String,
+    pub request: ScanRequest,
+    /// Five fields, UTC.
+    pub cron: String,
+    pub enabled: bool,
+    pub next_run_at: crate::Timestamp,
+    pub last_run_at: Option<crate::Timestamp>,
+    pub last_scan_id: Option<crate::ScanId>,
+    /// Why the last run did not start (a target left the scope, …).
+    pub last_error: Option<String>,
+    pub created_by: String,
+    pub created_at: crate::Timestamp,
+}

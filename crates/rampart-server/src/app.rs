@@ -317,6 +317,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             state.scans.runner(state.notifications.notifier().clone()),
         )
         .with(
+            rampart_app::scans::SCHEDULES_JOB,
+            rampart_app::scans::ScheduleRunner(state.scans.clone()),
+        )
+        .with(
             rampart_app::vulns::POLICY_JOB,
             rampart_app::vulns::PolicyCheck {
                 vulnerabilities: state.vulnerabilities.clone(),
@@ -324,6 +328,15 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
                 store: state.store.clone(),
             },
         );
+    schedules.push(
+        rampart_app::jobs::maintenance_schedule(
+            "scan-schedules",
+            "* * * * *",
+            rampart_app::scans::SCHEDULES_JOB,
+            state.clock.now(),
+        )
+        .map_err(|e| StartError::Bootstrap(e.detail))?,
+    );
     schedules.push(
         rampart_app::jobs::maintenance_schedule(
             "findings-policy",

@@ -23,6 +23,7 @@ mod model;
 mod notifications_sql;
 mod postgres;
 mod rules_sql;
+mod scan_schedules_sql;
 mod scans_sql;
 mod settings_sql;
 mod shared_sql;
@@ -58,6 +59,7 @@ pub use model::{
 pub use notifications_sql::{DeliveryAttempt, DeliveryQuery, NotificationStore};
 pub use postgres::PostgresStore;
 pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
+pub use scan_schedules_sql::ScanScheduleStore;
 pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
@@ -126,6 +128,7 @@ pub trait Store:
     + IntelStore
     + FindingPolicyStore
     + ScanStore
+    + ScanScheduleStore
     + Send
     + Sync
     + 'static

@@ -98,6 +98,11 @@ const SQLITE: &[Source] = &[
         "finding policy, breach and expiry marks",
         include_str!("../migrations/sqlite/0018_finding_policy.sql"),
     ),
+    (
+        19,
+        "scan schedules",
+        include_str!("../migrations/sqlite/0019_scan_schedules.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -210,6 +215,11 @@ const POSTGRES: &[Source] = &[
         22,
         "finding policy, breach and expiry marks",
         include_str!("../migrations/postgres/0022_finding_policy.sql"),
+    ),
+    (
+        23,
+        "scan schedules",
+        include_str!("../migrations/postgres/0023_scan_schedules.sql"),
     ),
 ];
 

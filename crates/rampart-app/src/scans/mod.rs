@@ -6,20 +6,23 @@
 
 mod probe;
 mod runner;
+mod schedules;
 pub mod scope;
 mod tls_probe;
 
 use std::sync::Arc;
 
 use rampart_core::finding::AssetKind;
+pub use rampart_core::scan::ScanRequest;
 use rampart_core::scan::{Scan, ScanKind, ScanStatus, ScopeEntry};
-use rampart_core::{AssetId, Clock, Error, NewJob, Permission, ScanId, ScopeEntryId};
+use rampart_core::{AssetId, Clock, Error, NewJob, OrgId, Permission, ScanId, ScopeEntryId};
 use rampart_scan::checks::ports::TOP_100;
 use rampart_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use runner::{ScanRunner, SCAN_JOB};
+pub use schedules::{ScheduleInput, ScheduleRunner, SCHEDULES_JOB};
 
 use crate::audit::{snapshot, Audit};
 use crate::paging::{Page, PageParams};
@@ -86,20 +89,10 @@ pub struct ScopeInput {
     pub note: Option<String>,
 }
 
-/// A scan to run.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScanRequest {
-    pub kind: ScanKind,
-    /// URLs for web scans (`https://shop.example.com/`), host names or
-    /// addresses for port scans.
-    pub targets: Vec<String>,
-    /// Ports of a port scan, e.g. `22,80,443,8000-8100` (default: Nmap's
-    /// top 100).
-    pub ports: Option<String>,
-    /// The asset its findings belong to (created when missing; default:
-    /// the first target's host).
-    pub asset: Option<String>,
+/// A request's targets and ports, checked.
+pub(crate) struct CheckedRequest {
+    targets: Vec<String>,
+    ports: Vec<u16>,
 }
 
 /// The scans service.
@@ -227,7 +220,85 @@ impl Scans {
     /// (names resolved) and queues the scan.
     pub async fn start(&self, principal: &Principal, request: ScanRequest) -> Result<Scan, Error> {
         principal.require(Permission::Analyse)?;
-        let org = principal.org_id;
+        self.start_as(principal.org_id, principal.audit_actor(), request)
+            .await
+    }
+
+    /// Queues a scan for `org` in the name of `actor` (a person, or a
+    /// schedule).
+    pub(crate) async fn start_as(
+        &self,
+        org: OrgId,
+        actor: String,
+        request: ScanRequest,
+    ) -> Result<Scan, Error> {
+        let checked = self.check_request(org, &request).await?;
+        let (targets, ports) = (checked.targets, checked.ports);
+        let asset_name = match request.asset.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => first_host(&targets[0]),
+        };
+        let kind = match request.kind {
+            ScanKind::Ports | ScanKind::Tls => AssetKind::Host,
+            _ => AssetKind::WebApplication,
+        };
+        let (asset, _) = self
+            .vulnerabilities
+            .asset_named(org, &actor, &asset_name, kind)
+            .await?;
+        let now = self.clock.now();
+        let scan = Scan {
+            id: ScanId::new(),
+            org_id: org,
+            asset_id: asset.id,
+            kind: request.kind,
+            targets,
+            ports,
+            status: ScanStatus::Queued,
+            progress: 0,
+            checks_done: 0,
+            checks_total: 0,
+            cancel_requested: false,
+            counts: None,
+            summary: json!({}),
+            error: None,
+            requested_by: actor.clone(),
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        };
+        let job = NewJob {
+            max_attempts: 2,
+            ..NewJob::new(
+                Some(org),
+                SCAN_QUEUE,
+                SCAN_JOB,
+                json!({ "scan_id": scan.id }),
+                now,
+            )
+        };
+        let audit = self.audit.entry_in(
+            org,
+            actor,
+            "scan.start",
+            ("scan", scan.id.to_string()),
+            None,
+            snapshot(&json!({
+                "kind": scan.kind, "targets": scan.targets, "ports": scan.ports.len(),
+                "asset": asset.name,
+            })),
+        );
+        self.store.create_scan(&scan, &job, &audit).await?;
+        Ok(scan)
+    }
+
+    /// A request's targets checked against the scope (names resolved)
+    /// and its ports read.
+    pub(crate) async fn check_request(
+        &self,
+        org: OrgId,
+        request: &ScanRequest,
+    ) -> Result<CheckedRequest, Error> {
         if request.targets.is_empty() || request.targets.len() > self.config.max_targets {
             return Err(Error::invalid_field(
                 "targets",
@@ -297,61 +368,7 @@ impl Scans {
             targets.push(checked);
         }
         targets.dedup();
-        let asset_name = match request.asset.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => name.to_owned(),
-            _ => first_host(&targets[0]),
-        };
-        let kind = match request.kind {
-            ScanKind::Ports | ScanKind::Tls => AssetKind::Host,
-            _ => AssetKind::WebApplication,
-        };
-        let (asset, _) = self
-            .vulnerabilities
-            .asset_named(org, &principal.audit_actor(), &asset_name, kind)
-            .await?;
-        let now = self.clock.now();
-        let scan = Scan {
-            id: ScanId::new(),
-            org_id: org,
-            asset_id: asset.id,
-            kind: request.kind,
-            targets,
-            ports,
-            status: ScanStatus::Queued,
-            progress: 0,
-            checks_done: 0,
-            checks_total: 0,
-            cancel_requested: false,
-            counts: None,
-            summary: json!({}),
-            error: None,
-            requested_by: principal.audit_actor(),
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-        };
-        let job = NewJob {
-            max_attempts: 2,
-            ..NewJob::new(
-                Some(org),
-                SCAN_QUEUE,
-                SCAN_JOB,
-                json!({ "scan_id": scan.id }),
-                now,
-            )
-        };
-        let audit = self.audit.entry(
-            principal,
-            "scan.start",
-            ("scan", scan.id.to_string()),
-            None,
-            snapshot(&json!({
-                "kind": scan.kind, "targets": scan.targets, "ports": scan.ports.len(),
-                "asset": asset.name,
-            })),
-        );
-        self.store.create_scan(&scan, &job, &audit).await?;
-        Ok(scan)
+        Ok(CheckedRequest { targets, ports })
     }
 
     pub async fn get(&self, principal: &Principal, id: ScanId) -> Result<Scan, Error> {

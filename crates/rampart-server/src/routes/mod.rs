@@ -118,6 +118,14 @@ pub fn api() -> Router<AppState> {
             .route("/scans", get(scans::list).post(scans::start))
             .route("/scans/{id}", get(scans::get))
             .route("/scans/{id}/cancel", post(scans::cancel))
+            .route(
+                "/scan-schedules",
+                get(scans::schedules).post(scans::create_schedule),
+            )
+            .route(
+                "/scan-schedules/{id}",
+                axum::routing::delete(scans::delete_schedule),
+            )
             .route("/intel/cves/{cve}", get(vulns::cve_intel))
             .route("/flags", get(flags::list).post(flags::create))
             .route("/flags/evaluate", post(flags::evaluate))

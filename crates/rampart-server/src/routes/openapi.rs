@@ -41,6 +41,7 @@ use crate::routes;
         routes::vulns::set_policy,
         routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,
         routes::scans::start, routes::scans::list, routes::scans::get, routes::scans::cancel,
+        routes::scans::schedules, routes::scans::create_schedule, routes::scans::delete_schedule,
         routes::notifications::channels, routes::notifications::create_channel,
         routes::notifications::get_channel, routes::notifications::update_channel,
         routes::notifications::delete_channel, routes::notifications::test_channel,

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rampart_app::scans::{ScanRequest, ScopeInput};
-use rampart_core::scan::{Scan, ScopeEntry};
-use rampart_core::{ScanId, ScopeEntryId};
+use rampart_app::scans::{ScanRequest, ScheduleInput, ScopeInput};
+use rampart_core::scan::{Scan, ScanSchedule, ScopeEntry};
+use rampart_core::{ScanId, ScanScheduleId, ScopeEntryId};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, PathId, Principal};
@@ -110,4 +110,41 @@ pub async fn cancel(
     PathId(id): PathId<ScanId>,
 ) -> Result<Json<Scan>, ApiError> {
     Ok(Json(state.scans.cancel(&principal, id).await?))
+}
+
+/// The organisation's recurring scans.
+#[utoipa::path(get, path = "/api/v1/scan-schedules", tag = "scans", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ScanSchedule>)))]
+pub async fn schedules(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<ScanSchedule>>, ApiError> {
+    Ok(Json(state.scans.schedules(&principal).await?))
+}
+
+/// Schedule a scan (analysts; audited): its request is checked against
+/// the scope now and again at every run; a run the scope no longer
+/// allows is recorded in `last_error`.
+#[utoipa::path(post, path = "/api/v1/scan-schedules", tag = "scans", security(("bearer" = [])), request_body = ScheduleInput,
+    responses((status = 201, body = ScanSchedule), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<ScheduleInput>,
+) -> Result<(StatusCode, Json<ScanSchedule>), ApiError> {
+    let schedule = state.scans.create_schedule(&principal, input).await?;
+    Ok((StatusCode::CREATED, Json(schedule)))
+}
+
+/// Remove a recurring scan (analysts; audited).
+#[utoipa::path(delete, path = "/api/v1/scan-schedules/{id}", tag = "scans", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<ScanScheduleId>,
+) -> Result<StatusCode, ApiError> {
+    state.scans.delete_schedule(&principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

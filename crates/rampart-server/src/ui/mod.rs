@@ -55,6 +55,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/scans", get(pages::scans::list).post(pages::scans::start))
         .route("/scans/{id}", get(pages::scans::show))
         .route("/scans/{id}/cancel", post(pages::scans::cancel))
+        .route("/scans/schedules", post(pages::scans::create_schedule))
+        .route(
+            "/scans/schedules/{id}/delete",
+            post(pages::scans::delete_schedule),
+        )
         .route(
             "/scope",
             get(pages::scans::scope).post(pages::scans::add_scope),

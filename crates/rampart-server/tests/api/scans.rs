@@ -711,6 +711,158 @@ async fn a_legacy_tls_server_is_caught(app: &TestApp) {
     );
 }
 
+/// Recurring scans by API and page: checked like a scan when saved,
+/// named errors, roles, and another organisation seeing none of them.
+async fn scans_are_scheduled(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let site = misconfigured_site().await;
+    add_scope(app, &admin, "127.0.0.1").await;
+    let body = |cron: &str, target: String| {
+        json!({"name": "nightly", "cron": cron,
+               "scan": {"kind": "web-baseline", "targets": [target], "asset": "shop"}})
+    };
+    let bad_cron = app
+        .post(
+            "/api/v1/scan-schedules",
+            Some(&admin),
+            body("every night", format!("http://{site}/")),
+        )
+        .await;
+    assert_eq!(bad_cron.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_cron.body["field"], "cron");
+    let outside = app
+        .post(
+            "/api/v1/scan-schedules",
+            Some(&admin),
+            body("0 3 * * *", "http://127.0.0.2/".into()),
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST);
+    assert_eq!(outside.body["field"], "targets[0]");
+    let created = app
+        .post(
+            "/api/v1/scan-schedules",
+            Some(&admin),
+            body("0 3 * * *", format!("http://{site}/")),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert!(created.body["next_run_at"]
+        .as_str()
+        .unwrap()
+        .ends_with("T03:00:00Z"));
+    let again = app
+        .post(
+            "/api/v1/scan-schedules",
+            Some(&admin),
+            body("0 4 * * *", format!("http://{site}/")),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let mut browser = crate::ui::Browser::new(app);
+    browser
+        .sign_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser.get("/scans").await;
+    assert!(
+        page.html.contains("<code>0 3 * * *</code>"),
+        "{}",
+        page.html
+    );
+    let csrf = browser.csrf();
+    let target = format!("http://{site}/");
+    let by_form = browser
+        .post(
+            "/scans/schedules",
+            &[
+                ("csrf", &csrf),
+                ("name", "weekly <tls>"),
+                ("cron", "0 5 * * 1"),
+                ("kind", "tls"),
+                ("targets", "127.0.0.1:443"),
+                ("ports", ""),
+                ("asset", ""),
+            ],
+        )
+        .await;
+    assert_eq!(by_form.status, StatusCode::SEE_OTHER, "{}", by_form.html);
+    let page = browser.get("/scans").await;
+    assert!(page.html.contains("weekly &lt;tls&gt;"));
+    let bad = browser
+        .post(
+            "/scans/schedules",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("cron", "nope"),
+                ("kind", "web-baseline"),
+                ("targets", &target),
+                ("ports", ""),
+                ("asset", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    app.create_user(&admin, "schedule-viewer@localhost", "viewer")
+        .await;
+    let viewer = app
+        .token("schedule-viewer@localhost", "user-password-123")
+        .await;
+    let denied = app
+        .post(
+            "/api/v1/scan-schedules",
+            Some(&viewer),
+            body("0 6 * * *", target.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/scan-schedules", &viewer)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let other = app.second_org("schedules-elsewhere").await;
+    assert_eq!(
+        app.get("/api/v1/scan-schedules", &other).await.body,
+        json!([])
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let theirs = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/scan-schedules/{id}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let ours = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/scan-schedules/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ours.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/scan-schedules", &admin)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 fn with_private_webhooks(config: &mut rampart_server::Config) {
     config.notifications.allow_private_targets = true;
     config.jobs.poll_ms = 20;
@@ -752,6 +904,7 @@ scan_tests!(
     scans_find_exactly_what_is_there,
     tls_scans_judge_versions_and_certificates,
     a_legacy_tls_server_is_caught,
+    scans_are_scheduled,
     scans_are_run_and_followed_in_pages,
     targets_outside_the_scope_are_refused,
     a_scan_can_be_cancelled,

@@ -8,9 +8,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
 use rampart_app::paging::PageParams;
-use rampart_app::scans::{grades, ScanRequest, ScopeInput};
+use rampart_app::scans::{grades, ScanRequest, ScheduleInput, ScopeInput};
 use rampart_core::scan::{Scan, ScanKind, ScopeEntry};
-use rampart_core::{Permission, ScanId, ScopeEntryId};
+use rampart_core::{Permission, ScanId, ScanScheduleId, ScopeEntryId};
 use serde::Deserialize;
 
 use super::super::layout::{self, Section};
@@ -84,6 +84,11 @@ async fn render_list(
         Ok(scans) => scans,
         Err(error) => return super::error_page(session, error),
     };
+    let schedules = state
+        .scans
+        .schedules(&session.principal)
+        .await
+        .unwrap_or_default();
     let body = html! {
         h1 { "Scans" }
         p.note { "Rampart's own scans of the targets your organisation has authorised ("
@@ -109,6 +114,35 @@ async fn render_list(
                 p.paging { a rel="next" href=(super::link_with(uri, "cursor", cursor)) { "More →" } }
             }
         }
+        h2 { "Schedules" }
+        @if schedules.is_empty() {
+            p.empty { "No recurring scans." }
+        } @else {
+            table #schedules {
+                thead { tr { th { "Name" } th { "When (cron, UTC)" } th { "Kind" } th { "Targets" } th { "Next run" } th { "Last run" } @if session.principal.may(Permission::Analyse) { th {} } } }
+                tbody {
+                    @for sc in &schedules {
+                        tr {
+                            td { (sc.name) }
+                            td { code { (sc.cron) } }
+                            td { (sc.request.kind.as_str()) }
+                            td { (sc.request.targets.join(", ")) }
+                            td { (layout::time(sc.next_run_at)) }
+                            td {
+                                @if let Some(id) = sc.last_scan_id { a href={ "/scans/" (id) } { "scan" } }
+                                @if let Some(error) = &sc.last_error { span.overdue { (error) } }
+                            }
+                            @if session.principal.may(Permission::Analyse) {
+                                td { form.inline method="post" action={ "/scans/schedules/" (sc.id) "/delete" } {
+                                    input type="hidden" name="csrf" value=(session.csrf);
+                                    button.danger type="submit" { "Remove" }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @if session.principal.may(Permission::Analyse) {
             h2 { "Start a scan" }
             @if let Some((_, detail)) = &problem { (layout::problem(detail)) }
@@ -126,6 +160,25 @@ async fn render_list(
                 input #asset name="asset" maxlength="200";
                 div.actions { button type="submit" { "Start" } }
             }
+            h2 { "Schedule a scan" }
+            form.editor method="post" action="/scans/schedules" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="schedule-name" { "Name" }
+                input #schedule-name name="name" required maxlength="100";
+                label for="schedule-cron" { "When: a cron expression, UTC (0 3 * * 1 is Mondays at 03:00)" }
+                input #schedule-cron name="cron" required;
+                label for="schedule-kind" { "Kind" }
+                select #schedule-kind name="kind" {
+                    @for k in ScanKind::ALL { option value=(k.as_str()) { (k.as_str()) } }
+                }
+                label for="schedule-targets" { "Targets, one per line" }
+                textarea #schedule-targets name="targets" rows="3" required {}
+                label for="schedule-ports" { "Ports of a port scan" }
+                input #schedule-ports name="ports";
+                label for="schedule-asset" { "Asset" }
+                input #schedule-asset name="asset" maxlength="200";
+                div.actions { button type="submit" { "Schedule" } }
+            }
         }
     };
     let status = problem.map_or(StatusCode::OK, |(status, _)| status);
@@ -134,6 +187,89 @@ async fn render_list(
         Html(layout::page("Scans", Some(session), Section::Scans, body).into_string()),
     )
         .into_response()
+}
+
+impl ScanForm {
+    fn request(&self) -> Result<ScanRequest, rampart_core::Error> {
+        let kind = ScanKind::parse(self.kind.trim())
+            .ok_or_else(|| rampart_core::Error::invalid_field("kind", "not a kind of scan"))?;
+        Ok(ScanRequest {
+            kind,
+            targets: self
+                .targets
+                .lines()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            ports: Some(self.ports.trim().to_owned()).filter(|p| !p.is_empty()),
+            asset: Some(self.asset.trim().to_owned()).filter(|a| !a.is_empty()),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    name: String,
+    cron: String,
+    #[serde(flatten)]
+    scan: ScanForm,
+}
+
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Form(form): Form<ScheduleForm>,
+) -> Response {
+    if let Some(page) = super::refusal(&session, &headers, &form.scan.csrf, Permission::Analyse) {
+        return page;
+    }
+    let created = match form.scan.request() {
+        Ok(scan) => {
+            let input = ScheduleInput {
+                name: form.name,
+                cron: form.cron,
+                scan,
+            };
+            state.scans.create_schedule(&session.principal, input).await
+        }
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(_) => Redirect::to("/scans#schedules").into_response(),
+        Err(error) => {
+            render_list(
+                &state,
+                &session,
+                &uri,
+                &PageParams::default(),
+                Some(problem_of(&error)),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    id: Result<PathId<ScanScheduleId>, ApiError>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
+        return page;
+    }
+    let id = match id {
+        Ok(PathId(id)) => id,
+        Err(error) => return super::error_page(&session, error),
+    };
+    match state.scans.delete_schedule(&session.principal, id).await {
+        Ok(()) => Redirect::to("/scans").into_response(),
+        Err(error) => super::error_page(&session, error),
+    }
 }
 
 pub async fn start(
@@ -146,26 +282,9 @@ pub async fn start(
     if let Some(page) = super::refusal(&session, &headers, &form.csrf, Permission::Analyse) {
         return page;
     }
-    let started = match ScanKind::parse(form.kind.trim()) {
-        Some(kind) => {
-            let request = ScanRequest {
-                kind,
-                targets: form
-                    .targets
-                    .lines()
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                ports: Some(form.ports.trim().to_owned()).filter(|p| !p.is_empty()),
-                asset: Some(form.asset.trim().to_owned()).filter(|a| !a.is_empty()),
-            };
-            state.scans.start(&session.principal, request).await
-        }
-        None => Err(rampart_core::Error::invalid_field(
-            "kind",
-            "not a kind of scan",
-        )),
+    let started = match form.request() {
+        Ok(request) => state.scans.start(&session.principal, request).await,
+        Err(error) => Err(error),
     };
     match started {
         Ok(scan) => Redirect::to(&format!("/scans/{}", scan.id)).into_response(),
