@@ -115,3 +115,31 @@ fn fingerprints_are_stable_and_never_merge_different_problems() {
         }
     }
 }
+
+#[test]
+fn nmap_ports_and_vulners_findings_say_where_and_what() {
+    let report = parse(&read("nmap", "nmap_script_vulners.xml"), None).unwrap();
+    assert_eq!(report.format, Format::Nmap);
+    let port = report
+        .findings
+        .iter()
+        .find(|f| f.title == "Open port: 5022/tcp")
+        .unwrap();
+    assert_eq!(port.endpoints, ["tcp://192.168.0.1:5022"]);
+    assert_eq!(port.component.as_deref(), Some("OpenSSH"));
+    let cve = report
+        .findings
+        .iter()
+        .find(|f| f.title == "CVE-2018-15919")
+        .unwrap();
+    assert_eq!(cve.vulnerability_ids, ["CVE-2018-15919"]);
+    assert_eq!(cve.cvss_score, Some(5.0));
+    assert_eq!(cve.component.as_deref(), Some("openssh"));
+    assert_eq!(cve.component_version.as_deref(), Some("7.4"));
+    // One finding per open port number, its hosts as endpoints.
+    let many = parse(&read("nmap", "issue4406.xml"), None).unwrap();
+    assert!(many.findings.iter().all(|f| !f.endpoints.is_empty()));
+    let truncated = read("nmap", "nmap_1port.xml");
+    let error = parse(&truncated[..truncated.len() / 2], Some(Format::Nmap)).unwrap_err();
+    assert!(error.line().is_some(), "{error}");
+}

@@ -37,6 +37,7 @@ pub fn guess_kind(format: Format) -> AssetKind {
     match format {
         Format::Trivy | Format::Grype => AssetKind::ContainerImage,
         Format::Nuclei => AssetKind::WebApplication,
+        Format::Nmap => AssetKind::Host,
         Format::Sarif | Format::Semgrep | Format::Gitleaks | Format::Bandit | Format::Checkov => {
             AssetKind::Repository
         }

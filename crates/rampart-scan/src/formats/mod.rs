@@ -8,10 +8,12 @@ mod checkov;
 mod gitleaks;
 mod grype;
 mod json;
+mod nmap;
 mod nuclei;
 mod sarif;
 mod semgrep;
 mod trivy;
+mod xml;
 
 pub use json::canonical_advisory_id;
 use rampart_core::finding::ParsedFinding;
@@ -33,10 +35,11 @@ pub enum Format {
     Gitleaks,
     Bandit,
     Checkov,
+    Nmap,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Sarif,
         Format::Nuclei,
         Format::Trivy,
@@ -45,6 +48,7 @@ impl Format {
         Format::Gitleaks,
         Format::Bandit,
         Format::Checkov,
+        Format::Nmap,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Format {
             Format::Gitleaks => "gitleaks",
             Format::Bandit => "bandit",
             Format::Checkov => "checkov",
+            Format::Nmap => "nmap",
         }
     }
 
@@ -149,6 +154,7 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
     let bytes = strip_bom(bytes);
     let (format, value) = match format {
         Some(Format::Nuclei) => return nuclei::parse(bytes),
+        Some(Format::Nmap) => return nmap::parse(bytes),
         Some(format) => (
             format,
             serde_json::from_slice(bytes).map_err(|e| ParseError::syntax(format.as_str(), &e))?,
@@ -156,6 +162,9 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
         None => {
             if detect_jsonl(bytes) == Some(Format::Nuclei) {
                 return nuclei::parse(bytes);
+            }
+            if detect_xml(bytes) == Some(Format::Nmap) {
+                return nmap::parse(bytes);
             }
             // Not JSON at all (an XML report, say): no format of ours.
             if !matches!(
@@ -182,6 +191,7 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
         Format::Bandit => bandit::parse(&value),
         Format::Checkov => checkov::parse(&value),
         Format::Nuclei => nuclei::parse(bytes),
+        Format::Nmap => nmap::parse(bytes),
     }
 }
 
@@ -193,11 +203,20 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
 /// keys.
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
-    if let Some(format) = detect_jsonl(bytes) {
+    if let Some(format) = detect_jsonl(bytes).or_else(|| detect_xml(bytes)) {
         return Some(format);
     }
     let value: Value = serde_json::from_slice(bytes).ok()?;
     detect_value(&value)
+}
+
+/// An XML report, from its root element's name (within the first 64 KiB).
+fn detect_xml(bytes: &[u8]) -> Option<Format> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+    if !head.trim_start().starts_with('<') {
+        return None;
+    }
+    head.contains("<nmaprun").then_some(Format::Nmap)
 }
 
 /// Nuclei's JSONL (one finding object per line), from the first line.

@@ -102,7 +102,7 @@ pub struct ImportParams {
     /// The asset's name (created when the organisation has none of it).
     #[param(min_length = 1, max_length = 200)]
     pub asset: String,
-    /// sarif, nuclei, trivy, grype, semgrep, gitleaks, bandit or checkov;
+    /// sarif, nuclei, trivy, grype, semgrep, gitleaks, bandit, checkov or nmap;
     /// detected from the content when absent.
     pub format: Option<String>,
     /// The format's name when absent.

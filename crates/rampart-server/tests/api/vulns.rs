@@ -828,6 +828,29 @@ async fn the_findings_policy_sets_deadlines_and_phrases(app: &TestApp) {
     assert_eq!(theirs.body["sla_days"]["critical"], 7);
 }
 
+/// An Nmap XML report imported over HTTP: recognised unnamed, its open
+/// ports as findings on a host asset; a broken one named by line.
+async fn nmap_xml_is_imported(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let nmap = sample("nmap", "nmap_multiple_port.xml");
+    let r = import(app, &admin, "asset=scanned-host", nmap.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["format"], "nmap");
+    assert_eq!(r.body["asset"]["kind"], "host");
+    assert_eq!(counts(&r), [13, 13, 0, 0, 0]);
+    let again = import(app, &admin, "asset=scanned-host", nmap.clone()).await;
+    assert_eq!(counts(&again), [13, 0, 13, 0, 0]);
+    let broken = import(
+        app,
+        &admin,
+        "asset=scanned-host&format=nmap",
+        nmap[..nmap.len() / 2].to_vec(),
+    )
+    .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    assert!(broken.body["line"].as_u64().is_some(), "{:?}", broken.body);
+}
+
 crate::on_every_backend!(
     reports_are_imported_deduplicated_and_closed,
     decisions_survive_imports,
@@ -837,4 +860,5 @@ crate::on_every_backend!(
     another_organisation_sees_none_of_it,
     reports_and_diffs_say_what_is_there_and_what_changed,
     the_findings_policy_sets_deadlines_and_phrases,
+    nmap_xml_is_imported,
 );

@@ -320,7 +320,7 @@ fn upload_form(session: &Session, asset: &Asset) -> Markup {
         form.editor method="post" action="/imports/upload" enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(session.csrf);
             input type="hidden" name="asset" value=(asset.name);
-            label for="report" { "Report file (JSON; at most 256 MiB)" }
+            label for="report" { "Report file (JSON or XML; at most 256 MiB)" }
             input #report type="file" name="report" required;
             label for="format" { "Format" }
             select #format name="format" {
