@@ -103,6 +103,11 @@ const SQLITE: &[Source] = &[
         "scan schedules",
         include_str!("../migrations/sqlite/0019_scan_schedules.sql"),
     ),
+    (
+        20,
+        "findings by band",
+        include_str!("../migrations/sqlite/0020_findings_by_band.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -220,6 +225,11 @@ const POSTGRES: &[Source] = &[
         23,
         "scan schedules",
         include_str!("../migrations/postgres/0023_scan_schedules.sql"),
+    ),
+    (
+        24,
+        "findings by band",
+        include_str!("../migrations/postgres/0024_findings_by_band.sql"),
     ),
 ];
 
