@@ -21,9 +21,25 @@ fn a_broken_report_names_its_line_and_column() {
         ParseError::UnknownFormat
     );
     assert_eq!(
-        parse(b"<?xml version=\"1.0\"?><NessusClientData_v2/>", None).unwrap_err(),
+        parse(b"<?xml version=\"1.0\"?><catalog><book/></catalog>", None).unwrap_err(),
         ParseError::UnknownFormat
     );
+    // An XML format named for a JSON report, and the other way round.
+    assert!(matches!(
+        parse(b"{}", Some(Format::Nessus)).unwrap_err(),
+        ParseError::Shape { .. }
+    ));
+    assert!(matches!(
+        parse(b"<x/>", Some(Format::Trivy)).unwrap_err(),
+        ParseError::Shape { .. }
+    ));
+    // A cut XML report: where it breaks.
+    let error = parse(
+        b"<?xml version=\"1.0\"?>\n<issues>\n<issue><type>1</type>\n</issues>",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(error.line(), Some(4), "{error}");
     // A cut report of an unnamed format: where the JSON ends.
     let error = parse(b"{\n  \"matches\": [\n    {\"vulnerability\": ", None).unwrap_err();
     assert_eq!(error.line(), Some(3), "{error}");
@@ -63,6 +79,14 @@ proptest::proptest! {
 
     #[test]
     fn json_like_text_never_panics(text in "[\\[\\]{}\":,a-zA-Z0-9 \\n-]{0,300}") {
+        let _ = parse(text.as_bytes(), None);
+        for format in Format::ALL {
+            let _ = parse(text.as_bytes(), Some(format));
+        }
+    }
+
+    #[test]
+    fn xml_like_text_never_panics(text in "(<[!?/]?(issues|issue|report|results|result|site|alertitem|ReportHost|ReportItem|analysis|dependency|nvt|host|port|DOCTYPE|x)[ a-z=\"]{0,6}/?>|[a-z0-9 \\[\\]&;-]{0,8}){0,40}") {
         let _ = parse(text.as_bytes(), None);
         for format in Format::ALL {
             let _ = parse(text.as_bytes(), Some(format));

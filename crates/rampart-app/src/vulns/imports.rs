@@ -36,11 +36,14 @@ pub struct FindingBatch {
 pub fn guess_kind(format: Format) -> AssetKind {
     match format {
         Format::Trivy | Format::Grype => AssetKind::ContainerImage,
-        Format::Nuclei => AssetKind::WebApplication,
-        Format::Nmap => AssetKind::Host,
-        Format::Sarif | Format::Semgrep | Format::Gitleaks | Format::Bandit | Format::Checkov => {
-            AssetKind::Repository
-        }
+        Format::Nuclei | Format::Zap | Format::Burp => AssetKind::WebApplication,
+        Format::Nmap | Format::Openvas | Format::Nessus => AssetKind::Host,
+        Format::Sarif
+        | Format::Semgrep
+        | Format::Gitleaks
+        | Format::Bandit
+        | Format::Checkov
+        | Format::DependencyCheck => AssetKind::Repository,
     }
 }
 

@@ -4,16 +4,22 @@
 //! how. Errors name the line and column; nothing panics on any input.
 
 mod bandit;
+mod burp;
 mod checkov;
+mod dependency_check;
 mod gitleaks;
 mod grype;
+mod html_text;
 mod json;
+mod nessus;
 mod nmap;
 mod nuclei;
+mod openvas;
 mod sarif;
 mod semgrep;
 mod trivy;
 mod xml;
+mod zap;
 
 pub use json::canonical_advisory_id;
 use rampart_core::finding::ParsedFinding;
@@ -36,10 +42,15 @@ pub enum Format {
     Bandit,
     Checkov,
     Nmap,
+    Zap,
+    Burp,
+    Openvas,
+    Nessus,
+    DependencyCheck,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 14] = [
         Format::Sarif,
         Format::Nuclei,
         Format::Trivy,
@@ -49,6 +60,11 @@ impl Format {
         Format::Bandit,
         Format::Checkov,
         Format::Nmap,
+        Format::Zap,
+        Format::Burp,
+        Format::Openvas,
+        Format::Nessus,
+        Format::DependencyCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +78,11 @@ impl Format {
             Format::Bandit => "bandit",
             Format::Checkov => "checkov",
             Format::Nmap => "nmap",
+            Format::Zap => "zap",
+            Format::Burp => "burp",
+            Format::Openvas => "openvas",
+            Format::Nessus => "nessus",
+            Format::DependencyCheck => "dependency-check",
         }
     }
 
@@ -152,35 +173,47 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
         });
     }
     let bytes = strip_bom(bytes);
-    let (format, value) = match format {
-        Some(Format::Nuclei) => return nuclei::parse(bytes),
-        Some(Format::Nmap) => return nmap::parse(bytes),
-        Some(format) => (
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'<') {
+        let format = match format {
+            Some(format) => format,
+            None => detect_xml(bytes).ok_or(ParseError::UnknownFormat)?,
+        };
+        return match format {
+            Format::Nmap => nmap::parse(bytes),
+            Format::Zap => zap::parse_xml(bytes),
+            Format::Burp => burp::parse(bytes),
+            Format::Openvas => openvas::parse(bytes),
+            Format::Nessus => nessus::parse(bytes),
+            Format::DependencyCheck => dependency_check::parse_xml(bytes),
+            other => Err(ParseError::shape(
+                other,
+                "this format is JSON, and the report is XML",
+            )),
+        };
+    }
+    if format == Some(Format::Nuclei)
+        || (format.is_none() && detect_jsonl(bytes) == Some(Format::Nuclei))
+    {
+        return nuclei::parse(bytes);
+    }
+    if let Some(format @ (Format::Nmap | Format::Burp | Format::Openvas | Format::Nessus)) = format
+    {
+        return Err(ParseError::shape(
             format,
-            serde_json::from_slice(bytes).map_err(|e| ParseError::syntax(format.as_str(), &e))?,
-        ),
-        None => {
-            if detect_jsonl(bytes) == Some(Format::Nuclei) {
-                return nuclei::parse(bytes);
-            }
-            if detect_xml(bytes) == Some(Format::Nmap) {
-                return nmap::parse(bytes);
-            }
-            // Not JSON at all (an XML report, say): no format of ours.
-            if !matches!(
-                bytes.iter().find(|b| !b.is_ascii_whitespace()),
-                Some(b'{' | b'[')
-            ) {
-                return Err(ParseError::UnknownFormat);
-            }
-            // One parse: the document is read, then recognised.
-            let value: Value =
-                serde_json::from_slice(bytes).map_err(|e| ParseError::syntax("JSON", &e))?;
-            (
-                detect_value(&value).ok_or(ParseError::UnknownFormat)?,
-                value,
-            )
-        }
+            "this format is XML, and the report is not",
+        ));
+    }
+    // Neither JSON nor XML: no format of ours.
+    if format.is_none() && !matches!(first, Some(b'{' | b'[')) {
+        return Err(ParseError::UnknownFormat);
+    }
+    // One parse: the document is read, then recognised.
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ParseError::syntax(format.map_or("JSON", Format::as_str), &e))?;
+    let format = match format {
+        Some(format) => format,
+        None => detect_value(&value).ok_or(ParseError::UnknownFormat)?,
     };
     match format {
         Format::Sarif => sarif::parse(&value),
@@ -190,8 +223,12 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Report, ParseError>
         Format::Gitleaks => gitleaks::parse(&value),
         Format::Bandit => bandit::parse(&value),
         Format::Checkov => checkov::parse(&value),
+        Format::Zap => zap::parse_json(&value),
+        Format::DependencyCheck => dependency_check::parse_json(&value),
         Format::Nuclei => nuclei::parse(bytes),
-        Format::Nmap => nmap::parse(bytes),
+        Format::Nmap | Format::Burp | Format::Openvas | Format::Nessus => {
+            Err(ParseError::shape(format, "this format is XML"))
+        }
     }
 }
 
@@ -210,13 +247,47 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     detect_value(&value)
 }
 
-/// An XML report, from its root element's name (within the first 64 KiB).
+/// An XML report, from its root element (within the first 64 KiB).
 fn detect_xml(bytes: &[u8]) -> Option<Format> {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
-    if !head.trim_start().starts_with('<') {
-        return None;
+    let root = root_element(&head)?;
+    match root {
+        "nmaprun" => Some(Format::Nmap),
+        "OWASPZAPReport" => Some(Format::Zap),
+        "issues" if head.contains("<issue>") || head.contains("burpVersion") => Some(Format::Burp),
+        "NessusClientData_v2" => Some(Format::Nessus),
+        "analysis" if head.contains("dependency-check") => Some(Format::DependencyCheck),
+        "report" if head.contains("<results") || head.contains("<nvt") => Some(Format::Openvas),
+        _ => None,
     }
-    head.contains("<nmaprun").then_some(Format::Nmap)
+}
+
+/// The name of the first element, past the prolog, comments and DOCTYPE
+/// (with its internal subset).
+fn root_element(head: &str) -> Option<&str> {
+    let mut rest = head.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("<?") {
+            rest = &after[after.find("?>")? + 2..];
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = &after[after.find("-->")? + 3..];
+        } else if let Some(after) = rest.strip_prefix("<!") {
+            // A DOCTYPE: its internal subset ends with `]>`.
+            let end = match (after.find('['), after.find('>')) {
+                (Some(open), Some(close)) if open < close => after.find("]>")? + 2,
+                (_, Some(close)) => close + 1,
+                _ => return None,
+            };
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('<') {
+            let end = after.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+            let name = &after[..end];
+            return Some(name.rsplit_once(':').map_or(name, |(_, local)| local));
+        } else {
+            return None;
+        }
+        rest = rest.trim_start();
+    }
 }
 
 /// Nuclei's JSONL (one finding object per line), from the first line.
@@ -270,6 +341,12 @@ fn detect_value(value: &Value) -> Option<Format> {
             }
             if nuclei::looks_like(object) {
                 return Some(Format::Nuclei);
+            }
+            if zap::looks_like(value) {
+                return Some(Format::Zap);
+            }
+            if dependency_check::looks_like(value) {
+                return Some(Format::DependencyCheck);
             }
             None
         }

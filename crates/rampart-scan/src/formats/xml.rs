@@ -36,6 +36,26 @@ impl Element {
     pub fn first(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
+
+    /// The trimmed text of the first child named `name`, when not blank.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.first(name)
+            .map(|c| c.text.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Every element named `name` below this one, in document order.
+    pub fn descendants<'a>(&'a self, name: &str) -> Vec<&'a Element> {
+        let mut found = Vec::new();
+        let mut stack: Vec<&Element> = self.children.iter().rev().collect();
+        while let Some(element) = stack.pop() {
+            if element.name == name {
+                found.push(element);
+            }
+            stack.extend(element.children.iter().rev());
+        }
+        found
+    }
 }
 
 /// Line and column (1-based) of a byte offset.

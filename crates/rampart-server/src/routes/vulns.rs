@@ -102,7 +102,8 @@ pub struct ImportParams {
     /// The asset's name (created when the organisation has none of it).
     #[param(min_length = 1, max_length = 200)]
     pub asset: String,
-    /// sarif, nuclei, trivy, grype, semgrep, gitleaks, bandit, checkov or nmap;
+    /// sarif, nuclei, trivy, grype, semgrep, gitleaks, bandit, checkov, zap,
+    /// dependency-check, nmap, burp, openvas or nessus;
     /// detected from the content when absent.
     pub format: Option<String>,
     /// The format's name when absent.

@@ -851,7 +851,50 @@ async fn nmap_xml_is_imported(app: &TestApp) {
     assert!(broken.body["line"].as_u64().is_some(), "{:?}", broken.body);
 }
 
+/// The other XML formats over HTTP, each recognised unnamed with the kind
+/// of asset its scanner looks at, re-imports unchanged; an XXE attempt is
+/// text, never a file read.
+async fn xml_reports_of_every_scanner_are_imported(app: &TestApp) {
+    let admin = app.admin_token().await;
+    for (format, file, kind, findings) in [
+        ("zap", "dvwa_baseline_dojo.xml", "web_application", 19),
+        ("burp", "issue4399.xml", "web_application", 20),
+        ("openvas", "many_vuln.xml", "host", 44),
+        ("nessus", "nessus_with_cvssv3.nessus", "host", 48),
+        ("dependency-check", "PR6439.xml", "repository", 34),
+    ] {
+        let asset = format!("asset=xml-{format}");
+        let report = sample(format, file);
+        let r = import(app, &admin, &asset, report.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{format}: {:?}", r.body);
+        assert_eq!(r.body["format"], format);
+        assert_eq!(r.body["asset"]["kind"], kind, "{format}");
+        assert_eq!(r.body["findings"], findings, "{format}");
+        // Findings of one report that share an identity are stored once.
+        let stored = r.body["new"].as_u64().unwrap();
+        assert!(stored > 0 && stored <= findings, "{format}: {stored}");
+        let again = import(app, &admin, &asset, report).await;
+        assert_eq!(
+            again.body["unchanged"], stored,
+            "{format}: {:?}",
+            again.body
+        );
+        assert_eq!(again.body["new"], 0, "{format}");
+    }
+    let xxe = b"<?xml version=\"1.0\"?><!DOCTYPE issues [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>\n<issues burpVersion=\"1\"><issue><type>1</type><name>&e;</name><host>http://h</host><path>/</path><severity>High</severity></issue></issues>";
+    let r = import(app, &admin, "asset=xxe", xxe.to_vec()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let list = app.get("/api/v1/findings?q=root:", &admin).await;
+    assert_eq!(
+        list.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        list.body
+    );
+}
+
 crate::on_every_backend!(
+    xml_reports_of_every_scanner_are_imported,
     reports_are_imported_deduplicated_and_closed,
     decisions_survive_imports,
     bad_reports_are_named_and_change_nothing,
