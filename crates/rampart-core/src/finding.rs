@@ -383,6 +383,63 @@ pub struct ImportRecord {
     pub created_at: crate::Timestamp,
 }
 
+/// The job that imports an uploaded report.
+pub const IMPORT_JOB: &str = "findings.import";
+
+/// Where an uploaded report's import stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl UploadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Queued => "queued",
+            UploadState::Running => "running",
+            UploadState::Done => "done",
+            UploadState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            UploadState::Queued,
+            UploadState::Running,
+            UploadState::Done,
+            UploadState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A report uploaded to be imported by a job (large reports, or when the
+/// client asks): the import's parameters, and its reply or error once done.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportUpload {
+    pub id: crate::UploadId,
+    pub org_id: crate::OrgId,
+    /// Who the import's audit entry names.
+    pub actor: String,
+    /// The import's parameters, as the service takes them.
+    pub request: serde_json::Value,
+    /// The report's size in bytes.
+    pub size: u64,
+    pub state: UploadState,
+    /// The import's reply, once done.
+    pub result: Option<serde_json::Value>,
+    /// Why it failed (a report that cannot be read names its line).
+    pub error: Option<String>,
+    pub created_at: crate::Timestamp,
+    pub finished_at: Option<crate::Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::Band;

@@ -94,6 +94,10 @@ typed_id!(
     JobId, "job"
 );
 typed_id!(
+    /// A report uploaded to be imported by a job.
+    UploadId, "upload"
+);
+typed_id!(
     /// A user's feedback (a bug, an idea, a question).
     FeedbackId, "feedback"
 );

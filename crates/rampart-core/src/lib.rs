@@ -35,7 +35,7 @@ pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
     ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScanScheduleId, ScopeEntryId,
-    SessionId, UserId, ValidationRuleId,
+    SessionId, UploadId, UserId, ValidationRuleId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

@@ -321,6 +321,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             rampart_app::scans::ScheduleRunner(state.scans.clone()),
         )
         .with(
+            rampart_core::finding::IMPORT_JOB,
+            rampart_app::vulns::ImportUpload(state.vulnerabilities.clone()),
+        )
+        .with(
             rampart_app::vulns::POLICY_JOB,
             rampart_app::vulns::PolicyCheck {
                 vulnerabilities: state.vulnerabilities.clone(),
@@ -346,6 +350,28 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
         )
         .map_err(|e| StartError::Bootstrap(e.detail))?,
     );
+    let handlers = if state.config.intel.feeds().is_empty() {
+        handlers
+    } else {
+        schedules.push(
+            rampart_app::jobs::maintenance_schedule(
+                "intel-refresh",
+                &state.config.intel.schedule,
+                rampart_app::vulns::INTEL_REFRESH_JOB,
+                state.clock.now(),
+            )
+            .map_err(|e| StartError::Bootstrap(format!("intel.schedule: {}", e.detail)))?,
+        );
+        handlers.with(
+            rampart_app::vulns::INTEL_REFRESH_JOB,
+            rampart_app::vulns::IntelRefresh {
+                vulnerabilities: state.vulnerabilities.clone(),
+                config: state.config.intel.clone(),
+                client: rampart_app::vulns::feed_client(&state.config.intel)
+                    .map_err(StartError::Bootstrap)?,
+            },
+        )
+    };
     let handlers = rampart_app::notifications::handlers(
         handlers,
         state.store.clone(),

@@ -10,6 +10,7 @@ pub use rampart_app::jobs::JobsConfig;
 pub use rampart_app::limits::RateLimitsConfig;
 pub use rampart_app::notifications::NotificationsConfig;
 pub use rampart_app::scans::ScansConfig;
+pub use rampart_app::vulns::IntelConfig;
 pub use rampart_ingest::config::{DetectionConfig, IngestConfig, SyslogListener, SyslogProtocol};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -93,6 +94,8 @@ struct FileConfig {
     cache: CacheConfig,
     #[serde(default)]
     scans: ScansConfig,
+    #[serde(default)]
+    intel: IntelConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +139,7 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     pub cache: CacheConfig,
     pub scans: ScansConfig,
+    pub intel: IntelConfig,
 }
 
 impl Default for Config {
@@ -163,6 +167,7 @@ impl Default for Config {
             rate_limits: RateLimitsConfig::default(),
             cache: CacheConfig::default(),
             scans: ScansConfig::default(),
+            intel: IntelConfig::default(),
         }
     }
 }
@@ -258,6 +263,7 @@ impl Config {
         config.rate_limits = file.rate_limits;
         config.cache = file.cache;
         config.scans = file.scans;
+        config.intel = file.intel;
         config.validate()?;
         Ok(config)
     }
@@ -327,6 +333,12 @@ impl Config {
         if let Err(detail) = self.scans.validate() {
             return Err(ConfigError::Invalid {
                 name: "scans",
+                detail,
+            });
+        }
+        if let Err(detail) = self.intel.validate() {
+            return Err(ConfigError::Invalid {
+                name: "intel",
                 detail,
             });
         }

@@ -317,6 +317,17 @@ impl<'a> Prepared<'a> {
         out
     }
 
+    /// The advisories as `vulnerability_ids` lists them, once each.
+    fn advisories(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for advisory in self.vulnerability_ids().split_whitespace() {
+            if !out.iter().any(|a| a == advisory) {
+                out.push(advisory.to_owned());
+            }
+        }
+        out
+    }
+
     fn title(&self) -> String {
         self.finding.report.title.chars().take(1000).collect()
     }
@@ -620,6 +631,8 @@ where
         };
         let mut new_rows: Vec<&Prepared<'_>> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
+        // (finding, advisory) rows to write once the findings are in.
+        let mut advisories: Vec<(String, String)> = Vec::new();
         for item in &prepared {
             let Some(found) = existing.get_mut(&item.finding.report.fingerprint) else {
                 new_rows.push(item);
@@ -665,6 +678,12 @@ where
             .bind(found.id.clone())
             .execute(&mut *tx)
             .await?;
+            sqlx::query("DELETE FROM finding_advisories WHERE org_id = $1 AND finding_id = $2")
+                .bind(org.clone())
+                .bind(found.id.clone())
+                .execute(&mut *tx)
+                .await?;
+            advisories.extend(item.advisories().into_iter().map(|a| (found.id.clone(), a)));
         }
         for chunk in touched.chunks(ID_CHUNK) {
             let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
@@ -700,8 +719,10 @@ where
                 let reason = report
                     .suppressed
                     .then(|| "suppressed in the scanner's report".to_owned());
+                let id = FindingId::new().to_string();
+                advisories.extend(item.advisories().into_iter().map(|a| (id.clone(), a)));
                 q = q
-                    .bind(FindingId::new().to_string())
+                    .bind(id)
                     .bind(org.clone())
                     .bind(asset.clone())
                     .bind(import.scan_type.clone())
@@ -724,6 +745,23 @@ where
                     .bind(now);
             }
             q.execute(&mut *tx).await.map_err(StoreError::from_write)?;
+        }
+
+        for chunk in advisories.chunks(ID_CHUNK / 3) {
+            let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
+            let sql = format!(
+                "INSERT INTO finding_advisories (org_id, advisory, finding_id) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                p.rows(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql);
+            for (finding, advisory) in chunk {
+                q = q
+                    .bind(org.clone())
+                    .bind(advisory.clone())
+                    .bind(finding.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
 
         if import.full_report {
@@ -778,16 +816,34 @@ where
     }
 
     async fn list_findings(&self, org: OrgId, query: &FindingQuery) -> Result<Vec<Finding>> {
-        let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
-        let mut sql = format!(
-            "SELECT {FINDING_COLUMNS} FROM findings WHERE org_id = {}",
-            p.next()
-        );
         enum Arg {
             Text(String),
             Int(i64),
         }
-        let mut args = vec![Arg::Text(org.to_string())];
+        let mut p = Placeholders::new(S::NUMBERED_PARAMETERS);
+        let mut args = Vec::new();
+        // One advisory: its findings first (CROSS JOIN keeps SQLite from
+        // walking every finding in priority order instead), then sorted.
+        let source = match &query.vulnerability_id {
+            Some(id) => {
+                let (a, b) = (p.next(), p.next());
+                args.push(Arg::Text(org.to_string()));
+                args.push(Arg::Text(id.trim().to_ascii_uppercase()));
+                format!(
+                    "(SELECT finding_id FROM finding_advisories WHERE org_id = {a} \
+                     AND advisory = {b}) AS named CROSS JOIN findings"
+                )
+            }
+            None => "findings".to_owned(),
+        };
+        let mut sql = format!(
+            "SELECT {FINDING_COLUMNS} FROM {source} WHERE org_id = {}",
+            p.next()
+        );
+        args.push(Arg::Text(org.to_string()));
+        if query.vulnerability_id.is_some() {
+            sql.push_str(" AND id = named.finding_id");
+        }
         if !query.statuses.is_empty() {
             let list = p.rows(1, query.statuses.len());
             sql.push_str(&format!(" AND status IN {list}"));
@@ -811,16 +867,6 @@ where
             sql.push_str(&format!(" AND scan_type = {}", p.next()));
             args.push(Arg::Text(scan_type.clone()));
         }
-        if let Some(id) = &query.vulnerability_id {
-            sql.push_str(&format!(
-                " AND vulnerability_ids LIKE {} ESCAPE '\\'",
-                p.next()
-            ));
-            args.push(Arg::Text(format!(
-                "% {} %",
-                like_escape(&id.trim().to_ascii_uppercase())
-            )));
-        }
         if let Some(min) = query.min_priority {
             sql.push_str(&format!(" AND priority >= {}", p.next()));
             args.push(Arg::Int(i64::from(min)));
@@ -833,8 +879,9 @@ where
         {
             let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
             let (a, b) = (p.next(), p.next());
+            let like = S::CASELESS_LIKE;
             sql.push_str(&format!(
-                " AND (LOWER(title) LIKE {a} ESCAPE '\\' OR LOWER(component) LIKE {b} ESCAPE '\\')"
+                " AND (title {like} {a} ESCAPE '\\' OR component {like} {b} ESCAPE '\\')"
             ));
             args.push(Arg::Text(pattern.clone()));
             args.push(Arg::Text(pattern));

@@ -31,6 +31,7 @@ mod sql_backend;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod uploads_sql;
 mod validation_sql;
 
 use async_trait::async_trait;
@@ -63,6 +64,7 @@ pub use scan_schedules_sql::ScanScheduleStore;
 pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
+pub use uploads_sql::UploadStore;
 pub use validation_sql::{CountDelta, ValidationStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -129,6 +131,7 @@ pub trait Store:
     + FindingPolicyStore
     + ScanStore
     + ScanScheduleStore
+    + UploadStore
     + Send
     + Sync
     + 'static

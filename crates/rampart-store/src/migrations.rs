@@ -108,6 +108,16 @@ const SQLITE: &[Source] = &[
         "findings by band",
         include_str!("../migrations/sqlite/0020_findings_by_band.sql"),
     ),
+    (
+        21,
+        "finding advisories",
+        include_str!("../migrations/sqlite/0021_finding_advisories.sql"),
+    ),
+    (
+        22,
+        "report uploads",
+        include_str!("../migrations/sqlite/0022_report_uploads.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -230,6 +240,16 @@ const POSTGRES: &[Source] = &[
         24,
         "findings by band",
         include_str!("../migrations/postgres/0024_findings_by_band.sql"),
+    ),
+    (
+        25,
+        "finding advisories",
+        include_str!("../migrations/postgres/0025_finding_advisories.sql"),
+    ),
+    (
+        26,
+        "report uploads",
+        include_str!("../migrations/postgres/0026_report_uploads.sql"),
     ),
 ];
 

@@ -25,6 +25,7 @@ impl SqlBackend for PostgresStore {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const CASELESS_LIKE: &'static str = "ILIKE";
     const NUMBERED_PARAMETERS: bool = true;
 
     fn pool(&self) -> &PgPool {

@@ -47,6 +47,8 @@ where
     i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
     f64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    for<'s> &'s [u8]: Type<DB> + Encode<'s, DB>,
+    Option<Vec<u8>>: Type<DB> + for<'r> Decode<'r, DB>,
     DB::QueryResult: RowsAffected,
 {
     fn backend(&self) -> crate::Backend {

@@ -33,6 +33,10 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// workers on many nodes claim different jobs; SQLite's single writer
     /// already claims one batch at a time.
     const SKIP_LOCKED: &'static str;
+    /// A `LIKE` that ignores case: SQLite's own `LIKE` already does (for
+    /// ASCII, as its `LOWER` does), so a search reads the bare column
+    /// (from an index that carries it); PostgreSQL's `ILIKE`.
+    const CASELESS_LIKE: &'static str;
     /// Whether statements number their parameters (`$1`) rather than
     /// leaving them anonymous (`?`, bound in order): see [`Placeholders`].
     const NUMBERED_PARAMETERS: bool;

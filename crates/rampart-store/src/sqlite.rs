@@ -56,6 +56,7 @@ impl SqlBackend for SqliteStore {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const LOCK_ROWS: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
+    const CASELESS_LIKE: &'static str = "LIKE";
     const NUMBERED_PARAMETERS: bool = false;
 
     fn pool(&self) -> &SqlitePool {

@@ -26,7 +26,8 @@ pub enum IntelAction {
         /// (epss_scores-current.csv[.gz]).
         #[arg(value_parser = parse_source)]
         source: IntelSourceName,
-        /// The file (`-` for standard input); gzip is recognised.
+        /// The file (`-` for standard input) or an http(s) URL to fetch;
+        /// gzip is recognised.
         file: PathBuf,
         #[arg(long)]
         json: bool,
@@ -72,7 +73,16 @@ pub async fn run(options: &ServeOptions, action: IntelAction) -> anyhow::Result<
 async fn act(store: &Arc<dyn Store>, action: IntelAction) -> anyhow::Result<()> {
     match action {
         IntelAction::Load { source, file, json } => {
-            let bytes = read_file(&file)?;
+            let named = file.to_string_lossy();
+            let bytes = if rampart_app::vulns::is_url(&named) {
+                let client = rampart_app::vulns::feed_client(&Default::default())
+                    .map_err(anyhow::Error::msg)?;
+                rampart_app::vulns::download(&client, &named)
+                    .await
+                    .map_err(anyhow::Error::msg)?
+            } else {
+                read_file(&file)?
+            };
             let clock = Arc::new(SystemClock);
             let vulns = Vulnerabilities::new(
                 store.clone(),

@@ -48,7 +48,7 @@ pub struct AssetPatch {
 }
 
 /// How a report is imported.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ImportRequest {
     /// The asset's name; created (its kind guessed from the format) when
     /// the organisation has none of that name.
@@ -65,7 +65,7 @@ pub struct ImportRequest {
 }
 
 /// What an import did.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportReply {
     pub import_id: ImportId,
     pub asset: Asset,

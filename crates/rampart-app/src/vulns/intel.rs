@@ -67,8 +67,39 @@ impl Vulnerabilities {
         bytes: Vec<u8>,
     ) -> Result<IntelLoad, Error> {
         let started = std::time::Instant::now();
+        let (release, rows) = self.parse_release(source, bytes).await?;
+        self.apply_release(release, rows, started).await
+    }
+
+    /// As `load_intel`, but only a release other than the one loaded (by
+    /// version and release date): `None` when it is the same.
+    pub async fn load_intel_if_new(
+        &self,
+        source: IntelSourceName,
+        bytes: Vec<u8>,
+    ) -> Result<Option<IntelLoad>, Error> {
+        let started = std::time::Instant::now();
+        let (release, rows) = self.parse_release(source, bytes).await?;
+        let loaded = self.store.intel_sources().await?;
+        let same = loaded.iter().any(|l| {
+            l.source == release.source
+                && l.version == release.version
+                && l.released == release.released
+                && l.rows == release.rows
+        });
+        if same {
+            return Ok(None);
+        }
+        self.apply_release(release, rows, started).await.map(Some)
+    }
+
+    async fn parse_release(
+        &self,
+        source: IntelSourceName,
+        bytes: Vec<u8>,
+    ) -> Result<(IntelSource, Release), Error> {
         let now = self.clock.now();
-        let parsed = tokio::task::spawn_blocking(move || match source {
+        tokio::task::spawn_blocking(move || match source {
             IntelSourceName::Kev => rampart_scan::intel::parse_kev(&bytes).map(|c| {
                 let source = IntelSource {
                     source,
@@ -92,8 +123,15 @@ impl Vulnerabilities {
         })
         .await
         .map_err(|e| Error::internal(&e))?
-        .map_err(intel_error)?;
-        let (release, rows) = parsed;
+        .map_err(intel_error)
+    }
+
+    async fn apply_release(
+        &self,
+        release: IntelSource,
+        rows: Release,
+        started: std::time::Instant,
+    ) -> Result<IntelLoad, Error> {
         match rows {
             Release::Kev(entries) => self.store.replace_kev(&release, &entries).await?,
             Release::Epss(scores) => self.store.replace_epss(&release, &scores).await?,

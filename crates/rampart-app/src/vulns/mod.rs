@@ -6,9 +6,11 @@ mod assets;
 mod findings;
 mod imports;
 mod intel;
+mod intel_feed;
 mod policy;
 mod reports;
 mod scoring;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -19,8 +21,12 @@ use crate::audit::Audit;
 
 pub use imports::{guess_kind, FindingBatch};
 pub use intel::{CveReport, IntelLoad};
+pub use intel_feed::{
+    download, feed_client, is_url, IntelConfig, IntelRefresh, REFRESH_JOB as INTEL_REFRESH_JOB,
+};
 pub use policy::{PolicyCheck, PolicyRun, POLICY_JOB};
 pub use reports::{ImportDiff, RenderedReport, ReportFormat, MAX_REPORT_FINDINGS};
+pub use uploads::{ImportUpload, UploadStatus, ASYNC_IMPORT_BYTES};
 
 /// The vulnerability management service.
 #[derive(Clone)]

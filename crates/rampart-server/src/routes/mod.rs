@@ -113,6 +113,7 @@ pub fn api() -> Router<AppState> {
             .route("/intel", get(vulns::intel_sources))
             .route("/reports/{format}", get(vulns::report))
             .route("/imports/{id}/diff", get(vulns::import_diff))
+            .route("/imports/uploads/{id}", get(vulns::upload))
             .route("/scope", get(scans::scope).post(scans::add_scope))
             .route("/scope/{id}", axum::routing::delete(scans::remove_scope))
             .route("/scans", get(scans::list).post(scans::start))

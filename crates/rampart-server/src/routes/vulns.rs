@@ -5,14 +5,15 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use rampart_app::api::vulns::{
     AssetInput, AssetPatch, FindingFilter, FindingPatch, ImportReply, ImportRequest,
 };
-use rampart_app::vulns::{CveReport, ImportDiff, RenderedReport, ReportFormat};
+use rampart_app::vulns::{CveReport, ImportDiff, RenderedReport, ReportFormat, UploadStatus};
 use rampart_core::finding::{Asset, Finding, FindingPolicy, ImportRecord};
 use rampart_core::intel::IntelSource;
-use rampart_core::{AssetId, FindingId, ImportId};
+use rampart_core::{AssetId, FindingId, ImportId, UploadId};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Problem};
@@ -113,22 +114,31 @@ pub struct ImportParams {
     pub file_name: Option<String>,
     /// `false` for a partial report: nothing missing from it is closed.
     pub full: Option<bool>,
+    /// `true`: import by a job (answer 202 at once, poll the upload);
+    /// `false`: import now, whatever the size. By default reports over
+    /// 16 MiB are imported by a job.
+    #[serde(rename = "async")]
+    #[param(rename = "async")]
+    pub in_background: Option<bool>,
 }
 
 /// Import a scanner report (the file as the body, up to 256 MiB): its
 /// findings are de-duplicated against the asset's earlier ones of the same
 /// scan type, prioritised, and those missing from a full report closed.
+/// Reports over 16 MiB (or any, with `async=true`) are imported by a job:
+/// the answer is then 202 with the upload, to poll at its `Location`.
 /// Analysts, or API keys with the ingest scope (CI pipelines).
 #[utoipa::path(post, path = "/api/v1/imports", tag = "vulnerabilities", security(("bearer" = [])), params(ImportParams),
     request_body(content = String, content_type = "application/octet-stream", description = "the report file"),
-    responses((status = 201, body = ImportReply), (status = 400, body = Problem, description = "the report could not be read: `line` and `column` say where"),
+    responses((status = 201, body = ImportReply), (status = 202, body = UploadStatus, description = "imported by a job; poll the upload"),
+        (status = 400, body = Problem, description = "the report could not be read: `line` and `column` say where"),
         (status = 403, body = Problem), (status = 413, body = Problem)))]
 pub async fn import(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(params): ApiQuery<ImportParams>,
     body: Bytes,
-) -> Result<(StatusCode, Json<ImportReply>), ApiError> {
+) -> Result<Response, ApiError> {
     let request = ImportRequest {
         asset: params.asset,
         format: params.format,
@@ -136,11 +146,40 @@ pub async fn import(
         file_name: params.file_name,
         full_report: params.full.unwrap_or(true),
     };
+    let in_background = params
+        .in_background
+        .unwrap_or(body.len() > rampart_app::vulns::ASYNC_IMPORT_BYTES);
+    if in_background {
+        let upload = state
+            .vulnerabilities
+            .queue_import(&principal, request, body.to_vec())
+            .await?;
+        let location = format!("/api/v1/imports/uploads/{}", upload.id);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, location)],
+            Json(upload),
+        )
+            .into_response());
+    }
     let reply = state
         .vulnerabilities
         .import(&principal, request, body.to_vec())
         .await?;
-    Ok((StatusCode::CREATED, Json(reply)))
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
+}
+
+/// A report imported by a job: queued, running, done (with what the
+/// import did) or failed (with why).
+#[utoipa::path(get, path = "/api/v1/imports/uploads/{id}", tag = "vulnerabilities", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = UploadStatus), (status = 404, body = Problem)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId<UploadId>,
+) -> Result<Json<UploadStatus>, ApiError> {
+    Ok(Json(state.vulnerabilities.upload(&principal, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

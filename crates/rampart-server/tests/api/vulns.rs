@@ -133,6 +133,40 @@ async fn reports_are_imported_deduplicated_and_closed(app: &TestApp) {
     let by_cve = all_findings(app, &analyst, "cve=cve-2021-32626").await;
     assert_eq!(by_cve.len(), 1);
     assert_eq!(by_cve[0]["report"]["component"], "redis");
+    // An advisory a later report adds to a finding finds it; once the
+    // report drops it again, it no longer does.
+    let mut doc: Value = serde_json::from_slice(&grype).unwrap();
+    let redis = doc["matches"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["vulnerability"]["id"] == "CVE-2021-32626")
+        .unwrap();
+    redis["relatedVulnerabilities"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "CVE-2099-0001", "namespace": "nvd:cpe"}));
+    let aliased = serde_json::to_vec(&doc).unwrap();
+    import(app, &analyst, "asset=registry.local/shop:1.4", aliased).await;
+    let by_alias = all_findings(app, &analyst, "cve=CVE-2099-0001").await;
+    assert_eq!(by_alias.len(), 1);
+    assert_eq!(by_alias[0]["report"]["component"], "redis");
+    import(
+        app,
+        &analyst,
+        "asset=registry.local/shop:1.4",
+        grype.clone(),
+    )
+    .await;
+    assert!(all_findings(app, &analyst, "cve=CVE-2099-0001")
+        .await
+        .is_empty());
+    assert_eq!(
+        all_findings(app, &analyst, "cve=cve-2021-32626")
+            .await
+            .len(),
+        1
+    );
     assert_eq!(all_findings(app, &analyst, "q=pdfkit").await.len(), 1);
     assert!(all_findings(app, &analyst, "q=no-such-component")
         .await
@@ -210,9 +244,9 @@ async fn reports_are_imported_deduplicated_and_closed(app: &TestApp) {
         .await;
     assert_eq!(log.status, StatusCode::OK);
     let items = log.body["items"].as_array().unwrap();
-    assert_eq!(items.len(), 7);
-    assert_eq!(items[6]["file_name"], "grype.json");
-    assert_eq!(items[6]["actor"], format!("user:{analyst_id}"));
+    assert_eq!(items.len(), 9);
+    assert_eq!(items[8]["file_name"], "grype.json");
+    assert_eq!(items[8]["actor"], format!("user:{analyst_id}"));
     assert_eq!(items[1]["scan_type"], "codeql");
 }
 
@@ -893,7 +927,94 @@ async fn xml_reports_of_every_scanner_are_imported(app: &TestApp) {
     );
 }
 
+/// Polls an upload until its import has run.
+async fn finished_upload(app: &TestApp, token: &str, location: &str) -> Value {
+    for _ in 0..600 {
+        let r = app.get(location, token).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        if r.body["state"] == "done" || r.body["state"] == "failed" {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{location} did not finish");
+}
+
+/// Large reports (and any, when asked) are imported by a job: 202 with the
+/// upload to poll, then the same counts a direct import gives; a broken
+/// report fails naming its line; another organisation sees no upload.
+async fn large_reports_are_imported_by_a_job(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let grype = sample("grype", "many_vulns4.json");
+    let queued = import(
+        app,
+        &admin,
+        "asset=bg-image&async=true&file_name=g.json",
+        grype.clone(),
+    )
+    .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{:?}", queued.body);
+    assert_eq!(queued.body["state"], "queued");
+    assert_eq!(queued.body["file_name"], "g.json");
+    let location = queued.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!(
+            "/api/v1/imports/uploads/{}",
+            queued.body["id"].as_str().unwrap()
+        )
+    );
+    let done = finished_upload(app, &admin, &location).await;
+    assert_eq!(done["state"], "done", "{done:?}");
+    assert_eq!(done["import"]["findings"], 9);
+    assert_eq!(done["import"]["new"], 9);
+    assert_eq!(done["import"]["asset"]["name"], "bg-image");
+    assert!(done["finished_at"].is_number() || done["finished_at"].is_string());
+
+    // Over 16 MiB, a job without asking (the same report, padded).
+    let mut padded = grype.clone();
+    padded.resize(grype.len() + 17 * 1024 * 1024, b' ');
+    let big = import(app, &admin, "asset=bg-image", padded).await;
+    assert_eq!(big.status, StatusCode::ACCEPTED, "{:?}", big.body);
+    let location = big.headers["location"].to_str().unwrap().to_owned();
+    let done = finished_upload(app, &admin, &location).await;
+    assert_eq!(done["import"]["unchanged"], 9, "{done:?}");
+
+    // A broken report: the upload fails with the parser's words.
+    let broken = import(
+        app,
+        &admin,
+        "asset=bg-image&async=true&format=grype",
+        grype[..grype.len() / 2].to_vec(),
+    )
+    .await;
+    assert_eq!(broken.status, StatusCode::ACCEPTED);
+    let location = broken.headers["location"].to_str().unwrap().to_owned();
+    let failed = finished_upload(app, &admin, &location).await;
+    assert_eq!(failed["state"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("line"),
+        "{failed:?}"
+    );
+    assert!(failed["import"].is_null());
+
+    // Parameters are checked before anything is queued.
+    let bad = import(
+        app,
+        &admin,
+        "asset=bg-image&async=true&format=word",
+        grype.clone(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let other = app.second_org("uploads-elsewhere").await;
+    let theirs = app.get(&location, &other).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+}
+
 crate::on_every_backend!(
+    large_reports_are_imported_by_a_job,
     xml_reports_of_every_scanner_are_imported,
     reports_are_imported_deduplicated_and_closed,
     decisions_survive_imports,
