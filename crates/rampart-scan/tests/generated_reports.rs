@@ -87,3 +87,68 @@ fn checkov_on_dvpwa_dockerfiles() {
     prints.dedup();
     assert_eq!(prints.len(), 5);
 }
+
+#[test]
+fn semgrep_on_dvpwa() {
+    let bytes = read("semgrep-dvpwa.json");
+    assert_eq!(detect(&bytes), Some(Format::Semgrep));
+    let report = parse(&bytes, None).unwrap();
+    let mut found: Vec<(String, String, u32, Option<FindingSeverity>, Vec<u32>)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.clone().unwrap(),
+                f.file_path.clone().unwrap(),
+                f.line.unwrap(),
+                f.severity,
+                f.cwes.clone(),
+            )
+        })
+        .collect();
+    found.sort();
+    let row = |rule: &str, file: &str, line, severity, cwe| {
+        (
+            rule.to_owned(),
+            file.to_owned(),
+            line,
+            Some(severity),
+            vec![cwe],
+        )
+    };
+    assert_eq!(
+        found,
+        [
+            // Semgrep INFO is low, as DefectDojo maps it.
+            row(
+                "aiohttp-debug-enabled",
+                "sqli/app.py",
+                23,
+                FindingSeverity::Low,
+                489
+            ),
+            row(
+                "jinja2-autoescape-disabled",
+                "sqli/app.py",
+                33,
+                FindingSeverity::Medium,
+                79
+            ),
+            row(
+                "md5-password-hash",
+                "sqli/dao/user.py",
+                41,
+                FindingSeverity::Medium,
+                916
+            ),
+            // The same injection Bandit reports (B608), at the execute call.
+            row(
+                "sql-built-with-string-formatting",
+                "sqli/dao/student.py",
+                45,
+                FindingSeverity::High,
+                89
+            ),
+        ]
+    );
+}
