@@ -1,0 +1,5 @@
+//! Rampart's analyst text tools (pure, no I/O): indicators of compromise
+//! extracted from prose, defanged forms recognised and refanged, domains
+//! checked against the Public Suffix List.
+
+pub mod ioc;
