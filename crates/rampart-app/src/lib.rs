@@ -17,6 +17,7 @@ pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
+pub mod ioc;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;

@@ -88,12 +88,15 @@ fn checkov_on_dvpwa_dockerfiles() {
     assert_eq!(prints.len(), 5);
 }
 
+/// Rule, file, line, severity, CWEs.
+type Row = (String, String, u32, Option<FindingSeverity>, Vec<u32>);
+
 #[test]
 fn semgrep_on_dvpwa() {
     let bytes = read("semgrep-dvpwa.json");
     assert_eq!(detect(&bytes), Some(Format::Semgrep));
     let report = parse(&bytes, None).unwrap();
-    let mut found: Vec<(String, String, u32, Option<FindingSeverity>, Vec<u32>)> = report
+    let mut found: Vec<Row> = report
         .findings
         .iter()
         .map(|f| {

@@ -11,6 +11,7 @@ mod bench_jobs;
 mod bench_limits;
 mod findings;
 mod intel;
+mod ioc;
 mod jobs;
 mod percentile;
 mod rules;
@@ -91,6 +92,11 @@ enum Command {
         options: ServeOptions,
         #[command(subcommand)]
         action: intel::IntelAction,
+    },
+    /// Indicators of compromise in text: extract, fang, defang (offline).
+    Ioc {
+        #[command(subcommand)]
+        action: ioc::IocAction,
     },
     /// Scanner reports without a database: parse and print their findings.
     Findings {
@@ -223,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { options, args } => findings::import(&options, args).await,
         Command::Findings { action } => findings::run(action),
         Command::Intel { options, action } => intel::run(&options, action).await,
+        Command::Ioc { action } => ioc::run(action),
     }
 }
 

@@ -148,14 +148,19 @@ pub fn refang(text: &str) -> Refanged<'_> {
         let byte = bytes[i];
         let candidate = matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b' ');
         if candidate {
+            let lower = byte.to_ascii_lowercase();
             let found = FORMS
                 .iter()
+                .filter(|(from, _)| from.as_bytes()[0] == lower)
                 .find(|(from, _)| starts_with_ignore_case(bytes, i, from))
                 .filter(|(from, _)| {
                     // `hxxp`/`fxp` only as a word's start.
                     !from.starts_with(['h', 'f']) || i == 0 || !is_word(bytes[i - 1])
                 })
                 .or_else(|| {
+                    if byte != b' ' {
+                        return None;
+                    }
                     SPOKEN.iter().find(|(from, _)| {
                         starts_with_ignore_case(bytes, i, from) && spoken_applies(bytes, i, from)
                     })

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 /// What an indicator is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IocKind {
     Ipv4,
@@ -57,6 +58,7 @@ impl IocKind {
 
 /// How sure the extraction is that this was meant as an indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IocConfidence {
     /// Written bare in prose.
@@ -69,6 +71,7 @@ pub enum IocConfidence {
 
 /// One indicator found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Indicator {
     pub kind: IocKind,
     /// Canonical: refanged, lower case where case does not matter.
@@ -113,6 +116,7 @@ pub fn extract(text: &str) -> Vec<Indicator> {
 /// The distinct values of each kind, in order of first appearance: the
 /// shape `rampart ioc extract --json` prints per line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndicatorSet {
     pub ipv4: Vec<String>,
     pub ipv6: Vec<String>,

@@ -8,6 +8,7 @@ pub mod feedback;
 pub mod flags;
 pub mod health;
 pub mod incidents;
+pub mod ioc;
 pub mod jobs;
 pub mod notifications;
 pub mod openapi;
@@ -89,6 +90,7 @@ pub fn api() -> Router<AppState> {
             .route("/alerts", get(incidents::alerts))
             .route("/audit", get(audit::list))
             .route("/feedback", get(feedback::list).post(feedback::submit))
+            .route("/ioc/extract", post(ioc::extract))
             .route("/feedback/mine", get(feedback::mine))
             .route("/feedback/{id}", axum::routing::patch(feedback::change))
             .route("/assets", get(vulns::assets).post(vulns::create_asset))

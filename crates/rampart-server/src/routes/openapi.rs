@@ -34,7 +34,7 @@ use crate::routes;
         routes::feedback::submit, routes::feedback::list, routes::feedback::mine,
         routes::feedback::change,
         routes::vulns::create_asset, routes::vulns::assets, routes::vulns::asset,
-        routes::vulns::update_asset, routes::vulns::delete_asset, routes::vulns::import, routes::vulns::upload,
+        routes::vulns::update_asset, routes::vulns::delete_asset, routes::vulns::import, routes::vulns::upload, routes::ioc::extract,
         routes::vulns::imports, routes::vulns::findings, routes::vulns::finding,
         routes::vulns::decide, routes::vulns::intel_sources, routes::vulns::cve_intel,
         routes::vulns::report, routes::vulns::import_diff, routes::vulns::policy,

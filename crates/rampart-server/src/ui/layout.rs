@@ -19,6 +19,7 @@ pub enum Section {
     Assets,
     Scans,
     Rules,
+    Indicators,
     Validation,
     Users,
     ApiKeys,
@@ -40,6 +41,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Assets, "/assets", "Assets"),
         (Section::Scans, "/scans", "Scans"),
         (Section::Rules, "/rules", "Rules"),
+        (Section::Indicators, "/ioc", "Indicators"),
         (Section::Validation, "/validation", "Validation"),
     ];
     html! {

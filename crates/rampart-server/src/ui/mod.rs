@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(pages::feedback::mine).post(pages::feedback::send),
         )
         .route("/admin/feedback", get(pages::feedback::list))
+        .route("/ioc", get(pages::ioc::form).post(pages::ioc::extract))
         .route("/admin/feedback/{id}", post(pages::feedback::answer))
         .route("/admin/jobs", get(pages::jobs::list))
         .route("/admin/notifications", get(pages::notifications::admin))

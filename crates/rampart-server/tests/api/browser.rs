@@ -704,7 +704,64 @@ async fn an_admin_authorises_a_target_and_follows_a_scan_in_chromium(app: &TestA
     client.close().await.unwrap();
 }
 
+/// An analyst pastes a defanged report on the Indicators page and reads
+/// the indicators with their words as written; markup in the paste stays
+/// text.
+async fn an_analyst_extracts_indicators_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/ioc", app.base)).await.unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/ioc").await, "/ioc");
+    client
+        .find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys(
+            "<b>C2</b> hxxps://cdn-update[.]net/p.bin and 185.220.101[.]47, dropped invoice.zip",
+        )
+        .await
+        .unwrap();
+    click(&client, "form[action='/ioc'] button").await;
+    assert_eq!(
+        wait_text(
+            &client,
+            "#indicators tbody tr td code",
+            "https://cdn-update.net/p.bin"
+        )
+        .await,
+        "https://cdn-update.net/p.bin"
+    );
+    let rows = client
+        .find_all(Locator::Css("#indicators tbody tr"))
+        .await
+        .unwrap();
+    let mut cells = Vec::new();
+    for row in &rows {
+        cells.push(row.text().await.unwrap());
+    }
+    assert_eq!(rows.len(), 3, "{cells:?}");
+    assert!(
+        cells[0].contains("defanged") && cells[0].contains("hxxps://cdn-update[.]net/p.bin"),
+        "{cells:?}"
+    );
+    assert!(
+        cells.iter().any(|c| c.contains("185.220.101.47")),
+        "{cells:?}"
+    );
+    assert!(
+        client.find(Locator::Css("textarea b")).await.is_err(),
+        "markup stays text"
+    );
+    screenshot(&client, backend, "indicators").await;
+    client.close().await.unwrap();
+}
+
 crate::on_every_backend!(
+    an_analyst_extracts_indicators_in_chromium,
     an_analyst_works_an_incident_and_searches_events_in_chromium,
     an_analyst_imports_a_report_and_decides_a_finding_in_chromium,
     an_admin_authorises_a_target_and_follows_a_scan_in_chromium,

@@ -13,6 +13,7 @@ mod feedback;
 mod flags;
 mod helpers;
 mod intel;
+mod ioc;
 mod jobs;
 mod limits;
 mod notifications;

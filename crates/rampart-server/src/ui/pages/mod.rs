@@ -11,6 +11,7 @@ pub mod field_mapping;
 pub mod findings;
 pub mod flags;
 pub mod incidents;
+pub mod ioc;
 pub mod jobs;
 pub mod login;
 pub mod notifications;

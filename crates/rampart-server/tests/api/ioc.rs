@@ -1,0 +1,71 @@
+//! `POST /api/v1/ioc/extract`: any signed-in user (a viewer too) gets the
+//! indicators of a pasted text with their words and confidence; nothing
+//! is stored; bad bodies are problems naming the field; no token, 401.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+async fn pasted_text_gives_its_indicators(app: &TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "viewer@example.com", "viewer")
+        .await;
+    let viewer = app.token("viewer@example.com", "user-password-123").await;
+    let text = "Stage 2 from hxxps://cdn-update[.]net/p.bin (185.220.101[.]47), \
+                sha256 E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855; \
+                ran invoice.zip; see CVE-2024-3094";
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/ioc/extract",
+            Some(&viewer),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["summary"]["url"],
+        json!(["https://cdn-update.net/p.bin"])
+    );
+    assert_eq!(r.body["summary"]["domain"], json!(["cdn-update.net"]));
+    assert_eq!(r.body["summary"]["ipv4"], json!(["185.220.101.47"]));
+    assert_eq!(
+        r.body["summary"]["sha256"],
+        json!(["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+    );
+    assert_eq!(r.body["summary"]["cve"], json!(["CVE-2024-3094"]));
+    let url = &r.body["indicators"][0];
+    assert_eq!(url["kind"], "url");
+    assert_eq!(url["original"], "hxxps://cdn-update[.]net/p.bin");
+    assert_eq!(url["confidence"], "defanged");
+    let start = url["start"].as_u64().unwrap() as usize;
+    let end = url["end"].as_u64().unwrap() as usize;
+    assert_eq!(&text[start..end], "hxxps://cdn-update[.]net/p.bin");
+
+    let missing = app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/ioc/extract",
+            Some(&viewer),
+            Some(json!({ "txt": "x" })),
+        )
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        missing.body
+    );
+    let anonymous = app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/ioc/extract",
+            None,
+            Some(json!({ "text": "x" })),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+crate::on_every_backend!(pasted_text_gives_its_indicators);
