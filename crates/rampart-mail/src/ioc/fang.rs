@@ -73,6 +73,9 @@ const FORMS: &[(&str, &str)] = &[
     ("(@)", "@"),
     ("{@}", "@"),
     ("[:]", ":"),
+    // Half-bracketed: `www[.example[.]com`.
+    ("[.", "."),
+    (".]", "."),
     ("[/]", "/"),
     ("hxxps", "https"),
     ("hxxp", "http"),
@@ -146,7 +149,10 @@ pub fn refang(text: &str) -> Refanged<'_> {
     let mut copied = 0;
     while i < bytes.len() {
         let byte = bytes[i];
-        let candidate = matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b' ');
+        let candidate = matches!(
+            byte,
+            b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b' ' | b'.'
+        );
         if candidate {
             let lower = byte.to_ascii_lowercase();
             let found = FORMS

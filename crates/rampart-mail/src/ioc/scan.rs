@@ -50,10 +50,10 @@ fn ends_url(byte: u8) -> bool {
 /// `invoice.zip` or `setup.py` is a file, not a domain.
 const FILE_EXTENSION_TLDS: &[&str] = &[
     "zip", "mov", "py", "sh", "md", "rs", "so", "pl", "pm", "ps", "cc", "ai", "do", "sc", "js",
-    "cs", "sx", "ms", "mp", "cf", "dev", "app", "bat", "cmd", "exe", "bin", "doc", "dll", "log",
-    "sys", "tmp", "vbs", "jar", "tar", "rar", "msi", "iso", "img", "lnk", "scr", "hta", "csv",
-    "xls", "ppt", "pdf", "txt", "htm", "html", "php", "asp", "aspx", "jsp", "json", "xml", "yml",
-    "yaml", "conf", "ini", "cfg", "dat", "db", "gz", "bz2", "xz", "7z", "elf", "apk", "ipa",
+    "cs", "sx", "ms", "mp", "cf", "bat", "cmd", "exe", "bin", "doc", "dll", "log", "sys", "tmp",
+    "vbs", "jar", "tar", "rar", "msi", "iso", "img", "lnk", "scr", "hta", "csv", "xls", "ppt",
+    "pdf", "txt", "htm", "html", "php", "asp", "aspx", "jsp", "json", "xml", "yml", "yaml", "conf",
+    "ini", "cfg", "dat", "db", "gz", "bz2", "xz", "7z", "elf", "apk", "ipa",
 ];
 
 /// First labels of anti-virus detection names (`Trojan.Win32.Agent.xyz`).
@@ -379,6 +379,29 @@ fn urls(text: &str, found: &mut Vec<Found>) -> Vec<(usize, usize)> {
             end: host_offset + host_text.len(),
             in_url: true,
         });
+        // File hashes in the path or query (`/gui/file/<sha256>`).
+        let mut part_start = authority_end;
+        for (i, byte) in bytes[authority_end..end].iter().enumerate() {
+            let at_end = authority_end + i + 1 == end;
+            if matches!(byte, b'/' | b'?' | b'=' | b'&' | b'#') || at_end {
+                let part_end = if at_end && !matches!(byte, b'/' | b'?' | b'=' | b'&' | b'#') {
+                    end
+                } else {
+                    authority_end + i
+                };
+                let part = &text[part_start..part_end];
+                if let Some(hash) = hash_kind(part) {
+                    found.push(Found {
+                        kind: hash,
+                        value: part.to_ascii_lowercase(),
+                        start: part_start,
+                        end: part_end,
+                        in_url: true,
+                    });
+                }
+                part_start = authority_end + i + 1;
+            }
+        }
         spans.push((start, end));
     }
     spans
