@@ -68,4 +68,38 @@ async fn pasted_text_gives_its_indicators(app: &TestApp) {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
 
-crate::on_every_backend!(pasted_text_gives_its_indicators);
+/// The Indicators page: a viewer extracts; markup in the paste is
+/// escaped; a forged CSRF token is refused; signed out, the sign-in page.
+async fn the_indicators_page_escapes_and_checks_its_token(app: &TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "page-viewer@example.com", "viewer")
+        .await;
+    let mut browser = crate::ui::Browser::new(app);
+    let signed_out = browser.get("/ioc").await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    browser
+        .sign_in("page-viewer@example.com", "user-password-123")
+        .await;
+    let form = browser.get("/ioc").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.html.contains("action=\"/ioc\""));
+    let csrf = browser.csrf();
+    let text = "<script>alert(1)</script> hxxp://evil[.]com/<b>";
+    let page = browser
+        .post("/ioc", &[("csrf", &csrf), ("text", text)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("http://evil.com/"), "{}", page.html);
+    assert!(!page.html.contains("<script>alert(1)"), "markup is escaped");
+    assert!(page.html.contains("&lt;script&gt;"));
+    let forged = browser
+        .post("/ioc", &[("csrf", "0000"), ("text", text)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!forged.html.contains("http://evil.com/"));
+}
+
+crate::on_every_backend!(
+    pasted_text_gives_its_indicators,
+    the_indicators_page_escapes_and_checks_its_token,
+);
