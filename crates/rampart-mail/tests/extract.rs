@@ -182,3 +182,19 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn internationalised_names_are_domains_in_ascii_form() {
+    let found = extract("Lookalike: аpple.com (Cyrillic а) and münchen.de, “quoted.example.org”");
+    let s = IndicatorSet::of(&found);
+    assert_eq!(
+        s.domain,
+        [
+            "xn--pple-43d.com",
+            "xn--mnchen-3ya.de",
+            "quoted.example.org"
+        ]
+    );
+    let first = found.iter().find(|f| f.kind == IocKind::Domain).unwrap();
+    assert_eq!(first.original, "аpple.com");
+}

@@ -192,12 +192,17 @@ fn is_label(label: &str, last: bool) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
 }
 
-/// A domain as written (any case), when it is one: lower case.
+/// A domain as written (any case, any script), when it is one: lower
+/// case, internationalised names as their ASCII (punycode) form.
 fn domain(host: &str) -> Option<String> {
     if host.len() > 253 || !host.contains('.') {
         return None;
     }
-    let lower = host.to_ascii_lowercase();
+    let lower = if host.is_ascii() {
+        host.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(host).ok()?
+    };
     let mut labels = lower.split('.').peekable();
     while let Some(label) = labels.next() {
         if !is_label(label, labels.peek().is_none()) {
@@ -512,15 +517,36 @@ pub(super) fn scan(text: &str, defanged: &dyn Fn(usize, usize) -> bool) -> Vec<F
     let url_spans = urls(text, &mut found);
     let bytes = text.as_bytes();
     let mut spans = url_spans.iter().peekable();
+    // A byte of a word, or the length of a letter or digit of another
+    // script (internationalised names: `münchen.de`).
+    let word_len = |i: usize| -> usize {
+        let byte = bytes[i];
+        if byte < 0x80 {
+            return usize::from(!DELIMITER[byte as usize]);
+        }
+        text.get(i..)
+            .and_then(|rest| rest.chars().next())
+            .filter(|c| c.is_alphanumeric())
+            .map_or(0, char::len_utf8)
+    };
     let mut i = 0;
     while i < bytes.len() {
-        if DELIMITER[bytes[i] as usize] {
-            i += 1;
+        let len = word_len(i);
+        if len == 0 {
+            // A delimiter; past a whole character when it is not ASCII.
+            i += text
+                .get(i..)
+                .and_then(|r| r.chars().next())
+                .map_or(1, char::len_utf8);
             continue;
         }
         let start = i;
-        while i < bytes.len() && !DELIMITER[bytes[i] as usize] {
-            i += 1;
+        while i < bytes.len() {
+            let len = word_len(i);
+            if len == 0 {
+                break;
+            }
+            i += len;
         }
         while spans.peek().is_some_and(|(_, end)| *end <= start) {
             spans.next();
