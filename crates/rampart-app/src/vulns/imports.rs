@@ -70,6 +70,35 @@ pub async fn parse_report(bytes: Vec<u8>, format: Option<Format>) -> Result<Repo
         .map_err(parse_error)
 }
 
+/// Analysts, or API keys with the ingest scope (CI pipelines), import.
+pub fn require_importer(principal: &Principal) -> Result<(), Error> {
+    if !principal.may(Permission::Analyse) && !principal.may(Permission::Ingest) {
+        principal.require(Permission::Analyse)?;
+    }
+    Ok(())
+}
+
+/// An import's parameters and report, checked before anything is parsed
+/// or queued: the format it names, if any.
+pub fn check_request(request: &ImportRequest, bytes: &[u8]) -> Result<Option<Format>, Error> {
+    let asset_name = request.asset.trim();
+    if asset_name.is_empty() || asset_name.chars().count() > 200 {
+        return Err(Error::invalid_field(
+            "asset",
+            "name the asset (1 to 200 characters)",
+        ));
+    }
+    let scan_type = request.scan_type.as_deref().map(str::trim).unwrap_or("");
+    if scan_type.chars().count() > 100 {
+        return Err(Error::invalid_field("scan_type", "at most 100 characters"));
+    }
+    let format = format_named(request.format.as_deref())?;
+    if bytes.is_empty() {
+        return Err(Error::invalid_field("report", "the report is empty"));
+    }
+    Ok(format)
+}
+
 /// The format a request names, checked.
 pub fn format_named(name: Option<&str>) -> Result<Option<Format>, Error> {
     name.map(str::trim)
@@ -90,9 +119,7 @@ impl Vulnerabilities {
         request: ImportRequest,
         bytes: Vec<u8>,
     ) -> Result<ImportReply, Error> {
-        if !principal.may(Permission::Analyse) && !principal.may(Permission::Ingest) {
-            principal.require(Permission::Analyse)?;
-        }
+        require_importer(principal)?;
         self.import_as(principal.org_id, principal.audit_actor(), request, bytes)
             .await
     }
@@ -106,26 +133,14 @@ impl Vulnerabilities {
         request: ImportRequest,
         bytes: Vec<u8>,
     ) -> Result<ImportReply, Error> {
+        let format = check_request(&request, &bytes)?;
         let asset_name = request.asset.trim().to_owned();
-        if asset_name.is_empty() || asset_name.chars().count() > 200 {
-            return Err(Error::invalid_field(
-                "asset",
-                "name the asset (1 to 200 characters)",
-            ));
-        }
         let scan_type = request
             .scan_type
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
-        if scan_type.as_ref().is_some_and(|s| s.chars().count() > 100) {
-            return Err(Error::invalid_field("scan_type", "at most 100 characters"));
-        }
-        let format = format_named(request.format.as_deref())?;
-        if bytes.is_empty() {
-            return Err(Error::invalid_field("report", "the report is empty"));
-        }
         let report = parse_report(bytes, format).await?;
         let (asset, asset_created) = self
             .asset_named(org, &actor, &asset_name, guess_kind(report.format))

@@ -57,16 +57,8 @@ impl Vulnerabilities {
         request: ImportRequest,
         bytes: Vec<u8>,
     ) -> Result<UploadStatus, Error> {
-        if !principal.may(Permission::Analyse) && !principal.may(Permission::Ingest) {
-            principal.require(Permission::Analyse)?;
-        }
-        if request.asset.trim().is_empty() {
-            return Err(Error::invalid_field("asset", "name the asset"));
-        }
-        super::imports::format_named(request.format.as_deref())?;
-        if bytes.is_empty() {
-            return Err(Error::invalid_field("report", "the report is empty"));
-        }
+        super::imports::require_importer(principal)?;
+        super::imports::check_request(&request, &bytes)?;
         let now = self.clock.now();
         let org = principal.org_id;
         let upload = ReportUpload {

@@ -1007,6 +1007,10 @@ async fn large_reports_are_imported_by_a_job(app: &TestApp) {
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let long_name = format!("asset={}&async=true", "a".repeat(201));
+    let bad = import(app, &admin, &long_name, grype.clone()).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
+    assert_eq!(bad.body["field"], "asset");
 
     let other = app.second_org("uploads-elsewhere").await;
     let theirs = app.get(&location, &other).await;
