@@ -407,9 +407,45 @@ fn urls(text: &str, found: &mut Vec<Found>) -> Vec<(usize, usize)> {
                 part_start = authority_end + i + 1;
             }
         }
+        encoded_hosts(text, authority_end, end, found);
         spans.push((start, end));
     }
     spans
+}
+
+/// Hosts of URLs percent-encoded inside a URL's path or query
+/// (`?url=http%3A%2F%2Fevil.example%2Fx`): the host itself is written
+/// plainly there, so it is reported where it stands.
+fn encoded_hosts(text: &str, from: usize, to: usize, found: &mut Vec<Found>) {
+    const MARK: &[u8] = b"%3a%2f%2f";
+    let bytes = text.as_bytes();
+    let Some(first) = memchr::memchr(b'%', &bytes[from..to]) else {
+        return;
+    };
+    let mut at = from + first;
+    while at + MARK.len() <= to {
+        if !bytes[at..at + MARK.len()].eq_ignore_ascii_case(MARK) {
+            at += 1;
+            continue;
+        }
+        let host_start = at + MARK.len();
+        let mut host_end = host_start;
+        while host_end < to
+            && (bytes[host_end].is_ascii_alphanumeric() || matches!(bytes[host_end], b'.' | b'-'))
+        {
+            host_end += 1;
+        }
+        if let Some((kind, value)) = host(&text[host_start..host_end]) {
+            found.push(Found {
+                kind,
+                value,
+                start: host_start,
+                end: host_end,
+                in_url: true,
+            });
+        }
+        at = host_end.max(at + 1);
+    }
 }
 
 fn value_for_url(kind: IocKind, value: &str, written: &str) -> String {
