@@ -70,9 +70,7 @@ pub fn run(action: IocAction) -> anyhow::Result<()> {
                         "{}\t{}\t{}\t{}",
                         found.kind.as_str(),
                         found.value,
-                        serde_json::to_value(found.confidence)?
-                            .as_str()
-                            .unwrap_or_default(),
+                        found.confidence.as_str(),
                         found.original
                     )?;
                 }

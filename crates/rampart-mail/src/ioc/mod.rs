@@ -69,6 +69,17 @@ pub enum IocConfidence {
     Defanged,
 }
 
+impl IocConfidence {
+    /// As the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IocConfidence::Bare => "bare",
+            IocConfidence::InUrl => "in_url",
+            IocConfidence::Defanged => "defanged",
+        }
+    }
+}
+
 /// One indicator found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -44,7 +44,7 @@ fn results(reply: &IocReply) -> Markup {
                         tr {
                             td { (found.kind.as_str()) }
                             td { code { (found.value) } }
-                            td { (serde_json::to_value(found.confidence).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
+                            td { (found.confidence.as_str()) }
                             td { code { (found.original) } }
                         }
                     }
