@@ -98,6 +98,11 @@ typed_id!(
     UploadId, "upload"
 );
 typed_id!(
+    /// An indicator an organisation watches for (an address, a network,
+    /// a domain, a URL, an e-mail address or a file hash).
+    WatchlistEntryId, "watchlist entry"
+);
+typed_id!(
     /// A user's feedback (a bug, an idea, a question).
     FeedbackId, "feedback"
 );

@@ -7,6 +7,7 @@ pub mod access;
 pub mod alert_grouping;
 pub mod audit;
 pub mod clock;
+pub mod csv_text;
 pub mod detection_rule;
 pub mod error;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod rate_limit;
 pub mod scan;
 pub mod tenancy;
 pub mod validation;
+pub mod watchlist;
 pub mod whole_number;
 
 pub use access::{ApiKeyScope, Permission, Role};
@@ -35,7 +37,7 @@ pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
     ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScanScheduleId, ScopeEntryId,
-    SessionId, UploadId, UserId, ValidationRuleId,
+    SessionId, UploadId, UserId, ValidationRuleId, WatchlistEntryId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};
 pub use job::{Job, JobState, NewJob};

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use rampart_core::csv_text::cell;
 use rampart_core::finding::{Band, Finding, FindingSeverity, FindingStatus};
 use rampart_core::{AssetId, Timestamp};
 use serde_json::{json, Value};
@@ -43,21 +44,6 @@ fn location(finding: &Finding) -> String {
         (Some(path), Some(line)) => format!("{path}:{line}"),
         (Some(path), None) => path.clone(),
         _ => r.endpoints.first().cloned().unwrap_or_default(),
-    }
-}
-
-/// A CSV cell: quoted when needed, and a leading `=`, `+`, `-`, `@`, tab
-/// or carriage return defused with `'` so a spreadsheet does not run it
-/// as a formula (text from scanned targets is hostile).
-fn cell(text: &str) -> String {
-    let defused = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
     }
 }
 
