@@ -113,9 +113,9 @@ impl WatchMatcher {
             }
         }
         matcher.v4_networks = v4.into_iter().collect();
-        matcher.v4_networks.sort_by(|a, b| b.0.cmp(&a.0));
+        matcher.v4_networks.sort_by_key(|n| std::cmp::Reverse(n.0));
         matcher.v6_networks = v6.into_iter().collect();
-        matcher.v6_networks.sort_by(|a, b| b.0.cmp(&a.0));
+        matcher.v6_networks.sort_by_key(|n| std::cmp::Reverse(n.0));
         matcher
     }
 
