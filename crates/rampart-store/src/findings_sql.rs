@@ -16,6 +16,7 @@ use rampart_core::{AssetId, AuditEntry, FindingId, ImportId, OrgId, Timestamp};
 use serde::Serialize;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
+use crate::shared_sql::like_escape;
 use crate::shared_sql::parse_column;
 use crate::sql_backend::{Placeholders, RowsAffected, SqlBackend};
 use crate::{Result, StoreError};
@@ -1042,11 +1043,4 @@ where
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// `text` with LIKE's wildcards and escape character escaped (by `\\`).
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

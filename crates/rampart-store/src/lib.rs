@@ -33,6 +33,7 @@ mod sqlite;
 pub mod testing;
 mod uploads_sql;
 mod validation_sql;
+mod watchlists_sql;
 
 use async_trait::async_trait;
 
@@ -66,6 +67,7 @@ pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use uploads_sql::UploadStore;
 pub use validation_sql::{CountDelta, ValidationStore};
+pub use watchlists_sql::{LiveWatchlist, WatchlistImport, WatchlistQuery, WatchlistStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -132,6 +134,7 @@ pub trait Store:
     + ScanStore
     + ScanScheduleStore
     + UploadStore
+    + WatchlistStore
     + Send
     + Sync
     + 'static

@@ -118,6 +118,11 @@ const SQLITE: &[Source] = &[
         "report uploads",
         include_str!("../migrations/sqlite/0022_report_uploads.sql"),
     ),
+    (
+        23,
+        "watchlists",
+        include_str!("../migrations/sqlite/0023_watchlists.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -250,6 +255,11 @@ const POSTGRES: &[Source] = &[
         26,
         "report uploads",
         include_str!("../migrations/postgres/0026_report_uploads.sql"),
+    ),
+    (
+        27,
+        "watchlists",
+        include_str!("../migrations/postgres/0027_watchlists.sql"),
     ),
 ];
 

@@ -93,3 +93,10 @@ where
         self.pool().close().await;
     }
 }
+
+/// `text` with LIKE's wildcards and escape character escaped (by `\\`).
+pub(crate) fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
