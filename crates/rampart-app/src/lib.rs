@@ -17,6 +17,7 @@ pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
 pub mod incidents;
+pub mod input;
 pub mod ioc;
 pub mod jobs;
 pub mod limits;
@@ -31,6 +32,7 @@ pub mod sessions;
 pub mod users;
 pub mod validation;
 pub mod vulns;
+pub mod watchlists;
 pub use rampart_core::whole_number;
 
 use std::sync::Arc;
@@ -88,6 +90,7 @@ pub struct Services {
     pub notifications: notifications::Notifications,
     pub vulnerabilities: vulns::Vulnerabilities,
     pub scans: scans::Scans,
+    pub watchlists: watchlists::Watchlists,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
     /// Invalidates the node's caches (and, with Redis, every node's).
@@ -208,6 +211,12 @@ impl Services {
                 scans,
             ),
             vulnerabilities,
+            watchlists: watchlists::Watchlists::new(
+                store.clone(),
+                clock.clone(),
+                audit.clone(),
+                ingest.detection().clone(),
+            ),
             rules,
             validation_rules,
             audit,

@@ -86,7 +86,7 @@ impl AlertRecorder {
     }
 }
 
-async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert]) {
+pub(crate) async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert]) {
     if alerts.is_empty() {
         return;
     }

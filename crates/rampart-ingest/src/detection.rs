@@ -20,6 +20,7 @@ use rampart_detect::{
 use rampart_store::{NewAlert, RuleHits, RulesVersion, Store, StoredFieldMapping};
 
 use crate::alerts::{AlertRecorder, AlertSink};
+use crate::watchlists::{WatchScan, Watchlists};
 
 /// How long a compiled rule set is trusted before the store is asked
 /// whether it changed.
@@ -38,6 +39,7 @@ pub struct Detection {
     scratches: Arc<ScratchPool>,
     limits: Limits,
     alerts: AlertSink,
+    watchlists: Arc<Watchlists>,
 }
 
 /// One organisation's compiled rules and stream state.
@@ -198,13 +200,25 @@ impl Detection {
     /// alerts go to `alerts`.
     pub fn new(store: Arc<dyn Store>, limits: Limits, alerts: AlertSink) -> Detection {
         Detection {
-            store,
             orgs: Mutex::default(),
             pending_hits: Mutex::default(),
             scratches: Arc::default(),
             limits,
+            watchlists: Arc::new(Watchlists::new(store.clone())),
+            store,
             alerts,
         }
+    }
+
+    /// The organisations' compiled watchlists on this node.
+    pub fn watchlists(&self) -> &Arc<Watchlists> {
+        &self.watchlists
+    }
+
+    /// Records alerts raised outside a batch (a hunt back in time): grouped
+    /// into incidents as the ingest path's are, counted, failures logged.
+    pub async fn record_alerts(&self, org: OrgId, alerts: &[NewAlert]) {
+        crate::alerts::write(&self.alerts, org, alerts).await;
     }
 
     /// The organisation's detection state, compiled rules up to date.
@@ -301,23 +315,26 @@ impl Detection {
         org: OrgId,
         detection: &Arc<OrgDetection>,
         scanned: Scanned,
+        watched: WatchScan,
         ids: &[EventId],
     ) {
-        if scanned.hits.is_empty() {
+        if scanned.hits.is_empty() && watched.is_empty() {
             return;
         }
+        let watch_alerts = self.watchlists.alerts(org, watched, ids);
         let ticket = {
             let mut correlator = detection
                 .correlator
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             let before = correlator.counters();
-            let (alerts, hits) = correlate(&mut correlator, scanned, ids);
+            let (mut alerts, hits) = correlate(&mut correlator, scanned, ids);
             let after = correlator.counters();
             self.alerts
                 .metrics
                 .correlation(after.late - before.late, after.evicted - before.evicted);
             self.add_hits(org, hits);
+            alerts.extend(watch_alerts);
             if alerts.is_empty() {
                 return;
             }
@@ -346,6 +363,7 @@ impl Detection {
     /// Writes the rule hit counts summed so far: of `org`, or of every
     /// organisation. Counts that could not be written are kept.
     pub async fn flush_hits(&self, org: Option<OrgId>) -> Result<(), rampart_store::StoreError> {
+        let watched = self.watchlists.flush_hits(org).await;
         let taken: HashMap<OrgId, Vec<RuleHits>> = {
             let mut pending = self.pending_hits.lock().unwrap_or_else(|p| p.into_inner());
             let keys: Vec<(OrgId, String)> = pending
@@ -372,7 +390,7 @@ impl Detection {
                 failure = Some(error);
             }
         }
-        failure.map_or(Ok(()), Err)
+        failure.map_or(watched, Err)
     }
 
     /// Writes summed rule hit counts every [`HITS_FLUSH_INTERVAL`], forever.
@@ -450,7 +468,7 @@ impl OrgDetection {
 }
 
 /// The IPs, user and host an event names.
-fn entities_of(event: &Event) -> Entities {
+pub fn entities_of(event: &Event) -> Entities {
     Entities {
         ips: [event.source_ip, event.destination_ip]
             .into_iter()

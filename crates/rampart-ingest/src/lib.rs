@@ -16,6 +16,7 @@ pub mod retention;
 pub mod sealing;
 pub mod syslog;
 pub mod validation;
+pub mod watchlists;
 pub mod writer;
 
 pub use admission::{Admission, Slot};

@@ -15,10 +15,11 @@ use crate::admission::{busy, Admission, Slot};
 use crate::alerts::AlertSink;
 use crate::config::{DetectionConfig, IngestConfig};
 use crate::decode::Decoded;
-use crate::detection::{Detection, OrgDetection};
+use crate::detection::{entities_of, Detection, OrgDetection};
 use crate::metrics::IngestMetrics;
 use crate::retention::{self, RetentionRun};
 use crate::validation::Validation;
+use crate::watchlists;
 use crate::writer::{EventWriter, WriteError, WriterHandle};
 
 /// Most item errors listed in one answer; `rejected` still counts all.
@@ -139,6 +140,16 @@ impl Ingest {
         let store = inner.store.clone();
         let rules = inner.validation.rules_for(org).await?;
         let detection = self.detection_for(org, received).await?;
+        let matcher = match &detection {
+            Some(_) => Some(
+                inner
+                    .detection
+                    .watchlists()
+                    .matcher_for(org, received)
+                    .await?,
+            ),
+            None => None,
+        };
         let rule_set = rules.clone();
         let scanner = detection.clone();
         let (prepared, scanned, mut errors, tallies) = tokio::task::spawn_blocking(move || {
@@ -146,7 +157,12 @@ impl Ingest {
             if atomic && !decoded.errors.is_empty() {
                 return Ok((None, None, decoded.errors, Vec::new()));
             }
-            let scanned = scanner.map(|d| d.scan(&decoded.events));
+            let scanned = scanner.map(|d| {
+                let watched = matcher
+                    .map(|m| watchlists::scan(m, &decoded.events, entities_of))
+                    .unwrap_or_default();
+                (d.scan(&decoded.events), watched)
+            });
             let prepared =
                 (!decoded.events.is_empty()).then(|| store.prepare_events(org, decoded.events));
             Ok::<_, Error>((prepared, scanned, decoded.errors, decoded.tallies))
@@ -167,10 +183,10 @@ impl Ingest {
                 WriteError::Stopped => busy(),
                 WriteError::Store(e) => Error::from(e),
             })?;
-            if let (Some(detection), Some(scanned)) = (detection, scanned) {
+            if let (Some(detection), Some((scanned, watched))) = (detection, scanned) {
                 inner
                     .detection
-                    .after_commit(org, &detection, scanned, &ids)
+                    .after_commit(org, &detection, scanned, watched, &ids)
                     .await;
             }
         }

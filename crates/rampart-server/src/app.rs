@@ -321,6 +321,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             rampart_app::scans::ScheduleRunner(state.scans.clone()),
         )
         .with(
+            rampart_app::watchlists::HUNT_JOB,
+            rampart_app::watchlists::Hunt(state.watchlists.clone()),
+        )
+        .with(
             rampart_core::finding::IMPORT_JOB,
             rampart_app::vulns::ImportUpload(state.vulnerabilities.clone()),
         )

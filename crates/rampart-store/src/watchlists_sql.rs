@@ -332,10 +332,9 @@ where
         }
         if let Some(tag) = &query.tag {
             sql.push_str(&format!(" AND tags LIKE {} ESCAPE '\\'", p.next()));
-            args.push(Arg::Text(format!(
-                "%{}%",
-                like_escape(&tags_json(&[tag.clone()])[1..].trim_end_matches(']'))
-            )));
+            // A tag is whole: its JSON string, quotes included, in the array.
+            let quoted = serde_json::to_string(tag).unwrap_or_default();
+            args.push(Arg::Text(format!("%{}%", like_escape(&quoted))));
         }
         if let Some(text) = query
             .text

@@ -15,3 +15,4 @@ pub mod overview;
 pub mod rules;
 pub mod validation;
 pub mod vulns;
+pub mod watchlists;

@@ -8,40 +8,9 @@ use rampart_store::{AssetQuery, FindingQuery};
 use super::{scoring, Vulnerabilities};
 use crate::api::vulns::{AssetInput, AssetPatch};
 use crate::audit::snapshot;
+use crate::input::{labels as list, text};
 use crate::paging::{Page, PageParams, TextCursor};
 use crate::principal::Principal;
-
-const MAX_LIST: usize = 100;
-const MAX_ITEM: usize = 500;
-
-fn text(field: &str, value: &str, most: usize) -> Result<String, Error> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > most || trimmed.chars().any(char::is_control)
-    {
-        return Err(Error::invalid_field(
-            field,
-            format!("must have 1 to {most} characters and no control characters"),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
-fn list(field: &str, values: Vec<String>) -> Result<Vec<String>, Error> {
-    if values.len() > MAX_LIST {
-        return Err(Error::invalid_field(
-            field,
-            format!("at most {MAX_LIST} items"),
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(values.len());
-    for value in values {
-        let value = text(field, &value, MAX_ITEM)?;
-        if !out.contains(&value) {
-            out.push(value);
-        }
-    }
-    Ok(out)
-}
 
 fn criticality(value: Option<i64>) -> Result<Option<u8>, Error> {
     value

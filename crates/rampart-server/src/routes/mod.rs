@@ -20,6 +20,7 @@ pub mod scans;
 pub mod users;
 pub mod validation;
 pub mod vulns;
+pub mod watchlists;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -106,6 +107,24 @@ pub fn api() -> Router<AppState> {
                     axum::extract::DefaultBodyLimit::max(rampart_scan::formats::MAX_REPORT_BYTES),
                 ),
             )
+            .route(
+                "/watchlists",
+                get(watchlists::list).post(watchlists::create),
+            )
+            .route(
+                "/watchlists/import",
+                post(watchlists::import).layer(axum::extract::DefaultBodyLimit::max(
+                    rampart_app::watchlists::MAX_FEED_BYTES,
+                )),
+            )
+            .route("/watchlists/export", get(watchlists::export))
+            .route(
+                "/watchlists/{id}",
+                get(watchlists::get)
+                    .patch(watchlists::update)
+                    .delete(watchlists::delete),
+            )
+            .route("/watchlists/{id}/hunt", post(watchlists::hunt))
             .route("/findings", get(vulns::findings))
             .route(
                 "/findings/policy",

@@ -24,3 +24,4 @@ mod ui;
 mod validation;
 mod vulns;
 mod vulns_ui;
+mod watchlists;
