@@ -20,6 +20,7 @@ pub enum Section {
     Scans,
     Rules,
     Indicators,
+    Watchlists,
     Validation,
     Users,
     ApiKeys,
@@ -42,6 +43,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Scans, "/scans", "Scans"),
         (Section::Rules, "/rules", "Rules"),
         (Section::Indicators, "/ioc", "Indicators"),
+        (Section::Watchlists, "/watchlists", "Watchlists"),
         (Section::Validation, "/validation", "Validation"),
     ];
     html! {

@@ -102,6 +102,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/admin/feedback", get(pages::feedback::list))
         .route("/ioc", get(pages::ioc::form).post(pages::ioc::extract))
+        .route(
+            "/watchlists",
+            get(pages::watchlists::list).post(pages::watchlists::create),
+        )
+        .route("/watchlists/import", post(pages::watchlists::import))
+        .route(
+            "/watchlists/export/{format}",
+            get(pages::watchlists::export),
+        )
+        .route("/watchlists/{id}/hunt", post(pages::watchlists::hunt))
+        .route("/watchlists/{id}/delete", post(pages::watchlists::delete))
         .route("/admin/feedback/{id}", post(pages::feedback::answer))
         .route("/admin/jobs", get(pages::jobs::list))
         .route("/admin/notifications", get(pages::notifications::admin))

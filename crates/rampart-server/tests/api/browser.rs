@@ -760,8 +760,102 @@ async fn an_analyst_extracts_indicators_in_chromium(app: &TestApp) {
     client.close().await.unwrap();
 }
 
+/// An analyst sends the indicators of a report to the watchlist in one
+/// click, an event naming one of them arrives, and the hit shows as an
+/// incident and on the entry.
+async fn an_analyst_watches_extracted_indicators_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/ioc", app.base)).await.unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/ioc").await, "/ioc");
+    client
+        .find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys("Beacons to hxxps://cdn-update[.]net/p.bin and 185.220.101[.]47 (CVE-2024-3094)")
+        .await
+        .unwrap();
+    click(&client, "form[action='/ioc'] button").await;
+    assert_eq!(
+        wait_text(
+            &client,
+            "#indicators tbody tr td code",
+            "https://cdn-update.net/p.bin"
+        )
+        .await,
+        "https://cdn-update.net/p.bin"
+    );
+    click(&client, "#to-watchlist").await;
+    assert_eq!(wait_path(&client, "/watchlists").await, "/watchlists");
+    let summary = client
+        .find(Locator::Css("p.ok"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("3 added"), "{summary}");
+    let admin = app.admin_token().await;
+    let event = json!({"message": "outbound to 185.220.101.47:443", "host": {"name": "ws-9"}});
+    let sent = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            format!("{event}\n").into_bytes(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+    client
+        .goto(&format!("{}/incidents", app.base))
+        .await
+        .unwrap();
+    let body = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Watchlist ip 185.220.101.47 seen in message"),
+        "{body}"
+    );
+    client
+        .goto(&format!("{}/watchlists?type=ip", app.base))
+        .await
+        .unwrap();
+    let row = client
+        .find(Locator::Css("#watchlist tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("185.220.101.47") && row.contains("indicators page"),
+        "{row}"
+    );
+    let hits = client
+        .find(Locator::Css("#watchlist tbody tr td:nth-child(7)"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hits, "1");
+    screenshot(&client, backend, "watchlists").await;
+    client.close().await.unwrap();
+}
+
 crate::on_every_backend!(
     an_analyst_extracts_indicators_in_chromium,
+    an_analyst_watches_extracted_indicators_in_chromium,
     an_analyst_works_an_incident_and_searches_events_in_chromium,
     an_analyst_imports_a_report_and_decides_a_finding_in_chromium,
     an_admin_authorises_a_target_and_follows_a_scan_in_chromium,

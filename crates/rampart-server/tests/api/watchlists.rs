@@ -436,9 +436,159 @@ async fn a_hunt_finds_events_sent_before_the_entry(app: &TestApp) {
     assert_eq!(got.body["hits"], 5, "{:?}", got.body);
 }
 
+/// The Watchlists page: an analyst adds an entry (markup in its
+/// description stays text), pastes a feed, hunts and deletes; a viewer
+/// reads without forms; a forged token is refused; another organisation's
+/// page shows none of it.
+async fn the_watchlists_page_checks_roles_tokens_and_tenancy(app: &TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "wl-page-analyst@example.com", "analyst")
+        .await;
+    app.create_user(&admin, "wl-page-viewer@example.com", "viewer")
+        .await;
+    let mut analyst = crate::ui::Browser::new(app);
+    analyst
+        .sign_in("wl-page-analyst@example.com", "user-password-123")
+        .await;
+    let page = analyst.get("/watchlists").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("action=\"/watchlists/import\""));
+    let csrf = analyst.csrf();
+    let added = analyst
+        .post(
+            "/watchlists",
+            &[
+                ("csrf", &csrf),
+                ("type", "domain"),
+                ("value", "evil[.]example"),
+                ("include_subdomains", "1"),
+                ("severity", "5"),
+                ("tags", "phish, c2"),
+                ("expires", "2099-12-31"),
+                ("description", "<script>alert(1)</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let page = analyst.get("/watchlists").await;
+    assert!(
+        page.html
+            .contains("<code>evil.example</code> and subdomains"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("&lt;script&gt;") && !page.html.contains("<script>alert"));
+    let bad = analyst
+        .post(
+            "/watchlists",
+            &[
+                ("csrf", &csrf),
+                ("type", "ip"),
+                ("value", "nope"),
+                ("severity", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html.contains("is not an IPv4 or IPv6 address"),
+        "{}",
+        bad.html
+    );
+    let pasted = analyst
+        .post(
+            "/watchlists/import",
+            &[
+                ("csrf", &csrf),
+                ("feed", "198.51.100.9\n203.0.113.0/24\nnot a thing\n"),
+                ("source", "paste"),
+            ],
+        )
+        .await;
+    assert_eq!(pasted.status, StatusCode::SEE_OTHER, "{}", pasted.html);
+    let page = analyst.get(pasted.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("2 added"), "{}", page.html);
+    assert!(page.html.contains("Item 2 (value)"), "{}", page.html);
+    let forged = analyst
+        .post(
+            "/watchlists",
+            &[
+                ("csrf", "0000"),
+                ("type", "ip"),
+                ("value", "192.0.2.1"),
+                ("severity", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let csv = analyst.get("/watchlists/export/csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.html.contains("cidr,203.0.113.0/24"), "{}", csv.html);
+
+    let listed = app.get("/api/v1/watchlists?type=ip", &admin).await;
+    let id = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let hunted = analyst
+        .post(
+            &format!("/watchlists/{id}/hunt"),
+            &[("csrf", &csrf), ("days", "7")],
+        )
+        .await;
+    assert_eq!(hunted.status, StatusCode::SEE_OTHER, "{}", hunted.html);
+    let deleted = analyst
+        .post(&format!("/watchlists/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(!analyst
+        .get("/watchlists")
+        .await
+        .html
+        .contains("198.51.100.9"));
+
+    let mut viewer = crate::ui::Browser::new(app);
+    viewer
+        .sign_in("wl-page-viewer@example.com", "user-password-123")
+        .await;
+    let page = viewer.get("/watchlists").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("evil.example"));
+    assert!(
+        !page.html.contains("action=\"/watchlists/import\""),
+        "a viewer gets no forms"
+    );
+    let csrf = viewer.csrf();
+    let refused = viewer
+        .post(
+            "/watchlists",
+            &[
+                ("csrf", &csrf),
+                ("type", "ip"),
+                ("value", "192.0.2.1"),
+                ("severity", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let other_admin = app.second_org("wl-page-elsewhere").await;
+    app.create_user(&other_admin, "wl-page-other@example.com", "analyst")
+        .await;
+    let mut other = crate::ui::Browser::new(app);
+    other
+        .sign_in("wl-page-other@example.com", "user-password-123")
+        .await;
+    let page = other.get("/watchlists").await;
+    assert!(!page.html.contains("evil.example"));
+    assert!(!other
+        .get("/watchlists/export/csv")
+        .await
+        .html
+        .contains("203.0.113.0"));
+}
+
 crate::on_every_backend!(
     entries_are_canonical_unique_and_kept_per_organisation,
     ingest_matches_parsed_values_where_they_appear,
     feeds_come_in_as_stix_or_csv_and_go_out_again,
     a_hunt_finds_events_sent_before_the_entry,
+    the_watchlists_page_checks_roles_tokens_and_tenancy,
 );

@@ -1,6 +1,7 @@
 //! Indicators: paste a threat report, an e-mail or log lines and read the
 //! indicators it holds (defanged ones refanged), each with its words as
-//! written and its confidence. Nothing is stored.
+//! written and its confidence. Nothing is stored unless an analyst adds
+//! them to the watchlist (one button).
 
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
@@ -25,10 +26,48 @@ fn page(session: &Session, text: &str, reply: Option<&IocReply>) -> Response {
         }
         @if let Some(reply) = reply {
             (results(reply))
+            @if session.principal.may(Permission::Analyse) && !watchable(reply).is_empty() {
+                form.editor method="post" action="/watchlists/import" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="feed" value=(watchable(reply));
+                    input type="hidden" name="source" value="indicators page";
+                    div.actions { button #to-watchlist type="submit" { "Add these to the watchlist" } }
+                }
+            }
         }
     };
     Html(layout::page("Indicators", Some(session), Section::Indicators, body).into_string())
         .into_response()
+}
+
+/// The indicators a watchlist can hold (not CVE ids), as the CSV the
+/// watchlist import reads.
+fn watchable(reply: &IocReply) -> String {
+    let set = &reply.summary;
+    let rows = [
+        ("ip", &set.ipv4),
+        ("ip", &set.ipv6),
+        ("domain", &set.domain),
+        ("url", &set.url),
+        ("email", &set.email),
+        ("md5", &set.md5),
+        ("sha1", &set.sha1),
+        ("sha256", &set.sha256),
+    ];
+    let mut csv = String::new();
+    for (kind, values) in rows {
+        for value in values {
+            csv.push_str(kind);
+            csv.push(',');
+            csv.push_str(&rampart_core::csv_text::cell(value));
+            csv.push('\n');
+        }
+    }
+    if csv.is_empty() {
+        csv
+    } else {
+        format!("type,value\n{csv}")
+    }
 }
 
 fn results(reply: &IocReply) -> Markup {

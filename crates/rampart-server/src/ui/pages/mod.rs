@@ -23,6 +23,7 @@ pub mod settings;
 pub mod theme;
 pub mod users;
 pub mod validation;
+pub mod watchlists;
 
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
