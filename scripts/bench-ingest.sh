@@ -5,8 +5,9 @@
 # DETECTION=false turns detection off; QUERY_RUNS=N then times the search
 # queries of `rampart bench query` over what was ingested. Events carry live
 # timestamps; START_MS=epoch-ms sends late data instead (on PostgreSQL: into
-# sealed hours, which pay for their source b-tree). Run it with nothing
-# else running.
+# sealed hours, which pay for their source b-tree). WATCHLIST=feed.csv
+# imports a watchlist feed first (scripts/watchlist-feed.py makes one) and
+# prints how long that took. Run it with nothing else running.
 #   cargo build --release -p rampart
 #   scripts/bench-ingest.sh                      # SQLite
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-ingest.sh
@@ -36,6 +37,12 @@ token=$(curl -sf -XPOST "$base/auth/login" -H 'content-type: application/json' \
   -d '{"email":"admin@localhost","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 key=$(curl -sf -XPOST "$base/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"name":"bench","scopes":["ingest","read"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+if [ -n "${WATCHLIST:-}" ]; then
+  start=$(date +%s.%N)
+  curl -sf -XPOST "$base/watchlists/import?source=bench" -H "authorization: Bearer $token" \
+    -H 'content-type: text/csv' --data-binary "@$WATCHLIST" | head -c 300; echo
+  echo "watchlist import: $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
+fi
 # The client's CPU too, where GNU time is installed.
 timed=(); [ -x /usr/bin/time ] && timed=(/usr/bin/time -f "client CPU: %U s user, %S s system")
 cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$server/stat"; }
