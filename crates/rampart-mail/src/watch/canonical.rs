@@ -242,7 +242,20 @@ pub fn hash(text: &str, len: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use IndicatorType::*;
+
+    proptest! {
+        /// Any text: no panic, and a canonical value reads back as itself.
+        #[test]
+        fn canonical_values_are_fixed_points(text in "\\PC{0,80}|[a-zA-Z0-9.:/\\[\\]@*_-]{0,60}") {
+            for kind in IndicatorType::ALL {
+                if let Ok(value) = canonical(kind, &text) {
+                    prop_assert_eq!(canonical(kind, &value), Ok(value.clone()));
+                }
+            }
+        }
+    }
 
     #[test]
     fn values_become_canonical() {
