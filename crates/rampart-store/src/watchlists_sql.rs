@@ -14,6 +14,8 @@ use crate::{Result, StoreError};
 
 /// Rows written by one statement of an import (15 parameters each).
 const IMPORT_CHUNK: usize = 500;
+/// Entries read per query when a matcher is built.
+const LIVE_PAGE: i64 = 50_000;
 
 /// What a listing asks for: newest first, before the cursor.
 #[derive(Clone, Debug, Default)]
@@ -441,35 +443,43 @@ where
     }
 
     async fn live_watchlist(&self, org: OrgId, now: Timestamp) -> Result<LiveWatchlist> {
-        let rows = sqlx::query(
-            "SELECT id, kind, value, include_subdomains, severity, expires_at \
-             FROM watchlist_entries WHERE org_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
-        )
-        .bind(org.to_string())
-        .bind(now.0)
-        .fetch_all(self.pool())
-        .await?;
-        let mut live = LiveWatchlist {
-            entries: Vec::with_capacity(rows.len()),
-            next_expiry: None,
-        };
-        for row in &rows {
-            use sqlx::Row as _;
-            if let Some(at) = row.try_get::<Option<i64>, _>("expires_at")? {
-                live.next_expiry = Some(
-                    live.next_expiry
-                        .map_or(Timestamp(at), |n: Timestamp| n.min(Timestamp(at))),
-                );
+        use sqlx::Row as _;
+        let mut live = LiveWatchlist::default();
+        // Read in pages by id, so a million entries never sit in memory
+        // twice (as rows and as entries).
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, kind, value, include_subdomains, severity, expires_at \
+                 FROM watchlist_entries WHERE org_id = $1 AND id > $2 \
+                 AND (expires_at IS NULL OR expires_at > $3) ORDER BY id LIMIT $4",
+            )
+            .bind(org.to_string())
+            .bind(after.clone())
+            .bind(now.0)
+            .bind(LIVE_PAGE)
+            .fetch_all(self.pool())
+            .await?;
+            for row in &rows {
+                if let Some(at) = row.try_get::<Option<i64>, _>("expires_at")? {
+                    let at = Timestamp(at);
+                    live.next_expiry = Some(live.next_expiry.map_or(at, |n| n.min(at)));
+                }
+                let id: &str = row.try_get("id")?;
+                after.clear();
+                after.push_str(id);
+                live.entries.push(WatchedIndicator {
+                    id: parse_column("watchlist_entries.id", id)?,
+                    kind: kind_of(row.try_get::<&str, _>("kind")?)?,
+                    value: row.try_get("value")?,
+                    include_subdomains: row.try_get("include_subdomains")?,
+                    severity: severity_of(row.try_get("severity")?)?,
+                });
             }
-            live.entries.push(WatchedIndicator {
-                id: parse_column("watchlist_entries.id", row.try_get::<&str, _>("id")?)?,
-                kind: kind_of(row.try_get::<&str, _>("kind")?)?,
-                value: row.try_get("value")?,
-                include_subdomains: row.try_get("include_subdomains")?,
-                severity: severity_of(row.try_get("severity")?)?,
-            });
+            if rows.len() < LIVE_PAGE as usize {
+                return Ok(live);
+            }
         }
-        Ok(live)
     }
 
     async fn add_watchlist_hits(&self, org: OrgId, hits: &[EntryHits]) -> Result<()> {

@@ -268,6 +268,19 @@ async fn watchlists_hold_one_entry_per_value_and_stay_apart(store: Arc<dyn Store
         5
     );
 
+    // A watchlist larger than one page of the matcher's read comes whole.
+    let many: Vec<WatchlistEntry> = (0..50_000)
+        .map(|i| entry(a, IndicatorType::Md5, &format!("{i:032x}"), 30))
+        .collect();
+    store
+        .import_watchlist_entries(a, &many, &audit(a, "watchlist.import"))
+        .await
+        .unwrap();
+    let live = store.live_watchlist(a, Timestamp(500)).await.unwrap();
+    assert_eq!(live.entries.len(), 51_202);
+    let distinct: std::collections::HashSet<_> = live.entries.iter().map(|e| e.id).collect();
+    assert_eq!(distinct.len(), 51_202);
+
     // Update and delete, audited and versioned.
     let mut changed = got;
     changed.tags = vec!["apt".into()];
@@ -290,7 +303,7 @@ async fn watchlists_hold_one_entry_per_value_and_stay_apart(store: Arc<dyn Store
         .await
         .unwrap());
     assert!(store.get_watchlist_entry(a, ip.id).await.unwrap().is_none());
-    assert_eq!(store.watchlist_version(a).await.unwrap(), 5);
+    assert_eq!(store.watchlist_version(a).await.unwrap(), 6);
     let actions: Vec<String> = store
         .list_audit(
             a,
@@ -310,6 +323,7 @@ async fn watchlists_hold_one_entry_per_value_and_stay_apart(store: Arc<dyn Store
         [
             "watchlist.delete",
             "watchlist.update",
+            "watchlist.import",
             "watchlist.import",
             "watchlist.create",
             "watchlist.create"

@@ -6,9 +6,11 @@
 mod bench;
 mod bench_auth;
 mod bench_detect;
+mod bench_events;
 mod bench_flags;
 mod bench_jobs;
 mod bench_limits;
+mod bench_watch;
 mod findings;
 mod intel;
 mod ioc;

@@ -106,6 +106,7 @@ impl Watchlists {
                 updated_at: now,
             });
         }
+        drop(seen);
         let refused = feed.errors.len() as u64;
         let audit = self.audit.entry(
             principal,
@@ -118,12 +119,16 @@ impl Watchlists {
             .store
             .import_watchlist_entries(principal.org_id, &entries, &audit)
             .await?;
+        let read = entries.len() as u64;
+        // Gone before the matcher is rebuilt: a large feed is not held
+        // twice.
+        drop(entries);
         self.changed(principal).await?;
         let mut errors = feed.errors;
         errors.truncate(MAX_LISTED_ERRORS);
         Ok(WatchlistImportReply {
             format,
-            read: entries.len() as u64,
+            read,
             created: counts.created,
             updated: counts.updated,
             refused,

@@ -24,10 +24,17 @@ pub struct WatchMatcher {
     ips: Map<IpAddr, u32>,
     /// Per prefix length in use (longest first), networks by their bits.
     v4_networks: Vec<(u8, Map<u32, u32>)>,
+    /// The /16 blocks holding a watched IPv4 network of /16 or longer:
+    /// an address outside all of them needs only the shorter lengths'
+    /// look-ups (one look-up here instead of one per length).
+    v4_blocks: std::collections::HashSet<u16, foldhash::fast::RandomState>,
     v6_networks: Vec<(u8, Map<u128, u32>)>,
     /// Domain → (entry, names under it match too).
     domains: Map<Box<str>, (u32, bool)>,
     urls: Map<Box<str>, u32>,
+    /// The hosts of the watched URLs: a URL whose host is none of them is
+    /// not made canonical to be looked up.
+    url_hosts: std::collections::HashSet<Box<str>, foldhash::fast::RandomState>,
     emails: Map<Box<str>, u32>,
     hashes: Map<Box<str>, u32>,
 }
@@ -65,6 +72,27 @@ impl Sightings {
     }
 }
 
+/// The host of a URL as written (`scheme://user@host:port/…` → `host`),
+/// without reading it further; `None` when there is no `://`.
+fn quick_host(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_port.starts_with('[') {
+        return Some(host_port);
+    }
+    Some(host_port.split(':').next().unwrap_or(host_port))
+}
+
+/// Finds `://` (built once).
+static URL_MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+
+/// The /16 block of an IPv4 address.
+fn block_of(bits: u32) -> u16 {
+    u16::try_from(bits >> 16).unwrap_or(u16::MAX)
+}
+
 impl WatchMatcher {
     /// Compiles entries (values canonical, as stored). A value that does
     /// not read as its type is skipped.
@@ -85,7 +113,13 @@ impl WatchMatcher {
                     .split_once('/')
                     .and_then(|(a, p)| Some((canonical::ip(a)?, p.parse::<u8>().ok()?)))
                     .map(|(base, prefix)| match canonical::mask(base, prefix) {
-                        IpAddr::V4(b) => v4.entry(prefix).or_default().insert(u32::from(b), index),
+                        IpAddr::V4(b) => {
+                            let bits = u32::from(b);
+                            if prefix >= 16 {
+                                matcher.v4_blocks.insert(block_of(bits));
+                            }
+                            v4.entry(prefix).or_default().insert(bits, index)
+                        }
                         IpAddr::V6(b) => v6.entry(prefix).or_default().insert(u128::from(b), index),
                     })
                     .is_some(),
@@ -96,6 +130,9 @@ impl WatchMatcher {
                     true
                 }
                 IndicatorType::Url => {
+                    if let Some(host) = quick_host(value) {
+                        matcher.url_hosts.insert(host.into());
+                    }
                     matcher.urls.insert(value.into(), index);
                     true
                 }
@@ -143,7 +180,11 @@ impl WatchMatcher {
         match ip {
             IpAddr::V4(v4) => {
                 let bits = u32::from(v4);
+                let in_block = self.v4_blocks.contains(&block_of(bits));
                 for (prefix, networks) in &self.v4_networks {
+                    if *prefix >= 16 && !in_block {
+                        continue;
+                    }
                     let key = if *prefix == 0 {
                         0
                     } else {
@@ -179,6 +220,10 @@ impl WatchMatcher {
         let mut rest = name;
         while let Some(dot) = rest.find('.') {
             rest = &rest[dot + 1..];
+            if !rest.contains('.') {
+                // Entries have two labels at least.
+                break;
+            }
             if let Some(&(entry, true)) = self.domains.get(rest) {
                 out.add(entry, field, name);
             }
@@ -188,6 +233,18 @@ impl WatchMatcher {
     /// A URL (any form; made canonical here), and its host.
     pub fn match_url(&self, text: &str, field: &str, out: &mut Sightings) {
         if !self.urls.is_empty() {
+            if let Some(host) = quick_host(text) {
+                if host.is_ascii() && !host.starts_with('[') {
+                    let mut buffer = std::mem::take(&mut out.buffer);
+                    buffer.clear();
+                    buffer.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+                    let watched = self.url_hosts.contains(buffer.as_str());
+                    out.buffer = buffer;
+                    if !watched {
+                        return;
+                    }
+                }
+            }
             if let Some(url) = canonical::url(text) {
                 if let Some(&entry) = self.urls.get(url.as_str()) {
                     out.add(entry, field, text);
@@ -203,7 +260,7 @@ impl WatchMatcher {
             return;
         }
         if !self.urls.is_empty() {
-            for at in memchr::memmem::find_iter(text.as_bytes(), b"://") {
+            for at in URL_MARK.find_iter(text.as_bytes()) {
                 let bytes = text.as_bytes();
                 let start = bytes[..at]
                     .iter()
@@ -245,7 +302,20 @@ impl WatchMatcher {
         if token.len() < 3 {
             return;
         }
-        if let Some(at) = token.find('@') {
+        // One pass over the token says what it may be.
+        let (mut at, mut colon, mut dot, mut hex) = (None, false, false, true);
+        for (i, b) in token.bytes().enumerate() {
+            match b {
+                b'@' => {
+                    at.get_or_insert(i);
+                }
+                b':' => colon = true,
+                b'.' => dot = true,
+                _ => {}
+            }
+            hex &= b.is_ascii_hexdigit();
+        }
+        if let Some(at) = at {
             if !self.emails.is_empty() {
                 if let Some(email) = canonical::email(token) {
                     if let Some(&entry) = self.emails.get(email.as_str()) {
@@ -256,7 +326,7 @@ impl WatchMatcher {
             self.match_token(&token[at + 1..], field, out);
             return;
         }
-        if token.contains(':') {
+        if colon {
             if self.wants_addresses() {
                 if let Ok(ip) = token.parse::<IpAddr>() {
                     self.match_ip(ip, field, out);
@@ -268,9 +338,8 @@ impl WatchMatcher {
             }
             return;
         }
-        let first = token.as_bytes()[0];
-        if token.contains('.') {
-            if first.is_ascii_digit() && self.wants_addresses() {
+        if dot {
+            if token.as_bytes()[0].is_ascii_digit() && self.wants_addresses() {
                 if let Ok(ip) = token.parse::<IpAddr>() {
                     self.match_ip(ip, field, out);
                     return;
@@ -281,14 +350,14 @@ impl WatchMatcher {
             }
             return;
         }
-        if !self.hashes.is_empty()
-            && matches!(token.len(), 32 | 40 | 64)
-            && token.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            let lower = token.to_ascii_lowercase();
-            if let Some(&entry) = self.hashes.get(lower.as_str()) {
+        if hex && !self.hashes.is_empty() && matches!(token.len(), 32 | 40 | 64) {
+            let mut buffer = std::mem::take(&mut out.buffer);
+            buffer.clear();
+            buffer.extend(token.chars().map(|c| c.to_ascii_lowercase()));
+            if let Some(&entry) = self.hashes.get(buffer.as_str()) {
                 out.add(entry, field, token);
             }
+            out.buffer = buffer;
         }
     }
 
