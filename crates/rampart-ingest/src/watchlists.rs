@@ -177,6 +177,23 @@ impl Watchlists {
         Ok(())
     }
 
+    /// How many entries this node's matcher of the organisation holds
+    /// (0 before its first load).
+    pub fn loaded_entries(&self, org: OrgId) -> usize {
+        self.orgs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org)
+            .map_or(0, |state| {
+                state
+                    .loaded
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .matcher
+                    .len()
+            })
+    }
+
     /// Adds a batch's sightings to the hit counts not yet written.
     fn add_hits(&self, org: OrgId, hits: impl IntoIterator<Item = EntryHits>) {
         let mut pending = self.pending_hits.lock().unwrap_or_else(|p| p.into_inner());
@@ -238,13 +255,22 @@ impl Watchlists {
             });
             alerts.push(NewAlert {
                 rule_id: WATCHLIST_RULE.to_owned(),
-                rule_title: format!(
-                    "Watchlist {} {} seen in {} ({})",
-                    entry.kind.as_str(),
-                    entry.value,
-                    seen.field,
-                    seen.value
-                ),
+                rule_title: if seen.value == entry.value {
+                    format!(
+                        "Watchlist {} {} seen in {}",
+                        entry.kind.as_str(),
+                        entry.value,
+                        seen.field
+                    )
+                } else {
+                    format!(
+                        "Watchlist {} {} seen in {} as {}",
+                        entry.kind.as_str(),
+                        entry.value,
+                        seen.field,
+                        seen.value
+                    )
+                },
                 severity: entry.severity,
                 group_key: format!("{}={}", entry.kind.as_str(), entry.value),
                 event_ids: seen

@@ -23,6 +23,10 @@ use crate::input::{labels, text};
 use crate::paging::{Page, PageParams};
 use crate::principal::Principal;
 
+/// Up to this many entries, a change's matcher is rebuilt before the
+/// change is answered.
+pub const SYNC_REBUILD_ENTRIES: usize = 100_000;
+
 /// Severity of entries that name none: high.
 pub const DEFAULT_SEVERITY: u8 = 4;
 
@@ -84,12 +88,22 @@ impl Watchlists {
         }
     }
 
-    /// Rebuilds this node's matcher of the organisation (after a change).
+    /// Rebuilds this node's matcher of the organisation after a change:
+    /// before answering, so the next events are matched against it; for
+    /// watchlists of more than [`SYNC_REBUILD_ENTRIES`] (seconds to load)
+    /// beside the answer instead, within seconds.
     async fn changed(&self, principal: &Principal) -> Result<(), Error> {
-        self.detection
-            .watchlists()
-            .refresh(principal.org_id, self.clock.now())
-            .await
+        let watchlists = self.detection.watchlists().clone();
+        let (org, now) = (principal.org_id, self.clock.now());
+        if watchlists.loaded_entries(org) <= SYNC_REBUILD_ENTRIES {
+            return watchlists.refresh(org, now).await;
+        }
+        tokio::spawn(async move {
+            if let Err(error) = watchlists.refresh(org, now).await {
+                tracing::warn!(%org, %error, "watchlist could not be reloaded");
+            }
+        });
+        Ok(())
     }
 
     pub async fn create(

@@ -218,7 +218,7 @@ async fn ingest_matches_parsed_values_where_they_appear(app: &TestApp) {
     assert!(
         titles
             .iter()
-            .any(|t| t.contains("cidr 10.0.0.0/8 seen in source.ip")),
+            .any(|t| t.contains("cidr 10.0.0.0/8 seen in source.ip as 10.20.30.40")),
         "{titles:?}"
     );
     assert!(
