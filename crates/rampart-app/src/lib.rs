@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod entities;
 pub mod events;
 pub mod factors;
 pub mod feedback;
@@ -91,6 +92,7 @@ pub struct Services {
     pub vulnerabilities: vulns::Vulnerabilities,
     pub scans: scans::Scans,
     pub watchlists: watchlists::Watchlists,
+    pub entities: entities::EntityTimelines,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
     /// Invalidates the node's caches (and, with Redis, every node's).
@@ -211,6 +213,11 @@ impl Services {
                 scans,
             ),
             vulnerabilities,
+            entities: entities::EntityTimelines::new(
+                store.clone(),
+                clock.clone(),
+                ingest.detection().clone(),
+            ),
             watchlists: watchlists::Watchlists::new(
                 store.clone(),
                 clock.clone(),

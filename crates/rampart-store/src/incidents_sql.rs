@@ -139,6 +139,11 @@ pub trait IncidentStore: Send + Sync {
     /// Mean times to acknowledge and to close, over the incidents first
     /// acknowledged (last closed) at or after `since`.
     async fn response_times(&self, org: OrgId, since: Timestamp) -> Result<ResponseTimes>;
+    /// Incidents that name `entity` (an address, user or host) among their
+    /// entities, most recently seen first.
+    async fn incidents_about(&self, org: OrgId, entity: &str, limit: u32) -> Result<Vec<Incident>>;
+    /// Alerts that name `entity` among their entities, newest first.
+    async fn alerts_about(&self, org: OrgId, entity: &str, limit: u32) -> Result<Vec<Alert>>;
     /// Alerts newest first, optionally of one incident, before `before`.
     async fn list_alerts(
         &self,
@@ -177,6 +182,13 @@ pub(crate) fn parse_ids(column: &'static str, text: &str) -> Result<Vec<EventId>
         .iter()
         .map(|t| t.parse().map_err(|e| corrupt(column, e)))
         .collect()
+}
+
+/// The LIKE pattern of an entities JSON text naming `entity` as a whole
+/// value (its JSON string, quotes included).
+fn entity_pattern(entity: &str) -> String {
+    let quoted = serde_json::to_string(entity).unwrap_or_default();
+    format!("%{}%", crate::shared_sql::like_escape(&quoted))
 }
 
 pub(crate) fn entities_json(entities: &Entities) -> String {
@@ -264,17 +276,10 @@ pub(crate) fn incident_listing(q: &IncidentQuery) -> String {
     )
 }
 
-/// `%text%` for `LIKE … ESCAPE '\'`, the pattern characters escaped.
+/// `%text%` for `LIKE … ESCAPE '\'`, lower case, the pattern characters
+/// escaped.
 pub(crate) fn like_pattern(text: &str) -> String {
-    let mut out = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
+    format!("%{}%", crate::shared_sql::like_escape(&text.to_lowercase()))
 }
 
 const INCIDENT_COLUMNS: &str = "id, org_id, title, description, severity, status, escalation, \
@@ -834,6 +839,42 @@ where
             *mean = row.try_get("mean")?;
         }
         Ok(times)
+    }
+
+    async fn incidents_about(
+        &self,
+        org: rampart_core::OrgId,
+        entity: &str,
+        limit: u32,
+    ) -> crate::Result<Vec<rampart_core::Incident>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 \
+             AND entities LIKE $2 ESCAPE '\\' ORDER BY last_seen DESC, id DESC LIMIT $3"
+        ))
+        .bind(org.to_string())
+        .bind(entity_pattern(entity))
+        .bind(crate::shared_sql::page_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(incident_from_row).collect()
+    }
+
+    async fn alerts_about(
+        &self,
+        org: rampart_core::OrgId,
+        entity: &str,
+        limit: u32,
+    ) -> crate::Result<Vec<rampart_core::Alert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1 \
+             AND entities LIKE $2 ESCAPE '\\' ORDER BY ts DESC, id DESC LIMIT $3"
+        ))
+        .bind(org.to_string())
+        .bind(entity_pattern(entity))
+        .bind(crate::shared_sql::page_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(alert_from_row).collect()
     }
 
     async fn list_alerts(

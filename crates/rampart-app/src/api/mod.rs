@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod entities;
 pub mod events;
 pub mod feedback;
 pub mod flags;

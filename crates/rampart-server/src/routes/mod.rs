@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod entities;
 pub mod events;
 pub mod feedback;
 pub mod flags;
@@ -125,6 +126,7 @@ pub fn api() -> Router<AppState> {
                     .delete(watchlists::delete),
             )
             .route("/watchlists/{id}/hunt", post(watchlists::hunt))
+            .route("/entities/{kind}/{value}", get(entities::timeline))
             .route("/findings", get(vulns::findings))
             .route(
                 "/findings/policy",

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}/comments", post(pages::incidents::comment))
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::show))
+        .route("/entities/{kind}", get(pages::entities::show))
         .route("/findings", get(pages::findings::list))
         .route("/findings/{id}", get(pages::findings::show))
         .route("/findings/{id}/status", post(pages::findings::decide))

@@ -800,7 +800,7 @@ async fn an_analyst_watches_extracted_indicators_in_chromium(app: &TestApp) {
         .unwrap();
     assert!(summary.contains("3 added"), "{summary}");
     let admin = app.admin_token().await;
-    let event = json!({"message": "outbound to 185.220.101.47:443", "host": {"name": "ws-9"}});
+    let event = json!({"message": "outbound to 185.220.101.47:443", "host": {"name": "ws-9"}, "destination": {"ip": "185.220.101.47", "port": 443}});
     let sent = app
         .post_bytes(
             "/api/v1/events",
@@ -823,7 +823,7 @@ async fn an_analyst_watches_extracted_indicators_in_chromium(app: &TestApp) {
         .await
         .unwrap();
     assert!(
-        body.contains("Watchlist ip 185.220.101.47 seen in message"),
+        body.contains("Watchlist ip 185.220.101.47 seen in destination.ip"),
         "{body}"
     );
     client
@@ -850,6 +850,24 @@ async fn an_analyst_watches_extracted_indicators_in_chromium(app: &TestApp) {
         .unwrap();
     assert_eq!(hits, "1");
     screenshot(&client, backend, "watchlists").await;
+    // From the incident, one click to everything known about the address.
+    client
+        .goto(&format!("{}/incidents", app.base))
+        .await
+        .unwrap();
+    click(&client, "td a[href^='/incidents/']").await;
+    click(&client, "a.timeline").await;
+    assert_eq!(wait_path(&client, "/entities/ip").await, "/entities/ip");
+    let body = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("On the watchlist"), "{body}");
+    assert!(body.contains("outbound to 185.220.101.47:443"), "{body}");
+    screenshot(&client, backend, "timeline").await;
     client.close().await.unwrap();
 }
 

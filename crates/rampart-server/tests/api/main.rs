@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod cache;
 mod detection;
+mod entities;
 mod events;
 mod factors;
 mod feedback;

@@ -333,7 +333,10 @@ fn fields_table(event: &Value) -> Markup {
             thead { tr { th { "Field" } th { "Value" } } }
             tbody {
                 @for (name, value) in &rows {
-                    tr { th scope="row" { (name) } td { (value) } }
+                    tr { th scope="row" { (name) } td { (value)
+                        @if let Some(kind) = super::entity_kind_of(name) {
+                            " " a.timeline href=(super::entity_link(kind, value)) { "timeline" }
+                        } } }
                 }
             }
         }

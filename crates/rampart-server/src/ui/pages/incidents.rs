@@ -306,15 +306,15 @@ fn entities(entities: &Entities) -> Markup {
             dl.facts {
                 @if !entities.ips.is_empty() {
                     dt { "Addresses" }
-                    dd { @for ip in &entities.ips { a href={ "/events?source_ip=" (encode(ip)) } { (ip) } " " } }
+                    dd { @for ip in &entities.ips { a href={ "/events?source_ip=" (encode(ip)) } { (ip) } " (" a.timeline href=(super::entity_link("ip", ip)) { "timeline" } ") " } }
                 }
                 @if !entities.users.is_empty() {
                     dt { "Users" }
-                    dd { @for user in &entities.users { a href={ "/events?user=" (encode(user)) } { (user) } " " } }
+                    dd { @for user in &entities.users { a href={ "/events?user=" (encode(user)) } { (user) } " (" a.timeline href=(super::entity_link("user", user)) { "timeline" } ") " } }
                 }
                 @if !entities.hosts.is_empty() {
                     dt { "Hosts" }
-                    dd { @for host in &entities.hosts { a href={ "/events?host=" (encode(host)) } { (host) } " " } }
+                    dd { @for host in &entities.hosts { a href={ "/events?host=" (encode(host)) } { (host) } " (" a.timeline href=(super::entity_link("host", host)) { "timeline" } ") " } }
                 }
             }
         }

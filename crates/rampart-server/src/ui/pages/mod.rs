@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod dashboard;
+pub mod entities;
 pub mod events;
 pub mod feedback;
 pub mod field_mapping;
@@ -64,6 +65,23 @@ pub fn detail(error: &rampart_core::Error) -> String {
     match &error.field {
         Some(field) => format!("{} ({field})", error.detail),
         None => error.detail.clone(),
+    }
+}
+
+/// The timeline page of an entity (`ip`, `user` or `host`).
+pub fn entity_link(kind: &str, value: &str) -> String {
+    let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!("/entities/{kind}?value={value}")
+}
+
+/// The entity kind of an event field whose value is an address, a user or
+/// a host, if it is one.
+pub fn entity_kind_of(field: &str) -> Option<&'static str> {
+    match field {
+        "source.ip" | "destination.ip" | "client.ip" | "server.ip" | "host.ip" => Some("ip"),
+        "user.name" | "source.user.name" | "destination.user.name" => Some("user"),
+        "host.name" | "host.hostname" => Some("host"),
+        _ => None,
     }
 }
 
