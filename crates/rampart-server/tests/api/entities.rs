@@ -73,11 +73,13 @@ async fn an_address_has_one_timeline_of_everything_known(app: &TestApp) {
     assert_eq!(count("alert"), 1, "{:?}", r.body);
     assert_eq!(count("incident"), 1, "{:?}", r.body);
     assert_eq!(count("finding"), 1, "{:?}", r.body);
-    let times: Vec<&str> = r.body["items"]
+    // Compared as times: RFC 3339 texts with trimmed fractions do not
+    // sort as text.
+    let times: Vec<rampart_core::Timestamp> = r.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["at"].as_str().unwrap())
+        .map(|i| rampart_core::Timestamp::parse_rfc3339(i["at"].as_str().unwrap()).unwrap())
         .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
