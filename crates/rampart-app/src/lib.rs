@@ -222,7 +222,7 @@ impl Services {
                 store.clone(),
                 clock.clone(),
                 audit.clone(),
-                ingest.detection().clone(),
+                Some(ingest.detection().clone()),
             ),
             rules,
             validation_rules,

@@ -17,6 +17,7 @@ mod ioc;
 mod jobs;
 mod percentile;
 mod rules;
+mod watchlist;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -99,6 +100,13 @@ enum Command {
     Ioc {
         #[command(subcommand)]
         action: ioc::IocAction,
+    },
+    /// Watchlist feeds into and out of the configured database (CSV, STIX 2.1).
+    Watchlist {
+        #[command(flatten)]
+        options: ServeOptions,
+        #[command(subcommand)]
+        action: watchlist::WatchlistAction,
     },
     /// Scanner reports without a database: parse and print their findings.
     Findings {
@@ -232,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Findings { action } => findings::run(action),
         Command::Intel { options, action } => intel::run(&options, action).await,
         Command::Ioc { action } => ioc::run(action),
+        Command::Watchlist { options, action } => watchlist::run(&options, action).await,
     }
 }
 

@@ -8,28 +8,11 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
+
+use common::{bootstrapped, rampart, succeeded};
 
 use serde_json::Value;
-
-fn rampart(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    command
-        .args(args)
-        .env_remove("RAMPART_DATABASE_URL")
-        .env_remove("RAMPART_CONFIG");
-    command
-}
-
-fn succeeded(output: &Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
-}
 
 /// DefectDojo's Grype sample (9 findings), unpacked into `dir`.
 fn grype_sample(dir: &Path) -> PathBuf {
@@ -99,18 +82,6 @@ fn findings_parse_prints_the_findings_without_a_database() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-}
-
-/// A data directory a server has started on once (creating the
-/// organisation 'default'), and the port it used.
-fn bootstrapped() -> (tempfile::TempDir, PathBuf, u16) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let port = common::free_port();
-    let mut server = common::serve(&data, port, "admin-password-12345");
-    server.kill().unwrap();
-    server.wait().unwrap();
-    (dir, data, port)
 }
 
 #[tokio::test]

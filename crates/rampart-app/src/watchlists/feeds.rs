@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use rampart_core::watchlist::{IndicatorType, WatchlistEntry};
-use rampart_core::{Error, Permission, WatchlistEntryId};
+use rampart_core::{Error, OrgId, Permission, WatchlistEntryId};
 use rampart_mail::watch::{parse_csv, parse_stix, stix_bundle, to_csv, ParsedFeed};
 use rampart_store::WatchlistQuery;
 use serde_json::json;
@@ -46,6 +46,19 @@ impl Watchlists {
         request: WatchlistImportRequest,
     ) -> Result<WatchlistImportReply, Error> {
         principal.require(Permission::Analyse)?;
+        self.import_as(principal.org_id, principal.audit_actor(), body, request)
+            .await
+    }
+
+    /// [`Watchlists::import`] for `org` by `actor` (the offline CLI's
+    /// operator), without a caller to check.
+    pub async fn import_as(
+        &self,
+        org: OrgId,
+        actor: String,
+        body: &[u8],
+        request: WatchlistImportRequest,
+    ) -> Result<WatchlistImportReply, Error> {
         if body.len() > MAX_FEED_BYTES {
             return Err(Error::invalid_field(
                 "body",
@@ -90,7 +103,7 @@ impl Watchlists {
             let tags = crate::input::labels("tags", item.tags).unwrap_or_default();
             entries.push(WatchlistEntry {
                 id: WatchlistEntryId::new(),
-                org_id: principal.org_id,
+                org_id: org,
                 kind: item.kind,
                 value: item.value,
                 include_subdomains: item.include_subdomains,
@@ -101,15 +114,16 @@ impl Watchlists {
                 expires_at: item.expires_at.or(default_expiry),
                 hits: 0,
                 last_hit_at: None,
-                created_by: principal.audit_actor(),
+                created_by: actor.clone(),
                 created_at: now,
                 updated_at: now,
             });
         }
         drop(seen);
         let refused = feed.errors.len() as u64;
-        let audit = self.audit.entry(
-            principal,
+        let audit = self.audit.entry_in(
+            org,
+            actor.clone(),
             "watchlist.import",
             ("watchlist", source.clone()),
             None,
@@ -117,13 +131,13 @@ impl Watchlists {
         );
         let counts = self
             .store
-            .import_watchlist_entries(principal.org_id, &entries, &audit)
+            .import_watchlist_entries(org, &entries, &audit)
             .await?;
         let read = entries.len() as u64;
         // Gone before the matcher is rebuilt: a large feed is not held
         // twice.
         drop(entries);
-        self.changed(principal).await?;
+        self.changed(org).await?;
         let mut errors = feed.errors;
         errors.truncate(MAX_LISTED_ERRORS);
         Ok(WatchlistImportReply {
@@ -144,6 +158,17 @@ impl Watchlists {
         format: FeedFormat,
     ) -> Result<RenderedReport, Error> {
         principal.require(Permission::Read)?;
+        self.export_of(principal.org_id, filter, format).await
+    }
+
+    /// [`Watchlists::export`] of `org`, without a caller to check (the
+    /// offline CLI).
+    pub async fn export_of(
+        &self,
+        org: OrgId,
+        filter: &EntryFilter,
+        format: FeedFormat,
+    ) -> Result<RenderedReport, Error> {
         let mut query = WatchlistQuery {
             kind: filter.kind,
             source: filter.source.clone(),
@@ -155,10 +180,7 @@ impl Watchlists {
         };
         let mut entries = Vec::new();
         loop {
-            let page = self
-                .store
-                .list_watchlist_entries(principal.org_id, &query)
-                .await?;
+            let page = self.store.list_watchlist_entries(org, &query).await?;
             let full = page.len() == query.limit as usize;
             query.before = page.last().map(|e| e.id);
             entries.extend(page);

@@ -98,7 +98,12 @@ impl JobHandler for Hunt {
             to: Some(to),
             ..EventFilter::default()
         };
-        let watchlists = service.detection.watchlists();
+        let Some(detection) = &service.detection else {
+            return Err(JobFailure::Permanent(
+                "hunts run on a node with detection".into(),
+            ));
+        };
+        let watchlists = detection.watchlists();
         let (mut read, mut alerts_raised) = (0u64, 0usize);
         let mut after: Option<EventCursor> = None;
         loop {
@@ -118,7 +123,7 @@ impl JobHandler for Hunt {
             if !found.is_empty() {
                 let alerts = watchlists.alerts(org, found, &ids);
                 alerts_raised += alerts.len();
-                service.detection.record_alerts(org, &alerts).await;
+                detection.record_alerts(org, &alerts).await;
             }
             if !full {
                 break;

@@ -35,7 +35,9 @@ pub struct Watchlists {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Audit,
-    detection: Arc<Detection>,
+    /// The node's detection (absent offline, in the CLI: no matcher to
+    /// rebuild, no hit counts to write, no hunts run).
+    detection: Option<Arc<Detection>>,
 }
 
 /// What a listing asks for, beside the page.
@@ -78,7 +80,7 @@ impl Watchlists {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         audit: Audit,
-        detection: Arc<Detection>,
+        detection: Option<Arc<Detection>>,
     ) -> Self {
         Self {
             store,
@@ -92,9 +94,12 @@ impl Watchlists {
     /// before answering, so the next events are matched against it; for
     /// watchlists of more than [`SYNC_REBUILD_ENTRIES`] (seconds to load)
     /// beside the answer instead, within seconds.
-    async fn changed(&self, principal: &Principal) -> Result<(), Error> {
-        let watchlists = self.detection.watchlists().clone();
-        let (org, now) = (principal.org_id, self.clock.now());
+    async fn changed(&self, org: rampart_core::OrgId) -> Result<(), Error> {
+        let Some(detection) = &self.detection else {
+            return Ok(());
+        };
+        let watchlists = detection.watchlists().clone();
+        let now = self.clock.now();
         if watchlists.loaded_entries(org) <= SYNC_REBUILD_ENTRIES {
             return watchlists.refresh(org, now).await;
         }
@@ -161,18 +166,20 @@ impl Watchlists {
                 ),
             ));
         }
-        self.changed(principal).await?;
+        self.changed(principal.org_id).await?;
         Ok(entry)
     }
 
     /// Writes this node's hit counts of the organisation first, so reads
     /// show them current (other nodes' within seconds).
     async fn flush_hits(&self, principal: &Principal) -> Result<(), Error> {
-        Ok(self
-            .detection
-            .watchlists()
-            .flush_hits(Some(principal.org_id))
-            .await?)
+        match &self.detection {
+            Some(detection) => Ok(detection
+                .watchlists()
+                .flush_hits(Some(principal.org_id))
+                .await?),
+            None => Ok(()),
+        }
     }
 
     pub async fn get(
@@ -258,7 +265,7 @@ impl Watchlists {
         if !self.store.update_watchlist_entry(&entry, &audit).await? {
             return Err(Error::not_found("watchlist entry"));
         }
-        self.changed(principal).await?;
+        self.changed(principal.org_id).await?;
         Ok(entry)
     }
 
@@ -279,7 +286,7 @@ impl Watchlists {
         {
             return Err(Error::not_found("watchlist entry"));
         }
-        self.changed(principal).await
+        self.changed(principal.org_id).await
     }
 
     fn now(&self) -> Timestamp {

@@ -47,3 +47,40 @@ pub fn serve(dir: &std::path::Path, port: u16, admin_password: &str) -> std::pro
     wait_until_serving(port);
     child
 }
+
+/// The binary with `args`, not reading the environment's database or
+/// configuration.
+#[allow(dead_code)]
+pub fn rampart(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
+    command
+        .args(args)
+        .env_remove("RAMPART_DATABASE_URL")
+        .env_remove("RAMPART_CONFIG");
+    command
+}
+
+/// The standard output of a command that must have succeeded.
+#[allow(dead_code)]
+pub fn succeeded(output: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// A data directory a server has started on once (creating the
+/// organisation 'default'), and the port it used.
+#[allow(dead_code)]
+pub fn bootstrapped() -> (tempfile::TempDir, std::path::PathBuf, u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut server = serve(&data, port, "admin-password-12345");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    (dir, data, port)
+}
