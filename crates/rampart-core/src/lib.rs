@@ -14,6 +14,7 @@ pub mod event;
 pub mod feedback;
 pub mod finding;
 pub mod flag;
+pub mod hunt;
 pub mod ids;
 pub mod incident;
 pub mod ingest;

@@ -1,0 +1,154 @@
+//! Whether an event matches a query's condition: the reference semantics
+//! every execution (the stores' pushdown plus this check) agrees with.
+//! Field values compare ignoring case; addresses as addresses; numbers as
+//! numbers when both sides are numbers; free text is the message.
+
+use std::cell::OnceCell;
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use super::{Expr, Match};
+use crate::event::Event;
+use crate::event::Filterable;
+
+/// An event's fields by name, for matching: the well-known ones, `@timestamp`,
+/// `tags`, and every other field (dotted paths into nested objects or
+/// dotted keys), read from its JSON text when first asked for.
+pub struct EventFields<'a> {
+    event: &'a Event,
+    other: OnceCell<Value>,
+}
+
+impl<'a> EventFields<'a> {
+    pub fn new(event: &'a Event) -> Self {
+        EventFields {
+            event,
+            other: OnceCell::new(),
+        }
+    }
+
+    pub fn event(&self) -> &'a Event {
+        self.event
+    }
+
+    /// Every value of the field as text (lists give one each).
+    pub fn values(&self, name: &str) -> Vec<String> {
+        match name {
+            "@timestamp" => return vec![self.event.timestamp.to_rfc3339()],
+            "tags" => return self.event.tags.clone(),
+            "event.severity" | "event.category" | "event.action" | "event.outcome"
+            | "source.ip" | "source.port" | "destination.ip" | "destination.port" | "host.name"
+            | "user.name" | "process.name" | "url.full" | "message" | "source" => {
+                return self.event.field_text(name).into_iter().collect()
+            }
+            _ => {}
+        }
+        let other = self
+            .other
+            .get_or_init(|| serde_json::from_str(&self.event.fields).unwrap_or(Value::Null));
+        let mut out = Vec::new();
+        if let Some(value) = lookup(other, name) {
+            texts(value, &mut out, 0);
+        }
+        out
+    }
+}
+
+/// A dotted path in nested objects, a dotted key, or a mix.
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let object = value.as_object()?;
+    if let Some(found) = object.get(path) {
+        return Some(found);
+    }
+    let mut at = 0;
+    while let Some(dot) = path[at..].find('.') {
+        let (head, rest) = (&path[..at + dot], &path[at + dot + 1..]);
+        if let Some(found) = object.get(head).and_then(|inner| lookup(inner, rest)) {
+            return Some(found);
+        }
+        at += dot + 1;
+    }
+    None
+}
+
+fn texts(value: &Value, out: &mut Vec<String>, depth: usize) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Bool(b) => out.push(b.to_string()),
+        Value::Array(items) if depth < 8 => {
+            for item in items {
+                texts(item, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the event matches the condition.
+pub fn matches(expr: &Expr, event: &EventFields<'_>) -> bool {
+    match expr {
+        Expr::And(parts) => parts.iter().all(|p| matches(p, event)),
+        Expr::Or(parts) => parts.iter().any(|p| matches(p, event)),
+        Expr::Not(inner) => !matches(inner, event),
+        Expr::Exists(field) => !event.values(field).is_empty(),
+        Expr::Field(field, m) => event.values(field).iter().any(|v| field_matches(m, v)),
+        Expr::Text(m) => event
+            .event()
+            .message
+            .as_deref()
+            .is_some_and(|message| text_matches(m, message)),
+    }
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn field_matches(m: &Match, value: &str) -> bool {
+    match m {
+        Match::Is(want) => {
+            if let (Ok(a), Ok(b)) = (want.parse::<IpAddr>(), value.parse::<IpAddr>()) {
+                return a == b;
+            }
+            if let (Some(a), Some(b)) = (number(want), number(value)) {
+                return a == b;
+            }
+            want.to_lowercase() == value.to_lowercase()
+        }
+        Match::Phrase(want) => want.to_lowercase() == value.to_lowercase(),
+        Match::Wildcard(re) | Match::Regex(re) => re.is_match(value),
+        Match::Compare(op, want) => {
+            let times = (
+                crate::Timestamp::parse_rfc3339(value),
+                crate::Timestamp::parse_rfc3339(want),
+            );
+            let order = match (number(value), number(want), times) {
+                (Some(a), Some(b), _) => a.partial_cmp(&b),
+                (_, _, (Some(a), Some(b))) => Some(a.cmp(&b)),
+                _ => Some(value.cmp(want.as_str())),
+            };
+            order.is_some_and(|o| match *op {
+                ">=" => o.is_ge(),
+                "<=" => o.is_le(),
+                ">" => o.is_gt(),
+                _ => o.is_lt(),
+            })
+        }
+        Match::Network(network) => value.parse::<IpAddr>().is_ok_and(|ip| network.matches(ip)),
+    }
+}
+
+/// Free text against the message: a word or phrase is contained (any
+/// case), a wildcard matches one of its words, a regex anywhere.
+fn text_matches(m: &Match, message: &str) -> bool {
+    match m {
+        Match::Is(word) | Match::Phrase(word) => {
+            message.to_lowercase().contains(&word.to_lowercase())
+        }
+        Match::Wildcard(re) => message.split_whitespace().any(|w| re.is_match(w)),
+        Match::Regex(re) => re.is_match(message),
+        Match::Compare(..) | Match::Network(_) => false,
+    }
+}
