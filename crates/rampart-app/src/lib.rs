@@ -17,6 +17,7 @@ pub mod factors;
 pub mod feedback;
 pub mod field_mapping;
 pub mod flags;
+pub mod hunt;
 pub mod incidents;
 pub mod input;
 pub mod ioc;
@@ -93,6 +94,7 @@ pub struct Services {
     pub scans: scans::Scans,
     pub watchlists: watchlists::Watchlists,
     pub entities: entities::EntityTimelines,
+    pub hunts: hunt::Hunts,
     /// The node's clock (pages turn "the last hour" into times with it).
     pub clock: Arc<dyn Clock>,
     /// Invalidates the node's caches (and, with Redis, every node's).
@@ -213,6 +215,7 @@ impl Services {
                 scans,
             ),
             vulnerabilities,
+            hunts: hunt::Hunts::new(store.clone(), clock.clone()),
             entities: entities::EntityTimelines::new(
                 store.clone(),
                 clock.clone(),

@@ -9,6 +9,7 @@ pub mod events;
 pub mod feedback;
 pub mod flags;
 pub mod health;
+pub mod hunt;
 pub mod incidents;
 pub mod jobs;
 pub mod notifications;

@@ -9,7 +9,9 @@ mod normalise;
 mod severity;
 mod view;
 
-pub use filter::{network_field, summary_networks, EventFilter, Filterable, IpMatch};
+pub use filter::{
+    contains_ignore_case, network_field, summary_networks, EventFilter, Filterable, IpMatch,
+};
 pub use id::EventId;
 pub use ip_text::{ip_string, push_ip};
 pub use json::{Json, Object};

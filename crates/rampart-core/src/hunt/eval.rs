@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Expr, Match};
 use crate::event::Event;
-use crate::event::Filterable;
+use crate::event::{contains_ignore_case, Filterable};
 
 /// An event's fields by name, for matching: the well-known ones, `@timestamp`,
 /// `tags`, and every other field (dotted paths into nested objects or
@@ -144,9 +144,7 @@ fn field_matches(m: &Match, value: &str) -> bool {
 /// case), a wildcard matches one of its words, a regex anywhere.
 fn text_matches(m: &Match, message: &str) -> bool {
     match m {
-        Match::Is(word) | Match::Phrase(word) => {
-            message.to_lowercase().contains(&word.to_lowercase())
-        }
+        Match::Is(word) | Match::Phrase(word) => contains_ignore_case(message, word),
         Match::Wildcard(re) => message.split_whitespace().any(|w| re.is_match(w)),
         Match::Regex(re) => re.is_match(message),
         Match::Compare(..) | Match::Network(_) => false,

@@ -1,0 +1,203 @@
+//! Hunts: a query in the hunting language (`rampart_core::hunt`) over the
+//! organisation's events in a time range. What the stores can filter
+//! themselves (the range, exact addresses and networks, a minimum
+//! severity, plain words of the message) is handed to them, so block
+//! summaries rule blocks out; every event they return is then checked
+//! against the whole query by the reference evaluator, and the pipes
+//! turn the matches into rows. A hunt stops at a time limit or after a
+//! number of events read, and says it was cut short.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rampart_core::event::IpMatch;
+use rampart_core::hunt::{self, EventFields, Expr, Match, Pipe, Rows};
+use rampart_core::{Clock, Error, EventFilter, OrgId, Permission};
+use rampart_store::{EventCursor, Store};
+
+use crate::api::hunt::{HuntReply, HuntRequest, RowKind};
+use crate::principal::Principal;
+
+/// Longest a hunt runs.
+pub const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// Most events a hunt reads.
+pub const MAX_SCANNED: u64 = 20_000_000;
+/// Most rows an answer carries.
+pub const MAX_ROWS: i64 = 10_000;
+/// Longest range a hunt covers.
+pub const MAX_RANGE_DAYS: i64 = 366;
+const PAGE: u32 = 1000;
+
+#[derive(Clone)]
+pub struct Hunts {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A query error as a problem naming the column (1-based) of the query.
+fn syntax(error: &hunt::HuntError) -> Error {
+    let column = u32::try_from(error.position + 1).unwrap_or(u32::MAX);
+    Error::invalid_field("query", format!("{error}")).at(Some(1), Some(column))
+}
+
+/// What the store can filter itself: the conjuncts of the query's top
+/// level it understands, each keeping every event the evaluator would.
+pub fn pushdown(filter: Option<&Expr>, mut range: EventFilter) -> EventFilter {
+    let parts: Vec<&Expr> = match filter {
+        Some(Expr::And(parts)) => parts.iter().collect(),
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    for part in parts {
+        match part {
+            Expr::Field(field, m) if field == "source.ip" || field == "destination.ip" => {
+                let ip = match m {
+                    Match::Network(network) => Some(*network),
+                    Match::Is(_) => m.exact_address().map(IpMatch::Exact),
+                    _ => None,
+                };
+                if let Some(ip) = ip {
+                    if field == "source.ip" {
+                        range.source_ip.get_or_insert(ip);
+                    } else {
+                        range.destination_ip.get_or_insert(ip);
+                    }
+                }
+            }
+            Expr::Field(field, Match::Compare(op, value)) if field == "event.severity" => {
+                let floor = value.trim().parse::<f64>().ok().and_then(|n| match *op {
+                    ">=" => Some(n.ceil()),
+                    ">" => Some(n.floor() + 1.0),
+                    _ => None,
+                });
+                if let Some(floor) = floor.filter(|f| (0.0..=255.0).contains(f)) {
+                    // Whole numbers in range only (checked above).
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let floor = floor as u8;
+                    range.min_severity = Some(range.min_severity.map_or(floor, |m| m.max(floor)));
+                }
+            }
+            Expr::Text(Match::Is(word) | Match::Phrase(word)) if range.text.is_none() => {
+                range.text = Some(word.clone());
+            }
+            _ => {}
+        }
+    }
+    range
+}
+
+impl Hunts {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub async fn hunt(
+        &self,
+        principal: &Principal,
+        request: HuntRequest,
+    ) -> Result<HuntReply, Error> {
+        principal.require(Permission::Read)?;
+        self.hunt_in(principal.org_id, request).await
+    }
+
+    /// A hunt over `org`'s events (callers have checked the caller).
+    pub async fn hunt_in(&self, org: OrgId, request: HuntRequest) -> Result<HuntReply, Error> {
+        let started = Instant::now();
+        let query = hunt::parse(&request.query).map_err(|e| syntax(&e))?;
+        hunt::check_order(&query.pipes).map_err(|e| Error::invalid_field("query", e))?;
+        let limit = match request.limit {
+            None => 100,
+            Some(n @ 1..=MAX_ROWS) => usize::try_from(n).unwrap_or(100),
+            Some(_) => {
+                return Err(Error::invalid_field(
+                    "limit",
+                    format!("must be 1 to {MAX_ROWS}"),
+                ))
+            }
+        };
+        let to = request.to.unwrap_or_else(|| self.clock.now());
+        let from = request.from.unwrap_or(to.plus_secs(-86_400));
+        if from >= to {
+            return Err(Error::invalid_field("from", "must be before `to`"));
+        }
+        if to.0 - from.0 > MAX_RANGE_DAYS * 86_400_000 {
+            return Err(Error::invalid_field(
+                "from",
+                format!("a hunt covers at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+        let aggregates = matches!(
+            query.pipes.first(),
+            Some(Pipe::Stats { .. } | Pipe::Timechart { .. })
+        );
+        let sorted = query.pipes.iter().any(|p| matches!(p, Pipe::Sort { .. }));
+        let mut after =
+            match &request.cursor {
+                Some(_) if aggregates => {
+                    return Err(Error::invalid_field("cursor", "counts come in one answer"))
+                }
+                Some(c) => Some(EventCursor::decode(c).ok_or_else(|| {
+                    Error::invalid_field("cursor", "not a cursor this API returned")
+                })?),
+                None => None,
+            };
+        let filter = pushdown(
+            query.filter.as_ref(),
+            EventFilter {
+                from: Some(from),
+                to: Some(to),
+                ..EventFilter::default()
+            },
+        );
+        let mut rows = Rows::new(query.pipes.clone(), limit);
+        let (mut scanned, mut truncated) = (0u64, false);
+        let mut last_kept: Option<EventCursor> = None;
+        loop {
+            let page = self.store.query_events(org, &filter, after, PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|(id, e)| EventCursor {
+                timestamp: e.timestamp,
+                id: *id,
+            });
+            for (id, event) in &page {
+                scanned += 1;
+                let fields = EventFields::new(event);
+                if query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| hunt::matches(f, &fields))
+                    && rows.wants_more()
+                {
+                    rows.push(*id, &fields);
+                    last_kept = Some(EventCursor {
+                        timestamp: event.timestamp,
+                        id: *id,
+                    });
+                }
+            }
+            if !full || !rows.wants_more() {
+                break;
+            }
+            if started.elapsed() > TIME_LIMIT || scanned >= MAX_SCANNED {
+                truncated = true;
+                break;
+            }
+        }
+        let matched = rows.matched;
+        let more = !aggregates && !sorted && !rows.wants_more();
+        let out = rows.finish();
+        Ok(HuntReply {
+            kind: if aggregates {
+                RowKind::Aggregates
+            } else {
+                RowKind::Events
+            },
+            next_cursor: more.then(|| last_kept.map(|c| c.encode())).flatten(),
+            rows: out,
+            matched,
+            scanned,
+            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            truncated,
+        })
+    }
+}
