@@ -8,6 +8,7 @@ pub mod events;
 pub mod feedback;
 pub mod flags;
 pub mod health;
+pub mod hunt;
 pub mod incidents;
 pub mod ioc;
 pub mod jobs;
@@ -127,6 +128,7 @@ pub fn api() -> Router<AppState> {
             )
             .route("/watchlists/{id}/hunt", post(watchlists::hunt))
             .route("/entities/{kind}/{value}", get(entities::timeline))
+            .route("/hunt", post(hunt::hunt))
             .route("/findings", get(vulns::findings))
             .route(
                 "/findings/policy",

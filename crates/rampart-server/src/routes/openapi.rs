@@ -41,7 +41,7 @@ use crate::routes;
         routes::vulns::set_policy,
         routes::watchlists::create, routes::watchlists::list, routes::watchlists::get,
         routes::watchlists::update, routes::watchlists::delete, routes::watchlists::import,
-        routes::watchlists::export, routes::watchlists::hunt, routes::entities::timeline,
+        routes::watchlists::export, routes::watchlists::hunt, routes::entities::timeline, routes::hunt::hunt,
         routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,
         routes::scans::start, routes::scans::list, routes::scans::get, routes::scans::cancel,
         routes::scans::schedules, routes::scans::create_schedule, routes::scans::delete_schedule,

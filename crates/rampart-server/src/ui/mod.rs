@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/events", get(pages::events::search))
         .route("/events/{id}", get(pages::events::show))
         .route("/entities/{kind}", get(pages::entities::show))
+        .route("/hunt", get(pages::hunt::page))
         .route("/findings", get(pages::findings::list))
         .route("/findings/{id}", get(pages::findings::show))
         .route("/findings/{id}/status", post(pages::findings::decide))

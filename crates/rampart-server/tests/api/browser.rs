@@ -871,9 +871,64 @@ async fn an_analyst_watches_extracted_indicators_in_chromium(app: &TestApp) {
     client.close().await.unwrap();
 }
 
+/// An analyst hunts: a query with a pipe, typed on the Hunt page, gives
+/// its counts; a mistyped one says where.
+async fn an_analyst_hunts_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let admin = app.admin_token().await;
+    let events: String = (0..12)
+        .map(|i| format!("{}\n", json!({"message": format!("Failed password for u{} from 10.3.0.{i}", i % 4), "user": {"name": format!("u{}", i % 4)}})))
+        .collect();
+    let sent = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            events.into_bytes(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/hunt", app.base)).await.unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/hunt").await, "/hunt");
+    client
+        .find(Locator::Css("#query"))
+        .await
+        .unwrap()
+        .send_keys("failed AND NOT user.name:u0 | stats count() by user.name | sort user.name")
+        .await
+        .unwrap();
+    click(&client, "form[action='/hunt'] button").await;
+    assert_eq!(
+        wait_text(&client, "#hunt-rows tbody tr:first-child td", "u1").await,
+        "u1"
+    );
+    let rows = client
+        .find_all(Locator::Css("#hunt-rows tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    screenshot(&client, backend, "hunt").await;
+    let query = client.find(Locator::Css("#query")).await.unwrap();
+    query.clear().await.unwrap();
+    query.send_keys("user.name:(u1").await.unwrap();
+    click(&client, "form[action='/hunt'] button").await;
+    assert_eq!(
+        wait_text(&client, "#error-column", "At column 11.").await,
+        "At column 11."
+    );
+    client.close().await.unwrap();
+}
+
 crate::on_every_backend!(
     an_analyst_extracts_indicators_in_chromium,
     an_analyst_watches_extracted_indicators_in_chromium,
+    an_analyst_hunts_in_chromium,
     an_analyst_works_an_incident_and_searches_events_in_chromium,
     an_analyst_imports_a_report_and_decides_a_finding_in_chromium,
     an_admin_authorises_a_target_and_follows_a_scan_in_chromium,

@@ -13,6 +13,7 @@ mod factors;
 mod feedback;
 mod flags;
 mod helpers;
+mod hunt;
 mod intel;
 mod ioc;
 mod jobs;

@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod field_mapping;
 pub mod findings;
 pub mod flags;
+pub mod hunt;
 pub mod incidents;
 pub mod ioc;
 pub mod jobs;
