@@ -56,23 +56,23 @@ fn random_event(rng: &mut Rng, i: i64) -> serde_json::Value {
         "message": format!("{} {} for {} from {}", rng.pick(WORDS), rng.pick(WORDS), rng.pick(USERS), rng.pick(IPS)),
         "host": {"name": rng.pick(HOSTS)},
     });
-    if rng.next() % 4 != 0 {
+    if !rng.next().is_multiple_of(4) {
         event["source"] = json!({"ip": rng.pick(IPS), "port": 1000 + rng.next() % 60000});
     }
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         event["destination"] = {
             let port = [22, 80, 443, 3389][(rng.next() % 4) as usize];
             json!({"ip": rng.pick(IPS), "port": port})
         };
     }
-    if rng.next() % 3 != 0 {
+    if !rng.next().is_multiple_of(3) {
         event["user"] = json!({"name": rng.pick(USERS)});
     }
-    if rng.next() % 3 == 0 {
+    if rng.next().is_multiple_of(3) {
         event["event"] =
             json!({"severity": rng.next() % 6, "outcome": rng.pick(&["success", "failure"])});
     }
-    if rng.next() % 5 == 0 {
+    if rng.next().is_multiple_of(5) {
         event["dns"] = json!({"question": {"name": rng.pick(&["evil.example", "cdn.evil.example", "ok.example"])}});
     }
     event
