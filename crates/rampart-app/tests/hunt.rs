@@ -158,7 +158,7 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         .unwrap();
     // Newest first, as hunts answer.
     let mut stored: Vec<(EventId, &Event)> = ids.iter().copied().zip(events.iter()).collect();
-    stored.sort_by(|a, b| (b.1.timestamp, b.0).cmp(&(a.1.timestamp, a.0)));
+    stored.sort_by_key(|(id, e)| std::cmp::Reverse((e.timestamp, *id)));
     let hunts = Hunts::new(
         store.clone(),
         Arc::new(ManualClock::new(Timestamp(START + 10_000_000))),
