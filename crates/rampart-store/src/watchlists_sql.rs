@@ -151,6 +151,39 @@ fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Binds an entry's columns, in `COLUMNS` order, as `org`'s.
+fn bind_entry<'a, DB>(
+    q: sqlx::query::Query<'a, DB, DB::Arguments<'a>>,
+    e: &WatchlistEntry,
+    org: OrgId,
+) -> sqlx::query::Query<'a, DB, DB::Arguments<'a>>
+where
+    DB: Database,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB>,
+{
+    q.bind(e.id.to_string())
+        .bind(org.to_string())
+        .bind(e.kind.as_str())
+        .bind(e.value.clone())
+        .bind(e.include_subdomains)
+        .bind(e.source.clone())
+        .bind(tags_json(&e.tags))
+        .bind(e.description.clone())
+        .bind(i32::from(e.severity))
+        .bind(e.expires_at.map(|t| t.0))
+        .bind(e.hits)
+        .bind(e.last_hit_at.map(|t| t.0))
+        .bind(e.created_by.clone())
+        .bind(e.created_at.0)
+        .bind(e.updated_at.0)
+}
+
 /// Bumps the organisation's watchlist version inside a transaction.
 async fn bump_version<'c, DB>(tx: &mut sqlx::Transaction<'c, DB>, org: OrgId) -> Result<()>
 where
@@ -191,29 +224,15 @@ where
 {
     async fn create_watchlist_entry(&self, e: &WatchlistEntry, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
-        let added = sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO watchlist_entries ({COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (org_id, kind, value) DO NOTHING"
-        ))
-        .bind(e.id.to_string())
-        .bind(e.org_id.to_string())
-        .bind(e.kind.as_str())
-        .bind(e.value.clone())
-        .bind(e.include_subdomains)
-        .bind(e.source.clone())
-        .bind(tags_json(&e.tags))
-        .bind(e.description.clone())
-        .bind(i32::from(e.severity))
-        .bind(e.expires_at.map(|t| t.0))
-        .bind(e.hits)
-        .bind(e.last_hit_at.map(|t| t.0))
-        .bind(e.created_by.clone())
-        .bind(e.created_at.0)
-        .bind(e.updated_at.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        );
+        let added = bind_entry(sqlx::query(&sql), e, e.org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if added == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -257,22 +276,7 @@ where
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
-                q = q
-                    .bind(e.id.to_string())
-                    .bind(org.to_string())
-                    .bind(e.kind.as_str())
-                    .bind(e.value.clone())
-                    .bind(e.include_subdomains)
-                    .bind(e.source.clone())
-                    .bind(tags_json(&e.tags))
-                    .bind(e.description.clone())
-                    .bind(i32::from(e.severity))
-                    .bind(e.expires_at.map(|t| t.0))
-                    .bind(e.hits)
-                    .bind(e.last_hit_at.map(|t| t.0))
-                    .bind(e.created_by.clone())
-                    .bind(e.created_at.0)
-                    .bind(e.updated_at.0);
+                q = bind_entry(q, e, org);
             }
             q.execute(&mut *tx).await?;
         }
