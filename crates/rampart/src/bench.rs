@@ -36,6 +36,21 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Phishing analysis over real mail: accuracy and speed.
+    Phish {
+        /// A directory of phishing messages (one raw message a file).
+        #[arg(long)]
+        phishing: std::path::PathBuf,
+        /// Directories of legitimate messages.
+        #[arg(long, required = true)]
+        legit: Vec<std::path::PathBuf>,
+        /// The organisation's policy, as JSON (see `rampart phish analyze`).
+        #[arg(long)]
+        policy: Option<std::path::PathBuf>,
+        /// List the misses and false alarms.
+        #[arg(long)]
+        list: bool,
+    },
     /// Sustained HTTP ingest against a running server.
     Ingest {
         /// The server's base URL.
@@ -198,6 +213,12 @@ pub async fn run(action: BenchAction) -> anyhow::Result<()> {
             runs,
         } => crate::ioc::bench(file, megabytes, runs),
         BenchAction::Watch { feed, events, runs } => crate::bench_watch::bench(feed, events, runs),
+        BenchAction::Phish {
+            phishing,
+            legit,
+            policy,
+            list,
+        } => crate::bench_phish::bench(&phishing, &legit, policy.as_ref(), list),
         BenchAction::Ingest {
             url,
             token,

@@ -10,12 +10,14 @@ mod bench_events;
 mod bench_flags;
 mod bench_jobs;
 mod bench_limits;
+mod bench_phish;
 mod bench_watch;
 mod findings;
 mod intel;
 mod ioc;
 mod jobs;
 mod percentile;
+mod phish;
 mod rules;
 mod watchlist;
 
@@ -100,6 +102,11 @@ enum Command {
     Ioc {
         #[command(subcommand)]
         action: ioc::IocAction,
+    },
+    /// Phishing analysis of a raw e-mail (offline).
+    Phish {
+        #[command(subcommand)]
+        action: phish::PhishAction,
     },
     /// Watchlist feeds into and out of the configured database (CSV, STIX 2.1).
     Watchlist {
@@ -240,6 +247,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Findings { action } => findings::run(action),
         Command::Intel { options, action } => intel::run(&options, action).await,
         Command::Ioc { action } => ioc::run(action),
+        Command::Phish { action } => phish::run(action),
         Command::Watchlist { options, action } => watchlist::run(&options, action).await,
     }
 }

@@ -10,6 +10,7 @@ mod psl;
 mod scan;
 
 pub use fang::{defang, fang, refang};
+pub use psl::{known_tld, registrable_domain};
 use serde::Serialize;
 
 /// What an indicator is.

@@ -72,6 +72,23 @@ pub fn has_registrable_part(name: &str) -> bool {
     suffix_labels(name).is_some_and(|suffix| suffix < labels)
 }
 
+/// The part of `name` (lower case) its owner registered: the public
+/// suffix and one label before it (`mail.example.co.uk` → `example.co.uk`).
+/// A name the list does not know keeps its last two labels.
+pub fn registrable_domain(name: &str) -> &str {
+    let name = name.trim_end_matches('.');
+    let labels = name.split('.').count();
+    let keep = suffix_labels(name).unwrap_or(1) + 1;
+    if keep >= labels {
+        return name;
+    }
+    let mut cut = name.len();
+    for _ in 0..keep {
+        cut = name[..cut].rfind('.').unwrap_or(0);
+    }
+    &name[cut + 1..]
+}
+
 /// The top-level label of a name, when the list knows it.
 pub fn known_tld(name: &str) -> bool {
     let tld = name.rsplit('.').next().unwrap_or("");
