@@ -34,6 +34,7 @@ pub mod sessions;
 pub mod users;
 pub mod validation;
 pub mod vulns;
+pub mod phishing;
 pub mod watchlists;
 pub use rampart_core::whole_number;
 
@@ -93,6 +94,7 @@ pub struct Services {
     pub vulnerabilities: vulns::Vulnerabilities,
     pub scans: scans::Scans,
     pub watchlists: watchlists::Watchlists,
+    pub phishing: phishing::Phishing,
     pub entities: entities::EntityTimelines,
     pub hunts: hunt::Hunts,
     /// The node's clock (pages turn "the last hour" into times with it).
@@ -171,6 +173,12 @@ impl Services {
             audit.clone(),
             mail,
         );
+        let watchlists = watchlists::Watchlists::new(
+            store.clone(),
+            clock.clone(),
+            audit.clone(),
+            Some(ingest.detection().clone()),
+        );
         Ok(Self {
             users: Users::new(
                 accounts.clone(),
@@ -221,12 +229,14 @@ impl Services {
                 clock.clone(),
                 ingest.detection().clone(),
             ),
-            watchlists: watchlists::Watchlists::new(
+            phishing: phishing::Phishing::new(
                 store.clone(),
                 clock.clone(),
                 audit.clone(),
                 Some(ingest.detection().clone()),
+                watchlists.clone(),
             ),
+            watchlists,
             rules,
             validation_rules,
             audit,

@@ -103,6 +103,10 @@ typed_id!(
     WatchlistEntryId, "watchlist entry"
 );
 typed_id!(
+    /// A raw e-mail sent in for phishing analysis.
+    PhishingMessageId, "phishing message"
+);
+typed_id!(
     /// A user's feedback (a bug, an idea, a question).
     FeedbackId, "feedback"
 );

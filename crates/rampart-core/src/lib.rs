@@ -22,6 +22,7 @@ pub mod intel;
 pub mod job;
 pub mod json_shape;
 pub mod notification;
+pub mod phishing;
 pub mod rate_limit;
 pub mod scan;
 pub mod tenancy;
@@ -37,7 +38,7 @@ pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
-    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, ScanId, ScanScheduleId, ScopeEntryId,
+    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, PhishingMessageId, ScanId, ScanScheduleId, ScopeEntryId,
     SessionId, UploadId, UserId, ValidationRuleId, WatchlistEntryId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};

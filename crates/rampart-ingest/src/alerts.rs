@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use rampart_core::alert_grouping::RecordedAlert;
 use rampart_core::{Clock, OrgId};
 use rampart_store::{NewAlert, Store};
 use tokio::sync::oneshot;
@@ -86,9 +87,15 @@ impl AlertRecorder {
     }
 }
 
-pub(crate) async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert]) {
+/// Writes alerts (grouped into incidents) and counts them; a failure is
+/// logged and leaves nothing recorded.
+pub(crate) async fn write(
+    sink: &AlertSink,
+    org: OrgId,
+    alerts: &[NewAlert],
+) -> Vec<RecordedAlert> {
     if alerts.is_empty() {
-        return;
+        return Vec::new();
     }
     let now = sink.clock.now();
     let recorded = sink
@@ -99,9 +106,11 @@ pub(crate) async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert]) {
         Ok(recorded) => {
             let opened = recorded.iter().filter(|r| r.opened).count();
             sink.metrics.alerts_raised(recorded.len(), opened);
+            recorded
         }
         Err(error) => {
-            tracing::error!(%org, %error, alerts = alerts.len(), "alerts could not be stored")
+            tracing::error!(%org, %error, alerts = alerts.len(), "alerts could not be stored");
+            Vec::new()
         }
     }
 }

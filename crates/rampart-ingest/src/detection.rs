@@ -215,10 +215,15 @@ impl Detection {
         &self.watchlists
     }
 
-    /// Records alerts raised outside a batch (a hunt back in time): grouped
-    /// into incidents as the ingest path's are, counted, failures logged.
-    pub async fn record_alerts(&self, org: OrgId, alerts: &[NewAlert]) {
-        crate::alerts::write(&self.alerts, org, alerts).await;
+    /// Records alerts raised outside a batch (a hunt back in time, a
+    /// phishing verdict): grouped into incidents as the ingest path's are,
+    /// counted, failures logged. Returns where they went.
+    pub async fn record_alerts(
+        &self,
+        org: OrgId,
+        alerts: &[NewAlert],
+    ) -> Vec<rampart_core::alert_grouping::RecordedAlert> {
+        crate::alerts::write(&self.alerts, org, alerts).await
     }
 
     /// The organisation's detection state, compiled rules up to date.

@@ -325,6 +325,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             rampart_app::watchlists::Hunt(state.watchlists.clone()),
         )
         .with(
+            rampart_core::phishing::ANALYZE_JOB,
+            rampart_app::phishing::AnalyzeMessage(state.phishing.clone()),
+        )
+        .with(
             rampart_core::finding::IMPORT_JOB,
             rampart_app::vulns::ImportUpload(state.vulnerabilities.clone()),
         )

@@ -32,6 +32,7 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod uploads_sql;
+mod phishing_sql;
 mod validation_sql;
 mod watchlists_sql;
 
@@ -66,6 +67,7 @@ pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use uploads_sql::UploadStore;
+pub use phishing_sql::{PhishingQuery, PhishingStore, Submitted};
 pub use validation_sql::{CountDelta, ValidationStore};
 pub use watchlists_sql::{LiveWatchlist, WatchlistImport, WatchlistQuery, WatchlistStore};
 
@@ -135,6 +137,7 @@ pub trait Store:
     + ScanScheduleStore
     + UploadStore
     + WatchlistStore
+    + PhishingStore
     + Send
     + Sync
     + 'static

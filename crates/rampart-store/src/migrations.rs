@@ -123,6 +123,11 @@ const SQLITE: &[Source] = &[
         "watchlists",
         include_str!("../migrations/sqlite/0023_watchlists.sql"),
     ),
+    (
+        24,
+        "phishing",
+        include_str!("../migrations/sqlite/0024_phishing.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -260,6 +265,11 @@ const POSTGRES: &[Source] = &[
         27,
         "watchlists",
         include_str!("../migrations/postgres/0027_watchlists.sql"),
+    ),
+    (
+        28,
+        "phishing",
+        include_str!("../migrations/postgres/0028_phishing.sql"),
     ),
 ];
 

@@ -17,4 +17,5 @@ pub mod overview;
 pub mod rules;
 pub mod validation;
 pub mod vulns;
+pub mod phishing;
 pub mod watchlists;

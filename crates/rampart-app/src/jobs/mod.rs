@@ -62,6 +62,7 @@ impl Default for JobsConfig {
                 (MAINTENANCE_QUEUE.to_owned(), 1),
                 (rampart_core::notification::QUEUE.to_owned(), 8),
                 (rampart_core::scan::QUEUE.to_owned(), 2),
+                (rampart_core::phishing::QUEUE.to_owned(), 2),
             ]),
             lease_secs: 60,
             poll_ms: 200,

@@ -163,6 +163,13 @@ pub fn brand_in_name(display: &str) -> Option<&'static Brand> {
     })
 }
 
+/// Whether `host` is, or is under, a domain a well-known brand sends from
+/// (links to it are not worth watching).
+pub fn is_brand_domain(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    BRANDS.iter().any(|brand| is_owned(&host, brand.domains))
+}
+
 /// Whether `word` appears in `text` between non-alphanumeric characters.
 pub fn contains_word(text: &str, word: &str) -> bool {
     text.match_indices(word).any(|(at, _)| {

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ioc::IndicatorSet;
 pub use auth::AuthResults;
+pub use lookalike::is_brand_domain;
+pub use signals::url_host;
 pub use message::{domain_of, read as read_message, Attachment, Facts, Link, Mailbox, Unreadable};
 
 /// A verdict's thresholds: a score at or above `SUSPICIOUS` is suspicious,

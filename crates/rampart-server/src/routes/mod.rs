@@ -22,6 +22,7 @@ pub mod scans;
 pub mod users;
 pub mod validation;
 pub mod vulns;
+pub mod phishing;
 pub mod watchlists;
 
 use axum::routing::{get, post};
@@ -127,6 +128,22 @@ pub fn api() -> Router<AppState> {
                     .delete(watchlists::delete),
             )
             .route("/watchlists/{id}/hunt", post(watchlists::hunt))
+            .route(
+                "/phishing/messages",
+                get(phishing::list).post(phishing::submit).layer(
+                    axum::extract::DefaultBodyLimit::max(rampart_app::phishing::MAX_MESSAGE_BYTES),
+                ),
+            )
+            .route("/phishing/messages/{id}", get(phishing::get))
+            .route("/phishing/messages/{id}/raw", get(phishing::raw))
+            .route(
+                "/phishing/messages/{id}/watchlist",
+                post(phishing::add_to_watchlist),
+            )
+            .route(
+                "/phishing/settings",
+                get(phishing::settings).put(phishing::set_settings),
+            )
             .route("/entities/{kind}/{value}", get(entities::timeline))
             .route("/hunt", post(hunt::hunt))
             .route("/findings", get(vulns::findings))

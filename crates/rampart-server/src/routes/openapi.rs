@@ -42,6 +42,8 @@ use crate::routes;
         routes::watchlists::create, routes::watchlists::list, routes::watchlists::get,
         routes::watchlists::update, routes::watchlists::delete, routes::watchlists::import,
         routes::watchlists::export, routes::watchlists::hunt, routes::entities::timeline, routes::hunt::hunt,
+        routes::phishing::submit, routes::phishing::list, routes::phishing::get, routes::phishing::raw,
+        routes::phishing::add_to_watchlist, routes::phishing::settings, routes::phishing::set_settings,
         routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,
         routes::scans::start, routes::scans::list, routes::scans::get, routes::scans::cancel,
         routes::scans::schedules, routes::scans::create_schedule, routes::scans::delete_schedule,
