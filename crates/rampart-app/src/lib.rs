@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod organisations;
 pub mod overview;
 pub mod paging;
+pub mod phishing;
 pub mod principal;
 pub mod rules;
 pub mod scans;
@@ -34,7 +35,6 @@ pub mod sessions;
 pub mod users;
 pub mod validation;
 pub mod vulns;
-pub mod phishing;
 pub mod watchlists;
 pub use rampart_core::whole_number;
 

@@ -36,9 +36,13 @@ impl PhishSource {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [PhishSource::Reported, PhishSource::Bulk, PhishSource::Mailbox]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            PhishSource::Reported,
+            PhishSource::Bulk,
+            PhishSource::Mailbox,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 
     /// The job priority its analysis runs at.
@@ -71,9 +75,13 @@ impl PhishStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [PhishStatus::Queued, PhishStatus::Analysed, PhishStatus::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            PhishStatus::Queued,
+            PhishStatus::Analysed,
+            PhishStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 

@@ -89,11 +89,7 @@ impl AlertRecorder {
 
 /// Writes alerts (grouped into incidents) and counts them; a failure is
 /// logged and leaves nothing recorded.
-pub(crate) async fn write(
-    sink: &AlertSink,
-    org: OrgId,
-    alerts: &[NewAlert],
-) -> Vec<RecordedAlert> {
+pub(crate) async fn write(sink: &AlertSink, org: OrgId, alerts: &[NewAlert]) -> Vec<RecordedAlert> {
     if alerts.is_empty() {
         return Vec::new();
     }

@@ -21,6 +21,7 @@ mod jobs_sql;
 mod migrations;
 mod model;
 mod notifications_sql;
+mod phishing_sql;
 mod postgres;
 mod rules_sql;
 mod scan_schedules_sql;
@@ -32,7 +33,6 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod uploads_sql;
-mod phishing_sql;
 mod validation_sql;
 mod watchlists_sql;
 
@@ -60,6 +60,7 @@ pub use model::{
     ThrottlePolicy, UserUpdate,
 };
 pub use notifications_sql::{DeliveryAttempt, DeliveryQuery, NotificationStore};
+pub use phishing_sql::{PhishingQuery, PhishingStore, Submitted};
 pub use postgres::PostgresStore;
 pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
 pub use scan_schedules_sql::ScanScheduleStore;
@@ -67,7 +68,6 @@ pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use uploads_sql::UploadStore;
-pub use phishing_sql::{PhishingQuery, PhishingStore, Submitted};
 pub use validation_sql::{CountDelta, ValidationStore};
 pub use watchlists_sql::{LiveWatchlist, WatchlistImport, WatchlistQuery, WatchlistStore};
 

@@ -102,7 +102,10 @@ where
     let size = row.try_get::<i64, _>("size")?;
     Ok(PhishingMessage {
         id: parse_column("phishing_messages.id", row.try_get::<&str, _>("id")?)?,
-        org_id: parse_column("phishing_messages.org_id", row.try_get::<&str, _>("org_id")?)?,
+        org_id: parse_column(
+            "phishing_messages.org_id",
+            row.try_get::<&str, _>("org_id")?,
+        )?,
         sha256: row.try_get("sha256")?,
         source: PhishSource::parse(source)
             .ok_or_else(|| corrupt("phishing_messages.source", source))?,

@@ -48,7 +48,11 @@ impl Phishing {
         if message.status != PhishStatus::Queued {
             return Ok(());
         }
-        let Some(raw) = store.phishing_raw(org, id).await.map_err(JobFailure::retry)? else {
+        let Some(raw) = store
+            .phishing_raw(org, id)
+            .await
+            .map_err(JobFailure::retry)?
+        else {
             return Ok(());
         };
         let settings = self.settings_of(org).await.map_err(JobFailure::retry)?;
@@ -111,7 +115,11 @@ impl Phishing {
 
 /// The alert a verdict raises: one incident per sending domain gathers the
 /// reports of a campaign.
-fn alert_of(message: &PhishingMessage, analysis: &Analysis, now: rampart_core::Timestamp) -> NewAlert {
+fn alert_of(
+    message: &PhishingMessage,
+    analysis: &Analysis,
+    now: rampart_core::Timestamp,
+) -> NewAlert {
     let summary = &analysis.summary;
     let from = summary.from.as_ref();
     let domain = from
@@ -123,7 +131,9 @@ fn alert_of(message: &PhishingMessage, analysis: &Analysis, now: rampart_core::T
     if message.reporter.contains('@') {
         entities.users.push(message.reporter.clone());
     }
-    entities.ips.extend(analysis.iocs.ipv4.iter().take(10).cloned());
+    entities
+        .ips
+        .extend(analysis.iocs.ipv4.iter().take(10).cloned());
     NewAlert {
         rule_id: PHISHING_RULE.to_owned(),
         rule_title: format!(

@@ -16,7 +16,9 @@ use rampart_mail::phish::{is_brand_domain, read_message, url_host, Policy};
 use rampart_store::{PhishingQuery, Store, Submitted};
 use sha2::{Digest, Sha256};
 
-use crate::api::phishing::{PhishingMessageView, PhishingReport, PhishingSettings, PhishingSubmitted};
+use crate::api::phishing::{
+    PhishingMessageView, PhishingReport, PhishingSettings, PhishingSubmitted,
+};
 use crate::api::watchlists::{FeedFormat, WatchlistImportReply, WatchlistImportRequest};
 use crate::audit::Audit;
 use crate::paging::{Page, PageParams};
@@ -293,26 +295,34 @@ impl Phishing {
             ));
         };
         let settings = self.settings_of(principal.org_id).await?;
-        let own: Vec<String> = settings.own_domains.iter().map(|d| d.to_lowercase()).collect();
-        let ours = |host: &str| {
-            is_brand_domain(host)
-                || own
-                    .iter()
-                    .any(|d| host == d || host.ends_with(&format!(".{d}")))
+        let own: Vec<String> = settings
+            .own_domains
+            .iter()
+            .map(|d| d.to_lowercase())
+            .collect();
+        let own_domain = |host: &str| {
+            own.iter()
+                .any(|d| host == d || host.ends_with(&format!(".{d}")))
         };
+        // Links to a brand's real site are the lure's decoration, not the trap.
+        let ours = |host: &str| own_domain(host) || is_brand_domain(host);
         let mut csv = String::from("type,value,tags\n");
         let iocs = &analysis["iocs"];
         let list = |kind: &str| -> Vec<String> {
             iocs[kind]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let summary = &analysis["summary"];
         let senders = [&summary["from"]["address"], &summary["reply_to"]["address"]];
         for address in senders.iter().filter_map(|a| a.as_str()) {
             let domain = address.rsplit('@').next().unwrap_or("").to_lowercase();
-            if !ours(&domain) {
+            if !own_domain(&domain) {
                 csv.push_str(&format!("email,{},phishing\n", csv_cell(address)));
             }
         }
@@ -333,7 +343,9 @@ impl Phishing {
             expires_in_days: Some(WATCHLIST_DAYS),
             severity: None,
         };
-        self.watchlists.import(principal, csv.as_bytes(), request).await
+        self.watchlists
+            .import(principal, csv.as_bytes(), request)
+            .await
     }
 }
 

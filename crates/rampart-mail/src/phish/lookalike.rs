@@ -223,7 +223,16 @@ pub fn lookalike(domain: &str, own: &[String]) -> Option<Lookalike> {
     let label_of = |d: &str| d.split('.').next().unwrap_or("").to_owned();
     let (unicode_registrable, _) = idna::domain_to_unicode(&registrable);
     let label = label_of(&unicode_registrable);
-    let label_skeleton: String = skeleton(&label).collect();
+    // The label and each of its hyphenated parts (`paypa1-security`).
+    let mut candidates = vec![label.clone()];
+    if label.contains('-') {
+        candidates.extend(
+            label
+                .split('-')
+                .filter(|p| p.chars().count() >= 4)
+                .map(str::to_owned),
+        );
+    }
     let brand_domains = BRANDS.iter().flat_map(|b| b.domains.iter().copied());
     for target in own_refs.iter().copied().chain(brand_domains) {
         if is_owned(&registrable, &[target]) {
@@ -236,15 +245,17 @@ pub fn lookalike(domain: &str, own: &[String]) -> Option<Lookalike> {
         if target_label.chars().count() < 4 {
             continue;
         }
-        if label != target_label && skeleton(&target_label).eq(label_skeleton.chars()) {
-            return Some(Lookalike::Confusable {
-                like: target.to_owned(),
-            });
-        }
-        if target_label.chars().count() >= 6 && one_slip(&label, &target_label) {
-            return Some(Lookalike::Typo {
-                like: target.to_owned(),
-            });
+        for candidate in &candidates {
+            if *candidate != target_label && skeleton(&target_label).eq(skeleton(candidate)) {
+                return Some(Lookalike::Confusable {
+                    like: target.to_owned(),
+                });
+            }
+            if target_label.chars().count() >= 6 && one_slip(candidate, &target_label) {
+                return Some(Lookalike::Typo {
+                    like: target.to_owned(),
+                });
+            }
         }
     }
     // A brand's distinctive name inside some other registrable label, or as
@@ -306,6 +317,12 @@ mod tests {
         ));
         assert_eq!(
             lookalike("paypa1.com", &own()),
+            Some(Lookalike::Confusable {
+                like: "paypal.com".into()
+            })
+        );
+        assert_eq!(
+            lookalike("paypa1-security.com", &own()),
             Some(Lookalike::Confusable {
                 like: "paypal.com".into()
             })

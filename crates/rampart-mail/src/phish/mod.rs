@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::ioc::IndicatorSet;
 pub use auth::AuthResults;
 pub use lookalike::is_brand_domain;
-pub use signals::url_host;
 pub use message::{domain_of, read as read_message, Attachment, Facts, Link, Mailbox, Unreadable};
+pub use signals::url_host;
 
 /// A verdict's thresholds: a score at or above `SUSPICIOUS` is suspicious,
 /// at or above `PHISHING` phishing.

@@ -17,12 +17,12 @@ pub mod openapi;
 pub mod orgs;
 pub mod overview;
 pub mod params;
+pub mod phishing;
 pub mod rules;
 pub mod scans;
 pub mod users;
 pub mod validation;
 pub mod vulns;
-pub mod phishing;
 pub mod watchlists;
 
 use axum::routing::{get, post};

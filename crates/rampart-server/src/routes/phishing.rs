@@ -115,7 +115,10 @@ pub async fn raw(
     let raw = state.phishing.raw(&principal, id).await?;
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "message/rfc822".to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "message/rfc822".to_owned(),
+            ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{id}.eml\""),
@@ -159,5 +162,7 @@ pub async fn set_settings(
     principal: Principal,
     ApiJson(settings): ApiJson<PhishingSettings>,
 ) -> Result<Json<PhishingSettings>, ApiError> {
-    Ok(Json(state.phishing.set_settings(&principal, settings).await?))
+    Ok(Json(
+        state.phishing.set_settings(&principal, settings).await?,
+    ))
 }

@@ -20,6 +20,7 @@ mod jobs;
 mod limits;
 mod notifications;
 mod operations;
+mod phishing;
 mod scans;
 mod security;
 mod ui;

@@ -13,7 +13,7 @@ CREATE TABLE phishing_messages (
     status       TEXT NOT NULL,
     sender       TEXT,
     subject      TEXT,
-    score        INTEGER,
+    score        BIGINT,
     verdict      TEXT,
     result       TEXT,             -- JSON: the analysis
     error        TEXT,
