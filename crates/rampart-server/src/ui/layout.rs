@@ -22,6 +22,7 @@ pub enum Section {
     Rules,
     Indicators,
     Watchlists,
+    Phishing,
     Validation,
     Users,
     ApiKeys,
@@ -46,6 +47,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, body: Mark
         (Section::Rules, "/rules", "Rules"),
         (Section::Indicators, "/ioc", "Indicators"),
         (Section::Watchlists, "/watchlists", "Watchlists"),
+        (Section::Phishing, "/phishing", "Phishing"),
         (Section::Validation, "/validation", "Validation"),
     ];
     html! {

@@ -115,6 +115,21 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/watchlists/{id}/hunt", post(pages::watchlists::hunt))
         .route("/watchlists/{id}/delete", post(pages::watchlists::delete))
+        .route(
+            "/phishing",
+            get(pages::phishing::list)
+                .post(pages::phishing::report)
+                .layer(DefaultBodyLimit::max(
+                    rampart_app::phishing::MAX_MESSAGE_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/phishing/settings", post(pages::phishing::save_settings))
+        .route("/phishing/{id}", get(pages::phishing::show))
+        .route("/phishing/{id}/raw", get(pages::phishing::raw))
+        .route(
+            "/phishing/{id}/watchlist",
+            post(pages::phishing::to_watchlist),
+        )
         .route("/admin/feedback/{id}", post(pages::feedback::answer))
         .route("/admin/jobs", get(pages::jobs::list))
         .route("/admin/notifications", get(pages::notifications::admin))

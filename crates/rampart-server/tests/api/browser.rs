@@ -925,7 +925,99 @@ async fn an_analyst_hunts_in_chromium(app: &TestApp) {
     client.close().await.unwrap();
 }
 
+async fn an_analyst_reports_a_phish_in_chromium(app: &TestApp) {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let backend = app.state.store.backend().as_str();
+    let admin = app.admin_token().await;
+    crate::phishing::set_settings(app, &admin).await;
+    let eml = tempfile::Builder::new().suffix(".eml").tempfile().unwrap();
+    std::fs::write(eml.path(), crate::phishing::PHISH).unwrap();
+
+    let client = browser(&driver).await;
+    client
+        .goto(&format!("{}/phishing", app.base))
+        .await
+        .unwrap();
+    sign_in_on_login_page(&client).await;
+    assert_eq!(wait_path(&client, "/phishing").await, "/phishing");
+    client
+        .find(Locator::Css("#message-file"))
+        .await
+        .unwrap()
+        .send_keys(&eml.path().to_string_lossy())
+        .await
+        .unwrap();
+    click(&client, "form[action='/phishing'] button").await;
+    let status = wait_text(&client, "p.ok", "Reported: the analysis is queued.").await;
+    assert_eq!(status, "Reported: the analysis is queued.");
+    let page = client.current_url().await.unwrap();
+    let mut verdict = String::new();
+    for _ in 0..100 {
+        client.goto(page.as_str()).await.unwrap();
+        verdict = client
+            .find(Locator::Css("#verdict"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if verdict == "phishing"
+            && client
+                .find(Locator::Css("a[href^='/incidents/']"))
+                .await
+                .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(verdict, "phishing");
+    let reasons = client
+        .find(Locator::Css("#reasons"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reasons.contains("lookalike_domain"), "{reasons}");
+    // Links are shown as text, never as links to follow.
+    let links = client
+        .find(Locator::Css("#links"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        links.contains("http://198.51.100.7/paypal/login"),
+        "{links}"
+    );
+    assert!(client
+        .find(Locator::Css("a[href*='198.51.100.7']"))
+        .await
+        .is_err());
+    screenshot(&client, backend, "phishing-report").await;
+    click(&client, "form[action$='/watchlist'] button").await;
+    let added = wait_text(&client, "p.ok", "Watchlist:").await;
+    assert!(added.starts_with("Watchlist: "), "{added}");
+    click(&client, "a[href^='/incidents/']").await;
+    let title = client
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(title.starts_with("Phishing e-mail scored"), "{title}");
+    screenshot(&client, backend, "phishing-incident").await;
+    client.close().await.unwrap();
+}
+
 crate::on_every_backend!(
+    an_analyst_reports_a_phish_in_chromium,
     an_analyst_extracts_indicators_in_chromium,
     an_analyst_watches_extracted_indicators_in_chromium,
     an_analyst_hunts_in_chromium,

@@ -418,7 +418,96 @@ async fn indicators_go_to_the_watchlist_in_one_step(app: &TestApp) {
     );
 }
 
+async fn the_phishing_pages_escape_check_roles_and_tenancy(app: &TestApp) {
+    let admin = app.admin_token().await;
+    set_settings(app, &admin).await;
+    let hostile = PHISH.replace(
+        "Subject: Urgent: your account will be suspended",
+        "Subject: <img src=x onerror=alert(1)> urgent",
+    );
+    let queued = submit(app, &admin, hostile.as_bytes(), "reported").await;
+    let id = queued.body["id"].as_str().unwrap().to_owned();
+    analysed(app, &admin, &id).await;
+
+    app.create_user(&admin, "ph-page-viewer@example.com", "viewer")
+        .await;
+    let mut viewer = crate::ui::Browser::new(app);
+    viewer
+        .sign_in("ph-page-viewer@example.com", "user-password-123")
+        .await;
+    let list = viewer.get("/phishing").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list
+        .html
+        .contains("&lt;img src=x onerror=alert(1)&gt; urgent"));
+    assert!(!list.html.contains("<img src=x"));
+    assert!(
+        !list.html.contains("Save settings"),
+        "viewers do not get the settings"
+    );
+    let page = viewer.get(&format!("/phishing/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("brand_impersonation"));
+    assert!(page.html.contains("Verify your account"));
+    // The message's HTML never reaches the page: no script, no link to follow.
+    assert!(!page.html.contains("alert('never run')"));
+    assert!(!page.html.contains("href=\"http://198.51.100.7"));
+    assert!(!page.html.contains("Add these to the watchlist"));
+    assert!(!page.html.contains("Download the message"));
+    let raw = viewer.get(&format!("/phishing/{id}/raw")).await;
+    assert_eq!(raw.status, StatusCode::FORBIDDEN);
+
+    let mut admin_page = crate::ui::Browser::new(app);
+    admin_page
+        .sign_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert!(admin_page
+        .get("/phishing")
+        .await
+        .html
+        .contains("Save settings"));
+    let csrf = admin_page.csrf();
+    let refused = admin_page
+        .post(&format!("/phishing/{id}/watchlist"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let saved = admin_page
+        .post(
+            "/phishing/settings",
+            &[
+                ("csrf", &csrf),
+                ("own_domains", "example-bank.com\nexample-bank.de"),
+                ("trusted_authserv_ids", "mx.example-bank.com"),
+                ("simulation_senders", ""),
+                ("simulation_headers", "X-Phish-Campaign"),
+                ("incident_threshold", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let settings = app.get("/api/v1/phishing/settings", &admin).await;
+    assert_eq!(settings.body["incident_threshold"], 60);
+    assert_eq!(
+        settings.body["own_domains"],
+        json!(["example-bank.com", "example-bank.de"])
+    );
+
+    let other_admin = app.second_org("ph-page-elsewhere").await;
+    app.create_user(&other_admin, "ph-page-other@example.com", "analyst")
+        .await;
+    let mut other = crate::ui::Browser::new(app);
+    other
+        .sign_in("ph-page-other@example.com", "user-password-123")
+        .await;
+    assert!(!other.get("/phishing").await.html.contains("urgent"));
+    assert_eq!(
+        other.get(&format!("/phishing/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 crate::on_every_backend!(
+    the_phishing_pages_escape_check_roles_and_tenancy,
     messages_are_analysed_once_and_high_scores_open_incidents,
     bad_messages_roles_and_tenancy,
     indicators_go_to_the_watchlist_in_one_step,

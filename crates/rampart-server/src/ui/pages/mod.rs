@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod login;
 pub mod notifications;
 pub mod organisations;
+pub mod phishing;
 pub mod rules;
 pub mod scans;
 pub mod security;
