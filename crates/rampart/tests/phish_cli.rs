@@ -51,7 +51,10 @@ fn a_message_file_is_scored_with_its_reasons() {
         assert!(codes.contains(&code), "{code} not in {codes:?}");
     }
     let urls = analysis["iocs"]["url"].as_array().unwrap();
-    assert!(urls.iter().any(|u| u == "http://198.51.100.7/login"), "{urls:?}");
+    assert!(
+        urls.iter().any(|u| u == "http://198.51.100.7/login"),
+        "{urls:?}"
+    );
 
     // Text output, and a policy naming a simulation sender.
     let policy = dir.path().join("policy.json");
