@@ -59,6 +59,7 @@ pub struct Application {
     /// This node's job workers, if it runs any; drained before the store closes.
     workers: Option<rampart_app::jobs::WorkerPool>,
     syslog_addrs: Vec<SocketAddr>,
+    mailbox_addrs: Vec<SocketAddr>,
 }
 
 /// Opens the store the configuration names and applies migrations.
@@ -185,17 +186,8 @@ impl Application {
         let mut background = JoinSet::new();
         let mut syslog_addrs = Vec::new();
         for listener_config in state.config.syslog.clone() {
-            let org = state
-                .accounts
-                .find_org_by_name(&listener_config.organisation)
-                .await
-                .map_err(|e| StartError::Bootstrap(e.detail))?
-                .ok_or_else(|| {
-                    StartError::Bootstrap(format!(
-                        "syslog listener {}: no organisation named '{}'",
-                        listener_config.listen, listener_config.organisation
-                    ))
-                })?;
+            let what = format!("syslog listener {}", listener_config.listen);
+            let org = listener_org(&state, &what, &listener_config.organisation).await?;
             let addr = listener_config.listen;
             let bound = rampart_ingest::syslog::start(
                 state.ingest.clone(),
@@ -206,6 +198,21 @@ impl Application {
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
             syslog_addrs.push(bound);
+        }
+        let mut mailbox_addrs = Vec::new();
+        for mailbox in state.config.report_mailbox.clone() {
+            let what = format!("report mailbox {}", mailbox.listen);
+            let org = listener_org(&state, &what, &mailbox.organisation).await?;
+            let addr = mailbox.listen;
+            let bound = rampart_app::phishing::mailbox::start(
+                state.phishing.clone(),
+                org,
+                addr,
+                &mut background,
+            )
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+            mailbox_addrs.push(bound);
         }
         state.ingest.spawn_background(&mut background);
         state
@@ -229,7 +236,13 @@ impl Application {
             background,
             workers,
             syslog_addrs,
+            mailbox_addrs,
         })
+    }
+
+    /// The addresses the report mailboxes bound, in configuration order.
+    pub fn mailbox_addrs(&self) -> &[SocketAddr] {
+        &self.mailbox_addrs
     }
 
     /// The addresses the syslog listeners bound, in configuration order.
@@ -295,6 +308,20 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The organisation a listener (`what`) works for, by its configured name.
+async fn listener_org(
+    state: &AppState,
+    what: &str,
+    name: &str,
+) -> Result<rampart_core::OrgId, StartError> {
+    state
+        .accounts
+        .find_org_by_name(name)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.detail))?
+        .ok_or_else(|| StartError::Bootstrap(format!("{what}: no organisation named '{name}'")))
 }
 
 /// The job workers of a node, with Rampart's own jobs and schedules.

@@ -85,6 +85,8 @@ struct FileConfig {
     #[serde(default)]
     syslog: Vec<SyslogListener>,
     #[serde(default)]
+    report_mailbox: Vec<rampart_app::phishing::ReportMailbox>,
+    #[serde(default)]
     jobs: JobsConfig,
     #[serde(default)]
     notifications: NotificationsConfig,
@@ -134,6 +136,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub detection: DetectionConfig,
     pub syslog: Vec<SyslogListener>,
+    /// SMTP listeners taking forwarded phishing reports.
+    pub report_mailbox: Vec<rampart_app::phishing::ReportMailbox>,
     pub jobs: JobsConfig,
     pub notifications: NotificationsConfig,
     pub rate_limits: RateLimitsConfig,
@@ -162,6 +166,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             detection: DetectionConfig::default(),
             syslog: Vec::new(),
+            report_mailbox: Vec::new(),
             jobs: JobsConfig::default(),
             notifications: NotificationsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
@@ -258,6 +263,7 @@ impl Config {
         config.ingest = file.ingest;
         config.detection = file.detection;
         config.syslog = file.syslog;
+        config.report_mailbox = file.report_mailbox;
         config.jobs = file.jobs;
         config.notifications = file.notifications;
         config.rate_limits = file.rate_limits;

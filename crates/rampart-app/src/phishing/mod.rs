@@ -4,8 +4,10 @@
 //! SHA-256. The job (`analysis`) judges the message with the
 //! organisation's settings and opens an incident when the score reaches
 //! the threshold. Extracted indicators go to the watchlist in one step.
+//! `mailbox` is the SMTP report mailbox users forward suspicious mail to.
 
 mod analysis;
+pub mod mailbox;
 
 use std::sync::Arc;
 
@@ -33,6 +35,16 @@ pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 const WATCHLIST_DAYS: i64 = 90;
 /// Longest list of any one setting.
 const MAX_SETTING_ITEMS: usize = 500;
+
+/// `[[report_mailbox]]`: an SMTP listener whose every message is a report
+/// for one organisation (its mail server relays the report address there).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportMailbox {
+    pub listen: std::net::SocketAddr,
+    /// The name of the organisation whose reports these are.
+    pub organisation: String,
+}
 
 /// The phishing service of the API, the UI and the report mailbox.
 #[derive(Clone)]

@@ -21,6 +21,7 @@ pub struct TestApp {
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub state: rampart_server::state::AppState,
     pub syslog_addrs: Vec<std::net::SocketAddr>,
+    pub mailbox_addrs: Vec<std::net::SocketAddr>,
     _dir: tempfile::TempDir,
     _db: TestDatabase,
 }
@@ -202,6 +203,7 @@ pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut Config
     let shutdown = app.shutdown_handle();
     let state = app.state().clone();
     let syslog_addrs = app.syslog_addrs().to_vec();
+    let mailbox_addrs = app.mailbox_addrs().to_vec();
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
@@ -210,6 +212,7 @@ pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut Config
         server,
         state,
         syslog_addrs,
+        mailbox_addrs,
         _dir: dir,
         _db: db,
     }

@@ -512,3 +512,98 @@ crate::on_every_backend!(
     bad_messages_roles_and_tenancy,
     indicators_go_to_the_watchlist_in_one_step,
 );
+
+/// The server on SQLite with a report mailbox for the organisation `default`.
+async fn spawn_with_mailbox() -> TestApp {
+    crate::helpers::spawn_app_with(rampart_store::testing::TestDatabase::sqlite(), |config| {
+        config
+            .report_mailbox
+            .push(rampart_app::phishing::ReportMailbox {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                organisation: "default".into(),
+            });
+    })
+    .await
+}
+
+/// Python's `smtplib` (a client Rampart did not write) sends a user's
+/// report: the suspicious message forwarded as an attachment, then a
+/// message with no headers, which is refused.
+const SMTP_CLIENT: &str = r#"
+import json, smtplib, sys
+from email.message import EmailMessage
+from email import message_from_string, policy
+host, port, phish = sys.argv[1], int(sys.argv[2]), open(sys.argv[3]).read()
+report = EmailMessage()
+report["From"] = "alice@example-bank.com"
+report["To"] = "phish-report@example-bank.com"
+report["Subject"] = "Fwd: Urgent: your account will be suspended"
+report.set_content("This looks wrong, please check.")
+report.add_attachment(message_from_string(phish, policy=policy.SMTP))
+out = {}
+with smtplib.SMTP(host, port, timeout=10) as smtp:
+    out["ehlo"] = smtp.ehlo()[0]
+    out["refused"] = smtp.sendmail("alice@example-bank.com", ["phish-report@example-bank.com"], report.as_bytes())
+    try:
+        smtp.sendmail("bob@example-bank.com", ["phish-report@example-bank.com"], b"\r\n\r\n")
+        out["junk"] = 250
+    except smtplib.SMTPDataError as e:
+        out["junk"] = e.smtp_code
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_mailbox_takes_mail_forwarded_by_a_real_smtp_client() {
+    let app = spawn_with_mailbox().await;
+    let addr = app.mailbox_addrs[0];
+    let admin = app.admin_token().await;
+    set_settings(&app, &admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let phish = dir.path().join("phish.eml");
+    std::fs::write(&phish, PHISH).unwrap();
+    let args = [
+        "-c".to_owned(),
+        SMTP_CLIENT.to_owned(),
+        "127.0.0.1".to_owned(),
+        addr.port().to_string(),
+        phish.to_string_lossy().into_owned(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").args(args).output()
+    })
+    .await
+    .unwrap();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!(
+                "NOTICE: python3 is not available ({error}); the report mailbox test is skipped"
+            );
+            return;
+        }
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let replies: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(replies["ehlo"], 250);
+    assert_eq!(replies["refused"], json!({}));
+    assert_eq!(replies["junk"], 554, "a message with no headers is refused");
+
+    let listed = app.get("/api/v1/phishing/messages", &admin).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["source"], "mailbox");
+    assert_eq!(items[0]["reporter"], "alice@example-bank.com");
+    let report = analysed(&app, &admin, items[0]["id"].as_str().unwrap()).await;
+    // The forwarded message is the one judged, not the user's note.
+    assert_eq!(
+        report["sender"], "service@paypa1-security.com",
+        "{report:#}"
+    );
+    assert_eq!(report["analysis"]["summary"]["forwarded"], true);
+    assert_eq!(report["verdict"], "phishing");
+    assert!(!report["incident_id"].is_null());
+}
