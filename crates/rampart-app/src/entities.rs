@@ -23,6 +23,8 @@ const EVENTS: u32 = 100;
 const ALERTS: u32 = 100;
 const INCIDENTS: u32 = 50;
 const FINDINGS: u32 = 100;
+/// Most phishing reports a user's timeline lists.
+const PHISHING_REPORTS: u32 = 50;
 /// Most assets read when looking for those that name the entity.
 const MAX_ASSETS: usize = 10_000;
 
@@ -124,6 +126,32 @@ impl EntityTimelines {
                         finding.priority.band.as_str()
                     )),
                     incident: None,
+                });
+            }
+        }
+        if kind == EntityKind::User && value.contains('@') {
+            let query = rampart_store::PhishingQuery {
+                about: Some(value.clone()),
+                limit: PHISHING_REPORTS,
+                ..rampart_store::PhishingQuery::default()
+            };
+            for m in self.store.list_phishing_messages(org, &query).await? {
+                let role = if m.reporter.eq_ignore_ascii_case(&value) {
+                    "reported by them"
+                } else {
+                    "sent by them"
+                };
+                items.push(TimelineItem {
+                    at: m.received_at,
+                    kind: ItemKind::Phishing,
+                    id: m.id.to_string(),
+                    title: m.subject.unwrap_or_else(|| "(no subject)".into()),
+                    severity: None,
+                    detail: Some(match (m.verdict, m.score) {
+                        (Some(verdict), Some(score)) => format!("{role}: {verdict}, score {score}"),
+                        _ => format!("{role}: {}", m.status.as_str()),
+                    }),
+                    incident: m.incident_id.map(|i| i.to_string()),
                 });
             }
         }

@@ -23,6 +23,8 @@ const COLUMNS: &str = "id, org_id, sha256, source, reporter, size, status, sende
 pub struct PhishingQuery {
     pub verdict: Option<String>,
     pub status: Option<PhishStatus>,
+    /// Reported by, or sent from, this address (any case).
+    pub about: Option<String>,
     pub before: Option<PhishingMessageId>,
     pub limit: u32,
 }
@@ -261,6 +263,14 @@ where
         if let Some(status) = query.status {
             sql.push_str(&format!(" AND status = {}", p.next()));
             args.push(status.as_str().to_owned());
+        }
+        if let Some(about) = &query.about {
+            let (a, b) = (p.next(), p.next());
+            sql.push_str(&format!(
+                " AND (LOWER(reporter) = {a} OR LOWER(sender) = {b})"
+            ));
+            args.push(about.to_lowercase());
+            args.push(about.to_lowercase());
         }
         if let Some(before) = query.before {
             sql.push_str(&format!(" AND id < {}", p.next()));

@@ -39,6 +39,8 @@ pub enum ItemKind {
     Alert,
     Incident,
     Finding,
+    /// A phishing report the user sent in, or a message from them.
+    Phishing,
 }
 
 /// One thing that happened to or was found about the entity.
@@ -72,7 +74,7 @@ pub struct EntityTimeline {
     pub watchlist: Vec<WatchlistEntry>,
     /// Assets that name it (by name or identifier).
     pub assets: Vec<Asset>,
-    /// Newest first: up to 100 events, 100 alerts, 50 incidents and 100
-    /// findings.
+    /// Newest first: up to 100 events, 100 alerts, 50 incidents, 100
+    /// findings and 50 phishing reports (a user's, by address).
     pub items: Vec<TimelineItem>,
 }

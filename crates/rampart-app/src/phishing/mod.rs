@@ -205,6 +205,7 @@ impl Phishing {
         let query = PhishingQuery {
             verdict: filter.verdict.clone(),
             status: filter.status,
+            about: None,
             before: page.cursor::<PhishingMessageId>()?,
             limit,
         };

@@ -202,6 +202,20 @@ async fn messages_are_analysed_once_and_high_scores_open_incidents(app: &TestApp
         r.body
     );
 
+    // The reporter's and the sender's timelines list the report.
+    for user in ["admin@localhost", "SERVICE@paypa1-security.com"] {
+        let timeline = app
+            .get(&format!("/api/v1/entities/user/{user}"), &admin)
+            .await;
+        assert_eq!(timeline.status, StatusCode::OK, "{:?}", timeline.body);
+        let listed = timeline.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "phishing" && i["id"] == id.as_str());
+        assert!(listed, "{user}: {:?}", timeline.body["items"]);
+    }
+
     // The same message again: the first one, not a second analysis.
     let again = submit(app, &admin, PHISH.as_bytes(), "bulk").await;
     assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
@@ -356,6 +370,14 @@ async fn bad_messages_roles_and_tenancy(app: &TestApp) {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let listed = app.get("/api/v1/phishing/messages", &other).await;
     assert_eq!(listed.body["items"], json!([]));
+    let timeline = app
+        .get("/api/v1/entities/user/ph-viewer@example.com", &other)
+        .await;
+    assert!(!timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["kind"] == "phishing"));
     let settings = app.get("/api/v1/phishing/settings", &other).await;
     assert_eq!(settings.body["incident_threshold"], 70);
     // The same bytes in another organisation are its own message.

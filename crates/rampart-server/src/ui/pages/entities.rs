@@ -101,6 +101,7 @@ fn kind_name(kind: ItemKind) -> &'static str {
         ItemKind::Alert => "alert",
         ItemKind::Incident => "incident",
         ItemKind::Finding => "finding",
+        ItemKind::Phishing => "phishing report",
     }
 }
 
@@ -115,6 +116,7 @@ fn link(item: &TimelineItem) -> String {
         ),
         ItemKind::Incident => format!("/incidents/{id}"),
         ItemKind::Finding => format!("/findings/{id}"),
+        ItemKind::Phishing => format!("/phishing/{id}"),
     }
 }
 
