@@ -291,10 +291,15 @@ fn push_bounded(out: &mut String, text: &str) {
     if !out.is_empty() {
         out.push('\n');
     }
-    let room = MAX_TEXT - out.len();
-    let mut end = text.len().min(room);
+    out.push_str(prefix(text, MAX_TEXT - out.len()));
+}
+
+/// The longest start of `text` of at most `max` bytes that ends on a
+/// character boundary.
+pub(super) fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    out.push_str(&text[..end]);
+    &text[..end]
 }

@@ -175,13 +175,8 @@ pub fn judge(facts: Facts, policy: &Policy, known_sender: Option<bool>) -> Analy
     };
     let iocs = signals::indicators(&facts);
     let mut text = facts.text;
-    if text.len() > SUMMARY_TEXT {
-        let mut end = SUMMARY_TEXT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let kept = message::prefix(&text, SUMMARY_TEXT).len();
+    text.truncate(kept);
     Analysis {
         score,
         verdict,
