@@ -223,7 +223,8 @@ impl Services {
                 scans,
             ),
             vulnerabilities,
-            hunts: hunt::Hunts::new(store.clone(), clock.clone()),
+            hunts: hunt::Hunts::new(store.clone(), clock.clone())
+                .with_detection(ingest.detection().clone()),
             entities: entities::EntityTimelines::new(
                 store.clone(),
                 clock.clone(),

@@ -147,3 +147,7 @@ typed_id!(
     /// A recurring scan.
     ScanScheduleId, "scan schedule"
 );
+typed_id!(
+    /// A saved hunt.
+    SavedHuntId, "saved hunt"
+);

@@ -38,7 +38,7 @@ pub use error::{Error, ErrorKind, ItemError};
 pub use event::{Event, EventFilter, EventId};
 pub use ids::{
     AlertId, ApiKeyId, AssetId, AuditId, ChannelId, CommentId, DeliveryId, FeedbackId, FindingId,
-    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, PhishingMessageId, ScanId,
+    ImportId, IncidentId, JobId, NotificationRuleId, OrgId, PhishingMessageId, SavedHuntId, ScanId,
     ScanScheduleId, ScopeEntryId, SessionId, UploadId, UserId, ValidationRuleId, WatchlistEntryId,
 };
 pub use incident::{Alert, Comment, Entities, Incident, IncidentStatus};

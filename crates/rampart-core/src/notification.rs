@@ -76,10 +76,13 @@ pub enum NoticeKind {
     /// Accepted risks near or past their review date.
     #[serde(rename = "finding.risk_expiring")]
     FindingRiskExpiring,
+    /// A saved hunt's scheduled run matched.
+    #[serde(rename = "hunt.matched")]
+    HuntMatched,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 13] = [
+    pub const ALL: [NoticeKind; 14] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -93,9 +96,10 @@ impl NoticeKind {
         NoticeKind::ScanCompleted,
         NoticeKind::FindingSlaBreached,
         NoticeKind::FindingRiskExpiring,
+        NoticeKind::HuntMatched,
     ];
     /// The notices rules and preferences can choose.
-    pub const ROUTABLE: [NoticeKind; 7] = [
+    pub const ROUTABLE: [NoticeKind; 8] = [
         NoticeKind::IncidentCreated,
         NoticeKind::IncidentEscalated,
         NoticeKind::IncidentStatusChanged,
@@ -103,6 +107,7 @@ impl NoticeKind {
         NoticeKind::ScanCompleted,
         NoticeKind::FindingSlaBreached,
         NoticeKind::FindingRiskExpiring,
+        NoticeKind::HuntMatched,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +125,7 @@ impl NoticeKind {
             NoticeKind::ScanCompleted => "scan.completed",
             NoticeKind::FindingSlaBreached => "finding.sla_breached",
             NoticeKind::FindingRiskExpiring => "finding.risk_expiring",
+            NoticeKind::HuntMatched => "hunt.matched",
         }
     }
 
@@ -157,6 +163,8 @@ pub enum RoutableNotice {
     FindingSlaBreached,
     #[schema(rename = "finding.risk_expiring")]
     FindingRiskExpiring,
+    #[schema(rename = "hunt.matched")]
+    HuntMatched,
 }
 
 /// One thing to tell, as a dispatch job carries it.
@@ -176,6 +184,13 @@ pub struct Notice {
     /// The scan that finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<crate::ScanId>,
+    /// The saved hunt that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunt: Option<crate::SavedHuntId>,
+    /// The name of what it is about, where the notice carries no record
+    /// of it (a saved hunt's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// How many things it is about (findings past their deadline, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,

@@ -348,6 +348,10 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             rampart_app::scans::ScheduleRunner(state.scans.clone()),
         )
         .with(
+            rampart_core::hunt::saved::SCHEDULE_JOB,
+            rampart_app::hunt::SavedHuntRunner(state.hunts.clone()),
+        )
+        .with(
             rampart_app::watchlists::HUNT_JOB,
             rampart_app::watchlists::Hunt(state.watchlists.clone()),
         )
@@ -372,6 +376,15 @@ pub fn worker_pool(state: &AppState) -> Result<rampart_app::jobs::WorkerPool, St
             "scan-schedules",
             "* * * * *",
             rampart_app::scans::SCHEDULES_JOB,
+            state.clock.now(),
+        )
+        .map_err(|e| StartError::Bootstrap(e.detail))?,
+    );
+    schedules.push(
+        rampart_app::jobs::maintenance_schedule(
+            "saved-hunts",
+            "* * * * *",
+            rampart_core::hunt::saved::SCHEDULE_JOB,
             state.clock.now(),
         )
         .map_err(|e| StartError::Bootstrap(e.detail))?,

@@ -50,6 +50,51 @@ pub(crate) fn parse_json(
 const AUDIT_COLUMNS: &str =
     "id, org_id, at, actor, action, target_type, target_id, before_json, after_json";
 
+/// Deletes `org`'s row `id` of `table` and records `audit` in the same
+/// transaction; `false` (and nothing recorded) when there was no such row.
+pub(crate) async fn delete_audited<S, DB>(
+    backend: &S,
+    table: &'static str,
+    org: rampart_core::OrgId,
+    id: String,
+    audit: &rampart_core::AuditEntry,
+) -> crate::Result<bool>
+where
+    S: SqlBackend<Db = DB>,
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    &'static str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'s> &'s str: Type<DB> + Encode<'s, DB> + Decode<'s, DB>,
+    for<'s> Option<&'s str>: Encode<'s, DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    Option<bool>: for<'q> Encode<'q, DB>,
+    String: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    i32: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB>,
+    DB::QueryResult: RowsAffected,
+{
+    let mut tx = backend.pool().begin_with(S::BEGIN_WRITE).await?;
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org.to_string())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if deleted == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    insert_audit::<DB>(&mut tx, org, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Appends `e` to `org`'s trail (the organisation given, whatever
 /// the entry says).
 pub(crate) async fn insert_audit<DB>(

@@ -24,6 +24,7 @@ mod notifications_sql;
 mod phishing_sql;
 mod postgres;
 mod rules_sql;
+mod saved_hunts_sql;
 mod scan_schedules_sql;
 mod scans_sql;
 mod settings_sql;
@@ -63,6 +64,7 @@ pub use notifications_sql::{DeliveryAttempt, DeliveryQuery, NotificationStore};
 pub use phishing_sql::{PhishingQuery, PhishingStore, Submitted};
 pub use postgres::PostgresStore;
 pub use rules_sql::{RuleHits, RuleStore, RulesVersion, StoredFieldMapping};
+pub use saved_hunts_sql::{HuntRun, SavedHuntStore};
 pub use scan_schedules_sql::ScanScheduleStore;
 pub use scans_sql::{ScanOutcome, ScanStore};
 pub use settings_sql::SettingsStore;
@@ -135,6 +137,7 @@ pub trait Store:
     + FindingPolicyStore
     + ScanStore
     + ScanScheduleStore
+    + SavedHuntStore
     + UploadStore
     + WatchlistStore
     + PhishingStore

@@ -128,6 +128,11 @@ const SQLITE: &[Source] = &[
         "phishing",
         include_str!("../migrations/sqlite/0024_phishing.sql"),
     ),
+    (
+        25,
+        "saved hunts",
+        include_str!("../migrations/sqlite/0025_saved_hunts.sql"),
+    ),
 ];
 
 const POSTGRES: &[Source] = &[
@@ -270,6 +275,11 @@ const POSTGRES: &[Source] = &[
         28,
         "phishing",
         include_str!("../migrations/postgres/0028_phishing.sql"),
+    ),
+    (
+        29,
+        "saved hunts",
+        include_str!("../migrations/postgres/0029_saved_hunts.sql"),
     ),
 ];
 

@@ -143,20 +143,7 @@ where
         id: ScanScheduleId,
         audit: &AuditEntry,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin_with(S::BEGIN_WRITE).await?;
-        let deleted = sqlx::query("DELETE FROM scan_schedules WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        crate::audit_sql::insert_audit::<DB>(&mut tx, org, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        crate::audit_sql::delete_audited(self, "scan_schedules", org, id.to_string(), audit).await
     }
 
     async fn due_scan_schedules(&self, now: Timestamp, limit: u32) -> Result<Vec<ScanSchedule>> {

@@ -48,3 +48,41 @@ pub struct HuntReply {
     /// More matching events after these (event rows without a sort).
     pub next_cursor: Option<String>,
 }
+
+/// A hunt to keep under a name (`POST` and `PUT /api/v1/saved-hunts`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedHuntInput {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// The query, as `POST /api/v1/hunt` takes it.
+    #[schema(max_length = 16384)]
+    pub query: String,
+    /// Five cron fields (UTC), e.g. `*/15 * * * *`; absent: run by hand only.
+    pub cron: Option<String>,
+    /// Each run covers the last this many minutes (1 to 43,200; 60 when
+    /// absent).
+    #[schema(minimum = 1, maximum = 43200)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
+    pub window_minutes: Option<i64>,
+    /// A scheduled run acts when it matches at least this many events
+    /// (1 when absent).
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
+    pub threshold: Option<i64>,
+    /// `incident` (when absent) or `notify`.
+    pub action: Option<rampart_core::hunt::saved::HuntAction>,
+    /// Of the alert or notice, 1 to 5 (3 when absent).
+    #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional")]
+    pub severity: Option<i64>,
+    /// Whether the schedule runs (true when absent).
+    pub enabled: Option<bool>,
+}
+
+/// What running a saved hunt by hand found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SavedHuntRun {
+    pub hunt: rampart_core::hunt::saved::SavedHunt,
+    pub result: HuntReply,
+}

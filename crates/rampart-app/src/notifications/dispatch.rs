@@ -180,7 +180,8 @@ impl JobHandler for Dispatch {
             | NoticeKind::IncidentAssigned
             | NoticeKind::ScanCompleted
             | NoticeKind::FindingSlaBreached
-            | NoticeKind::FindingRiskExpiring => {
+            | NoticeKind::FindingRiskExpiring
+            | NoticeKind::HuntMatched => {
                 targets.extend(
                     self.routed_channels(org_id, kind, severity)
                         .await?

@@ -65,6 +65,10 @@ impl Subject<'_> {
                 format!("{}/findings?status=risk_accepted,reopened", self.base_url)
             }
             (NoticeKind::FeedbackAnswered, _) => format!("{}/feedback", self.base_url),
+            (NoticeKind::HuntMatched, _) => match self.notice.hunt {
+                Some(hunt) => format!("{}/hunt/saved/{hunt}", self.base_url),
+                None => format!("{}/hunt", self.base_url),
+            },
             _ => format!("{}/", self.base_url),
         }
     }
@@ -77,6 +81,8 @@ impl Subject<'_> {
             Some(format!("feedback:{}", feedback.id))
         } else if let Some(scan) = self.scan {
             Some(format!("scan:{}", scan.id))
+        } else if let Some(hunt) = self.notice.hunt {
+            Some(format!("hunt:{hunt}"))
         } else {
             self.user.map(|u| format!("user:{}", u.id))
         }
@@ -110,6 +116,11 @@ impl Subject<'_> {
             ),
             (NoticeKind::FindingRiskExpiring, _) => format!(
                 "{} accepted risks are due for review",
+                self.notice.count.unwrap_or(0)
+            ),
+            (NoticeKind::HuntMatched, _) => format!(
+                "Hunt '{}' matched {} events",
+                self.notice.title.as_deref().unwrap_or("saved hunt"),
                 self.notice.count.unwrap_or(0)
             ),
             (NoticeKind::ScanCompleted, _) => match self.scan {
@@ -162,8 +173,13 @@ impl Subject<'_> {
         if let (Some(from), Some(to)) = (&self.notice.from, &self.notice.to) {
             facts.push(("Change", format!("{from} → {to}")));
         }
+        let line_label = if self.kind == NoticeKind::HuntMatched {
+            "Match"
+        } else {
+            "Finding"
+        };
         for line in self.notice.lines.iter().take(50) {
-            facts.push(("Finding", line.clone()));
+            facts.push((line_label, line.clone()));
         }
         if let Some(scan) = self.scan {
             facts.push(("Scan", scan.kind.as_str().to_owned()));
@@ -283,6 +299,11 @@ impl Subject<'_> {
                 "url": self.link(),
             })),
             "change": change,
+            "hunt": self.notice.hunt.map(|id| json!({
+                "id": id,
+                "name": self.notice.title,
+                "url": self.link(),
+            })),
         });
         Message {
             subject: one_line(&self.headline()),

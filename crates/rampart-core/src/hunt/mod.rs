@@ -14,6 +14,7 @@ mod eval;
 mod lex;
 mod parse;
 mod pipes;
+pub mod saved;
 #[cfg(test)]
 mod tests;
 

@@ -146,6 +146,14 @@ pub fn api() -> Router<AppState> {
             )
             .route("/entities/{kind}/{value}", get(entities::timeline))
             .route("/hunt", post(hunt::hunt))
+            .route("/saved-hunts", get(hunt::saved).post(hunt::save))
+            .route(
+                "/saved-hunts/{id}",
+                get(hunt::saved_hunt)
+                    .put(hunt::update_saved)
+                    .delete(hunt::delete_saved),
+            )
+            .route("/saved-hunts/{id}/run", post(hunt::run_saved))
             .route("/findings", get(vulns::findings))
             .route(
                 "/findings/policy",

@@ -42,6 +42,8 @@ use crate::routes;
         routes::watchlists::create, routes::watchlists::list, routes::watchlists::get,
         routes::watchlists::update, routes::watchlists::delete, routes::watchlists::import,
         routes::watchlists::export, routes::watchlists::hunt, routes::entities::timeline, routes::hunt::hunt,
+        routes::hunt::saved, routes::hunt::save, routes::hunt::saved_hunt, routes::hunt::update_saved,
+        routes::hunt::delete_saved, routes::hunt::run_saved,
         routes::phishing::submit, routes::phishing::list, routes::phishing::get, routes::phishing::raw,
         routes::phishing::add_to_watchlist, routes::phishing::settings, routes::phishing::set_settings,
         routes::scans::scope, routes::scans::add_scope, routes::scans::remove_scope,

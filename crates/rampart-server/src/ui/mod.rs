@@ -35,6 +35,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/events/{id}", get(pages::events::show))
         .route("/entities/{kind}", get(pages::entities::show))
         .route("/hunt", get(pages::hunt::page))
+        .route(
+            "/hunt/saved",
+            get(pages::saved_hunts::list).post(pages::saved_hunts::create),
+        )
+        .route(
+            "/hunt/saved/{id}",
+            get(pages::saved_hunts::show).post(pages::saved_hunts::update),
+        )
+        .route("/hunt/saved/{id}/run", post(pages::saved_hunts::run))
+        .route("/hunt/saved/{id}/delete", post(pages::saved_hunts::delete))
         .route("/findings", get(pages::findings::list))
         .route("/findings/{id}", get(pages::findings::show))
         .route("/findings/{id}/status", post(pages::findings::decide))

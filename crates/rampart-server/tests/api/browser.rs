@@ -107,6 +107,24 @@ async fn wait_text(client: &Client, css: &str, expected: &str) -> String {
     last
 }
 
+/// Waits (up to 10 s) until the first element matching `css` reads
+/// something starting with `prefix`; returns what it last read.
+async fn wait_text_starting(client: &Client, css: &str, prefix: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if text.starts_with(prefix) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 /// Waits until the page's path is `path`.
 async fn wait_path(client: &Client, path: &str) -> String {
     let mut last = String::new();
@@ -921,6 +939,64 @@ async fn an_analyst_hunts_in_chromium(app: &TestApp) {
     assert_eq!(
         wait_text(&client, "#error-column", "At column 11.").await,
         "At column 11."
+    );
+
+    // Save a hunt from the Hunt page, then run it from its own page.
+    let query = client.find(Locator::Css("#query")).await.unwrap();
+    query.clear().await.unwrap();
+    query.send_keys("user.name:u2").await.unwrap();
+    click(&client, "form[action='/hunt'] button").await;
+    let summary = wait_text_starting(&client, "#hunt-summary", "3 matched").await;
+    assert!(summary.starts_with("3 matched"), "{summary}");
+    click(&client, "#save-hunt summary").await;
+    for (field, value) in [
+        ("#saved-name", "u2 logins"),
+        ("#saved-cron", "*/30 * * * *"),
+    ] {
+        client
+            .find(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(&client, "#save-hunt button").await;
+    for _ in 0..100 {
+        if client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/hunt/saved/")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        wait_text(&client, "#saved-query-text", "user.name:u2").await,
+        "user.name:u2"
+    );
+    click(&client, "#run-now").await;
+    let summary = wait_text_starting(&client, "#hunt-summary", "3 matched").await;
+    assert!(summary.starts_with("3 matched"), "{summary}");
+    assert!(client
+        .find(Locator::Css("#saved-last-run"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("3 matched"));
+    screenshot(&client, backend, "saved-hunt").await;
+    client
+        .goto(&format!("{}/hunt/saved", app.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&client, "#saved-hunts tbody td a", "u2 logins").await,
+        "u2 logins"
     );
     client.close().await.unwrap();
 }

@@ -21,6 +21,7 @@ mod limits;
 mod notifications;
 mod operations;
 mod phishing;
+mod saved_hunts;
 mod scans;
 mod security;
 mod ui;

@@ -244,6 +244,7 @@ with_receivers!(
     people_get_their_own_email: true,
     a_failing_receiver_is_retried_until_dead_then_by_hand: true,
     private_targets_are_refused_unless_allowed: false,
+    a_saved_hunt_that_matches_notifies: true,
 );
 
 const SECRET: &str = "whsec-test-0123456789abcdef";
@@ -790,4 +791,76 @@ async fn private_targets_are_refused_unless_allowed(
         assert!(error.contains("private targets are not allowed"), "{error}");
     }
     assert!(receiver.seen.lock().unwrap().is_empty());
+}
+
+/// A scheduled saved hunt whose action is `notify` sends `hunt.matched`
+/// through the rules to a signed webhook, with its matches as lines and a
+/// link to the hunt; a run below its threshold sends nothing.
+async fn a_saved_hunt_that_matches_notifies(
+    app: &TestApp,
+    _smtp: &SmtpSink,
+    receiver: &Receiver,
+    addr: SocketAddr,
+) {
+    let admin = app.admin_token().await;
+    let hook = channel(
+        app,
+        &admin,
+        "hunt hook",
+        json!({"kind": "webhook", "url": format!("http://{addr}/hunts"), "secret": SECRET}),
+    )
+    .await;
+    let rule = app
+        .post(
+            "/api/v1/notifications/rules",
+            Some(&admin),
+            json!({"name": "hunts", "events": ["hunt.matched"], "min_severity": 1, "channels": [hook]}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
+    let events: String = (0..4)
+        .map(|i| format!("{}\n", json!({"message": format!("sudo: pam_unix auth failure for u{i}"), "user": {"name": format!("u{i}")}})))
+        .collect();
+    let sent = app
+        .post_bytes(
+            "/api/v1/events",
+            &admin,
+            "application/x-ndjson",
+            None,
+            events.into_bytes(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    for (name, threshold) in [("sudo failures", 2), ("sudo floods", 100)] {
+        let saved = app
+            .post(
+                "/api/v1/saved-hunts",
+                Some(&admin),
+                json!({"name": name, "query": "sudo | stats count() by user.name | sort user.name",
+                       "cron": "*/10 * * * *", "action": "notify", "threshold": threshold}),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    }
+    let later = app.state.clock.now().plus_secs(11 * 60);
+    assert_eq!(app.state.hunts.run_due(later).await.unwrap(), 1);
+    let hooks = receiver.wait_for("/hunts", 1).await;
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["event"], "hunt.matched");
+    assert_eq!(body["count"], 4);
+    assert_eq!(body["summary"], "Hunt 'sudo failures' matched 4 events");
+    assert_eq!(body["lines"][0], "user.name=u0 count=1");
+    assert!(body["hunt"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://rampart.example.test/hunt/saved/"));
+    let now = app.state.clock.now().0 / 1000;
+    let signature = &hooks[0].headers["x-rampart-signature"];
+    assert_eq!(sign::verify(SECRET, signature, &hooks[0].body, now), Ok(()));
+    settled_deliveries(app, &admin).await;
+    assert_eq!(
+        receiver.at("/hunts").len(),
+        1,
+        "the run below its threshold sent nothing"
+    );
 }

@@ -1,7 +1,8 @@
 //! Hunt: a query in the hunting language over a time range, its rows
 //! (events with links to them and to their entities' timelines, or
 //! counts), what it read and how long it took; syntax errors point at
-//! their column. Read-only, so the query lives in the address to share.
+//! their column. Read-only, so the query lives in the address to share;
+//! analysts can save it (`saved_hunts`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
 use rampart_app::api::hunt::{HuntReply, HuntRequest, RowKind};
+use rampart_core::Permission;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -73,6 +75,7 @@ pub async fn page(
     };
     let body = html! {
         h1 { "Hunt" }
+        p.note { a href="/hunt/saved" { "Saved hunts" } }
         form.editor method="get" action="/hunt" {
             label for="query" { "Query (e.g. " code { "source.ip:10.0.0.0/8 AND event.outcome:failure | stats count() by user.name | sort -count" } ")" }
             textarea #query name="query" rows="3" { (params.query) }
@@ -91,6 +94,15 @@ pub async fn page(
             }
             Some(Ok(reply)) => (results(&uri, reply)),
         }
+        @if !params.query.trim().is_empty() && session.principal.may(Permission::Analyse) {
+            details #save-hunt {
+                summary { "Save this hunt" }
+                form.editor method="post" action="/hunt/saved" {
+                    (super::saved_hunts::fields(&session, None, &params.query))
+                    div.actions { button type="submit" { "Save" } }
+                }
+            }
+        }
     };
     (
         status,
@@ -107,7 +119,7 @@ fn text(value: Option<&Value>) -> String {
     }
 }
 
-fn results(uri: &axum::http::Uri, reply: &HuntReply) -> Markup {
+pub fn results(uri: &axum::http::Uri, reply: &HuntReply) -> Markup {
     html! {
         p #hunt-summary { (reply.matched) " matched of " (reply.scanned) " events read in " (reply.took_ms) " ms"
             @if reply.truncated { " (stopped early: counts are partial)" } }

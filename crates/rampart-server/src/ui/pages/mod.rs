@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod organisations;
 pub mod phishing;
 pub mod rules;
+pub mod saved_hunts;
 pub mod scans;
 pub mod security;
 pub mod settings;

@@ -5,17 +5,25 @@
 //! summaries rule blocks out; every event they return is then checked
 //! against the whole query by the reference evaluator, and the pipes
 //! turn the matches into rows. A hunt stops at a time limit or after a
-//! number of events read, and says it was cut short.
+//! number of events read, and says it was cut short. `saved` keeps hunts
+//! under a name and runs them on a schedule.
+
+mod saved;
+
+pub use saved::SavedHuntRunner;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rampart_core::event::IpMatch;
 use rampart_core::hunt::{self, EventFields, Expr, Match, Pipe, Rows};
-use rampart_core::{Clock, Error, EventFilter, OrgId, Permission};
+use rampart_core::{Clock, Error, Event, EventFilter, EventId, OrgId, Permission};
+use rampart_ingest::detection::Detection;
 use rampart_store::{EventCursor, Store};
 
 use crate::api::hunt::{HuntReply, HuntRequest, RowKind};
+use crate::audit::Audit;
+use crate::notifications::Notifier;
 use crate::principal::Principal;
 
 /// Longest a hunt runs.
@@ -28,10 +36,23 @@ pub const MAX_ROWS: i64 = 10_000;
 pub const MAX_RANGE_DAYS: i64 = 366;
 const PAGE: u32 = 1000;
 
+/// Matching events a hunt keeps for the alert a saved hunt raises.
+const KEPT_EVENTS: usize = 100;
+
 #[derive(Clone)]
 pub struct Hunts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    audit: Audit,
+    /// Where saved hunts' alerts go (none: saved hunts only notify).
+    detection: Option<Arc<Detection>>,
+    notifier: Notifier,
+}
+
+/// A hunt's answer and the first matching events.
+struct Outcome {
+    reply: HuntReply,
+    events: Vec<(EventId, Event)>,
 }
 
 /// A query error as a problem naming the column (1-based) of the query.
@@ -88,7 +109,19 @@ pub fn pushdown(filter: Option<&Expr>, mut range: EventFilter) -> EventFilter {
 
 impl Hunts {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            audit: Audit::new(store.clone(), clock.clone()),
+            notifier: Notifier::new(store.clone(), clock.clone()),
+            store,
+            clock,
+            detection: None,
+        }
+    }
+
+    /// Where saved hunts' alerts go.
+    pub fn with_detection(mut self, detection: Arc<Detection>) -> Self {
+        self.detection = Some(detection);
+        self
     }
 
     pub async fn hunt(
@@ -102,6 +135,10 @@ impl Hunts {
 
     /// A hunt over `org`'s events (callers have checked the caller).
     pub async fn hunt_in(&self, org: OrgId, request: HuntRequest) -> Result<HuntReply, Error> {
+        Ok(self.execute(org, request).await?.reply)
+    }
+
+    async fn execute(&self, org: OrgId, request: HuntRequest) -> Result<Outcome, Error> {
         let started = Instant::now();
         let query = hunt::parse(&request.query).map_err(|e| syntax(&e))?;
         hunt::check_order(&query.pipes).map_err(|e| Error::invalid_field("query", e))?;
@@ -152,6 +189,7 @@ impl Hunts {
         let mut rows = Rows::new(query.pipes.clone(), limit);
         let (mut scanned, mut truncated) = (0u64, false);
         let mut last_kept: Option<EventCursor> = None;
+        let mut kept = Vec::new();
         loop {
             let page = self.store.query_events(org, &filter, after, PAGE).await?;
             let full = page.len() == PAGE as usize;
@@ -169,6 +207,9 @@ impl Hunts {
                     && rows.wants_more()
                 {
                     rows.push(*id, &fields);
+                    if kept.len() < KEPT_EVENTS {
+                        kept.push((*id, event.clone()));
+                    }
                     last_kept = Some(EventCursor {
                         timestamp: event.timestamp,
                         id: *id,
@@ -186,7 +227,7 @@ impl Hunts {
         let matched = rows.matched;
         let more = !aggregates && !sorted && !rows.wants_more();
         let out = rows.finish();
-        Ok(HuntReply {
+        let reply = HuntReply {
             kind: if aggregates {
                 RowKind::Aggregates
             } else {
@@ -198,6 +239,10 @@ impl Hunts {
             scanned,
             took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             truncated,
+        };
+        Ok(Outcome {
+            reply,
+            events: kept,
         })
     }
 }
