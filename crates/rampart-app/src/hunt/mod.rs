@@ -49,6 +49,47 @@ pub struct Hunts {
     notifier: Notifier,
 }
 
+/// What a hunt has found so far, as the store hands it events.
+struct Found<'q> {
+    condition: Option<&'q Expr>,
+    rows: Rows,
+    scanned: u64,
+    last_kept: Option<EventCursor>,
+    kept: Vec<(EventId, Event)>,
+    started: Instant,
+    truncated: bool,
+}
+
+impl Found<'_> {
+    /// Checks one event against the whole query and counts it; false once
+    /// the hunt has what it needs, or hits its time or read limit.
+    fn offer(&mut self, id: EventId, event: &Event) -> bool {
+        self.scanned += 1;
+        let fields = EventFields::new(event);
+        if self.condition.is_none_or(|f| hunt::matches(f, &fields)) && self.rows.wants_more() {
+            self.rows.push(id, &fields);
+            if self.kept.len() < KEPT_EVENTS {
+                self.kept.push((id, event.clone()));
+            }
+            self.last_kept = Some(EventCursor {
+                timestamp: event.timestamp,
+                id,
+            });
+        }
+        if !self.rows.wants_more() {
+            return false;
+        }
+        // Checked every so often: the clock is not free.
+        if self.scanned % 4096 == 0
+            && (self.started.elapsed() > TIME_LIMIT || self.scanned >= MAX_SCANNED)
+        {
+            self.truncated = true;
+            return false;
+        }
+        true
+    }
+}
+
 /// A hunt's answer and the first matching events.
 struct Outcome {
     reply: HuntReply,
@@ -178,7 +219,7 @@ impl Hunts {
                 })?),
                 None => None,
             };
-        let filter = pushdown(
+        let mut filter = pushdown(
             query.filter.as_ref(),
             EventFilter {
                 from: Some(from),
@@ -186,44 +227,51 @@ impl Hunts {
                 ..EventFilter::default()
             },
         );
-        let mut rows = Rows::new(query.pipes.clone(), limit);
-        let (mut scanned, mut truncated) = (0u64, false);
-        let mut last_kept: Option<EventCursor> = None;
-        let mut kept = Vec::new();
-        loop {
-            let page = self.store.query_events(org, &filter, after, PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            after = page.last().map(|(id, e)| EventCursor {
-                timestamp: e.timestamp,
-                id: *id,
-            });
-            for (id, event) in &page {
-                scanned += 1;
-                let fields = EventFields::new(event);
-                if query
-                    .filter
-                    .as_ref()
-                    .is_none_or(|f| hunt::matches(f, &fields))
-                    && rows.wants_more()
-                {
-                    rows.push(*id, &fields);
-                    if kept.len() < KEPT_EVENTS {
-                        kept.push((*id, event.clone()));
+        let condition = query.filter.clone().map(Arc::new);
+        filter.condition = condition.clone().map(hunt::Condition);
+        let mut found = Found {
+            condition: condition.as_deref(),
+            rows: Rows::new(query.pipes.clone(), limit),
+            scanned: 0,
+            last_kept: None,
+            kept: Vec::new(),
+            started,
+            truncated: false,
+        };
+        if aggregates || sorted {
+            // Every match counts and order does not: one pass over the
+            // blocks, several at once.
+            self.store
+                .scan_events(org, &filter, &mut |id, event| found.offer(id, &event))
+                .await?;
+        } else {
+            loop {
+                let page = self.store.query_events(org, &filter, after, PAGE).await?;
+                let full = page.len() == PAGE as usize;
+                after = page.last().map(|(id, e)| EventCursor {
+                    timestamp: e.timestamp,
+                    id: *id,
+                });
+                let mut going = true;
+                for (id, event) in &page {
+                    going = found.offer(*id, event);
+                    if !going {
+                        break;
                     }
-                    last_kept = Some(EventCursor {
-                        timestamp: event.timestamp,
-                        id: *id,
-                    });
+                }
+                if !full || !going {
+                    break;
                 }
             }
-            if !full || !rows.wants_more() {
-                break;
-            }
-            if started.elapsed() > TIME_LIMIT || scanned >= MAX_SCANNED {
-                truncated = true;
-                break;
-            }
         }
+        let Found {
+            rows,
+            scanned,
+            last_kept,
+            kept,
+            truncated,
+            ..
+        } = found;
         let matched = rows.matched;
         let more = !aggregates && !sorted && !rows.wants_more();
         let out = rows.finish();

@@ -242,6 +242,9 @@ pub struct EventFilter {
     pub user: Option<String>,
     /// Case-insensitive substring of the message.
     pub text: Option<String>,
+    /// A hunt's whole condition, checked on what an event read in place
+    /// can say (stores that cannot check it return more, never fewer).
+    pub condition: Option<crate::hunt::Condition>,
 }
 
 impl EventFilter {
@@ -283,6 +286,7 @@ impl EventFilter {
                     .message()
                     .is_some_and(|m| contains_ignore_case(m, needle))
             })
+            && self.condition.as_ref().is_none_or(|c| c.may_match(event))
     }
 
     /// Exact `(field, value)` terms every match carries: what a block's

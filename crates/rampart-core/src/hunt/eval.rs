@@ -86,19 +86,100 @@ fn texts(value: &Value, out: &mut Vec<String>, depth: usize) {
     }
 }
 
+/// Where the evaluator reads values: each value of a field is offered to
+/// `each` until it says yes. `None`: this source cannot tell (an event
+/// read in place knows its well-known fields, not the others).
+pub trait FieldSource {
+    fn any_value(&self, name: &str, each: &mut dyn FnMut(&str) -> bool) -> Option<bool>;
+    fn message_text(&self) -> Option<&str>;
+}
+
+impl FieldSource for EventFields<'_> {
+    fn any_value(&self, name: &str, each: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        Some(self.values(name).iter().any(|v| each(v)))
+    }
+
+    fn message_text(&self) -> Option<&str> {
+        self.event.message.as_deref()
+    }
+}
+
+/// An event read in place, through the fields every store can filter: what
+/// it cannot say (tags, other fields) is unknown.
+struct InPlace<'a, F: ?Sized>(&'a F);
+
+impl<F: Filterable + ?Sized> FieldSource for InPlace<'_, F> {
+    fn any_value(&self, name: &str, each: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
+        let event = self.0;
+        let text =
+            |value: Option<&str>, each: &mut dyn FnMut(&str) -> bool| value.is_some_and(each);
+        Some(match name {
+            "event.category" => text(event.category(), each),
+            "event.action" => text(event.action(), each),
+            "event.outcome" => text(event.outcome(), each),
+            "host.name" => text(event.host(), each),
+            "user.name" => text(event.user(), each),
+            "process.name" => text(event.process(), each),
+            "url.full" => text(event.url(), each),
+            "message" => text(event.message(), each),
+            "source" => each(event.source()),
+            "@timestamp" => each(&event.timestamp().to_rfc3339()),
+            "event.severity" | "source.ip" | "source.port" | "destination.ip"
+            | "destination.port" => event.field_text(name).is_some_and(|v| each(&v)),
+            _ => return None,
+        })
+    }
+
+    fn message_text(&self) -> Option<&str> {
+        self.0.message()
+    }
+}
+
 /// Whether the event matches the condition.
 pub fn matches(expr: &Expr, event: &EventFields<'_>) -> bool {
+    evaluate(expr, event).unwrap_or(false)
+}
+
+/// False only when an event read in place (its well-known fields) cannot
+/// match: what stores check before decoding an event whole. Every event
+/// `matches` accepts passes.
+pub fn may_match<F: Filterable + ?Sized>(expr: &Expr, event: &F) -> bool {
+    evaluate(expr, &InPlace(event)) != Some(false)
+}
+
+/// Three-valued: `None` when the source cannot tell.
+fn evaluate(expr: &Expr, event: &dyn FieldSource) -> Option<bool> {
     match expr {
-        Expr::And(parts) => parts.iter().all(|p| matches(p, event)),
-        Expr::Or(parts) => parts.iter().any(|p| matches(p, event)),
-        Expr::Not(inner) => !matches(inner, event),
-        Expr::Exists(field) => !event.values(field).is_empty(),
-        Expr::Field(field, m) => event.values(field).iter().any(|v| field_matches(m, v)),
-        Expr::Text(m) => event
-            .event()
-            .message
-            .as_deref()
-            .is_some_and(|message| text_matches(m, message)),
+        Expr::And(parts) => {
+            let mut known = true;
+            for part in parts {
+                match evaluate(part, event) {
+                    Some(false) => return Some(false),
+                    None => known = false,
+                    Some(true) => {}
+                }
+            }
+            known.then_some(true)
+        }
+        Expr::Or(parts) => {
+            let mut known = true;
+            for part in parts {
+                match evaluate(part, event) {
+                    Some(true) => return Some(true),
+                    None => known = false,
+                    Some(false) => {}
+                }
+            }
+            known.then_some(false)
+        }
+        Expr::Not(inner) => evaluate(inner, event).map(|b| !b),
+        Expr::Exists(field) => event.any_value(field, &mut |_| true),
+        Expr::Field(field, m) => event.any_value(field, &mut |v| field_matches(m, v)),
+        Expr::Text(m) => Some(
+            event
+                .message_text()
+                .is_some_and(|message| text_matches(m, message)),
+        ),
     }
 }
 

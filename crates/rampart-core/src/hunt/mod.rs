@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use crate::event::IpMatch;
 
-pub use eval::{matches, EventFields};
+pub use eval::{matches, may_match, EventFields, FieldSource};
 pub use lex::MAX_QUERY_BYTES;
 pub use parse::parse;
 pub use pipes::{check_order, run_pipes, Row, Rows};
@@ -72,6 +72,30 @@ pub enum Expr {
     Exists(String),
     /// Free text: the message.
     Text(Match),
+}
+
+/// A hunt's condition handed to a store with its filter: the store may
+/// drop events that [`may_match`] rules out before decoding them whole.
+/// Equal only to itself (the same parsed query).
+#[derive(Clone)]
+pub struct Condition(pub std::sync::Arc<Expr>);
+
+impl Condition {
+    pub fn may_match<F: crate::event::Filterable + ?Sized>(&self, event: &F) -> bool {
+        may_match(&self.0, event)
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condition(..)")
+    }
 }
 
 /// How a value is compared.

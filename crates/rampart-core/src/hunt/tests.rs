@@ -168,3 +168,44 @@ proptest! {
         }
     }
 }
+
+/// What a store checks on an event read in place never rules out a match,
+/// and does rule out what its well-known fields decide.
+#[test]
+fn the_in_place_check_never_drops_a_match() {
+    let e = sshd();
+    for query in [
+        "user.name:root",
+        "user.name:admin",
+        "NOT user.name:admin",
+        "labels:b",
+        "NOT labels:b",
+        "labels:zz OR user.name:root",
+        "labels:zz AND user.name:admin",
+        "dns.question.name:evil* AND source.ip:10.0.0.0/8",
+        "dns.question.name:evil* AND source.ip:11.0.0.0/8",
+        "message:/port 5[0-9]{4}/",
+        "message:/port 4[0-9]{4}/",
+        "_exists_:tags",
+        "NOT _exists_:labels",
+        "event.severity >= 3 AND destination.port < 1024",
+        "\"password for admin\"",
+        "@timestamp >= 2026-12-04T00:00:00Z",
+    ] {
+        let q = parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        let f = q.filter.as_ref().unwrap();
+        let hit = matches(f, &EventFields::new(&e));
+        let may = may_match(f, &e);
+        assert!(!hit || may, "{query}: a match ruled out");
+        let decided =
+            !query.contains("labels") && !query.contains("dns.") && !query.contains("tags");
+        if decided {
+            assert_eq!(hit, may, "{query}: well-known fields decide it");
+        }
+    }
+    // Fields only the whole event has leave it to the full check.
+    let q = parse("labels:zz").unwrap();
+    assert!(may_match(q.filter.as_ref().unwrap(), &e));
+    let q = parse("labels:zz AND user.name:admin").unwrap();
+    assert!(!may_match(q.filter.as_ref().unwrap(), &e));
+}

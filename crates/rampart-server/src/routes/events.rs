@@ -176,6 +176,7 @@ impl FilterParams {
             host: nonempty(&self.host),
             user: nonempty(&self.user),
             text: nonempty(&self.q),
+            condition: None,
         }
     }
 }

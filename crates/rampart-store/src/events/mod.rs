@@ -150,6 +150,16 @@ pub trait EventStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(EventId, Event)>>;
 
+    /// Every event the filter keeps (its hunt condition included), in no
+    /// set order, each once, to `each` until it returns false: what counts
+    /// over many events read, where [`EventStore::query_events`] pages.
+    async fn scan_events(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        each: &mut (dyn FnMut(EventId, Event) -> bool + Send),
+    ) -> Result<()>;
+
     async fn get_event(&self, org: OrgId, id: EventId) -> Result<Option<Event>>;
 
     async fn event_stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats>;
@@ -216,6 +226,15 @@ macro_rules! delegate_event_store {
                 limit: u32,
             ) -> $crate::Result<Vec<(rampart_core::EventId, rampart_core::Event)>> {
                 self.events.query(org, filter, after, limit).await
+            }
+
+            async fn scan_events(
+                &self,
+                org: rampart_core::OrgId,
+                filter: &rampart_core::EventFilter,
+                each: &mut (dyn FnMut(rampart_core::EventId, rampart_core::Event) -> bool + Send),
+            ) -> $crate::Result<()> {
+                self.events.scan_all(org, filter, each).await
             }
 
             async fn get_event(

@@ -528,6 +528,39 @@ impl PostgresEvents {
         Ok(first)
     }
 
+    /// Every event the filter keeps, newest first, a page at a time (the
+    /// hunt condition is checked here, after SQL).
+    pub(crate) async fn scan_all(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        each: &mut (dyn FnMut(EventId, Event) -> bool + Send),
+    ) -> Result<()> {
+        const PAGE: u32 = 1000;
+        let mut after = None;
+        loop {
+            let page = self.query(org, filter, after, PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|(id, e)| EventCursor {
+                timestamp: e.timestamp,
+                id: *id,
+            });
+            for (id, event) in page {
+                if filter
+                    .condition
+                    .as_ref()
+                    .is_none_or(|c| c.may_match(&event))
+                    && !each(id, event)
+                {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
         let row = sqlx::query(&format!(
             "{SELECT_COLUMNS} WHERE org_id = $1::uuid AND id = $2"

@@ -553,6 +553,46 @@ impl SqliteEvents {
         Ok(best.into_iter().map(|(k, e)| (k.id, e)).collect())
     }
 
+    /// Every event the filter keeps, block by block (newest blocks first,
+    /// several decoded at once on blocking threads), each once.
+    pub(crate) async fn scan_all(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        each: &mut (dyn FnMut(EventId, Event) -> bool + Send),
+    ) -> Result<()> {
+        let wanted = filter.clone();
+        let addresses = Addresses::of(filter);
+        let pick = move |block: i64, stored: &[u8]| {
+            let block_id = u64::try_from(block).unwrap_or_default();
+            let mut found = Vec::new();
+            framed::scan(
+                stored,
+                &addresses,
+                |_, event| event.timestamp != TOMBSTONE && wanted.matches(event),
+                |index, event| found.push((EventId::new(block_id, index), event)),
+            )
+            .map_err(corrupt)?;
+            Ok(found)
+        };
+        self.scan(
+            org,
+            filter,
+            None,
+            pick,
+            |_, _, found| {
+                for (id, event) in found {
+                    if !each(id, event) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            },
+            None,
+        )
+        .await
+    }
+
     pub(crate) async fn get(&self, org: OrgId, id: EventId) -> Result<Option<Event>> {
         let Ok(block) = i64::try_from(id.block()) else {
             return Ok(None);
