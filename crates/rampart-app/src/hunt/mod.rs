@@ -80,7 +80,7 @@ impl Found<'_> {
             return false;
         }
         // Checked every so often: the clock is not free.
-        if self.scanned % 4096 == 0
+        if self.scanned.is_multiple_of(4096)
             && (self.started.elapsed() > TIME_LIMIT || self.scanned >= MAX_SCANNED)
         {
             self.truncated = true;
