@@ -217,6 +217,40 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
             .and_then(|r| r["count"].as_u64())
             .unwrap_or(0);
         assert_eq!(counted, expected.len() as u64, "count {n}: {query}");
+        // And per value of a field (counted in place where the store can).
+        let mut by_user: std::collections::BTreeMap<String, u64> = Default::default();
+        for (_, event) in stored
+            .iter()
+            .filter(|(id, _)| expected.contains(&id.to_string()))
+        {
+            *by_user
+                .entry(event.user.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let grouped = hunts
+            .hunt_in(
+                org,
+                HuntRequest {
+                    query: format!("{query} | stats count() by user.name"),
+                    from: Some(range.0),
+                    to: Some(range.1),
+                    limit: None,
+                    cursor: None,
+                },
+            )
+            .await
+            .unwrap();
+        let got: std::collections::BTreeMap<String, u64> = grouped
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r["user.name"].as_str().unwrap().to_owned(),
+                    r["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, by_user, "by user {n}: {query}");
     }
     // Paging by cursor walks the same events.
     let mut walked = Vec::new();

@@ -43,7 +43,9 @@ pub use accounts::AccountStore;
 pub use audit_sql::{AuditQuery, AuditStore};
 pub use auth_factors_sql::{AuthFactorStore, Challenge, ChallengeKind, TotpRecord};
 pub use error::StoreError;
-pub use events::{EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS};
+pub use events::{
+    Counted, EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, STATS_FIELDS,
+};
 pub use feedback_sql::{FeedbackQuery, FeedbackStore};
 pub use finding_policy_sql::FindingPolicyStore;
 pub use findings_sql::{

@@ -176,10 +176,17 @@ impl Hunts {
 
     /// A hunt over `org`'s events (callers have checked the caller).
     pub async fn hunt_in(&self, org: OrgId, request: HuntRequest) -> Result<HuntReply, Error> {
-        Ok(self.execute(org, request).await?.reply)
+        Ok(self.execute(org, request, false).await?.reply)
     }
 
-    async fn execute(&self, org: OrgId, request: HuntRequest) -> Result<Outcome, Error> {
+    /// The hunt; with `keep_events`, the first matching events come back
+    /// too (counts are then made from whole events).
+    async fn execute(
+        &self,
+        org: OrgId,
+        request: HuntRequest,
+        keep_events: bool,
+    ) -> Result<Outcome, Error> {
         let started = Instant::now();
         let query = hunt::parse(&request.query).map_err(|e| syntax(&e))?;
         hunt::check_order(&query.pipes).map_err(|e| Error::invalid_field("query", e))?;
@@ -238,9 +245,22 @@ impl Hunts {
             started,
             truncated: false,
         };
-        if aggregates || sorted {
+        let counted = match found.rows.count_by() {
+            // Counts the store can make on events read in place.
+            Some(by) if !keep_events && condition.as_deref().is_none_or(hunt::decided_in_place) => {
+                self.store.count_events(org, &filter, &by).await?
+            }
+            _ => None,
+        };
+        if let Some(counted) = counted {
+            found.scanned = counted.read;
+            for (key, n) in counted.counts {
+                found.rows.add_count(key, n);
+            }
+        } else if aggregates {
             // Every match counts and order does not: one pass over the
-            // blocks, several at once.
+            // blocks, several at once. (A sort orders the newest matches,
+            // so it pages newest first like plain rows.)
             self.store
                 .scan_events(org, &filter, &mut |id, event| found.offer(id, &event))
                 .await?;

@@ -261,7 +261,9 @@ impl Hunts {
     ) -> Result<SavedHuntRun, Error> {
         let hunt = self.saved_hunt(principal, id).await?;
         let now = self.clock.now();
-        let outcome = self.execute(hunt.org_id, window_of(&hunt, now)).await?;
+        let outcome = self
+            .execute(hunt.org_id, window_of(&hunt, now), false)
+            .await?;
         let run = HuntRun {
             matched: Some(outcome.reply.matched),
             ..HuntRun::default()
@@ -301,7 +303,7 @@ impl Hunts {
             {
                 continue;
             }
-            let run = match self.execute(hunt.org_id, window_of(&hunt, now)).await {
+            let run = match self.execute(hunt.org_id, window_of(&hunt, now), true).await {
                 Ok(outcome) => {
                     let matched = outcome.reply.matched;
                     let incident = if matched >= hunt.threshold {

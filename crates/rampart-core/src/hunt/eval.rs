@@ -104,6 +104,52 @@ impl FieldSource for EventFields<'_> {
     }
 }
 
+/// The fields an event read in place knows (every store can filter them).
+const IN_PLACE_FIELDS: [&str; 15] = [
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "host.name",
+    "user.name",
+    "process.name",
+    "url.full",
+    "message",
+    "source",
+    "@timestamp",
+    "event.severity",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "destination.port",
+];
+
+/// Whether an event read in place knows this field.
+pub fn known_in_place(field: &str) -> bool {
+    IN_PLACE_FIELDS.contains(&field)
+}
+
+/// Whether events read in place decide the condition (it names only the
+/// fields they know): then [`may_match`] is exactly [`matches`].
+pub fn decided_in_place(expr: &Expr) -> bool {
+    match expr {
+        Expr::And(parts) | Expr::Or(parts) => parts.iter().all(decided_in_place),
+        Expr::Not(inner) => decided_in_place(inner),
+        Expr::Exists(field) | Expr::Field(field, _) => known_in_place(field),
+        Expr::Text(_) => true,
+    }
+}
+
+/// The first value of a field an event read in place knows (empty when
+/// absent), as counts key it.
+pub fn first_value_in_place<F: Filterable + ?Sized>(event: &F, field: &str) -> String {
+    let mut first = String::new();
+    InPlace(event).any_value(field, &mut |v| {
+        first = v.to_owned();
+        true
+    });
+    first
+}
+
 /// An event read in place, through the fields every store can filter: what
 /// it cannot say (tags, other fields) is unknown.
 struct InPlace<'a, F: ?Sized>(&'a F);

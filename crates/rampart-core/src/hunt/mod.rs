@@ -22,10 +22,10 @@ use std::net::IpAddr;
 
 use crate::event::IpMatch;
 
-pub use eval::{matches, may_match, EventFields, FieldSource};
+pub use eval::{decided_in_place, known_in_place, matches, may_match, EventFields, FieldSource};
 pub use lex::MAX_QUERY_BYTES;
 pub use parse::parse;
-pub use pipes::{check_order, run_pipes, Row, Rows};
+pub use pipes::{check_order, run_pipes, CountBy, Row, Rows};
 
 /// Deepest nesting of parentheses and `NOT`s.
 pub const MAX_DEPTH: usize = 32;

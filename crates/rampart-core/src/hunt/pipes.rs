@@ -13,6 +13,29 @@ use crate::Timestamp;
 
 pub type Row = Map<String, Value>;
 
+/// What counting pipes key their counts by: the time bucket (timechart)
+/// and the first value of each field (empty when absent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountBy {
+    pub bucket_ms: Option<i64>,
+    pub fields: Vec<String>,
+}
+
+impl CountBy {
+    /// The key of an event read in place (its fields all known in place).
+    pub fn key_in_place<F: crate::event::Filterable + ?Sized>(&self, event: &F) -> Vec<String> {
+        let mut key = Vec::with_capacity(self.fields.len() + 1);
+        if let Some(bucket_ms) = self.bucket_ms {
+            let ts = event.timestamp().0;
+            key.push((ts - ts.rem_euclid(bucket_ms)).to_string());
+        }
+        for field in &self.fields {
+            key.push(super::eval::first_value_in_place(event, field));
+        }
+        key
+    }
+}
+
 /// Rows being built from matching events.
 pub struct Rows {
     pipes: Vec<Pipe>,
@@ -58,6 +81,33 @@ impl Rows {
     /// limit reached: a sort orders the newest `limit` matches).
     pub fn wants_more(&self) -> bool {
         self.aggregates() || self.events.len() < self.limit
+    }
+
+    /// How the first pipe counts, when events read in place can be counted
+    /// for it (every field it keys by is known in place).
+    pub fn count_by(&self) -> Option<CountBy> {
+        let count_by = match self.pipes.first()? {
+            Pipe::Stats { by } => CountBy {
+                bucket_ms: None,
+                fields: by.clone(),
+            },
+            Pipe::Timechart { bucket_ms, by } => CountBy {
+                bucket_ms: Some(*bucket_ms),
+                fields: by.iter().cloned().collect(),
+            },
+            _ => return None,
+        };
+        count_by
+            .fields
+            .iter()
+            .all(|f| super::eval::known_in_place(f))
+            .then_some(count_by)
+    }
+
+    /// Adds `n` matching events of one key of [`Rows::count_by`].
+    pub fn add_count(&mut self, key: Vec<String>, n: u64) {
+        self.matched += n;
+        *self.counts.entry(key).or_default() += n;
     }
 
     /// Adds a matching event (events arrive newest first).

@@ -14,6 +14,7 @@ pub(crate) mod sqlite_blocks;
 pub(crate) mod summary;
 
 use async_trait::async_trait;
+use rampart_core::hunt::CountBy;
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 
 use crate::Result;
@@ -60,6 +61,13 @@ impl PreparedEvents {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// Counts per key, and how many events were read to make them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub counts: std::collections::HashMap<Vec<String>, u64>,
+    pub read: u64,
 }
 
 /// Where a page of newest-first results ended: `(@timestamp, id)`.
@@ -160,6 +168,17 @@ pub trait EventStore: Send + Sync {
         each: &mut (dyn FnMut(EventId, Event) -> bool + Send),
     ) -> Result<()>;
 
+    /// How many events the filter keeps per key of `by`, counted on events
+    /// read in place, with how many events were read; `None` when this
+    /// store cannot (then read them with [`EventStore::scan_events`]).
+    /// Callers pass a condition decided in place and keys known in place.
+    async fn count_events(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        by: &CountBy,
+    ) -> Result<Option<Counted>>;
+
     async fn get_event(&self, org: OrgId, id: EventId) -> Result<Option<Event>>;
 
     async fn event_stats(&self, org: OrgId, request: &StatsRequest<'_>) -> Result<EventStats>;
@@ -235,6 +254,15 @@ macro_rules! delegate_event_store {
                 each: &mut (dyn FnMut(rampart_core::EventId, rampart_core::Event) -> bool + Send),
             ) -> $crate::Result<()> {
                 self.events.scan_all(org, filter, each).await
+            }
+
+            async fn count_events(
+                &self,
+                org: rampart_core::OrgId,
+                filter: &rampart_core::EventFilter,
+                by: &rampart_core::hunt::CountBy,
+            ) -> $crate::Result<Option<$crate::events::Counted>> {
+                self.events.count(org, filter, by).await
             }
 
             async fn get_event(

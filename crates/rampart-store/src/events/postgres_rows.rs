@@ -528,6 +528,16 @@ impl PostgresEvents {
         Ok(first)
     }
 
+    /// Not counted here: hunts read the events (`scan_all`).
+    pub(crate) async fn count(
+        &self,
+        _org: OrgId,
+        _filter: &EventFilter,
+        _by: &rampart_core::hunt::CountBy,
+    ) -> Result<Option<super::Counted>> {
+        Ok(None)
+    }
+
     /// Every event the filter keeps, newest first, a page at a time (the
     /// hunt condition is checked here, after SQL).
     pub(crate) async fn scan_all(

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rampart_core::event::Filterable;
+use rampart_core::hunt::CountBy;
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -25,8 +26,8 @@ use super::rollup::Rollup;
 use super::rollup::{self, StatsTotals};
 use super::summary::{self, Keeping, PreparedSummary, RollupCache, Summary, SummaryCache};
 use super::{
-    top_values, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest, MAX_BLOCK_EVENTS,
-    TOMBSTONE,
+    top_values, Counted, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
+    MAX_BLOCK_EVENTS, TOMBSTONE,
 };
 use crate::{Result, StoreError};
 
@@ -551,6 +552,65 @@ impl SqliteEvents {
         )
         .await?;
         Ok(best.into_iter().map(|(k, e)| (k.id, e)).collect())
+    }
+
+    /// Counts per key of the events the filter keeps, on events read in
+    /// place (no event is decoded whole), several blocks at once; `None`
+    /// when the condition names fields only whole events have.
+    pub(crate) async fn count(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        by: &CountBy,
+    ) -> Result<Option<Counted>> {
+        if filter
+            .condition
+            .as_ref()
+            .is_some_and(|c| !rampart_core::hunt::decided_in_place(&c.0))
+            || !by
+                .fields
+                .iter()
+                .all(|f| rampart_core::hunt::known_in_place(f))
+        {
+            return Ok(None);
+        }
+        let wanted = filter.clone();
+        let addresses = Addresses::of(filter);
+        let by = by.clone();
+        let count = move |_block: i64, stored: &[u8]| {
+            let mut counted = Counted::default();
+            framed::scan(
+                stored,
+                &addresses,
+                |_, event| {
+                    counted.read += 1;
+                    if event.timestamp != TOMBSTONE && wanted.matches(event) {
+                        *counted.counts.entry(by.key_in_place(event)).or_default() += 1;
+                    }
+                    false
+                },
+                |_, _| {},
+            )
+            .map_err(corrupt)?;
+            Ok(counted)
+        };
+        let mut total = Counted::default();
+        self.scan(
+            org,
+            filter,
+            None,
+            count,
+            |_, _, counted| {
+                total.read += counted.read;
+                for (key, n) in counted.counts {
+                    *total.counts.entry(key).or_default() += n;
+                }
+                Ok(true)
+            },
+            None,
+        )
+        .await?;
+        Ok(Some(total))
     }
 
     /// Every event the filter keeps, block by block (newest blocks first,
