@@ -85,19 +85,60 @@ pub fn network_field(field: &'static str, prefix: u8) -> Option<&'static str> {
     })
 }
 
+/// Most networks a CIDR search asks summaries for, one of which must be
+/// present (a /15 is two recorded /16s; a /12, sixteen).
+const MAX_ALTERNATIVES: u32 = 256;
+
 impl IpMatch {
-    /// The summary term every address this matches carries: the address
-    /// itself, or, for a network, its widest recorded enclosing network.
-    fn summary_term(&self, field: &'static str) -> Option<(&'static str, String)> {
-        match *self {
-            IpMatch::Exact(ip) => Some((field, ip.to_string())),
-            IpMatch::Network { base, prefix } => {
-                let (recorded, network) = summary_networks(base)
-                    .filter(|(p, _)| *p <= prefix)
-                    .last()?;
-                Some((network_field(field, recorded)?, network.to_string()))
-            }
+    /// Summary terms one of which every address this matches carries: the
+    /// address itself; for a network, the recorded networks that make it
+    /// up (at the next recorded prefix length, up to [`MAX_ALTERNATIVES`]),
+    /// else its narrowest recorded enclosing network. Empty: none.
+    fn summary_alternatives(&self, field: &'static str) -> Vec<(&'static str, String)> {
+        let IpMatch::Network { base, prefix } = *self else {
+            return match self {
+                IpMatch::Exact(ip) => vec![(field, ip.to_string())],
+                IpMatch::Network { .. } => Vec::new(),
+            };
+        };
+        let (recorded, width) = match base {
+            IpAddr::V4(_) => (SUMMARY_PREFIXES_V4, 32u8),
+            IpAddr::V6(_) => (SUMMARY_PREFIXES_V6, 128u8),
+        };
+        let inside = recorded.into_iter().find(|level| {
+            *level >= prefix && u32::from(*level - prefix) <= MAX_ALTERNATIVES.ilog2()
+        });
+        if let (Some(level), true) = (inside, prefix > 0) {
+            let Some(name) = network_field(field, level) else {
+                return Vec::new();
+            };
+            let start = masked(ip_bits(base), prefix, width);
+            let step = 1u128 << (width - level);
+            return (0..1u128 << (level - prefix))
+                .map(|i| (name, bits_ip(base, start + i * step).to_string()))
+                .collect();
         }
+        summary_networks(base)
+            .filter(|(p, _)| *p <= prefix)
+            .last()
+            .and_then(|(level, network)| Some((network_field(field, level)?, network.to_string())))
+            .into_iter()
+            .collect()
+    }
+}
+
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+/// `bits` as an address of `like`'s family.
+fn bits_ip(like: IpAddr, bits: u128) -> IpAddr {
+    match like {
+        IpAddr::V4(_) => IpAddr::V4(u32::try_from(bits).unwrap_or_default().into()),
+        IpAddr::V6(_) => IpAddr::V6(bits.into()),
     }
 }
 
@@ -303,15 +344,33 @@ impl EventFilter {
         push("event.outcome", self.outcome.clone());
         push("host.name", self.host.clone());
         push("user.name", self.user.clone());
-        for (field, want) in [
-            ("source.ip", &self.source_ip),
-            ("destination.ip", &self.destination_ip),
-        ] {
-            if let Some((field, value)) = want.as_ref().and_then(|w| w.summary_term(field)) {
-                terms.push((field, value));
+        for group in self.address_alternatives() {
+            if let [(field, value)] = &group[..] {
+                terms.push((field, value.clone()));
             }
         }
         terms
+    }
+
+    /// Groups of summary terms of which a match carries at least one each
+    /// (networks made of several recorded ones); single terms are in
+    /// [`EventFilter::required_terms`].
+    pub fn any_of_terms(&self) -> Vec<Vec<(&'static str, String)>> {
+        self.address_alternatives()
+            .into_iter()
+            .filter(|group| group.len() > 1)
+            .collect()
+    }
+
+    fn address_alternatives(&self) -> Vec<Vec<(&'static str, String)>> {
+        [
+            ("source.ip", &self.source_ip),
+            ("destination.ip", &self.destination_ip),
+        ]
+        .into_iter()
+        .filter_map(|(field, want)| want.as_ref().map(|w| w.summary_alternatives(field)))
+        .filter(|group| !group.is_empty())
+        .collect()
     }
 }
 

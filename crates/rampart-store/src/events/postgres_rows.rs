@@ -421,7 +421,10 @@ impl PostgresEvents {
         // An exact source address has its own index (on sealed hours with
         // the organisation and time, on the others alone), which beats them.
         let terms = filter.required_terms();
-        if terms.is_empty() || matches!(filter.source_ip, Some(IpMatch::Exact(_))) {
+        let groups = filter.any_of_terms();
+        if (terms.is_empty() && groups.is_empty())
+            || matches!(filter.source_ip, Some(IpMatch::Exact(_)))
+        {
             return Ok(Candidates::All);
         }
         let keys = summary::postings_keys(&terms);
@@ -458,7 +461,7 @@ impl PostgresEvents {
             // A small first page settles common terms quickly.
             page_size = SUMMARY_PAGE;
             for (block, summary) in self.summaries_of(page.iter().map(|(b, _)| *b)).await? {
-                if summary.may_hold(&terms, &keys) {
+                if summary.may_hold(&terms, &keys) && summary.may_hold_any(&groups) {
                     if blocks.len() == MAX_CANDIDATE_BLOCKS {
                         return Ok(Candidates::All);
                     }

@@ -419,6 +419,7 @@ impl SqliteEvents {
             to = to.min(upper.0.saturating_add(1));
         }
         let terms = filter.required_terms();
+        let groups = filter.any_of_terms();
         let keys = summary::postings_keys(&terms);
         let mut after = None;
         let mut read_size = 1usize;
@@ -430,7 +431,7 @@ impl SqliteEvents {
             after = Some((last.max_ts, last.id));
             let full = page.len() == SUMMARY_PAGE;
             let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
-            let summaries = if terms.is_empty() {
+            let summaries = if terms.is_empty() && groups.is_empty() {
                 HashMap::new()
             } else {
                 self.summaries(&ids).await?
@@ -445,9 +446,9 @@ impl SqliteEvents {
             let candidates: Vec<(i64, i64)> = page
                 .into_iter()
                 .filter(|block| {
-                    let possible = summaries
-                        .get(&block.id)
-                        .is_none_or(|summary| summary.may_hold(&terms, &keys));
+                    let possible = summaries.get(&block.id).is_none_or(|summary| {
+                        summary.may_hold(&terms, &keys) && summary.may_hold_any(&groups)
+                    });
                     let rollup = rollups.get(&block.id).and_then(|r| r.as_ref().as_ref());
                     possible
                         && !absorb

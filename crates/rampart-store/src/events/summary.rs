@@ -143,6 +143,21 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// Whether the block may hold events that carry, for each group, one
+    /// of its terms (see [`rampart_core::EventFilter::any_of_terms`]).
+    pub(crate) fn may_hold_any(&self, groups: &[Vec<(&str, String)>]) -> bool {
+        groups.iter().all(|group| {
+            group.iter().any(|term| {
+                self.may_hold(
+                    std::slice::from_ref(term),
+                    &postings_keys(std::slice::from_ref(term)),
+                )
+            })
+        })
+    }
+}
+
 /// What a [`BlockCache`] counts against its budget.
 pub(crate) trait CacheBytes {
     fn cache_bytes(&self) -> usize;
@@ -320,10 +335,11 @@ mod tests {
                 destination_ip: destination.and_then(|d| d.parse().ok()),
                 ..EventFilter::default()
             }
-            .required_terms()
         };
-        let holds = |summary: &Summary, terms: &[(&str, String)]| {
-            summary.may_hold(terms, &postings_keys(terms))
+        let holds = |summary: &Summary, filter: &EventFilter| {
+            let terms = filter.required_terms();
+            summary.may_hold(&terms, &postings_keys(&terms))
+                && summary.may_hold_any(&filter.any_of_terms())
         };
         let summary = Summary::new(&prepared.bloom, Some(&prepared.postings));
         for present in [
@@ -333,6 +349,10 @@ mod tests {
             terms_of("10.1.2.128/25", None),
             terms_of("10.1.0.0/20", Some("2001:db8:5::/48")),
             terms_of("0.0.0.0/0", Some("2001:db8::/32")),
+            // Prefixes between the recorded ones: any of their parts.
+            terms_of("10.0.0.0/15", None),
+            terms_of("10.1.0.0/22", None),
+            terms_of("8.0.0.0/6", Some("2001:db8:4::/47")),
         ] {
             assert!(holds(&summary, &present), "{present:?}");
         }
@@ -341,6 +361,10 @@ mod tests {
             terms_of("10.2.0.0/16", None),
             terms_of("10.1.9.0/24", None),
             terms_of("10.1.0.0/16", Some("2001:db8:6::/48")),
+            terms_of("10.2.0.0/15", None),
+            terms_of("10.1.4.0/22", None),
+            terms_of("12.0.0.0/6", None),
+            terms_of("10.1.0.0/16", Some("2001:db8:6::/47")),
         ] {
             assert!(!holds(&summary, &absent), "{absent:?}");
         }
