@@ -19,7 +19,7 @@ use rampart_core::event::IpMatch;
 use rampart_core::hunt::{self, EventFields, Expr, Match, Pipe, Rows};
 use rampart_core::{Clock, Error, Event, EventFilter, EventId, OrgId, Permission};
 use rampart_ingest::detection::Detection;
-use rampart_store::{EventCursor, Store};
+use rampart_store::{Counted, EventCursor, StatsRequest, Store, ROLLUP_TOP_KEPT, STATS_FIELDS};
 
 use crate::api::hunt::{HuntReply, HuntRequest, RowKind};
 use crate::audit::Audit;
@@ -179,6 +179,68 @@ impl Hunts {
         Ok(self.execute(org, request, false).await?.reply)
     }
 
+    /// Counts of every event in the range from the store's stats (which add
+    /// up per-block pre-aggregates and read only the blocks they cannot
+    /// answer), when they answer exactly: a total, a timechart without a
+    /// field in whole minutes, or counts by one stats field with fewer
+    /// distinct values than pre-aggregates keep.
+    async fn rollup_counts(
+        &self,
+        org: OrgId,
+        filter: &EventFilter,
+        by: &hunt::CountBy,
+    ) -> Result<Option<Counted>, Error> {
+        const MINUTE_MS: i64 = 60_000;
+        let field = match &by.fields[..] {
+            [] => None,
+            [field] if STATS_FIELDS.contains(&field.as_str()) => Some(field.as_str()),
+            _ => return Ok(None),
+        };
+        let bucket_ms = match (by.bucket_ms, field) {
+            (Some(ms), None) if ms % MINUTE_MS == 0 => ms,
+            (None, _) => 86_400_000,
+            _ => return Ok(None),
+        };
+        let top_limit = ROLLUP_TOP_KEPT;
+        let stats = self
+            .store
+            .event_stats(
+                org,
+                &StatsRequest {
+                    filter,
+                    bucket_ms,
+                    top_field: field,
+                    top_limit,
+                    approximate_top: false,
+                },
+            )
+            .await?;
+        if stats.top_approximate || (field.is_some() && stats.top.len() >= top_limit) {
+            return Ok(None);
+        }
+        let mut counted = Counted {
+            read: stats.total,
+            ..Counted::default()
+        };
+        if by.bucket_ms.is_some() {
+            for (bucket, n) in stats.buckets {
+                counted.counts.insert(vec![bucket.0.to_string()], n);
+            }
+        } else if field.is_some() {
+            let with_value: u64 = stats.top.iter().map(|(_, n)| n).sum();
+            for (value, n) in stats.top {
+                counted.counts.insert(vec![value], n);
+            }
+            let without = stats.total.saturating_sub(with_value);
+            if without > 0 {
+                counted.counts.insert(vec![String::new()], without);
+            }
+        } else if stats.total > 0 {
+            counted.counts.insert(Vec::new(), stats.total);
+        }
+        Ok(Some(counted))
+    }
+
     /// The hunt; with `keep_events`, the first matching events come back
     /// too (counts are then made from whole events).
     async fn execute(
@@ -234,7 +296,12 @@ impl Hunts {
                 ..EventFilter::default()
             },
         );
-        let condition = query.filter.clone().map(Arc::new);
+        // `*` alone (an empty AND) is no condition at all.
+        let condition = query
+            .filter
+            .clone()
+            .filter(|f| !matches!(f, Expr::And(parts) if parts.is_empty()))
+            .map(Arc::new);
         filter.condition = condition.clone().map(hunt::Condition);
         let mut found = Found {
             condition: condition.as_deref(),
@@ -245,9 +312,17 @@ impl Hunts {
             started,
             truncated: false,
         };
-        let counted = match found.rows.count_by() {
+        let count_by = found.rows.count_by().filter(|_| !keep_events);
+        let counted = match count_by {
+            // Every event of the range: the blocks' pre-aggregates.
+            Some(by) if filter.is_time_range_only() => {
+                match self.rollup_counts(org, &filter, &by).await? {
+                    Some(counted) => Some(counted),
+                    None => self.store.count_events(org, &filter, &by).await?,
+                }
+            }
             // Counts the store can make on events read in place.
-            Some(by) if !keep_events && condition.as_deref().is_none_or(hunt::decided_in_place) => {
+            Some(by) if condition.as_deref().is_none_or(hunt::decided_in_place) => {
                 self.store.count_events(org, &filter, &by).await?
             }
             _ => None,

@@ -19,6 +19,10 @@ use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 
 use crate::Result;
 
+/// Values per field and block that per-block pre-aggregates keep: stats
+/// asking for more top values read the blocks.
+pub const ROLLUP_TOP_KEPT: usize = rollup::TOP_KEPT;
+
 /// Most events in one stored block (and one id range).
 pub const MAX_BLOCK_EVENTS: usize = 4096;
 

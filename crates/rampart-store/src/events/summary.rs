@@ -329,12 +329,10 @@ mod tests {
             .collect();
         let prepared = PreparedSummary::of(&events, Keeping::Stored, false);
         let (_, raw) = bloom::summarise(&events);
-        let terms_of = |source: &str, destination: Option<&str>| {
-            EventFilter {
-                source_ip: source.parse().ok(),
-                destination_ip: destination.and_then(|d| d.parse().ok()),
-                ..EventFilter::default()
-            }
+        let terms_of = |source: &str, destination: Option<&str>| EventFilter {
+            source_ip: source.parse().ok(),
+            destination_ip: destination.and_then(|d| d.parse().ok()),
+            ..EventFilter::default()
         };
         let holds = |summary: &Summary, filter: &EventFilter| {
             let terms = filter.required_terms();
