@@ -48,4 +48,8 @@ CIDR /12	source.ip:172.16.0.0/12 | stats count()	'"source":\{"ip":"172\.(1[6-9]|
 /8 and severity	source.ip:10.0.0.0/8 AND event.severity >= 4 | stats count()	
 stats by one field	* | stats count() by user.name | head 10	
 rows of a user	user.name:user7 | head 100	'"user":\{"name":"user7"\}'
+count of a user	user.name:user7 | stats count()	'"user":\{"name":"user7"\}'
+stats by, filtered	event.outcome:failure | stats count() by source.ip | head 10	
+chart of everything	* | timechart 1h	
+regex, nothing	message:/zzq[0-9]+x/ | head 10	'zzq[0-9]+x'
 QUERIES

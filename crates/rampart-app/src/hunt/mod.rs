@@ -180,10 +180,10 @@ impl Hunts {
     }
 
     /// Counts of every event in the range from the store's stats (which add
-    /// up per-block pre-aggregates and read only the blocks they cannot
-    /// answer), when they answer exactly: a total, a timechart without a
-    /// field in whole minutes, or counts by one stats field with fewer
-    /// distinct values than pre-aggregates keep.
+    /// up per-block pre-aggregates and read only the blocks straddling the
+    /// range's ends), when they answer exactly: a total, a timechart
+    /// without a field in whole minutes, or counts by one stats field whose
+    /// blocks each kept all their values, fewer than pre-aggregates keep.
     async fn rollup_counts(
         &self,
         org: OrgId,
@@ -211,7 +211,10 @@ impl Hunts {
                     bucket_ms,
                     top_field: field,
                     top_limit,
-                    approximate_top: false,
+                    // Pre-aggregates only: blocks that kept all their
+                    // values make the answer exact, and it says so; where
+                    // one did not, the events are counted instead.
+                    approximate_top: true,
                 },
             )
             .await?;
