@@ -305,7 +305,9 @@ impl Hunts {
             .clone()
             .filter(|f| !matches!(f, Expr::And(parts) if parts.is_empty()))
             .map(Arc::new);
-        filter.condition = condition.clone().map(hunt::Condition);
+        filter.condition = condition.clone().map(|c| {
+            rampart_core::event::Condition(c as Arc<dyn rampart_core::event::EventCondition>)
+        });
         let mut found = Found {
             condition: condition.as_deref(),
             rows: Rows::new(query.pipes.clone(), limit),

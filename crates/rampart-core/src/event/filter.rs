@@ -266,6 +266,43 @@ impl Filterable for Event {
     }
 }
 
+/// A condition beyond the filter's fields (a hunt's query), checked on
+/// what an event read in place can say.
+pub trait EventCondition: Send + Sync {
+    /// False only when the event cannot match; fields the view does not
+    /// know leave it to the caller's full check.
+    fn may_match(&self, event: &dyn Filterable) -> bool;
+    /// Whether `may_match` is exact (the condition names only fields an
+    /// event read in place knows).
+    fn decided_in_place(&self) -> bool;
+}
+
+/// A shared [`EventCondition`]; equal only to itself.
+#[derive(Clone)]
+pub struct Condition(pub std::sync::Arc<dyn EventCondition>);
+
+impl Condition {
+    pub fn may_match<F: Filterable>(&self, event: &F) -> bool {
+        self.0.may_match(event)
+    }
+
+    pub fn decided_in_place(&self) -> bool {
+        self.0.decided_in_place()
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condition(..)")
+    }
+}
+
 /// A query over events. Every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventFilter {
@@ -285,7 +322,7 @@ pub struct EventFilter {
     pub text: Option<String>,
     /// A hunt's whole condition, checked on what an event read in place
     /// can say (stores that cannot check it return more, never fewer).
-    pub condition: Option<crate::hunt::Condition>,
+    pub condition: Option<Condition>,
 }
 
 impl EventFilter {
@@ -299,7 +336,7 @@ impl EventFilter {
             }
     }
 
-    pub fn matches<E: Filterable + ?Sized>(&self, event: &E) -> bool {
+    pub fn matches<E: Filterable>(&self, event: &E) -> bool {
         // Fields are read only when the filter asks for them: an event read
         // in place may still have to decode them.
         fn eq<'e>(want: &Option<String>, have: impl FnOnce() -> Option<&'e str>) -> bool {

@@ -10,7 +10,8 @@ mod severity;
 mod view;
 
 pub use filter::{
-    contains_ignore_case, network_field, summary_networks, EventFilter, Filterable, IpMatch,
+    contains_ignore_case, network_field, summary_networks, Condition, EventCondition, EventFilter,
+    Filterable, IpMatch,
 };
 pub use id::EventId;
 pub use ip_text::{ip_string, push_ip};

@@ -181,6 +181,17 @@ impl<F: Filterable + ?Sized> FieldSource for InPlace<'_, F> {
     }
 }
 
+/// A hunt's condition as stores check it (`EventFilter::condition`).
+impl crate::event::EventCondition for Expr {
+    fn may_match(&self, event: &dyn Filterable) -> bool {
+        may_match(self, event)
+    }
+
+    fn decided_in_place(&self) -> bool {
+        decided_in_place(self)
+    }
+}
+
 /// Whether the event matches the condition.
 pub fn matches(expr: &Expr, event: &EventFields<'_>) -> bool {
     evaluate(expr, event).unwrap_or(false)

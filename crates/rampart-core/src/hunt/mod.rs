@@ -74,30 +74,6 @@ pub enum Expr {
     Text(Match),
 }
 
-/// A hunt's condition handed to a store with its filter: the store may
-/// drop events that [`may_match`] rules out before decoding them whole.
-/// Equal only to itself (the same parsed query).
-#[derive(Clone)]
-pub struct Condition(pub std::sync::Arc<Expr>);
-
-impl Condition {
-    pub fn may_match<F: crate::event::Filterable + ?Sized>(&self, event: &F) -> bool {
-        may_match(&self.0, event)
-    }
-}
-
-impl PartialEq for Condition {
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl std::fmt::Debug for Condition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Condition(..)")
-    }
-}
-
 /// How a value is compared.
 #[derive(Clone, Debug)]
 pub enum Match {

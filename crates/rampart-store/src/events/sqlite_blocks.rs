@@ -567,7 +567,7 @@ impl SqliteEvents {
         if filter
             .condition
             .as_ref()
-            .is_some_and(|c| !rampart_core::hunt::decided_in_place(&c.0))
+            .is_some_and(|c| !c.decided_in_place())
             || !by
                 .fields
                 .iter()
