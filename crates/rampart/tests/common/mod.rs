@@ -78,9 +78,22 @@ pub fn succeeded(output: &std::process::Output) -> String {
 pub fn bootstrapped() -> (tempfile::TempDir, std::path::PathBuf, u16) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = free_port();
-    let mut server = serve(&data, port, "admin-password-12345");
-    server.kill().unwrap();
-    server.wait().unwrap();
-    (dir, data, port)
+    // Something else may take a port between `free_port` and the server's
+    // bind (tests start servers in parallel): then what answered was not
+    // ours, and the database has no organisation yet. Start again.
+    for _ in 0..5 {
+        let port = free_port();
+        let mut server = serve(&data, port, "admin-password-12345");
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let listed = rampart(&["user", "list"])
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        if listed.status.success() {
+            return (dir, data, port);
+        }
+    }
+    panic!("rampart serve did not bootstrap {}", data.display());
 }
