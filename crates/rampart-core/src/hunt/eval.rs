@@ -139,15 +139,13 @@ pub fn decided_in_place(expr: &Expr) -> bool {
     }
 }
 
-/// The first value of a field an event read in place knows (empty when
-/// absent), as counts key it.
-pub fn first_value_in_place<F: Filterable + ?Sized>(event: &F, field: &str) -> String {
-    let mut first = String::new();
+/// Appends the first value of a field an event read in place knows
+/// (nothing when absent) to `out`, as counts key it.
+pub fn first_value_into<F: Filterable + ?Sized>(event: &F, field: &str, out: &mut String) {
     InPlace(event).any_value(field, &mut |v| {
-        first = v.to_owned();
+        out.push_str(v);
         true
     });
-    first
 }
 
 /// An event read in place, through the fields every store can filter: what

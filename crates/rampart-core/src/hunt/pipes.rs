@@ -22,17 +22,28 @@ pub struct CountBy {
 }
 
 impl CountBy {
-    /// The key of an event read in place (its fields all known in place).
-    pub fn key_in_place<F: crate::event::Filterable + ?Sized>(&self, event: &F) -> Vec<String> {
-        let mut key = Vec::with_capacity(self.fields.len() + 1);
+    /// Writes the key of an event read in place (its fields all known in
+    /// place) into `key`, reusing its
+    /// strings (counting looks the key up and copies it only when new).
+    pub fn fill_key_in_place<F: crate::event::Filterable + ?Sized>(
+        &self,
+        event: &F,
+        key: &mut Vec<String>,
+    ) {
+        let parts = self.fields.len() + usize::from(self.bucket_ms.is_some());
+        key.resize_with(parts, String::new);
+        let mut slots = key.iter_mut();
         if let Some(bucket_ms) = self.bucket_ms {
-            let ts = event.timestamp().0;
-            key.push((ts - ts.rem_euclid(bucket_ms)).to_string());
+            if let Some(slot) = slots.next() {
+                let ts = event.timestamp().0;
+                slot.clear();
+                slot.push_str(&(ts - ts.rem_euclid(bucket_ms)).to_string());
+            }
         }
-        for field in &self.fields {
-            key.push(super::eval::first_value_in_place(event, field));
+        for (field, slot) in self.fields.iter().zip(slots) {
+            slot.clear();
+            super::eval::first_value_into(event, field, slot);
         }
-        key
     }
 }
 

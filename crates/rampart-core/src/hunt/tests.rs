@@ -209,3 +209,24 @@ fn the_in_place_check_never_drops_a_match() {
     let q = parse("labels:zz AND user.name:admin").unwrap();
     assert!(!may_match(q.filter.as_ref().unwrap(), &e));
 }
+
+/// Count keys made on events read in place: the bucket first, then each
+/// field's first value (empty when absent), the buffer's strings reused.
+#[test]
+fn count_keys_in_place_put_the_bucket_first() {
+    let e = sshd();
+    let mut key = vec!["stale".to_owned(); 5];
+    let chart = CountBy {
+        bucket_ms: Some(3_600_000),
+        fields: vec!["user.name".into(), "process.name".into()],
+    };
+    chart.fill_key_in_place(&e, &mut key);
+    let hour = e.timestamp.0 - e.timestamp.0.rem_euclid(3_600_000);
+    assert_eq!(key, vec![hour.to_string(), "Root".into(), String::new()]);
+    let stats = CountBy {
+        bucket_ms: None,
+        fields: vec!["source.ip".into()],
+    };
+    stats.fill_key_in_place(&e, &mut key);
+    assert_eq!(key, vec!["10.1.2.3".to_owned()]);
+}

@@ -580,13 +580,20 @@ impl SqliteEvents {
         let by = by.clone();
         let count = move |_block: i64, stored: &[u8]| {
             let mut counted = Counted::default();
+            let mut key = Vec::new();
             framed::scan(
                 stored,
                 &addresses,
                 |_, event| {
                     counted.read += 1;
                     if event.timestamp != TOMBSTONE && wanted.matches(event) {
-                        *counted.counts.entry(by.key_in_place(event)).or_default() += 1;
+                        by.fill_key_in_place(event, &mut key);
+                        match counted.counts.get_mut(key.as_slice()) {
+                            Some(n) => *n += 1,
+                            None => {
+                                counted.counts.insert(key.clone(), 1);
+                            }
+                        }
                     }
                     false
                 },
