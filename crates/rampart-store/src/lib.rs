@@ -44,8 +44,8 @@ pub use audit_sql::{AuditQuery, AuditStore};
 pub use auth_factors_sql::{AuthFactorStore, Challenge, ChallengeKind, TotpRecord};
 pub use error::StoreError;
 pub use events::{
-    Counted, EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, ROLLUP_TOP_KEPT,
-    STATS_FIELDS,
+    Counted, EventCursor, EventStats, EventStore, PreparedEvents, StatsRequest, ROLLUP_MINUTE_MS,
+    ROLLUP_TOP_KEPT, STATS_FIELDS,
 };
 pub use feedback_sql::{FeedbackQuery, FeedbackStore};
 pub use finding_policy_sql::FindingPolicyStore;

@@ -2,9 +2,11 @@
 //! organisation's events in a time range. What the stores can filter
 //! themselves (the range, exact addresses and networks, a minimum
 //! severity, plain words of the message) is handed to them, so block
-//! summaries rule blocks out; every event they return is then checked
-//! against the whole query by the reference evaluator, and the pipes
-//! turn the matches into rows. A hunt stops at a time limit or after a
+//! summaries rule blocks out, and so is the whole condition, which SQLite
+//! checks on events read in place. Counts come from pre-aggregates or are
+//! made in the store where it can; otherwise every event returned is
+//! checked against the whole query by the reference evaluator, and the
+//! pipes turn the matches into rows. A hunt stops at a time limit or after a
 //! number of events read, and says it was cut short. `saved` keeps hunts
 //! under a name and runs them on a schedule.
 
@@ -19,7 +21,9 @@ use rampart_core::event::IpMatch;
 use rampart_core::hunt::{self, EventFields, Expr, Match, Pipe, Rows};
 use rampart_core::{Clock, Error, Event, EventFilter, EventId, OrgId, Permission};
 use rampart_ingest::detection::Detection;
-use rampart_store::{Counted, EventCursor, StatsRequest, Store, ROLLUP_TOP_KEPT, STATS_FIELDS};
+use rampart_store::{
+    Counted, EventCursor, StatsRequest, Store, ROLLUP_MINUTE_MS, ROLLUP_TOP_KEPT, STATS_FIELDS,
+};
 
 use crate::api::hunt::{HuntReply, HuntRequest, RowKind};
 use crate::audit::Audit;
@@ -56,6 +60,9 @@ struct Found<'q> {
     scanned: u64,
     last_kept: Option<EventCursor>,
     kept: Vec<(EventId, Event)>,
+    /// How many matching events to keep (none unless a saved hunt's
+    /// alert wants them).
+    keep: usize,
     started: Instant,
     truncated: bool,
 }
@@ -68,7 +75,7 @@ impl Found<'_> {
         let fields = EventFields::new(event);
         if self.condition.is_none_or(|f| hunt::matches(f, &fields)) && self.rows.wants_more() {
             self.rows.push(id, &fields);
-            if self.kept.len() < KEPT_EVENTS {
+            if self.kept.len() < self.keep {
                 self.kept.push((id, event.clone()));
             }
             self.last_kept = Some(EventCursor {
@@ -190,14 +197,13 @@ impl Hunts {
         filter: &EventFilter,
         by: &hunt::CountBy,
     ) -> Result<Option<Counted>, Error> {
-        const MINUTE_MS: i64 = 60_000;
         let field = match &by.fields[..] {
             [] => None,
             [field] if STATS_FIELDS.contains(&field.as_str()) => Some(field.as_str()),
             _ => return Ok(None),
         };
         let bucket_ms = match (by.bucket_ms, field) {
-            (Some(ms), None) if ms % MINUTE_MS == 0 => ms,
+            (Some(ms), None) if ms % ROLLUP_MINUTE_MS == 0 => ms,
             (None, _) => 86_400_000,
             _ => return Ok(None),
         };
@@ -314,6 +320,7 @@ impl Hunts {
             scanned: 0,
             last_kept: None,
             kept: Vec::new(),
+            keep: if keep_events { KEPT_EVENTS } else { 0 },
             started,
             truncated: false,
         };

@@ -303,7 +303,12 @@ impl Hunts {
             {
                 continue;
             }
-            let run = match self.execute(hunt.org_id, window_of(&hunt, now), true).await {
+            // Only an alert carries matching events; a notice counts.
+            let keep_events = hunt.action == HuntAction::Incident;
+            let run = match self
+                .execute(hunt.org_id, window_of(&hunt, now), keep_events)
+                .await
+            {
                 Ok(outcome) => {
                     let matched = outcome.reply.matched;
                     let incident = if matched >= hunt.threshold {

@@ -22,6 +22,9 @@ use crate::Result;
 /// Values per field and block that per-block pre-aggregates keep: stats
 /// asking for more top values read the blocks.
 pub const ROLLUP_TOP_KEPT: usize = rollup::TOP_KEPT;
+/// The time resolution of per-block pre-aggregates: charts whose buckets
+/// are whole multiples of it come from them exactly.
+pub const ROLLUP_MINUTE_MS: i64 = rollup::MINUTE_MS;
 
 /// Most events in one stored block (and one id range).
 pub const MAX_BLOCK_EVENTS: usize = 4096;
@@ -162,9 +165,11 @@ pub trait EventStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(EventId, Event)>>;
 
-    /// Every event the filter keeps (its hunt condition included), in no
-    /// set order, each once, to `each` until it returns false: what counts
-    /// over many events read, where [`EventStore::query_events`] pages.
+    /// Every event the filter keeps, in no set order, each once, to `each`
+    /// until it returns false: what counts over many events read, where
+    /// [`EventStore::query_events`] pages. Like every read, it may pass
+    /// events its hunt condition rules out (SQLite drops them before
+    /// decoding, PostgreSQL does not): callers check the condition in full.
     async fn scan_events(
         &self,
         org: OrgId,

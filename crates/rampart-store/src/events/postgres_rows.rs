@@ -541,8 +541,8 @@ impl PostgresEvents {
         Ok(None)
     }
 
-    /// Every event the filter keeps, newest first, a page at a time (the
-    /// hunt condition is checked here, after SQL).
+    /// Every event the filter's fields keep, newest first, a page at a
+    /// time (SQL does not check the hunt condition: callers do).
     pub(crate) async fn scan_all(
         &self,
         org: OrgId,
@@ -559,12 +559,7 @@ impl PostgresEvents {
                 id: *id,
             });
             for (id, event) in page {
-                if filter
-                    .condition
-                    .as_ref()
-                    .is_none_or(|c| c.may_match(&event))
-                    && !each(id, event)
-                {
+                if !each(id, event) {
                     return Ok(());
                 }
             }

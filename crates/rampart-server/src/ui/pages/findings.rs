@@ -728,7 +728,7 @@ pub async fn set_policy(
     };
     let outcome = match saved {
         Ok(_) => (StatusCode::OK, "Saved.".to_owned()),
-        Err(error) => (ApiError::from(error.clone()).status, super::detail(&error)),
+        Err(error) => super::problem_of(&error),
     };
     render_policy(&state, &session, Some(outcome)).await
 }

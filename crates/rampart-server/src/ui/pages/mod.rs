@@ -71,6 +71,11 @@ pub fn detail(error: &rampart_core::Error) -> String {
     }
 }
 
+/// An error's status and the text a page shows for it.
+pub fn problem_of(error: &rampart_core::Error) -> (axum::http::StatusCode, String) {
+    (ApiError::from(error.clone()).status, detail(error))
+}
+
 /// The timeline page of an entity (`ip`, `user` or `host`).
 pub fn entity_link(kind: &str, value: &str) -> String {
     let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();

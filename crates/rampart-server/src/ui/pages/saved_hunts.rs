@@ -72,10 +72,6 @@ impl SavedHuntForm {
     }
 }
 
-fn problem_of(error: &Error) -> (StatusCode, String) {
-    (ApiError::from(error.clone()).status, super::detail(error))
-}
-
 /// The Hunt page's address for a query.
 pub fn hunt_link(query: &str) -> String {
     let query: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
@@ -243,7 +239,7 @@ pub async fn create(
     match saved {
         Ok(hunt) => Redirect::to(&format!("/hunt/saved/{}", hunt.id)).into_response(),
         Err(error) => {
-            let (status, detail) = problem_of(&error);
+            let (status, detail) = super::problem_of(&error);
             let body = html! {
                 h1 { "Save a hunt" }
                 (layout::problem(&detail))
@@ -291,7 +287,7 @@ pub async fn update(
         Err(error) if error.kind == rampart_core::ErrorKind::NotFound => {
             super::error_page(&session, error)
         }
-        Err(error) => render(&state, &session, id, None, Some(problem_of(&error))).await,
+        Err(error) => render(&state, &session, id, None, Some(super::problem_of(&error))).await,
     }
 }
 
@@ -314,7 +310,7 @@ pub async fn run(
         Err(error) if error.kind == rampart_core::ErrorKind::NotFound => {
             super::error_page(&session, error)
         }
-        Err(error) => render(&state, &session, id, None, Some(problem_of(&error))).await,
+        Err(error) => render(&state, &session, id, None, Some(super::problem_of(&error))).await,
     }
 }
 

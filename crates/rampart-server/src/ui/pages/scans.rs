@@ -47,10 +47,6 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-fn problem_of(error: &rampart_core::Error) -> (StatusCode, String) {
-    (ApiError::from(error.clone()).status, super::detail(error))
-}
-
 fn status_text(scan: &Scan) -> String {
     if scan.status.is_finished() {
         scan.status.as_str().to_owned()
@@ -245,7 +241,7 @@ pub async fn create_schedule(
                 &session,
                 &uri,
                 &PageParams::default(),
-                Some(problem_of(&error)),
+                Some(super::problem_of(&error)),
             )
             .await
         }
@@ -294,7 +290,7 @@ pub async fn start(
                 &session,
                 &uri,
                 &PageParams::default(),
-                Some(problem_of(&error)),
+                Some(super::problem_of(&error)),
             )
             .await
         }
@@ -544,7 +540,7 @@ pub async fn add_scope(
     };
     match added {
         Ok(_) => Redirect::to("/scope").into_response(),
-        Err(error) => render_scope(&state, &session, Some(problem_of(&error))).await,
+        Err(error) => render_scope(&state, &session, Some(super::problem_of(&error))).await,
     }
 }
 
