@@ -275,6 +275,11 @@ pub trait EventCondition: Send + Sync {
     /// Whether `may_match` is exact (the condition names only fields an
     /// event read in place knows).
     fn decided_in_place(&self) -> bool;
+    /// Groups of needles of which every matching event's message contains
+    /// at least one per group, ignoring case (none: no such requirement).
+    fn message_needles(&self) -> Vec<Vec<String>> {
+        Vec::new()
+    }
 }
 
 /// A shared [`EventCondition`]; equal only to itself.
@@ -387,6 +392,16 @@ impl EventFilter {
             }
         }
         terms
+    }
+
+    /// Groups of needles of which a match's message contains at least one
+    /// each, ignoring case: what a block's message trigrams can rule out.
+    pub fn message_needles(&self) -> Vec<Vec<String>> {
+        let mut groups: Vec<Vec<String>> = self.text.iter().map(|t| vec![t.clone()]).collect();
+        if let Some(condition) = &self.condition {
+            groups.extend(condition.0.message_needles());
+        }
+        groups
     }
 
     /// Groups of summary terms of which a match carries at least one each

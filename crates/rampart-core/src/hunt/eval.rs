@@ -188,6 +188,10 @@ impl crate::event::EventCondition for Expr {
     fn decided_in_place(&self) -> bool {
         decided_in_place(self)
     }
+
+    fn message_needles(&self) -> Vec<Vec<String>> {
+        super::message_needles(self)
+    }
 }
 
 /// Whether the event matches the condition.

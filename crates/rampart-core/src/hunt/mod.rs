@@ -12,6 +12,7 @@
 
 mod eval;
 mod lex;
+mod needles;
 mod parse;
 mod pipes;
 pub mod saved;
@@ -24,6 +25,7 @@ use crate::event::IpMatch;
 
 pub use eval::{decided_in_place, known_in_place, matches, may_match, EventFields, FieldSource};
 pub use lex::MAX_QUERY_BYTES;
+pub use needles::message_needles;
 pub use parse::parse;
 pub use pipes::{check_order, run_pipes, CountBy, Row, Rows};
 

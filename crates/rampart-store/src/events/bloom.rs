@@ -1,11 +1,13 @@
 //! A per-block membership summary: a Bloom filter of the `(field, value)`
 //! terms of a block's events, so queries skip blocks that cannot match
-//! (built in the same pass as the block's [`postings`]).
+//! (built in the same pass as the block's [`postings`], which also carry
+//! the block's message trigrams, [`grams`]).
 //! The hash (FNV-1a) is fixed here because summaries are stored on disk.
 
 use rampart_core::event::{network_field, summary_networks};
 use rampart_core::Event;
 
+use super::grams;
 use super::postings::{self, Occurrence};
 
 /// Bits per distinct term: about 0.5 % false positives with three probes
@@ -116,7 +118,11 @@ pub(crate) fn summarise(events: &[Event]) -> (Vec<u8>, Vec<u8>) {
     }
     (
         bloom_of(hashes),
-        postings::encode(occurrences, events.len()),
+        postings::encode(
+            occurrences,
+            events.len(),
+            &grams::filter(events.iter().filter_map(|e| e.message.as_deref())),
+        ),
     )
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod block_index;
 pub(crate) mod bloom;
 pub(crate) mod codec;
 pub(crate) mod framed;
+pub(crate) mod grams;
 pub(crate) mod postgres_rows;
 pub(crate) mod postings;
 pub(crate) mod rollup;

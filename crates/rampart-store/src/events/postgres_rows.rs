@@ -422,7 +422,8 @@ impl PostgresEvents {
         // the organisation and time, on the others alone), which beats them.
         let terms = filter.required_terms();
         let groups = filter.any_of_terms();
-        if (terms.is_empty() && groups.is_empty())
+        let needles = filter.message_needles();
+        if (terms.is_empty() && groups.is_empty() && needles.is_empty())
             || matches!(filter.source_ip, Some(IpMatch::Exact(_)))
         {
             return Ok(Candidates::All);
@@ -461,7 +462,10 @@ impl PostgresEvents {
             // A small first page settles common terms quickly.
             page_size = SUMMARY_PAGE;
             for (block, summary) in self.summaries_of(page.iter().map(|(b, _)| *b)).await? {
-                if summary.may_hold(&terms, &keys) && summary.may_hold_any(&groups) {
+                if summary.may_hold(&terms, &keys)
+                    && summary.may_hold_any(&groups)
+                    && summary.may_hold_text(&needles)
+                {
                     if blocks.len() == MAX_CANDIDATE_BLOCKS {
                         return Ok(Candidates::All);
                     }

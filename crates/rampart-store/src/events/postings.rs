@@ -12,8 +12,10 @@
 
 /// Encoding version, the first byte of stored postings. Version 2 has the
 /// layout of version 1 and says one more thing: the block's Bloom summary
-/// also holds its addresses' networks (see `bloom::summarise`).
-const VERSION: u8 = 2;
+/// also holds its addresses' networks (see `bloom::summarise`). Version 3
+/// adds, after the terms, the block's message trigram filter (see
+/// [`super::grams`]), its length first.
+const VERSION: u8 = 3;
 /// The oldest version still read.
 const FIRST_VERSION: u8 = 1;
 
@@ -41,6 +43,8 @@ pub(crate) struct Postings {
     terms: Vec<Posting>,
     positions: Vec<u16>,
     words: Vec<u64>,
+    /// The message trigram filter (empty before version 3).
+    grams: Box<[u8]>,
 }
 
 /// Where one term's positions are: `len` of them, from `start` of the
@@ -58,8 +62,9 @@ impl Posting {
     }
 }
 
-/// Builds the stored postings of a block of `events` from its occurrences.
-pub(crate) fn encode(mut occurrences: Vec<Occurrence>, events: usize) -> Vec<u8> {
+/// Builds the stored postings of a block of `events` from its occurrences
+/// and its message trigram filter.
+pub(crate) fn encode(mut occurrences: Vec<Occurrence>, events: usize, grams: &[u8]) -> Vec<u8> {
     occurrences.sort_unstable();
     occurrences.dedup();
     let mut fields = 0u32;
@@ -100,6 +105,8 @@ pub(crate) fn encode(mut occurrences: Vec<Occurrence>, events: usize) -> Vec<u8>
             previous = p;
         }
     }
+    put_varint(&mut out, grams.len() as u64);
+    out.extend_from_slice(grams);
     out
 }
 
@@ -140,6 +147,7 @@ impl Postings {
             terms: Vec::with_capacity(count.min(data.len())),
             positions: Vec::new(),
             words: Vec::new(),
+            grams: Box::default(),
         };
         let mut list: Vec<u16> = Vec::new();
         for _ in 0..count {
@@ -177,6 +185,11 @@ impl Postings {
             };
             postings.keys.push(hash);
             postings.terms.push(posting);
+        }
+        if version >= 3 {
+            let len = usize::try_from(get_varint(data, &mut at)?).ok()?;
+            postings.grams = data.get(at..at.checked_add(len)?)?.into();
+            at += len;
         }
         (at == data.len()).then_some(postings)
     }
@@ -224,7 +237,13 @@ impl Postings {
             + self.terms.len() * 12
             + self.positions.len() * 2
             + self.words.len() * 8
+            + self.grams.len()
             + 16
+    }
+
+    /// The block's message trigram filter (empty: none recorded).
+    pub(crate) fn grams(&self) -> &[u8] {
+        &self.grams
     }
 
     /// Whether the field (by index) is indexed in this block.
@@ -295,7 +314,7 @@ mod tests {
         }
         // A rare term: field 3 at position 99 only (odd: host 1).
         occurrences.push((3, 500, 99));
-        let postings = Postings::decode(&encode(occurrences, 100)).unwrap();
+        let postings = Postings::decode(&encode(occurrences, 100, &[])).unwrap();
         // Even positions are host 0; dst 101 is at odd positions only.
         assert!(!postings.may_hold_all(&[(0, 0), (1, 101)]));
         assert!(postings.may_hold_all(&[(0, 1), (1, 101)]));
@@ -317,8 +336,8 @@ mod tests {
 
     #[test]
     fn damaged_postings_are_ignored_not_trusted() {
-        let data = encode(vec![(0, 7, 3), (0, 7, 9)], 10);
-        assert!(Postings::decode(&data).is_some());
+        let data = encode(vec![(0, 7, 3), (0, 7, 9)], 10, &[0xff; 64]);
+        assert_eq!(Postings::decode(&data).unwrap().grams(), &[0xff; 64]);
         for cut in 0..data.len() {
             assert!(Postings::decode(&data[..cut]).is_none(), "cut at {cut}");
         }

@@ -420,6 +420,7 @@ impl SqliteEvents {
         }
         let terms = filter.required_terms();
         let groups = filter.any_of_terms();
+        let needles = filter.message_needles();
         let keys = summary::postings_keys(&terms);
         let mut after = None;
         let mut read_size = 1usize;
@@ -431,7 +432,7 @@ impl SqliteEvents {
             after = Some((last.max_ts, last.id));
             let full = page.len() == SUMMARY_PAGE;
             let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
-            let summaries = if terms.is_empty() && groups.is_empty() {
+            let summaries = if terms.is_empty() && groups.is_empty() && needles.is_empty() {
                 HashMap::new()
             } else {
                 self.summaries(&ids).await?
@@ -447,7 +448,9 @@ impl SqliteEvents {
                 .into_iter()
                 .filter(|block| {
                     let possible = summaries.get(&block.id).is_none_or(|summary| {
-                        summary.may_hold(&terms, &keys) && summary.may_hold_any(&groups)
+                        summary.may_hold(&terms, &keys)
+                            && summary.may_hold_any(&groups)
+                            && summary.may_hold_text(&needles)
                     });
                     let rollup = rollups.get(&block.id).and_then(|r| r.as_ref().as_ref());
                     possible

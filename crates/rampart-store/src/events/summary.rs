@@ -11,13 +11,14 @@ use rampart_core::Event;
 
 use super::postings::{self, Postings};
 use super::rollup::Rollup;
-use super::{bloom, MAX_BLOCK_EVENTS};
+use super::{bloom, grams, MAX_BLOCK_EVENTS};
 
 /// zstd level of stored postings.
 const COMPRESSION_LEVEL: i32 = 1;
 /// The most a block's postings can take uncompressed: seven fields, one
-/// position (at most three varint bytes) per event, and a key per term.
-const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12;
+/// position (at most three varint bytes) per event, a key per term, and
+/// the message trigram filter.
+const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12 + grams::MAX_BYTES;
 /// Memory for cached block summaries (a few KB per 1,000 events).
 const SUMMARY_CACHE_BYTES: usize = 256 << 20;
 /// Memory for cached block rollups (a few KB per block).
@@ -144,6 +145,21 @@ impl Summary {
 }
 
 impl Summary {
+    /// Whether the block may hold messages that contain, for each group,
+    /// one of its needles, ignoring case (see
+    /// [`rampart_core::EventFilter::message_needles`]).
+    pub(crate) fn may_hold_text(&self, groups: &[Vec<String>]) -> bool {
+        let Some(postings) = &self.postings else {
+            return true;
+        };
+        let filter = postings.grams();
+        groups.iter().all(|group| {
+            group
+                .iter()
+                .any(|needle| grams::may_contain(filter, needle))
+        })
+    }
+
     /// Whether the block may hold events that carry, for each group, one
     /// of its terms (see [`rampart_core::EventFilter::any_of_terms`]).
     pub(crate) fn may_hold_any(&self, groups: &[Vec<(&str, String)>]) -> bool {
@@ -319,6 +335,33 @@ mod tests {
     }
 
     #[test]
+    fn message_trigrams_rule_out_blocks_without_the_text() {
+        let events: Vec<Event> = (0..500)
+            .map(|i| Event {
+                message: Some(format!(
+                    "Accepted publickey for deploy{i} from 10.0.0.{}",
+                    i % 200
+                )),
+                ..Event::default()
+            })
+            .collect();
+        let prepared = PreparedSummary::of(&events, Keeping::Stored, false);
+        let summary = Summary::new(&prepared.bloom, Some(&prepared.postings));
+        let needles = |list: &[&[&str]]| -> Vec<Vec<String>> {
+            list.iter()
+                .map(|g| g.iter().map(|s| (*s).to_owned()).collect())
+                .collect()
+        };
+        assert!(summary.may_hold_text(&needles(&[&["PUBLICKEY"], &["deploy499"]])));
+        assert!(summary.may_hold_text(&needles(&[&["mimikatz", "deploy12 "]])));
+        assert!(summary.may_hold_text(&[]));
+        assert!(!summary.may_hold_text(&needles(&[&["publickey"], &["mimikatz"]])));
+        assert!(!summary.may_hold_text(&needles(&[&["mimikatz", "powershell"]])));
+        // Blocks written before trigrams were recorded are always read.
+        assert!(Summary::new(&prepared.bloom, None).may_hold_text(&needles(&[&["mimikatz"]])));
+    }
+
+    #[test]
     fn networks_rule_blocks_out_only_where_the_summary_records_them() {
         let events: Vec<Event> = (0..200)
             .map(|i| Event {
@@ -368,7 +411,9 @@ mod tests {
         }
         // Postings of version 1 (written before networks were recorded):
         // the same Bloom bytes must not rule a block out by a network.
+        // Without the (empty) trigram filter that version 3 appends.
         let mut old = raw.clone();
+        assert_eq!(old.pop(), Some(0), "no messages, no trigrams");
         old[0] = 1;
         let summary = Summary::new(&prepared.bloom, Some(&old));
         assert!(summary.postings.is_some());
