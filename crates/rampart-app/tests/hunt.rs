@@ -41,6 +41,18 @@ const HOSTS: &[&str] = &["bastion-1", "web-1", "web-2", "DB-1"];
 const WORDS: &[&str] = &[
     "failed", "accepted", "password", "invalid", "Kelvin", "session", "opened",
 ];
+/// One per batch of events (so per stored block): words that only some
+/// blocks' messages hold, for their trigram filters to rule out.
+const ZONES: &[&str] = &[
+    "alpha-zone",
+    "bravo-zone",
+    "Charlie-Zone",
+    "delta-zone",
+    "echo-zone",
+    "foxtrot-zone",
+];
+/// Events appended at once.
+const BATCH: i64 = 500;
 const IPS: &[&str] = &[
     "10.1.2.3",
     "10.200.0.9",
@@ -53,7 +65,14 @@ const IPS: &[&str] = &[
 fn random_event(rng: &mut Rng, i: i64) -> serde_json::Value {
     let mut event = json!({
         "@timestamp": START + i * 1000,
-        "message": format!("{} {} for {} from {}", rng.pick(WORDS), rng.pick(WORDS), rng.pick(USERS), rng.pick(IPS)),
+        "message": format!(
+            "{} {} for {} from {} in {}",
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            rng.pick(USERS),
+            rng.pick(IPS),
+            ZONES[(i / BATCH) as usize % ZONES.len()]
+        ),
         "host": {"name": rng.pick(HOSTS)},
     });
     if !rng.next().is_multiple_of(4) {
@@ -79,7 +98,7 @@ fn random_event(rng: &mut Rng, i: i64) -> serde_json::Value {
 }
 
 fn random_term(rng: &mut Rng) -> String {
-    match rng.next() % 14 {
+    match rng.next() % 16 {
         0 => format!("user.name:{}", rng.pick(USERS).to_uppercase()),
         1 => format!("host.name:{}*", &rng.pick(HOSTS)[..2]),
         2 => format!(
@@ -116,6 +135,23 @@ fn random_term(rng: &mut Rng) -> String {
         ),
         11 => format!("event.outcome:{}", rng.pick(&["failure", "success"])),
         12 => format!("source.port:>{}", rng.next() % 60000),
+        13 => rng
+            .pick(&[
+                "charlie-zone",
+                "ECHO-ZONE",
+                "\"in alpha-zone\"",
+                "zulu-zone",
+            ])
+            .to_owned(),
+        14 => format!(
+            "message:/{}/",
+            rng.pick(&[
+                "(bravo|zulu)-zone$",
+                "in [a-z]+-zone",
+                "delta-zone|Kelvin s",
+                "zulu"
+            ])
+        ),
         _ => "*".to_owned(),
     }
 }
@@ -146,11 +182,16 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
     let events: Vec<Event> = (0..3000)
         .map(|i| normalise(random_event(&mut rng, i), Timestamp(START), "http").unwrap())
         .collect();
-    let ids = store
-        .append_events(&[store.prepare_events(org, events.clone())])
-        .await
-        .unwrap()
-        .remove(0);
+    let mut ids = Vec::new();
+    for batch in events.chunks(BATCH as usize) {
+        ids.extend(
+            store
+                .append_events(&[store.prepare_events(org, batch.to_vec())])
+                .await
+                .unwrap()
+                .remove(0),
+        );
+    }
     // The same events elsewhere: never seen by the hunts below.
     store
         .append_events(&[store.prepare_events(other, events.clone())])
@@ -164,6 +205,33 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         Arc::new(ManualClock::new(Timestamp(START + 10_000_000))),
     );
     let range = (Timestamp(START), Timestamp(START + 3_000_000));
+    // Text only some blocks hold: the others are not read.
+    for (query, most_read) in [
+        ("zulu-zone", 0),
+        ("message:/zulu/", 0),
+        ("ECHO-ZONE", BATCH),
+        ("message:/(bravo|zulu)-zone$/", BATCH),
+        ("\"in alpha-zone\" OR delta-zone", 2 * BATCH),
+    ] {
+        let reply = hunts
+            .hunt_in(
+                org,
+                HuntRequest {
+                    query: query.to_owned(),
+                    from: Some(range.0),
+                    to: Some(range.1),
+                    limit: Some(10_000),
+                    cursor: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            reply.scanned <= most_read as u64,
+            "{query}: read {} events",
+            reply.scanned
+        );
+    }
     for n in 0..300 {
         let query = random_query(&mut rng, 0);
         let parsed = parse(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
