@@ -52,4 +52,7 @@ count of a user	user.name:user7 | stats count()	'"user":\{"name":"user7"\}'
 stats by, filtered	event.outcome:failure | stats count() by source.ip | head 10	
 chart of everything	* | timechart 1h	
 regex, nothing	message:/zzq[0-9]+x/ | head 10	'zzq[0-9]+x'
+absent phrase	"accepted publickey" | head 10	-i 'accepted publickey'
+regex, absent names	message:/(mimikatz|psexec)\.exe/ | stats count()	'(mimikatz|psexec)\.exe'
+word in a third	drop | stats count()	-i drop
 QUERIES
