@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use rampart_app::api::hunt::HuntRequest;
+use rampart_app::api::hunt::{HuntReply, HuntRequest};
 use rampart_app::hunt::Hunts;
 use rampart_core::clock::ManualClock;
 use rampart_core::event::normalise;
@@ -171,6 +171,43 @@ fn random_query(rng: &mut Rng, depth: u32) -> String {
     }
 }
 
+/// The hunts below all cover the events' whole range.
+const RANGE: (Timestamp, Timestamp) = (Timestamp(START), Timestamp(START + 3_000_000));
+
+/// A hunt over [`RANGE`].
+fn over(query: impl Into<String>, limit: Option<i64>) -> HuntRequest {
+    HuntRequest {
+        query: query.into(),
+        from: Some(RANGE.0),
+        to: Some(RANGE.1),
+        limit,
+        cursor: None,
+    }
+}
+
+/// The ids of a reply's event rows, in order.
+fn ids_of(reply: &HuntReply) -> Vec<String> {
+    reply
+        .rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A reply's count rows by the text of `key`.
+fn counts_by(reply: &HuntReply, key: &str) -> std::collections::BTreeMap<String, u64> {
+    reply
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r[key].as_str().unwrap().to_owned(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) {
     let org = rampart_store::testing::org_with_admin(&store, "hunters")
         .await
@@ -204,7 +241,6 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         store.clone(),
         Arc::new(ManualClock::new(Timestamp(START + 10_000_000))),
     );
-    let range = (Timestamp(START), Timestamp(START + 3_000_000));
     // Text only some blocks hold: the others are not read.
     for (query, most_read) in [
         ("zulu-zone", 0),
@@ -213,19 +249,7 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         ("message:/(bravo|zulu)-zone$/", BATCH),
         ("\"in alpha-zone\" OR delta-zone", 2 * BATCH),
     ] {
-        let reply = hunts
-            .hunt_in(
-                org,
-                HuntRequest {
-                    query: query.to_owned(),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: Some(10_000),
-                    cursor: None,
-                },
-            )
-            .await
-            .unwrap();
+        let reply = hunts.hunt_in(org, over(query, Some(10_000))).await.unwrap();
         assert!(
             reply.scanned <= most_read as u64,
             "{query}: read {} events",
@@ -246,37 +270,14 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
             .map(|(id, _)| id.to_string())
             .collect();
         let reply = hunts
-            .hunt_in(
-                org,
-                HuntRequest {
-                    query: query.clone(),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: Some(10_000),
-                    cursor: None,
-                },
-            )
+            .hunt_in(org, over(query.as_str(), Some(10_000)))
             .await
             .unwrap_or_else(|e| panic!("{query}: {}", e.detail));
-        let got: Vec<String> = reply
-            .rows
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(got, expected, "query {n}: {query}");
+        assert_eq!(ids_of(&reply), expected, "query {n}: {query}");
         assert!(!reply.truncated);
         // Counts agree too.
         let stats = hunts
-            .hunt_in(
-                org,
-                HuntRequest {
-                    query: format!("{query} | stats count()"),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: None,
-                    cursor: None,
-                },
-            )
+            .hunt_in(org, over(format!("{query} | stats count()"), None))
             .await
             .unwrap();
         let counted = stats
@@ -298,27 +299,15 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         let grouped = hunts
             .hunt_in(
                 org,
-                HuntRequest {
-                    query: format!("{query} | stats count() by user.name"),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: None,
-                    cursor: None,
-                },
+                over(format!("{query} | stats count() by user.name"), None),
             )
             .await
             .unwrap();
-        let got: std::collections::BTreeMap<String, u64> = grouped
-            .rows
-            .iter()
-            .map(|r| {
-                (
-                    r["user.name"].as_str().unwrap().to_owned(),
-                    r["count"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(got, by_user, "by user {n}: {query}");
+        assert_eq!(
+            counts_by(&grouped, "user.name"),
+            by_user,
+            "by user {n}: {query}"
+        );
     }
     // Charts over everything (pre-aggregates where they answer) and over
     // a condition agree with minute counts made here.
@@ -331,7 +320,7 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         };
         let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
         for (_, event) in &stored {
-            let inside = event.timestamp >= range.0 && event.timestamp < range.1;
+            let inside = event.timestamp >= RANGE.0 && event.timestamp < RANGE.1;
             if inside
                 && parsed
                     .filter
@@ -344,30 +333,8 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
                     .or_default() += 1;
             }
         }
-        let chart = hunts
-            .hunt_in(
-                org,
-                HuntRequest {
-                    query: query.into(),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: Some(10_000),
-                    cursor: None,
-                },
-            )
-            .await
-            .unwrap();
-        let got: std::collections::BTreeMap<String, u64> = chart
-            .rows
-            .iter()
-            .map(|r| {
-                (
-                    r["time"].as_str().unwrap().to_owned(),
-                    r["count"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(got, expected, "{query}");
+        let chart = hunts.hunt_in(org, over(query, Some(10_000))).await.unwrap();
+        assert_eq!(counts_by(&chart, "time"), expected, "{query}");
     }
     // Paging by cursor walks the same events.
     let mut walked = Vec::new();
@@ -377,43 +344,23 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
             .hunt_in(
                 org,
                 HuntRequest {
-                    query: "user.name:root".into(),
-                    from: Some(range.0),
-                    to: Some(range.1),
-                    limit: Some(50),
                     cursor,
+                    ..over("user.name:root", Some(50))
                 },
             )
             .await
             .unwrap();
-        walked.extend(
-            page.rows
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().to_owned()),
-        );
+        walked.extend(ids_of(&page));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     let all = hunts
-        .hunt_in(
-            org,
-            HuntRequest {
-                query: "user.name:root".into(),
-                from: Some(range.0),
-                to: Some(range.1),
-                limit: Some(10_000),
-                cursor: None,
-            },
-        )
+        .hunt_in(org, over("user.name:root", Some(10_000)))
         .await
         .unwrap();
-    let all: Vec<String> = all
-        .rows
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
+    let all = ids_of(&all);
     assert!(all.len() > 50);
     assert_eq!(walked, all);
 }

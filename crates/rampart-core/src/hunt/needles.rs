@@ -14,17 +14,7 @@ use super::{Expr, Match};
 pub fn message_needles(expr: &Expr) -> Vec<Vec<String>> {
     match expr {
         Expr::And(parts) => parts.iter().flat_map(message_needles).collect(),
-        Expr::Or(parts) => {
-            // Each branch must give one group; any of their needles then.
-            let mut any = Vec::new();
-            for part in parts {
-                match best(message_needles(part)) {
-                    Some(group) => any.extend(group),
-                    None => return Vec::new(),
-                }
-            }
-            vec![any]
-        }
+        Expr::Or(parts) => any_branch(parts.iter().map(message_needles)),
         Expr::Text(Match::Is(word) | Match::Phrase(word)) => vec![vec![word.clone()]],
         Expr::Field(field, Match::Phrase(word)) if field == "message" => {
             vec![vec![word.clone()]]
@@ -33,6 +23,19 @@ pub fn message_needles(expr: &Expr) -> Vec<Vec<String>> {
         Expr::Field(field, Match::Regex(re)) if field == "message" => regex_needles(re.as_str()),
         _ => Vec::new(),
     }
+}
+
+/// What one of several branches requires: each must give a group, and
+/// then any needle of their best groups will do (none when one gives none).
+fn any_branch(branches: impl Iterator<Item = Vec<Vec<String>>>) -> Vec<Vec<String>> {
+    let mut any = Vec::new();
+    for groups in branches {
+        match best(groups) {
+            Some(group) => any.extend(group),
+            None => return Vec::new(),
+        }
+    }
+    vec![any]
 }
 
 /// Of several groups, the one whose shortest needle is longest (the most
@@ -78,16 +81,7 @@ fn required(hir: &Hir) -> Vec<Vec<String>> {
             groups.extend(ascii_runs(&run).into_iter().map(|r| vec![r]));
             groups
         }
-        HirKind::Alternation(branches) => {
-            let mut any = Vec::new();
-            for branch in branches {
-                match best(required(branch)) {
-                    Some(group) => any.extend(group),
-                    None => return Vec::new(),
-                }
-            }
-            vec![any]
-        }
+        HirKind::Alternation(branches) => any_branch(branches.iter().map(required)),
         _ => Vec::new(),
     }
 }

@@ -30,16 +30,17 @@ thread_local! {
 
 /// Calls `each` with every trigram code of `text`, lower-cased.
 fn for_each_gram(text: &str, mut each: impl FnMut(u32)) {
+    let ascii = text.is_ascii();
     let lowered;
-    let bytes = if text.is_ascii() {
+    let bytes = if ascii {
         text.as_bytes()
     } else {
         lowered = text.to_lowercase();
         lowered.as_bytes()
     };
-    let ascii = text.is_ascii();
     let mut code = 0u32;
     for (i, &b) in bytes.iter().enumerate() {
+        // ASCII text is lower-cased here, byte by byte, without a copy.
         let b = if ascii { b.to_ascii_lowercase() } else { b };
         code = ((code << 8) | u32::from(b)) & 0x00ff_ffff;
         if i >= 2 {
