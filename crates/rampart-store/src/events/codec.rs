@@ -24,30 +24,33 @@ pub(crate) fn encode_block(events: &[Event]) -> Vec<u8> {
     out
 }
 
-/// Appends these events, their received times relative to `base`.
+/// Appends these events, their received times relative to `base` (as
+/// frames of format 2 hold them; kept for tests that such blocks still read).
+#[cfg(test)]
 pub(crate) fn encode_events(out: &mut Vec<u8>, events: &[Event], base: i64) {
     for event in events {
         encode_event(out, event, base);
     }
 }
 
+#[cfg(test)]
 fn encode_event(out: &mut Vec<u8>, e: &Event, base: i64) {
     put_varint(out, zigzag(e.timestamp.0));
     put_varint(out, zigzag(e.received.0.wrapping_sub(base)));
     put_str(out, &e.source);
     put_varint(out, e.severity.map_or(0, |s| u64::from(s) + 1));
-    put_opt(out, &e.category);
-    put_opt(out, &e.action);
-    put_opt(out, &e.outcome);
+    put_opt(out, e.category.as_deref());
+    put_opt(out, e.action.as_deref());
+    put_opt(out, e.outcome.as_deref());
     put_ip(out, e.source_ip);
     put_varint(out, e.source_port.map_or(0, |p| u64::from(p) + 1));
     put_ip(out, e.destination_ip);
     put_varint(out, e.destination_port.map_or(0, |p| u64::from(p) + 1));
-    put_opt(out, &e.host);
-    put_opt(out, &e.user);
-    put_opt(out, &e.process);
-    put_opt(out, &e.url);
-    put_opt(out, &e.message);
+    put_opt(out, e.host.as_deref());
+    put_opt(out, e.user.as_deref());
+    put_opt(out, e.process.as_deref());
+    put_opt(out, e.url.as_deref());
+    put_opt(out, e.message.as_deref());
     put_list(out, &e.tags);
     put_str(out, &e.fields);
     put_list(out, &e.warnings);
@@ -206,7 +209,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_opt(out: &mut Vec<u8>, s: &Option<String>) {
+pub(crate) fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         None => out.push(0),
         Some(s) => {
@@ -216,14 +219,14 @@ fn put_opt(out: &mut Vec<u8>, s: &Option<String>) {
     }
 }
 
-fn put_list(out: &mut Vec<u8>, items: &[String]) {
+pub(crate) fn put_list(out: &mut Vec<u8>, items: &[String]) {
     put_varint(out, items.len() as u64);
     for item in items {
         put_str(out, item);
     }
 }
 
-fn put_ip(out: &mut Vec<u8>, ip: Option<IpAddr>) {
+pub(crate) fn put_ip(out: &mut Vec<u8>, ip: Option<IpAddr>) {
     match ip {
         None => out.push(0),
         Some(IpAddr::V4(v4)) => {
@@ -246,6 +249,11 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
         Reader { data, at: 0 }
+    }
+
+    /// How far it has read.
+    pub(crate) fn position(&self) -> usize {
+        self.at
     }
 
     /// What is left to read.
@@ -317,12 +325,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list(&mut self) -> Result<Vec<String>, String> {
+    pub(crate) fn list(&mut self) -> Result<Vec<String>, String> {
         let n = self.len()?;
         (0..n).map(|_| self.str()).collect()
     }
 
-    fn small<T: TryFrom<u64>>(&mut self) -> Result<Option<T>, String> {
+    pub(crate) fn small<T: TryFrom<u64>>(&mut self) -> Result<Option<T>, String> {
         match self.varint()? {
             0 => Ok(None),
             n => T::try_from(n - 1)
@@ -331,7 +339,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn ip(&mut self) -> Result<Option<IpAddr>, String> {
+    pub(crate) fn ip(&mut self) -> Result<Option<IpAddr>, String> {
         match self.byte()? {
             0 => Ok(None),
             4 => {

@@ -1,52 +1,42 @@
-//! The stored form of a SQLite event block, format 2: its events in frames
-//! of up to [`FRAME_EVENTS`], each zstd-compressed on its own, after a
-//! 16-bit hash of every event's source and destination address. A search
-//! for an exact address reads the hashes and decompresses only the frames
-//! that can hold it, and one event is read from its frame alone, where a
-//! block of format 1 (one zstd stream, still read) is decompressed whole.
+//! The stored form of a SQLite event block, formats 2 and 3: its events
+//! in frames of up to [`FRAME_EVENTS`], after a 16-bit hash of every
+//! event's source and destination address. A search for an exact address
+//! reads the hashes and opens only the frames that can hold it, and one
+//! event is read from its frame alone, where a block of format 1 (one zstd
+//! stream, still read) is decompressed whole.
 //!
 //! Layout: format byte, event count, base received time, the hash section
 //! (the source hashes of all events, then the destination hashes, little
-//! endian, 0 for no address), then each frame as its event count and a
-//! section of [`codec`]-encoded events. A section is a flag (0 raw,
-//! 1 zstd), its raw length, its stored length and its bytes.
+//! endian, 0 for no address), then each frame as its event count and its
+//! [`section`]s. A frame of format 3, the one written, is a section per
+//! field ([`columns`]), so a scan decodes only the fields it reads; one of
+//! format 2 is a single section of [`codec`]-encoded events.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::net::IpAddr;
 
-use rampart_core::event::IpMatch;
-use rampart_core::{Event, EventFilter};
+use rampart_core::event::{Filterable, IpMatch};
+use rampart_core::{Event, EventFilter, Timestamp};
 
 use super::codec::{self, EventRef, Reader};
+use super::columns::{self, ColumnFrame, Row};
+use super::section::{self, Section};
 use super::MAX_BLOCK_EVENTS;
 
-/// Format byte of a framed block (format 1 starts with 1, or with zstd's
-/// magic number when compressed).
-pub(crate) const FRAMED_FORMAT: u8 = 2;
+/// Format byte of a block of row frames (format 1 starts with 1, or with
+/// zstd's magic number when compressed).
+const ROW_FRAMES: u8 = 2;
+/// Format byte of a block of column frames, the one written.
+const COLUMN_FRAMES: u8 = 3;
 /// Events per frame: small enough that one event costs little to read,
 /// large enough to compress well.
 const FRAME_EVENTS: usize = 256;
-/// zstd level: the fastest levels already shrink log events several-fold.
-const COMPRESSION_LEVEL: i32 = 1;
-/// No section is this large (a frame holds 256 events of one request,
-/// whose body is limited far below): a larger length is damage, not data.
-const MAX_SECTION_BYTES: usize = 256 << 20;
-
-const RAW: u8 = 0;
-const ZSTD: u8 = 1;
-
-thread_local! {
-    // Contexts reused per thread: creating one per frame is measurable.
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-}
 
 /// Encodes and compresses a block of events (at most [`MAX_BLOCK_EVENTS`]).
 pub(crate) fn encode(events: &[Event]) -> Vec<u8> {
     let base = events.first().map_or(0, |e| e.received.0);
     let mut out = Vec::with_capacity(events.len() * 64);
-    out.push(FRAMED_FORMAT);
+    out.push(COLUMN_FRAMES);
     codec::put_varint(&mut out, events.len() as u64);
     codec::put_varint(&mut out, codec::zigzag(base));
     let mut hashes = Vec::with_capacity(events.len() * 4);
@@ -56,15 +46,77 @@ pub(crate) fn encode(events: &[Event]) -> Vec<u8> {
     for ip in events.iter().map(|e| e.destination_ip) {
         hashes.extend_from_slice(&stored_hash(ip).to_le_bytes());
     }
-    put_section(&mut out, &hashes);
-    let mut raw = Vec::with_capacity(FRAME_EVENTS * 256);
+    section::put(&mut out, &hashes);
+    let mut raw = Vec::with_capacity(FRAME_EVENTS * 64);
     for frame in events.chunks(FRAME_EVENTS) {
-        raw.clear();
-        codec::encode_events(&mut raw, frame, base);
         codec::put_varint(&mut out, frame.len() as u64);
-        put_section(&mut out, &raw);
+        columns::encode_frame(&mut out, frame, base, &mut raw);
     }
     out
+}
+
+/// An event as a scan sees it before deciding to keep it: read in place
+/// from a row frame, or column by column from a column frame.
+pub(crate) enum EventView<'v> {
+    Encoded(&'v EventRef<'v>),
+    Column(Row<'v>),
+}
+
+impl EventView<'_> {
+    fn inner(&self) -> &dyn Filterable {
+        match self {
+            EventView::Encoded(e) => *e,
+            EventView::Column(row) => row,
+        }
+    }
+}
+
+impl Filterable for EventView<'_> {
+    fn timestamp(&self) -> Timestamp {
+        self.inner().timestamp()
+    }
+    fn source(&self) -> &str {
+        self.inner().source()
+    }
+    fn severity(&self) -> Option<u8> {
+        self.inner().severity()
+    }
+    fn category(&self) -> Option<&str> {
+        self.inner().category()
+    }
+    fn action(&self) -> Option<&str> {
+        self.inner().action()
+    }
+    fn outcome(&self) -> Option<&str> {
+        self.inner().outcome()
+    }
+    fn host(&self) -> Option<&str> {
+        self.inner().host()
+    }
+    fn user(&self) -> Option<&str> {
+        self.inner().user()
+    }
+    fn source_ip(&self) -> Option<IpAddr> {
+        self.inner().source_ip()
+    }
+    fn source_port(&self) -> Option<u16> {
+        self.inner().source_port()
+    }
+    fn destination_ip(&self) -> Option<IpAddr> {
+        self.inner().destination_ip()
+    }
+    fn destination_port(&self) -> Option<u16> {
+        self.inner().destination_port()
+    }
+    fn process(&self) -> Option<&str> {
+        self.inner().process()
+    }
+    fn url(&self) -> Option<&str> {
+        self.inner().url()
+    }
+    fn message(&self) -> Option<&str> {
+        self.inner().message()
+    }
 }
 
 /// The exact addresses a filter asks for, hashed as blocks store them:
@@ -92,55 +144,66 @@ impl Addresses {
     }
 }
 
-/// Calls `visit(index, event)` for every event of a stored block (either
-/// format) that `keep` accepts; of a framed block, only the frames that can
-/// hold the `wanted` addresses are read.
+/// Calls `visit(index, event)` for every event of a stored block (any
+/// format) that `keep` accepts; of a framed block, only the frames that
+/// can hold the `wanted` addresses are read.
 pub(crate) fn scan(
     stored: &[u8],
     wanted: &Addresses,
-    mut keep: impl FnMut(usize, &EventRef<'_>) -> bool,
+    mut keep: impl FnMut(usize, &EventView<'_>) -> bool,
     mut visit: impl FnMut(usize, Event),
 ) -> Result<(), String> {
-    if stored.first() != Some(&FRAMED_FORMAT) {
-        return codec::scan_block(&open_format1(stored)?, keep, visit);
-    }
-    let block = Framed::read(stored)?;
+    let Some(block) = Framed::read(stored)? else {
+        return codec::scan_block(
+            &open_format1(stored)?,
+            |i, e| keep(i, &EventView::Encoded(e)),
+            visit,
+        );
+    };
     let open = block.frames_holding(wanted)?;
     for (frame, _) in block.frames.iter().zip(open).filter(|(_, open)| *open) {
-        let raw = frame.data.open()?;
-        codec::scan_events(
-            &raw,
-            frame.first,
-            frame.events,
-            block.base,
-            &mut keep,
-            &mut visit,
-        )?;
+        match block.format {
+            ROW_FRAMES => codec::scan_events(
+                &frame.sections[0].open()?,
+                frame.first,
+                frame.events,
+                block.base,
+                |i, e| keep(i, &EventView::Encoded(e)),
+                &mut visit,
+            )?,
+            _ => {
+                let columns = frame.columns(block.base)?;
+                for i in 0..columns.len() {
+                    if keep(frame.first + i, &EventView::Column(columns.row(i))) {
+                        visit(frame.first + i, columns.event(i)?);
+                    }
+                }
+                columns.check()?;
+            }
+        }
     }
     Ok(())
 }
 
-/// Every event of a stored block (either format).
+/// Every event of a stored block (any format).
 pub(crate) fn decode(stored: &[u8]) -> Result<Vec<Event>, String> {
-    if stored.first() != Some(&FRAMED_FORMAT) {
+    let Some(block) = Framed::read(stored)? else {
         return codec::decode_block(&open_format1(stored)?);
-    }
-    let block = Framed::read(stored)?;
+    };
     let mut events = Vec::with_capacity(block.count);
     for frame in &block.frames {
-        codec::decode_events(&frame.data.open()?, frame.events, block.base, &mut events)?;
+        block.decode_frame(frame, &mut events)?;
     }
     Ok(events)
 }
 
-/// The event at `index` of a stored block (either format), reading only
-/// its frame of a framed block.
+/// The event at `index` of a stored block (any format), reading only its
+/// frame of a framed block.
 pub(crate) fn get(stored: &[u8], index: usize) -> Result<Option<Event>, String> {
-    if stored.first() != Some(&FRAMED_FORMAT) {
+    let Some(block) = Framed::read(stored)? else {
         let mut events = codec::decode_block(&open_format1(stored)?)?;
         return Ok((index < events.len()).then(|| events.swap_remove(index)));
-    }
-    let block = Framed::read(stored)?;
+    };
     let Some(frame) = block
         .frames
         .iter()
@@ -148,16 +211,15 @@ pub(crate) fn get(stored: &[u8], index: usize) -> Result<Option<Event>, String> 
     else {
         return Ok(None);
     };
-    let mut found = None;
-    codec::scan_events(
-        &frame.data.open()?,
-        frame.first,
-        frame.events,
-        block.base,
-        |at, _| at == index,
-        |_, event| found = Some(event),
-    )?;
-    Ok(found)
+    if block.format == ROW_FRAMES {
+        let mut events = Vec::with_capacity(frame.events);
+        block.decode_frame(frame, &mut events)?;
+        return Ok(events.into_iter().nth(index - frame.first));
+    }
+    frame
+        .columns(block.base)?
+        .event(index - frame.first)
+        .map(Some)
 }
 
 /// A block of format 1: uncompressed (its format byte first) or one zstd
@@ -173,6 +235,7 @@ fn open_format1(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
 
 /// A framed block's header, read in place.
 struct Framed<'a> {
+    format: u8,
     count: usize,
     base: i64,
     hashes: Section<'a>,
@@ -183,15 +246,24 @@ struct Frame<'a> {
     /// The block index of the frame's first event.
     first: usize,
     events: usize,
-    data: Section<'a>,
+    /// One section of a row frame; one per column of a column frame.
+    sections: Vec<Section<'a>>,
+}
+
+impl Frame<'_> {
+    fn columns(&self, base: i64) -> Result<ColumnFrame<'_>, String> {
+        ColumnFrame::new(&self.sections, self.events, base)
+    }
 }
 
 impl<'a> Framed<'a> {
-    fn read(stored: &'a [u8]) -> Result<Framed<'a>, String> {
-        let mut r = Reader::new(stored);
-        if r.byte()? != FRAMED_FORMAT {
-            return Err("not a framed block".into());
-        }
+    /// The block's header and frames; `None` for a block of format 1.
+    fn read(stored: &'a [u8]) -> Result<Option<Framed<'a>>, String> {
+        let format = match stored.first() {
+            Some(&f) if f == ROW_FRAMES || f == COLUMN_FRAMES => f,
+            _ => return Ok(None),
+        };
+        let mut r = Reader::new(&stored[1..]);
         let count = r.len()?;
         // Blocks never hold more; a larger count is damage, and must not
         // size an allocation.
@@ -200,6 +272,11 @@ impl<'a> Framed<'a> {
         }
         let base = codec::unzigzag(r.varint()?);
         let hashes = Section::read(&mut r)?;
+        let sections = if format == ROW_FRAMES {
+            1
+        } else {
+            columns::COLUMNS.len()
+        };
         let mut frames = Vec::with_capacity(count.div_ceil(FRAME_EVENTS));
         let mut first = 0usize;
         while first < count {
@@ -212,19 +289,35 @@ impl<'a> Framed<'a> {
             frames.push(Frame {
                 first,
                 events,
-                data: Section::read(&mut r)?,
+                sections: (0..sections)
+                    .map(|_| Section::read(&mut r))
+                    .collect::<Result<_, _>>()?,
             });
             first += events;
         }
         if !r.rest().is_empty() {
             return Err("bytes after the last frame".into());
         }
-        Ok(Framed {
+        Ok(Some(Framed {
+            format,
             count,
             base,
             hashes,
             frames,
-        })
+        }))
+    }
+
+    /// Appends every event of one of its frames.
+    fn decode_frame(&self, frame: &Frame<'_>, out: &mut Vec<Event>) -> Result<(), String> {
+        if self.format == ROW_FRAMES {
+            let raw = frame.sections[0].open()?;
+            return codec::decode_events(&raw, frame.events, self.base, out);
+        }
+        let columns = frame.columns(self.base)?;
+        for i in 0..columns.len() {
+            out.push(columns.event(i)?);
+        }
+        Ok(())
     }
 
     /// For each frame, whether it may hold an event with the wanted
@@ -253,81 +346,6 @@ impl<'a> Framed<'a> {
             .map(|f| (f.first..f.first + f.events).any(holds))
             .collect())
     }
-}
-
-/// A stored byte string, raw or zstd-compressed.
-struct Section<'a> {
-    compressed: bool,
-    raw_len: usize,
-    bytes: &'a [u8],
-}
-
-impl<'a> Section<'a> {
-    fn read(r: &mut Reader<'a>) -> Result<Section<'a>, String> {
-        let compressed = match r.byte()? {
-            RAW => false,
-            ZSTD => true,
-            other => return Err(format!("unknown section flag {other}")),
-        };
-        let raw_len = r.len()?;
-        let stored_len = r.len()?;
-        if raw_len > MAX_SECTION_BYTES || (!compressed && raw_len != stored_len) {
-            return Err(format!("section of {raw_len} bytes stored in {stored_len}"));
-        }
-        Ok(Section {
-            compressed,
-            raw_len,
-            bytes: r.take(stored_len)?,
-        })
-    }
-
-    fn open(&self) -> Result<Cow<'a, [u8]>, String> {
-        if !self.compressed {
-            return Ok(Cow::Borrowed(self.bytes));
-        }
-        let raw = DECOMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                *slot = zstd::bulk::Decompressor::new().ok();
-            }
-            match slot.as_mut() {
-                Some(decompressor) => decompressor.decompress(self.bytes, self.raw_len),
-                None => zstd::bulk::decompress(self.bytes, self.raw_len),
-            }
-        });
-        match raw {
-            Ok(raw) if raw.len() == self.raw_len => Ok(Cow::Owned(raw)),
-            Ok(raw) => Err(format!(
-                "section of {} bytes read {}",
-                self.raw_len,
-                raw.len()
-            )),
-            Err(e) => Err(format!("damaged section: {e}")),
-        }
-    }
-}
-
-/// Appends a section: compressed when that makes it smaller (compressing
-/// in memory does not fail in practice; if it did, the bytes go raw).
-fn put_section(out: &mut Vec<u8>, raw: &[u8]) {
-    let compressed = COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = zstd::bulk::Compressor::new(COMPRESSION_LEVEL).ok();
-        }
-        match slot.as_mut() {
-            Some(compressor) => compressor.compress(raw).ok(),
-            None => zstd::bulk::compress(raw, COMPRESSION_LEVEL).ok(),
-        }
-    });
-    let (flag, bytes) = match &compressed {
-        Some(c) if c.len() < raw.len() => (ZSTD, &c[..]),
-        _ => (RAW, raw),
-    };
-    out.push(flag);
-    codec::put_varint(out, raw.len() as u64);
-    codec::put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 /// An address's 16-bit hash (never 0, which stands for no address).
@@ -424,6 +442,55 @@ mod tests {
         assert_eq!(scanned(&stored, &absent), (vec![], 0));
     }
 
+    /// A block of format 2, as written before column frames.
+    fn encode_row_frames(events: &[Event]) -> Vec<u8> {
+        let base = events.first().map_or(0, |e| e.received.0);
+        let mut out = vec![ROW_FRAMES];
+        codec::put_varint(&mut out, events.len() as u64);
+        codec::put_varint(&mut out, codec::zigzag(base));
+        let mut hashes = Vec::new();
+        for ip in events.iter().map(|e| e.source_ip) {
+            hashes.extend_from_slice(&stored_hash(ip).to_le_bytes());
+        }
+        for ip in events.iter().map(|e| e.destination_ip) {
+            hashes.extend_from_slice(&stored_hash(ip).to_le_bytes());
+        }
+        section::put(&mut out, &hashes);
+        for frame in events.chunks(FRAME_EVENTS) {
+            let mut raw = Vec::new();
+            codec::encode_events(&mut raw, frame, base);
+            codec::put_varint(&mut out, frame.len() as u64);
+            section::put(&mut out, &raw);
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_of_format_2_still_read() {
+        let events = events(600);
+        let stored = encode_row_frames(&events);
+        assert_eq!(decode(&stored).unwrap(), events);
+        for index in [0, 255, 256, 599, 600] {
+            assert_eq!(get(&stored, index).unwrap(), events.get(index).cloned());
+        }
+        let one = EventFilter {
+            source_ip: "10.0.1.20".parse().ok(),
+            ..EventFilter::default()
+        };
+        assert_eq!(scanned(&stored, &one), (vec![276], FRAME_EVENTS));
+        let text = EventFilter {
+            text: Some("EVENT 59".into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(
+            scanned(&stored, &text).0,
+            [59].into_iter().chain(590..600).collect::<Vec<_>>()
+        );
+        for cut in 0..stored.len() {
+            assert!(decode(&stored[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
     #[test]
     fn blocks_of_format_1_still_read() {
         let events = events(300);
@@ -458,7 +525,7 @@ mod tests {
             );
         }
         // A damaged event count is refused before it sizes anything.
-        let mut huge = vec![FRAMED_FORMAT];
+        let mut huge = vec![COLUMN_FRAMES];
         codec::put_varint(&mut huge, 1 << 40);
         huge.extend_from_slice(&stored[1 + 2..]); // 600 took two varint bytes
         assert!(decode(&huge).unwrap_err().contains("events"));
@@ -467,6 +534,7 @@ mod tests {
             flipped[at] ^= 0x5a;
             let _ = decode(&flipped);
             let _ = get(&flipped, 10);
+            let _ = scan(&flipped, &Addresses::default(), |_, _| true, |_, _| {});
             flipped[at] ^= 0x5a;
         }
     }

@@ -6,11 +6,13 @@
 pub(crate) mod block_index;
 pub(crate) mod bloom;
 pub(crate) mod codec;
+pub(crate) mod columns;
 pub(crate) mod framed;
 pub(crate) mod grams;
 pub(crate) mod postgres_rows;
 pub(crate) mod postings;
 pub(crate) mod rollup;
+pub(crate) mod section;
 pub(crate) mod sqlite_blocks;
 pub(crate) mod summary;
 

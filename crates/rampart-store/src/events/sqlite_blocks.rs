@@ -513,13 +513,13 @@ impl SqliteEvents {
                 stored,
                 &addresses,
                 |index, event| {
-                    let key = key_of(index, event.timestamp);
-                    event.timestamp != TOMBSTONE
+                    let key = key_of(index, event.timestamp());
+                    event.timestamp() != TOMBSTONE
                         && after.is_none_or(|a| key < a)
                         && worst.is_none_or(|w| key > w)
                         && wanted.matches(event)
                 },
-                |index, event| found.push((key_of(index, event.timestamp), event)),
+                |index, event| found.push((key_of(index, event.timestamp()), event)),
             )
             .map_err(corrupt)?;
             Ok(found)
@@ -589,7 +589,7 @@ impl SqliteEvents {
                 &addresses,
                 |_, event| {
                     counted.read += 1;
-                    if event.timestamp != TOMBSTONE && wanted.matches(event) {
+                    if event.timestamp() != TOMBSTONE && wanted.matches(event) {
                         by.fill_key_in_place(event, &mut key);
                         match counted.counts.get_mut(key.as_slice()) {
                             Some(n) => *n += 1,
@@ -640,7 +640,7 @@ impl SqliteEvents {
             framed::scan(
                 stored,
                 &addresses,
-                |_, event| event.timestamp != TOMBSTONE && wanted.matches(event),
+                |_, event| event.timestamp() != TOMBSTONE && wanted.matches(event),
                 |index, event| found.push((EventId::new(block_id, index), event)),
             )
             .map_err(corrupt)?;
@@ -691,9 +691,9 @@ impl SqliteEvents {
                 stored,
                 &addresses,
                 |_, event| {
-                    if event.timestamp != TOMBSTONE && wanted.matches(event) {
+                    if event.timestamp() != TOMBSTONE && wanted.matches(event) {
                         let value = top_field.as_deref().and_then(|f| event.field_text(f));
-                        part.count(event.timestamp.0, bucket, value);
+                        part.count(event.timestamp().0, bucket, value);
                     }
                     false
                 },
@@ -811,7 +811,7 @@ impl SqliteEvents {
             };
             let mut changed = 0u64;
             for event in &mut events {
-                if event.timestamp != TOMBSTONE && event.timestamp < cutoff {
+                if event.timestamp() != TOMBSTONE && event.timestamp < cutoff {
                     *event = Event {
                         timestamp: TOMBSTONE,
                         fields: "{}".into(),
