@@ -92,6 +92,34 @@ fn texts(value: &Value, out: &mut Vec<String>, depth: usize) {
 pub trait FieldSource {
     fn any_value(&self, name: &str, each: &mut dyn FnMut(&str) -> bool) -> Option<bool>;
     fn message_text(&self) -> Option<&str>;
+    /// An address field's value, typed (`None`: not such a field here),
+    /// so that matches compare it without formatting it as text.
+    fn address(&self, _name: &str) -> Option<Option<IpAddr>> {
+        None
+    }
+    /// A numeric field's value, typed (`None`: not such a field here).
+    fn numeric(&self, _name: &str) -> Option<Option<f64>> {
+        None
+    }
+}
+
+/// The typed address field `name` of a well-known event view.
+fn address_of<F: Filterable + ?Sized>(event: &F, name: &str) -> Option<Option<IpAddr>> {
+    match name {
+        "source.ip" => Some(event.source_ip()),
+        "destination.ip" => Some(event.destination_ip()),
+        _ => None,
+    }
+}
+
+/// The typed numeric field `name` of a well-known event view.
+fn numeric_of<F: Filterable + ?Sized>(event: &F, name: &str) -> Option<Option<f64>> {
+    match name {
+        "event.severity" => Some(event.severity().map(f64::from)),
+        "source.port" => Some(event.source_port().map(f64::from)),
+        "destination.port" => Some(event.destination_port().map(f64::from)),
+        _ => None,
+    }
 }
 
 impl FieldSource for EventFields<'_> {
@@ -101,6 +129,14 @@ impl FieldSource for EventFields<'_> {
 
     fn message_text(&self) -> Option<&str> {
         self.event.message.as_deref()
+    }
+
+    fn address(&self, name: &str) -> Option<Option<IpAddr>> {
+        address_of(self.event, name)
+    }
+
+    fn numeric(&self, name: &str) -> Option<Option<f64>> {
+        numeric_of(self.event, name)
     }
 }
 
@@ -177,6 +213,14 @@ impl<F: Filterable + ?Sized> FieldSource for InPlace<'_, F> {
     fn message_text(&self) -> Option<&str> {
         self.0.message()
     }
+
+    fn address(&self, name: &str) -> Option<Option<IpAddr>> {
+        address_of(self.0, name)
+    }
+
+    fn numeric(&self, name: &str) -> Option<Option<f64>> {
+        numeric_of(self.0, name)
+    }
 }
 
 /// A hunt's condition as stores check it (`EventFilter::condition`).
@@ -233,13 +277,59 @@ fn evaluate(expr: &Expr, event: &dyn FieldSource) -> Option<bool> {
         }
         Expr::Not(inner) => evaluate(inner, event).map(|b| !b),
         Expr::Exists(field) => event.any_value(field, &mut |_| true),
-        Expr::Field(field, m) => event.any_value(field, &mut |v| field_matches(m, v)),
+        Expr::Field(field, m) => typed_match(field, m, event)
+            .or_else(|| event.any_value(field, &mut |v| field_matches(m, v))),
         Expr::Text(m) => Some(
             event
                 .message_text()
                 .is_some_and(|message| text_matches(m, message)),
         ),
     }
+}
+
+/// A match on a typed field (an address, a number), decided as
+/// [`field_matches`] would decide it on the value's text, without that
+/// text; `None` when the field or the match is not of that kind.
+fn typed_match(field: &str, m: &Match, event: &dyn FieldSource) -> Option<bool> {
+    let address = || event.address(field);
+    let value = || event.numeric(field);
+    match m {
+        Match::Network(network) => Some(address()?.is_some_and(|ip| network.matches(ip))),
+        // An address's text equals `want` only when `want` is that
+        // address; a number's, when `want` is that number (an address's
+        // text is never a number, nor a number's an address).
+        Match::Is(want) => match address() {
+            Some(ip) => Some(ip.is_some_and(|ip| want.parse::<IpAddr>() == Ok(ip))),
+            None => {
+                let want = number(want)?;
+                Some(value()?.is_some_and(|n| n == want))
+            }
+        },
+        Match::Compare(op, want) => {
+            let want = number(want)?;
+            let n = value()?;
+            Some(n.is_some_and(|n| n.partial_cmp(&want).is_some_and(|o| ordered(op, o))))
+        }
+        _ => None,
+    }
+}
+
+fn ordered(op: &str, o: std::cmp::Ordering) -> bool {
+    match op {
+        ">=" => o.is_ge(),
+        "<=" => o.is_le(),
+        ">" => o.is_gt(),
+        _ => o.is_lt(),
+    }
+}
+
+/// Equal ignoring case, as their lower-case forms compare (without them
+/// when both are ASCII).
+fn equal_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.to_lowercase() == b.to_lowercase()
 }
 
 fn number(text: &str) -> Option<f64> {
@@ -255,26 +345,22 @@ fn field_matches(m: &Match, value: &str) -> bool {
             if let (Some(a), Some(b)) = (number(want), number(value)) {
                 return a == b;
             }
-            want.to_lowercase() == value.to_lowercase()
+            equal_ignoring_case(want, value)
         }
-        Match::Phrase(want) => want.to_lowercase() == value.to_lowercase(),
+        Match::Phrase(want) => equal_ignoring_case(want, value),
         Match::Wildcard(re) | Match::Regex(re) => re.is_match(value),
         Match::Compare(op, want) => {
-            let times = (
-                crate::Timestamp::parse_rfc3339(value),
-                crate::Timestamp::parse_rfc3339(want),
-            );
-            let order = match (number(value), number(want), times) {
-                (Some(a), Some(b), _) => a.partial_cmp(&b),
-                (_, _, (Some(a), Some(b))) => Some(a.cmp(&b)),
-                _ => Some(value.cmp(want.as_str())),
+            let times = || {
+                crate::Timestamp::parse_rfc3339(value).zip(crate::Timestamp::parse_rfc3339(want))
             };
-            order.is_some_and(|o| match *op {
-                ">=" => o.is_ge(),
-                "<=" => o.is_le(),
-                ">" => o.is_gt(),
-                _ => o.is_lt(),
-            })
+            let order = match (number(value), number(want)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b),
+                _ => match times() {
+                    Some((a, b)) => Some(a.cmp(&b)),
+                    None => Some(value.cmp(want.as_str())),
+                },
+            };
+            order.is_some_and(|o| ordered(op, o))
         }
         Match::Network(network) => value.parse::<IpAddr>().is_ok_and(|ip| network.matches(ip)),
     }
@@ -288,5 +374,91 @@ fn text_matches(m: &Match, message: &str) -> bool {
         Match::Wildcard(re) => message.split_whitespace().any(|w| re.is_match(w)),
         Match::Regex(re) => re.is_match(message),
         Match::Compare(..) | Match::Network(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timestamp;
+
+    #[test]
+    fn typed_fields_decide_as_their_text_does() {
+        let wants = [
+            "4",
+            "4.0",
+            " 4 ",
+            "04",
+            "abc",
+            "",
+            "-1",
+            "1e0",
+            "NaN",
+            "inf",
+            "255",
+            "65535",
+            "10.0.0.1",
+            "::1",
+            "2001:DB8::1",
+            "::ffff:10.0.0.1",
+            "10.0.0.1 ",
+        ];
+        let mut kinds: Vec<Match> = Vec::new();
+        for want in wants {
+            kinds.push(Match::Is(want.to_owned()));
+            for op in [">=", "<=", ">", "<"] {
+                kinds.push(Match::Compare(op, want.to_owned()));
+            }
+        }
+        for network in ["10.0.0.0/8", "::/0", "10.0.0.1", "2001:db8::/32"] {
+            kinds.push(Match::Network(network.parse().unwrap()));
+        }
+        let addresses = [
+            None,
+            Some("10.0.0.1"),
+            Some("::1"),
+            Some("2001:db8::1"),
+            Some("::ffff:10.0.0.1"),
+        ];
+        let numbers = [None, Some(0u8), Some(1), Some(4), Some(255)];
+        let mut decided = 0;
+        for (i, address) in addresses.iter().enumerate() {
+            for (j, number) in numbers.iter().enumerate() {
+                let event = Event {
+                    timestamp: Timestamp(0),
+                    severity: *number,
+                    source_port: number.map(|n| u16::from(n) * 257),
+                    destination_port: numbers[(j + 1) % numbers.len()].map(u16::from),
+                    source_ip: address.and_then(|a| a.parse().ok()),
+                    destination_ip: addresses[(i + 2) % addresses.len()]
+                        .and_then(|a| a.parse().ok()),
+                    ..Event::default()
+                };
+                let fields = EventFields::new(&event);
+                let in_place = InPlace(&event);
+                for field in [
+                    "event.severity",
+                    "source.port",
+                    "destination.port",
+                    "source.ip",
+                    "destination.ip",
+                ] {
+                    for m in &kinds {
+                        let text = fields.any_value(field, &mut |v| field_matches(m, v));
+                        for typed in [
+                            typed_match(field, m, &fields),
+                            typed_match(field, m, &in_place),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            decided += 1;
+                            assert_eq!(Some(typed), text, "{field} {m:?} on {event:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(decided > 1000, "{decided}");
     }
 }
