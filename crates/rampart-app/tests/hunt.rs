@@ -241,13 +241,17 @@ async fn random_hunts_agree_with_the_reference_evaluator(store: Arc<dyn Store>) 
         store.clone(),
         Arc::new(ManualClock::new(Timestamp(START + 10_000_000))),
     );
-    // Text only some blocks hold: the others are not read.
+    // Text only some blocks hold, severities none has: the others are
+    // not read.
     for (query, most_read) in [
         ("zulu-zone", 0),
         ("message:/zulu/", 0),
         ("ECHO-ZONE", BATCH),
         ("message:/(bravo|zulu)-zone$/", BATCH),
         ("\"in alpha-zone\" OR delta-zone", 2 * BATCH),
+        // No event is that severe: blocks' severities rule them all out.
+        ("event.severity >= 6", 0),
+        ("source.ip:10.0.0.0/8 AND event.severity > 5", 0),
     ] {
         let reply = hunts.hunt_in(org, over(query, Some(10_000))).await.unwrap();
         assert!(

@@ -347,10 +347,10 @@ impl EventFilter {
         fn eq<'e>(want: &Option<String>, have: impl FnOnce() -> Option<&'e str>) -> bool {
             want.as_ref().is_none_or(|w| have() == Some(w.as_str()))
         }
-        let ip = |want: &Option<IpMatch>, have: Option<IpAddr>| match want {
-            None => true,
-            Some(w) => have.is_some_and(|h| w.matches(h)),
-        };
+        fn ip(want: &Option<IpMatch>, have: impl FnOnce() -> Option<IpAddr>) -> bool {
+            want.as_ref()
+                .is_none_or(|w| have().is_some_and(|h| w.matches(h)))
+        }
         let timestamp = event.timestamp();
         self.from.is_none_or(|from| timestamp >= from)
             && self.to.is_none_or(|to| timestamp < to)
@@ -362,8 +362,8 @@ impl EventFilter {
             && eq(&self.outcome, || event.outcome())
             && eq(&self.host, || event.host())
             && eq(&self.user, || event.user())
-            && ip(&self.source_ip, event.source_ip())
-            && ip(&self.destination_ip, event.destination_ip())
+            && ip(&self.source_ip, || event.source_ip())
+            && ip(&self.destination_ip, || event.destination_ip())
             && self.text.as_ref().is_none_or(|needle| {
                 event
                     .message()
@@ -430,7 +430,15 @@ impl EventFilter {
 pub fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     if needle.is_ascii() && haystack.is_ascii() {
         let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-        return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+        let Some(&first) = n.first() else {
+            return true;
+        };
+        // Candidates start with the needle's first letter in either case.
+        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+        return memchr::memchr2_iter(lower, upper, h).any(|at| {
+            h.get(at..at + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        });
     }
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
@@ -438,6 +446,29 @@ pub fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_contained_ignoring_case() {
+        for (haystack, needle, want) in [
+            ("Failed password for root", "PASSWORD", true),
+            ("Failed password for root", "root", true),
+            ("Failed password for root", "roots", false),
+            ("aAab", "aab", true),
+            ("abc", "abcd", false),
+            ("", "", true),
+            ("xyz", "", true),
+            ("", "x", false),
+            ("DROP IN=eth0", "in=ETH0", true),
+            ("Grüße aus MÜNCHEN", "münchen", true),
+            ("\u{212A}ey", "key", true),
+        ] {
+            assert_eq!(
+                contains_ignore_case(haystack, needle),
+                want,
+                "{haystack:?} {needle:?}"
+            );
+        }
+    }
 
     #[test]
     fn cidr_and_exact_ip_matching() {

@@ -496,7 +496,7 @@ mod tests {
             received: Timestamp(1_700_000_000_000 + i as i64),
             source: "syslog".into(),
             severity: Some((i % 5) as u8),
-            outcome: (i % 2 == 0).then(|| "failure".into()),
+            outcome: i.is_multiple_of(2).then(|| "failure".into()),
             user: Some(format!("user{}", i % 10)),
             source_ip: format!("10.0.{}.{}", i / 256, i % 256).parse().ok(),
             message: Some(format!(

@@ -73,10 +73,11 @@ impl PreparedEvents {
     }
 }
 
-/// Counts per key, and how many events were read to make them.
+/// Counts per key, and how many events were read to make them (keys are
+/// hashed with a fast hasher: counting looks one up per event read).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counted {
-    pub counts: std::collections::HashMap<Vec<String>, u64>,
+    pub counts: std::collections::HashMap<Vec<String>, u64, foldhash::fast::RandomState>,
     pub read: u64,
 }
 

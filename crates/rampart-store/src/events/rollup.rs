@@ -118,6 +118,18 @@ impl Rollup {
         let index = STATS_FIELDS.iter().position(|f| *f == name)?;
         self.fields.get(index)
     }
+
+    /// False when no event of the block has a severity of at least
+    /// `floor`: its severities are all kept and all lower.
+    pub(crate) fn may_hold_severity(&self, floor: u8) -> bool {
+        self.field("event.severity").is_none_or(|values| {
+            values.rest > 0
+                || values
+                    .top
+                    .iter()
+                    .any(|(value, _)| value.parse::<u8>().map_or(true, |s| s >= floor))
+        })
+    }
 }
 
 /// The [`TOP_KEPT`] most frequent of some values, and how many are left.
@@ -262,5 +274,26 @@ mod tests {
         exact.add_rollup(&rollup, MINUTE_MS, Some("source.port"));
         assert!(!exact.approximate);
         assert_eq!(exact.values["1"], 110);
+    }
+
+    #[test]
+    fn a_severity_floor_rules_out_blocks_whose_severities_are_all_lower() {
+        let with = |severities: &[Option<u8>]| {
+            let events: Vec<Event> = severities
+                .iter()
+                .map(|s| Event {
+                    severity: *s,
+                    ..event(0, "root", 22)
+                })
+                .collect();
+            Rollup::of(&events)
+        };
+        let low = with(&[Some(1), Some(3), None, Some(0)]);
+        assert!(low.may_hold_severity(3));
+        assert!(!low.may_hold_severity(4));
+        assert!(!with(&[None, None]).may_hold_severity(0));
+        // More distinct severities than a rollup keeps: always possible.
+        let many: Vec<Option<u8>> = (0..=200).map(Some).collect();
+        assert!(with(&many).may_hold_severity(250));
     }
 }

@@ -437,9 +437,10 @@ impl SqliteEvents {
             } else {
                 self.summaries(&ids).await?
             };
-            // Rollups only when the caller can use them: a cold start
-            // reads this small column, not the summaries.
-            let rollups = if absorb.is_some() {
+            // Rollups only when the caller can use them (or a severity
+            // floor can rule blocks out): a cold start reads this small
+            // column, not the summaries.
+            let rollups = if absorb.is_some() || filter.min_severity.is_some() {
                 self.rollups(&ids).await?
             } else {
                 HashMap::new()
@@ -453,6 +454,10 @@ impl SqliteEvents {
                             && summary.may_hold_text(&needles)
                     });
                     let rollup = rollups.get(&block.id).and_then(|r| r.as_ref().as_ref());
+                    let possible = possible
+                        && filter.min_severity.is_none_or(|floor| {
+                            rollup.is_none_or(|rollup| rollup.may_hold_severity(floor))
+                        });
                     possible
                         && !absorb
                             .as_mut()
