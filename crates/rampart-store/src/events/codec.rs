@@ -1,5 +1,6 @@
 //! A compact binary encoding of events for the embedded store's blocks:
-//! varints and length-prefixed text, in a fixed field order. Decoding
+//! varints and length-prefixed text, in a fixed field order (the rows of
+//! formats 1 and 2; format 3's columns encode each value the same way). Decoding
 //! checks every length, so a damaged block is an error, never a panic.
 //! A block of format 1 is a header and its events; the frames of format 2
 //! ([`super::framed`]) hold runs of events without a header.
