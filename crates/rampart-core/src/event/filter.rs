@@ -287,7 +287,7 @@ pub trait EventCondition: Send + Sync {
 pub struct Condition(pub std::sync::Arc<dyn EventCondition>);
 
 impl Condition {
-    pub fn may_match<F: Filterable>(&self, event: &F) -> bool {
+    pub fn may_match(&self, event: &dyn Filterable) -> bool {
         self.0.may_match(event)
     }
 
@@ -341,7 +341,7 @@ impl EventFilter {
             }
     }
 
-    pub fn matches<E: Filterable>(&self, event: &E) -> bool {
+    pub fn matches(&self, event: &dyn Filterable) -> bool {
         // Fields are read only when the filter asks for them: an event read
         // in place may still have to decode them.
         fn eq<'e>(want: &Option<String>, have: impl FnOnce() -> Option<&'e str>) -> bool {

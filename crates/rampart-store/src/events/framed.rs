@@ -16,10 +16,10 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use rampart_core::event::{Filterable, IpMatch};
-use rampart_core::{Event, EventFilter, Timestamp};
+use rampart_core::{Event, EventFilter};
 
-use super::codec::{self, EventRef, Reader};
-use super::columns::{self, ColumnFrame, Row};
+use super::codec::{self, Reader};
+use super::columns::{self, ColumnFrame};
 use super::section::{self, Section};
 use super::MAX_BLOCK_EVENTS;
 
@@ -55,70 +55,6 @@ pub(crate) fn encode(events: &[Event]) -> Vec<u8> {
     out
 }
 
-/// An event as a scan sees it before deciding to keep it: read in place
-/// from a row frame, or column by column from a column frame.
-pub(crate) enum EventView<'v> {
-    Encoded(&'v EventRef<'v>),
-    Column(Row<'v>),
-}
-
-impl EventView<'_> {
-    fn inner(&self) -> &dyn Filterable {
-        match self {
-            EventView::Encoded(e) => *e,
-            EventView::Column(row) => row,
-        }
-    }
-}
-
-impl Filterable for EventView<'_> {
-    fn timestamp(&self) -> Timestamp {
-        self.inner().timestamp()
-    }
-    fn source(&self) -> &str {
-        self.inner().source()
-    }
-    fn severity(&self) -> Option<u8> {
-        self.inner().severity()
-    }
-    fn category(&self) -> Option<&str> {
-        self.inner().category()
-    }
-    fn action(&self) -> Option<&str> {
-        self.inner().action()
-    }
-    fn outcome(&self) -> Option<&str> {
-        self.inner().outcome()
-    }
-    fn host(&self) -> Option<&str> {
-        self.inner().host()
-    }
-    fn user(&self) -> Option<&str> {
-        self.inner().user()
-    }
-    fn source_ip(&self) -> Option<IpAddr> {
-        self.inner().source_ip()
-    }
-    fn source_port(&self) -> Option<u16> {
-        self.inner().source_port()
-    }
-    fn destination_ip(&self) -> Option<IpAddr> {
-        self.inner().destination_ip()
-    }
-    fn destination_port(&self) -> Option<u16> {
-        self.inner().destination_port()
-    }
-    fn process(&self) -> Option<&str> {
-        self.inner().process()
-    }
-    fn url(&self) -> Option<&str> {
-        self.inner().url()
-    }
-    fn message(&self) -> Option<&str> {
-        self.inner().message()
-    }
-}
-
 /// The exact addresses a filter asks for, hashed as blocks store them:
 /// what picks the frames a scan opens.
 #[derive(Clone, Copy, Debug, Default)]
@@ -145,20 +81,18 @@ impl Addresses {
 }
 
 /// Calls `visit(index, event)` for every event of a stored block (any
-/// format) that `keep` accepts; of a framed block, only the frames that
-/// can hold the `wanted` addresses are read.
+/// format) that `keep` accepts, as it reads it before decoding it whole
+/// (in place from a row frame, column by column from a column frame); of
+/// a framed block, only the frames that can hold the `wanted` addresses
+/// are read.
 pub(crate) fn scan(
     stored: &[u8],
     wanted: &Addresses,
-    mut keep: impl FnMut(usize, &EventView<'_>) -> bool,
+    mut keep: impl FnMut(usize, &dyn Filterable) -> bool,
     mut visit: impl FnMut(usize, Event),
 ) -> Result<(), String> {
     let Some(block) = Framed::read(stored)? else {
-        return codec::scan_block(
-            &open_format1(stored)?,
-            |i, e| keep(i, &EventView::Encoded(e)),
-            visit,
-        );
+        return codec::scan_block(&open_format1(stored)?, |i, e| keep(i, e), visit);
     };
     let open = block.frames_holding(wanted)?;
     for (frame, _) in block.frames.iter().zip(open).filter(|(_, open)| *open) {
@@ -168,13 +102,13 @@ pub(crate) fn scan(
                 frame.first,
                 frame.events,
                 block.base,
-                |i, e| keep(i, &EventView::Encoded(e)),
+                |i, e| keep(i, e),
                 &mut visit,
             )?,
             _ => {
                 let columns = frame.columns(block.base)?;
                 for i in 0..columns.len() {
-                    if keep(frame.first + i, &EventView::Column(columns.row(i))) {
+                    if keep(frame.first + i, &columns.row(i)) {
                         visit(frame.first + i, columns.event(i)?);
                     }
                 }
