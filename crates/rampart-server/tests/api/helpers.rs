@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rampart_core::SystemClock;
+use rampart_core::{Clock, SystemClock};
 use rampart_server::config::LoginPolicy;
 use rampart_server::{Application, Config, ShutdownHandle};
 use rampart_store::testing::TestDatabase;
@@ -193,10 +193,20 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
 
 /// As [`spawn_app`], with the configuration adjusted first.
 pub async fn spawn_app_with(db: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_clock(db, configure, Arc::new(SystemClock)).await
+}
+
+/// As [`spawn_app_with`], on a given clock: a test that counts within a
+/// window holds time still rather than racing a busy machine.
+pub async fn spawn_app_with_clock(
+    db: TestDatabase,
+    configure: impl FnOnce(&mut Config),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(&db, &dir);
     configure(&mut config);
-    let app = Application::build_with_clock(config, Arc::new(SystemClock))
+    let app = Application::build_with_clock(config, clock)
         .await
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -174,11 +174,21 @@ async fn limits_apply_per_caller_address_and_organisation(app: &TestApp) {
 }
 
 mod sqlite {
+    use std::sync::Arc;
+
+    use rampart_core::clock::ManualClock;
+    use rampart_core::{Clock, SystemClock};
+
+    /// Time stands still: on a busy machine the sign-ins alone may take
+    /// longer than one login's share of the window, and a moving clock
+    /// would hand out another.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn limits_apply_per_caller_address_and_organisation() {
-        let app = crate::helpers::spawn_app_with(
+        let clock = ManualClock::new(SystemClock.now());
+        let app = crate::helpers::spawn_app_with_clock(
             rampart_store::testing::TestDatabase::sqlite(),
             super::small_limits,
+            Arc::new(clock),
         )
         .await;
         super::limits_apply_per_caller_address_and_organisation(&app).await;
