@@ -228,7 +228,7 @@ impl Hunts {
             return Ok(None);
         }
         let mut counted = Counted {
-            read: stats.total,
+            read: stats.read,
             ..Counted::default()
         };
         if by.bucket_ms.is_some() {

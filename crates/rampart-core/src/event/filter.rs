@@ -280,6 +280,18 @@ pub trait EventCondition: Send + Sync {
     fn message_needles(&self) -> Vec<Vec<String>> {
         Vec::new()
     }
+    /// The field, when the condition tests one field's value and nothing
+    /// else (`user.name:alice`): an event then matches exactly when it has
+    /// a value of that field, as an event read in place gives it, that
+    /// passes [`EventCondition::value_matches`]. Stores answer counts of
+    /// such a condition from per-block value counts.
+    fn single_field(&self) -> Option<&str> {
+        None
+    }
+    /// Whether a value of [`EventCondition::single_field`] passes.
+    fn value_matches(&self, _value: &str) -> bool {
+        false
+    }
 }
 
 /// A shared [`EventCondition`]; equal only to itself.

@@ -236,6 +236,20 @@ impl crate::event::EventCondition for Expr {
     fn message_needles(&self) -> Vec<Vec<String>> {
         super::message_needles(self)
     }
+
+    fn single_field(&self) -> Option<&str> {
+        match self {
+            Expr::Field(field, _) if known_in_place(field) => Some(field),
+            _ => None,
+        }
+    }
+
+    fn value_matches(&self, value: &str) -> bool {
+        match self {
+            Expr::Field(_, m) => field_matches(m, value),
+            _ => false,
+        }
+    }
 }
 
 /// Whether the event matches the condition.

@@ -230,3 +230,54 @@ fn count_keys_in_place_put_the_bucket_first() {
     stats.fill_key_in_place(&e, &mut key);
     assert_eq!(key, vec!["10.1.2.3".to_owned()]);
 }
+
+/// A condition on one well-known field says so, and its value test
+/// decides every event as the evaluator does: on the field's first value
+/// read in place, never on an event without one.
+#[test]
+fn single_field_conditions_decide_on_the_value_alone() {
+    use crate::event::EventCondition;
+    let mut bare = sshd();
+    bare.user = None;
+    bare.severity = None;
+    bare.source_ip = None;
+    bare.source_port = None;
+    let events = [sshd(), bare];
+    let queries = [
+        ("user.name:root", Some("user.name")),
+        ("user.name:ro*", Some("user.name")),
+        ("user.name:/r.{2}t/", Some("user.name")),
+        ("user.name:\"root\"", Some("user.name")),
+        ("event.severity >= 3", Some("event.severity")),
+        ("event.severity:3.0", Some("event.severity")),
+        ("event.severity < 3", Some("event.severity")),
+        ("source.ip:10.0.0.0/8", Some("source.ip")),
+        ("source.ip:10.1.2.3", Some("source.ip")),
+        ("source.port > 50000", Some("source.port")),
+        ("event.outcome:FAILURE", Some("event.outcome")),
+        ("host.name:bastion-?", Some("host.name")),
+        ("source:http", Some("source")),
+        ("labels:a", None),
+        ("NOT user.name:root", None),
+        ("user.name:root AND event.severity >= 3", None),
+        ("_exists_:user.name", None),
+        ("root", None),
+    ];
+    for (query, field) in queries {
+        let q = parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        let f = q.filter.as_ref().unwrap();
+        assert_eq!(f.single_field(), field, "{query}");
+        let Some(field) = field else { continue };
+        for e in &events {
+            let by = CountBy {
+                bucket_ms: None,
+                fields: vec![field.to_owned()],
+            };
+            let mut key = Vec::new();
+            by.fill_key_in_place(e, &mut key);
+            let present = hits(&format!("_exists_:{field}"), e);
+            let decided = present && f.value_matches(&key[0]);
+            assert_eq!(decided, hits(query, e), "{query} on {:?}", key[0]);
+        }
+    }
+}

@@ -81,6 +81,16 @@ pub struct Counted {
     pub read: u64,
 }
 
+impl Counted {
+    /// Adds another part's counts and reads.
+    pub fn add(&mut self, other: Counted) {
+        self.read += other.read;
+        for (key, n) in other.counts {
+            *self.counts.entry(key).or_default() += n;
+        }
+    }
+}
+
 /// Where a page of newest-first results ended: `(@timestamp, id)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventCursor {
@@ -130,6 +140,9 @@ pub struct EventStats {
     /// each block's most frequent values: they are lower bounds, and a
     /// value may be missing (only when the request allowed it).
     pub top_approximate: bool,
+    /// Events read one by one to make these counts (those of blocks
+    /// whose pre-aggregates answered are not).
+    pub read: u64,
 }
 
 /// What a stats query asks for.

@@ -630,6 +630,8 @@ impl PostgresEvents {
             buckets,
             top,
             top_approximate: false,
+            // Every event the filter selects, counted by the database.
+            read: total,
         })
     }
 

@@ -22,8 +22,8 @@ use sqlx::{Row as _, SqlitePool};
 
 use super::block_index::{BlockIndex, BlockRange};
 use super::framed::{self, Addresses};
-use super::rollup::Rollup;
 use super::rollup::{self, StatsTotals};
+use super::rollup::{Rollup, RollupCount};
 use super::summary::{self, Keeping, PreparedSummary, RollupCache, Summary, SummaryCache};
 use super::{
     top_values, Counted, EventCursor, EventStats, Payload, PreparedEvents, StatsRequest,
@@ -583,6 +583,8 @@ impl SqliteEvents {
         {
             return Ok(None);
         }
+        // Blocks whose rollups say the counts are not read.
+        let plan = RollupCount::plan(filter, by);
         let wanted = filter.clone();
         let addresses = Addresses::of(filter);
         let by = by.clone();
@@ -610,6 +612,12 @@ impl SqliteEvents {
             .map_err(corrupt)?;
             Ok(counted)
         };
+        let mut from_rollups = Counted::default();
+        let mut absorb = |block: &BlockRange, rollup: &Rollup| {
+            plan.as_ref().is_some_and(|plan| {
+                plan.absorb(block.min_ts, block.max_ts, rollup, &mut from_rollups)
+            })
+        };
         let mut total = Counted::default();
         self.scan(
             org,
@@ -617,15 +625,13 @@ impl SqliteEvents {
             None,
             count,
             |_, _, counted| {
-                total.read += counted.read;
-                for (key, n) in counted.counts {
-                    *total.counts.entry(key).or_default() += n;
-                }
+                total.add(counted);
                 Ok(true)
             },
-            None,
+            plan.is_some().then_some(&mut absorb as _),
         )
         .await?;
+        total.add(from_rollups);
         Ok(Some(total))
     }
 
@@ -696,6 +702,7 @@ impl SqliteEvents {
                 stored,
                 &addresses,
                 |_, event| {
+                    part.read += 1;
                     if event.timestamp() != TOMBSTONE && wanted.matches(event) {
                         let value = top_field.as_deref().and_then(|f| event.field_text(f));
                         part.count(event.timestamp().0, bucket, value);
@@ -748,6 +755,7 @@ impl SqliteEvents {
                 .collect(),
             top: top_values(all.values, request.top_limit),
             top_approximate: all.approximate,
+            read: all.read,
         })
     }
 
