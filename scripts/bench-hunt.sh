@@ -50,6 +50,8 @@ stats by one field	* | stats count() by user.name | head 10
 rows of a user	user.name:user7 | head 100	'"user":\{"name":"user7"\}'
 count of a user	user.name:user7 | stats count()	'"user":\{"name":"user7"\}'
 stats by, filtered	event.outcome:failure | stats count() by source.ip | head 10	
+stats by many-valued	* | stats count() by source.ip | head 10	
+count of a pattern	host.name:web-* | stats count() by host.name	'"host":\{"name":"web-'
 chart of everything	* | timechart 1h	
 regex, nothing	message:/zzq[0-9]+x/ | head 10	'zzq[0-9]+x'
 absent phrase	"accepted publickey" | head 10	-i 'accepted publickey'

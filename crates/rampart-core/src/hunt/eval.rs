@@ -353,8 +353,17 @@ fn number(text: &str) -> Option<f64> {
 fn field_matches(m: &Match, value: &str) -> bool {
     match m {
         Match::Is(want) => {
-            if let (Ok(a), Ok(b)) = (want.parse::<IpAddr>(), value.parse::<IpAddr>()) {
-                return a == b;
+            // Every address's text has a dot or a colon: plain words skip
+            // the parser.
+            let address = |text: &str| {
+                text.contains(['.', ':'])
+                    .then(|| text.parse::<IpAddr>().ok())
+                    .flatten()
+            };
+            if let Some(a) = address(want) {
+                if let Some(b) = address(value) {
+                    return a == b;
+                }
             }
             if let (Some(a), Some(b)) = (number(want), number(value)) {
                 return a == b;

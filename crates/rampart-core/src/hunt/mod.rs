@@ -10,6 +10,7 @@
 //! position. `eval` says whether an event matches (the reference every
 //! execution must agree with); `pipes` turns matching events into rows.
 
+mod count_key;
 mod eval;
 mod lex;
 mod needles;
@@ -23,6 +24,7 @@ use std::net::IpAddr;
 
 use crate::event::IpMatch;
 
+pub use count_key::KeyEncoder;
 pub use eval::{decided_in_place, known_in_place, matches, may_match, EventFields, FieldSource};
 pub use lex::MAX_QUERY_BYTES;
 pub use needles::message_needles;

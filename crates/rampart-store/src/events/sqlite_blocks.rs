@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rampart_core::event::Filterable;
-use rampart_core::hunt::CountBy;
+use rampart_core::hunt::{CountBy, KeyEncoder};
 use rampart_core::{Event, EventFilter, EventId, OrgId, Timestamp};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -34,6 +34,26 @@ use crate::{Result, StoreError};
 /// What a scan asks of each block before reading it: true when the caller
 /// took the block from its range and rollup alone.
 type Absorb<'a> = dyn FnMut(&BlockRange, &Rollup) -> bool + Send + 'a;
+
+/// Counts per byte key ([`KeyEncoder`]), and the events read.
+#[derive(Default)]
+struct ByteCounts {
+    counts: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
+    read: u64,
+}
+
+impl ByteCounts {
+    fn add(&mut self, other: ByteCounts) {
+        self.read += other.read;
+        if self.counts.is_empty() {
+            self.counts = other.counts;
+            return;
+        }
+        for (key, n) in other.counts {
+            *self.counts.entry(key).or_default() += n;
+        }
+    }
+}
 
 /// A block just written: its id, summary and rollup as scans read them.
 type NewlyCached = (i64, Option<Arc<Summary>>, Option<Arc<Option<Rollup>>>);
@@ -572,14 +592,13 @@ impl SqliteEvents {
         filter: &EventFilter,
         by: &CountBy,
     ) -> Result<Option<Counted>> {
+        let Some(encoder) = KeyEncoder::new(by) else {
+            return Ok(None);
+        };
         if filter
             .condition
             .as_ref()
             .is_some_and(|c| !c.decided_in_place())
-            || !by
-                .fields
-                .iter()
-                .all(|f| rampart_core::hunt::known_in_place(f))
         {
             return Ok(None);
         }
@@ -587,9 +606,11 @@ impl SqliteEvents {
         let plan = RollupCount::plan(filter, by);
         let wanted = filter.clone();
         let addresses = Addresses::of(filter);
-        let by = by.clone();
+        let encoder = Arc::new(encoder);
+        let block_encoder = encoder.clone();
+        // Keys stay bytes until the end: nothing is formatted per event.
         let count = move |_block: i64, stored: &[u8]| {
-            let mut counted = Counted::default();
+            let mut counted = ByteCounts::default();
             let mut key = Vec::new();
             framed::scan(
                 stored,
@@ -597,7 +618,7 @@ impl SqliteEvents {
                 |_, event| {
                     counted.read += 1;
                     if event.timestamp() != TOMBSTONE && wanted.matches(event) {
-                        by.fill_key_in_place(event, &mut key);
+                        block_encoder.encode(event, &mut key);
                         match counted.counts.get_mut(key.as_slice()) {
                             Some(n) => *n += 1,
                             None => {
@@ -618,20 +639,24 @@ impl SqliteEvents {
                 plan.absorb(block.min_ts, block.max_ts, rollup, &mut from_rollups)
             })
         };
-        let mut total = Counted::default();
+        let mut read = ByteCounts::default();
         self.scan(
             org,
             filter,
             None,
             count,
             |_, _, counted| {
-                total.add(counted);
+                read.add(counted);
                 Ok(true)
             },
             plan.is_some().then_some(&mut absorb as _),
         )
         .await?;
-        total.add(from_rollups);
+        let mut total = from_rollups;
+        total.read += read.read;
+        for (key, n) in read.counts {
+            *total.counts.entry(encoder.decode(&key)).or_default() += n;
+        }
         Ok(Some(total))
     }
 
