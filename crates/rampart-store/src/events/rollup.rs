@@ -31,7 +31,7 @@ use super::{Counted, STATS_FIELDS, TOMBSTONE};
 pub const TOP_KEPT: usize = 32;
 /// A field with at most this many distinct values in a block keeps them
 /// all, so counts by it or of one of its values come from rollups exactly.
-pub const EXACT_KEPT: usize = 256;
+pub const EXACT_KEPT: usize = 128;
 /// Minute length in milliseconds: the rollups' time resolution.
 pub const MINUTE_MS: i64 = 60_000;
 /// zstd level of stored rollups.
@@ -540,10 +540,14 @@ mod tests {
         assert!(low.may_hold_severity(3));
         assert!(!low.may_hold_severity(4));
         assert!(!with(&[None, None]).may_hold_severity(0));
-        // Every severity there is fits in a rollup's exact values.
-        let many: Vec<Option<u8>> = (0..=200).map(Some).collect();
-        assert!(with(&many).may_hold_severity(200));
-        assert!(!with(&many).may_hold_severity(201));
+        // As many distinct severities as a rollup keeps exactly.
+        let many: Vec<Option<u8>> = (0..EXACT_KEPT as u8).map(Some).collect();
+        let top = EXACT_KEPT as u8 - 1;
+        assert!(with(&many).may_hold_severity(top));
+        assert!(!with(&many).may_hold_severity(top + 1));
+        // More: any floor may be met.
+        let more: Vec<Option<u8>> = (0..=EXACT_KEPT as u8).map(Some).collect();
+        assert!(with(&more).may_hold_severity(250));
         // A list that is not exact always may.
         let cut = Rollup {
             fields: vec![

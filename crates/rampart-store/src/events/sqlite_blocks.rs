@@ -457,10 +457,21 @@ impl SqliteEvents {
             } else {
                 self.summaries(&ids).await?
             };
-            // Rollups only when the caller can use them (or a severity
-            // floor can rule blocks out): a cold start reads this small
-            // column, not the summaries.
+            let page: Vec<BlockRange> = page
+                .into_iter()
+                .filter(|block| {
+                    summaries.get(&block.id).is_none_or(|summary| {
+                        summary.may_hold(&terms, &keys)
+                            && summary.may_hold_any(&groups)
+                            && summary.may_hold_text(&needles)
+                    })
+                })
+                .collect();
+            // Rollups only of blocks the summaries left, and only when the
+            // caller can use them (or a severity floor can rule blocks
+            // out): a cold start reads this small column, not the summaries.
             let rollups = if absorb.is_some() || filter.min_severity.is_some() {
+                let ids: Vec<i64> = page.iter().map(|b| b.id).collect();
                 self.rollups(&ids).await?
             } else {
                 HashMap::new()
@@ -468,16 +479,10 @@ impl SqliteEvents {
             let candidates: Vec<(i64, i64)> = page
                 .into_iter()
                 .filter(|block| {
-                    let possible = summaries.get(&block.id).is_none_or(|summary| {
-                        summary.may_hold(&terms, &keys)
-                            && summary.may_hold_any(&groups)
-                            && summary.may_hold_text(&needles)
-                    });
                     let rollup = rollups.get(&block.id).and_then(|r| r.as_ref().as_ref());
-                    let possible = possible
-                        && filter.min_severity.is_none_or(|floor| {
-                            rollup.is_none_or(|rollup| rollup.may_hold_severity(floor))
-                        });
+                    let possible = filter.min_severity.is_none_or(|floor| {
+                        rollup.is_none_or(|rollup| rollup.may_hold_severity(floor))
+                    });
                     possible
                         && !absorb
                             .as_mut()

@@ -22,7 +22,7 @@ const MAX_POSTINGS_BYTES: usize = 64 + MAX_BLOCK_EVENTS * 7 * 12 + grams::MAX_BY
 /// Memory for cached block summaries (a few KB per 1,000 events).
 const SUMMARY_CACHE_BYTES: usize = 256 << 20;
 /// Memory for cached block rollups (a few KB per block).
-const ROLLUP_CACHE_BYTES: usize = 128 << 20;
+const ROLLUP_CACHE_BYTES: usize = 192 << 20;
 
 /// A block's summary as prepared at ingest: its time range, the stored
 /// forms, and (for a backend that caches at write time) the form scans read.
