@@ -81,6 +81,11 @@ impl KeyEncoder {
         })
     }
 
+    /// Whether every event has the same (empty) key: a plain count.
+    pub fn is_empty(&self) -> bool {
+        self.bucket_ms.is_none() && self.fields.is_empty()
+    }
+
     /// Writes the event's key into `out` (cleared first).
     pub fn encode<F: Filterable + ?Sized>(&self, event: &F, out: &mut Vec<u8>) {
         out.clear();

@@ -617,12 +617,19 @@ impl SqliteEvents {
         let count = move |_block: i64, stored: &[u8]| {
             let mut counted = ByteCounts::default();
             let mut key = Vec::new();
+            // A plain count (no key) needs no map.
+            let plain = block_encoder.is_empty();
+            let mut matched = 0u64;
             framed::scan(
                 stored,
                 &addresses,
                 |_, event| {
                     counted.read += 1;
                     if event.timestamp() != TOMBSTONE && wanted.matches(event) {
+                        if plain {
+                            matched += 1;
+                            return false;
+                        }
                         block_encoder.encode(event, &mut key);
                         match counted.counts.get_mut(key.as_slice()) {
                             Some(n) => *n += 1,
@@ -636,6 +643,9 @@ impl SqliteEvents {
                 |_, _| {},
             )
             .map_err(corrupt)?;
+            if matched > 0 {
+                counted.counts.insert(Vec::new(), matched);
+            }
             Ok(counted)
         };
         let mut from_rollups = Counted::default();
