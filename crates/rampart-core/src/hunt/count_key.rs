@@ -5,52 +5,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::eval::InPlaceField as Field;
 use super::pipes::CountBy;
 use crate::event::Filterable;
 use crate::Timestamp;
-
-/// A well-known field an event read in place gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Category,
-    Action,
-    Outcome,
-    Host,
-    User,
-    Process,
-    Url,
-    Message,
-    Source,
-    Timestamp,
-    Severity,
-    SourceIp,
-    SourcePort,
-    DestinationIp,
-    DestinationPort,
-}
-
-impl Field {
-    fn named(name: &str) -> Option<Field> {
-        Some(match name {
-            "event.category" => Field::Category,
-            "event.action" => Field::Action,
-            "event.outcome" => Field::Outcome,
-            "host.name" => Field::Host,
-            "user.name" => Field::User,
-            "process.name" => Field::Process,
-            "url.full" => Field::Url,
-            "message" => Field::Message,
-            "source" => Field::Source,
-            "@timestamp" => Field::Timestamp,
-            "event.severity" => Field::Severity,
-            "source.ip" => Field::SourceIp,
-            "source.port" => Field::SourcePort,
-            "destination.ip" => Field::DestinationIp,
-            "destination.port" => Field::DestinationPort,
-            _ => return None,
-        })
-    }
-}
 
 // Each field's part starts with one of these tags.
 const ABSENT: u8 = 0;

@@ -140,28 +140,52 @@ impl FieldSource for EventFields<'_> {
     }
 }
 
-/// The fields an event read in place knows (every store can filter them).
-const IN_PLACE_FIELDS: [&str; 15] = [
-    "event.category",
-    "event.action",
-    "event.outcome",
-    "host.name",
-    "user.name",
-    "process.name",
-    "url.full",
-    "message",
-    "source",
-    "@timestamp",
-    "event.severity",
-    "source.ip",
-    "source.port",
-    "destination.ip",
-    "destination.port",
-];
+/// A field an event read in place knows (every store can filter them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum InPlaceField {
+    Category,
+    Action,
+    Outcome,
+    Host,
+    User,
+    Process,
+    Url,
+    Message,
+    Source,
+    Timestamp,
+    Severity,
+    SourceIp,
+    SourcePort,
+    DestinationIp,
+    DestinationPort,
+}
+
+impl InPlaceField {
+    pub(super) fn named(name: &str) -> Option<InPlaceField> {
+        Some(match name {
+            "event.category" => InPlaceField::Category,
+            "event.action" => InPlaceField::Action,
+            "event.outcome" => InPlaceField::Outcome,
+            "host.name" => InPlaceField::Host,
+            "user.name" => InPlaceField::User,
+            "process.name" => InPlaceField::Process,
+            "url.full" => InPlaceField::Url,
+            "message" => InPlaceField::Message,
+            "source" => InPlaceField::Source,
+            "@timestamp" => InPlaceField::Timestamp,
+            "event.severity" => InPlaceField::Severity,
+            "source.ip" => InPlaceField::SourceIp,
+            "source.port" => InPlaceField::SourcePort,
+            "destination.ip" => InPlaceField::DestinationIp,
+            "destination.port" => InPlaceField::DestinationPort,
+            _ => return None,
+        })
+    }
+}
 
 /// Whether an event read in place knows this field.
 pub fn known_in_place(field: &str) -> bool {
-    IN_PLACE_FIELDS.contains(&field)
+    InPlaceField::named(field).is_some()
 }
 
 /// Whether events read in place decide the condition (it names only the

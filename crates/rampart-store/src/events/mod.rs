@@ -81,16 +81,6 @@ pub struct Counted {
     pub read: u64,
 }
 
-impl Counted {
-    /// Adds another part's counts and reads.
-    pub fn add(&mut self, other: Counted) {
-        self.read += other.read;
-        for (key, n) in other.counts {
-            *self.counts.entry(key).or_default() += n;
-        }
-    }
-}
-
 /// Where a page of newest-first results ended: `(@timestamp, id)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventCursor {
